@@ -1,0 +1,48 @@
+#include "app.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "store.h"
+#include "util.h"
+
+int app_open(const app_opts *o, int need_config, app *a, del_err *err)
+{
+    memset(a, 0, sizeof *a);
+    a->o = o;
+    /* with --bundle and a database from --database or the environment, no
+     * delembic.yaml is needed */
+    int allow_missing = !need_config;
+    if (config_load(o->config_path, o->section, allow_missing, &a->cfg, err) != 0)
+        return -1;
+    a->bundle_dir = path_absolute(o->bundle ? o->bundle : a->cfg.build_dir);
+    a->url = db_choose_url(o->database, a->cfg.database, &a->url_source);
+    if (a->url && db_check_url(a->url, err) != 0) {
+        del_err_wrap(err, "from %s", a->url_source);
+        app_close(a);
+        return -1;
+    }
+    return 0;
+}
+
+void app_close(app *a)
+{
+    config_free(&a->cfg);
+    free(a->bundle_dir);
+    free(a->url);
+    memset(a, 0, sizeof *a);
+}
+
+PGconn *app_connect(const app *a, const char *role, del_err *err)
+{
+    char name[64];
+    snprintf(name, sizeof name, "delembic %s pid=%ld", role, (long)getpid());
+    return db_connect(a->url, name, err);
+}
+
+char *app_display_url(const app *a)
+{
+    return db_redact(a->url);
+}

@@ -1,0 +1,36 @@
+/* What every command shares: the global options, the config section, the
+ * bundle folder and the database URL chosen by precedence. */
+#ifndef DEL_APP_H
+#define DEL_APP_H
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "err.h"
+
+typedef struct app_opts {
+    const char *config_path;  /* -c */
+    const char *section;      /* -n */
+    const char *database;     /* --database */
+    const char *bundle;       /* --bundle */
+    int json;
+    int quiet;
+    int verbose;
+} app_opts;
+
+typedef struct app {
+    const app_opts *o;
+    del_config cfg;
+    char *bundle_dir;         /* absolute */
+    char *url;                /* NULL: libpq defaults */
+    const char *url_source;
+} app;
+
+/* need_config: fail when no delembic.yaml is found (else defaults apply). */
+int app_open(const app_opts *o, int need_config, app *a, del_err *err);
+void app_close(app *a);
+PGconn *app_connect(const app *a, const char *role, del_err *err);
+/* The URL for display (password hidden); malloc'd. */
+char *app_display_url(const app *a);
+
+#endif

@@ -1,0 +1,22 @@
+/* A bundle: a folder with manifest.yaml and one .so per migration. Opening
+ * one checks the manifest as a whole (syntax, fields, the folder's owner and
+ * permissions, every .so listed and every listed file present, the DAG)
+ * without reading or loading any plugin file. */
+#ifndef DEL_BUNDLE_H
+#define DEL_BUNDLE_H
+
+#include "dag.h"
+#include "manifest.h"
+
+typedef struct bundle {
+    char *dir;          /* absolute */
+    manifest mf;
+    dag g;              /* node i is manifest entry i */
+} bundle;
+
+int bundle_open(const char *dir, bundle *b, del_err *err);
+void bundle_close(bundle *b);
+/* Build the DAG of a manifest (also used by build before writing one). */
+int bundle_build_dag(const manifest *mf, dag *g, del_err *err);
+
+#endif

@@ -1,0 +1,281 @@
+/* delembic: the command line. A thin layer: parse options, call the core,
+ * print the error line and exit with its code. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "build.h"
+#include "buildpaths.h"
+#include "cmd_status.h"
+#include "cmd_upgrade.h"
+#include "cmd_verify.h"
+#include "delembic/plugin.h"
+#include "pipeline.h"
+#include "scaffold.h"
+
+enum {
+    OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE,
+};
+
+/* which command takes which option (bit per option) */
+enum {
+    F_MESSAGE = 1 << 0, F_JOBS = 1 << 1, F_OUTPUT = 1 << 2, F_DRY = 1 << 3, F_STRICT = 1 << 4,
+    F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
+    F_OFFLINE = 1 << 10,
+};
+
+typedef struct command {
+    const char *name;
+    unsigned flags;
+    const char *usage;
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"init", 0, "init [DIR]",
+     "Write delembic.yaml and the migrations folder DIR (default: migrations).\n"
+     "With -n NAME, add a section to an existing delembic.yaml. Never overwrites."},
+    {"revision", F_MESSAGE, "revision -m MESSAGE",
+     "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
+     "D number, the message as description, and the database's Alembic heads as\n"
+     "depends_on (empty, with a warning, when the database can't be reached)."},
+    {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
+     "Compile each .c of the script folder into its own .so in the bundle folder\n"
+     "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
+     "data/, and write manifest.yaml with checksums and the Alembic graph.\n"
+     "  -j N      compile N at once (default: the number of cores)\n"
+     "  -o DIR    write the bundle there"},
+    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
+     "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
+     "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
+     "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
+     "  --strict           an applied migration whose file changed is an error (exit 2)\n"
+     "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
+     "Exit codes: 0 done; 1 a migration failed or was BLOCKED; 2 usage, configuration\n"
+     "or bundle error; 3 lock timeout; 130/143 interrupted."},
+    {"current", 0, "current", "Show the applied heads and counts for the database."},
+    {"history", 0, "history",
+     "List every migration: applied / failed / pending / changed (its file differs\n"
+     "from the one applied) / missing (in the database, not the bundle), when, how long."},
+    {"verify", F_STRICT | F_OFFLINE, "verify [--strict] [--offline]",
+     "Check a bundle without running it: manifest, files, permissions, ELF machine,\n"
+     "checksums, descriptors, DAG, Alembic graph; then drift against the database\n"
+     "when one is configured (--offline: never). One line per problem; exit 0 or 2."},
+    {"pipeline", F_OUTPUT | F_PRINT | F_FILE | F_AUTO, "pipeline init | generate [-o F | --print] | run [--file F | --auto]",
+     "Interleave 'alembic upgrade REV' with 'delembic upgrade REV' so each data\n"
+     "migration runs right after the schema revision it needs.\n"
+     "  init       write a starter pipeline.yaml\n"
+     "  generate   write the interleaved steps (-o FILE, or --print)\n"
+     "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
+    {"graph", F_DOT, "graph [--dot]", "Print the dependency graph of the bundle (--dot: Graphviz)."},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: delembic [-c FILE] [-n NAME] [--database URL] [--bundle DIR] [--json] [-q|-v] COMMAND\n"
+            "\n"
+            "Data migrations for PostgreSQL, written in C, applied exactly once.\n"
+            "\n"
+            "Commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+    fprintf(f,
+            "\n"
+            "Options:\n"
+            "  -c, --config FILE   delembic.yaml to use (default: found by walking up)\n"
+            "  -n, --name NAME     config section (default: delembic)\n"
+            "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
+            "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
+            "  --json              one JSON document on stdout (upgrade, current, history, verify)\n"
+            "  -q, --quiet / -v, --verbose\n"
+            "  -h, --help          this help, or 'delembic COMMAND --help'\n"
+            "  --version\n");
+}
+
+static int parse_int(const char *s, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int fail_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "delembic: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "; see 'delembic --help'\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    app_opts o = {0};
+    const char *message = NULL, *output = NULL, *file = NULL;
+    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, help = 0;
+    double lock_timeout = -1;
+    unsigned used = 0;
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"name", required_argument, NULL, 'n'},
+        {"database", required_argument, NULL, OPT_DATABASE},
+        {"bundle", required_argument, NULL, OPT_BUNDLE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"quiet", no_argument, NULL, 'q'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"message", required_argument, NULL, 'm'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"output", required_argument, NULL, 'o'},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"strict", no_argument, NULL, OPT_STRICT},
+        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"print", no_argument, NULL, OPT_PRINT},
+        {"file", required_argument, NULL, OPT_FILE},
+        {"auto", no_argument, NULL, OPT_AUTO},
+        {"dot", no_argument, NULL, OPT_DOT},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
+        {NULL, 0, NULL, 0},
+    };
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":c:n:qvhm:j:o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o.config_path = optarg; break;
+        case 'n': o.section = optarg; break;
+        case OPT_DATABASE: o.database = optarg; break;
+        case OPT_BUNDLE: o.bundle = optarg; break;
+        case OPT_JSON: o.json = 1; break;
+        case 'q': o.quiet = 1; break;
+        case 'v': o.verbose = 1; break;
+        case 'h': help = 1; break;
+        case OPT_VERSION:
+            printf("delembic %s (plugin ABI %u)\n", DEL_VERSION, DM_ABI_VERSION);
+            return 0;
+        case 'm': message = optarg; used |= F_MESSAGE; break;
+        case 'j':
+            if (parse_int(optarg, 1, 256, &jobs) != 0)
+                return fail_usage("-j takes a number from 1 to 256, not '%s'", optarg);
+            used |= F_JOBS;
+            break;
+        case 'o': output = optarg; used |= F_OUTPUT; break;
+        case OPT_DRY_RUN: dry_run = 1; used |= F_DRY; break;
+        case OPT_STRICT: strict = 1; used |= F_STRICT; break;
+        case OPT_LOCK_TIMEOUT: {
+            char *end;
+            lock_timeout = strtod(optarg, &end);
+            if (!*optarg || *end || lock_timeout < 0 || lock_timeout > 1e7)
+                return fail_usage("--lock-timeout takes seconds (0 or more), not '%s'", optarg);
+            used |= F_LOCKT;
+            break;
+        }
+        case OPT_PRINT: print = 1; used |= F_PRINT; break;
+        case OPT_FILE: file = optarg; used |= F_FILE; break;
+        case OPT_AUTO: autogen = 1; used |= F_AUTO; break;
+        case OPT_DOT: dot = 1; used |= F_DOT; break;
+        case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
+        case ':':
+            return fail_usage("option '%s' needs a value", argv[optind - 1]);
+        default:
+            return fail_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        usage(help ? stdout : stderr);
+        return help ? 0 : 2;
+    }
+    const char *name = argv[optind];
+    const command *cmd = NULL;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name))
+            cmd = &commands[i];
+    if (!cmd)
+        return fail_usage("unknown command '%s'", name);
+    if (help) {
+        printf("usage: delembic %s\n\n%s\n", cmd->usage, cmd->help);
+        return 0;
+    }
+    if (used & ~cmd->flags)
+        return fail_usage("an option given is not one that '%s' takes", name);
+    int nargs = argc - optind - 1;
+    char **args = argv + optind + 1;
+    const char *sub = nargs > 0 ? args[0] : NULL;
+    int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ? 1 : 0;
+    if (nargs > max_args)
+        return fail_usage("unexpected argument '%s'", args[max_args]);
+
+    del_err err;
+    del_err_clear(&err);
+    int code = 0;
+    if (!strcmp(name, "init")) {
+        code = cmd_init(&o, sub, &err) == 0 ? 0 : err.code;
+    } else {
+        int need_config = !strcmp(name, "revision") || !strcmp(name, "build") ||
+                          (!strcmp(name, "pipeline") && !o.bundle);
+        app a;
+        if (app_open(&o, need_config, &a, &err) != 0) {
+            code = err.code;
+        } else {
+            if (!strcmp(name, "revision")) {
+                char *path = NULL;
+                code = cmd_revision(&a, message, &path, &err) == 0 ? 0 : err.code;
+                free(path);
+            } else if (!strcmp(name, "build")) {
+                build_args ba = {.out_dir = output, .jobs = jobs};
+                build_stats st;
+                code = cmd_build(&a, &ba, &st, &err);
+                if (code == 0 && !o.quiet)
+                    printf("Built %zu migration(s): %zu compiled, %zu up to date%s -> %s\n", st.sources,
+                           st.compiled, st.sources - st.compiled,
+                           st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
+            } else if (!strcmp(name, "upgrade")) {
+                upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
+                                  .lock_timeout = lock_timeout};
+                code = cmd_upgrade(&a, &u, &err);
+            } else if (!strcmp(name, "current")) {
+                code = cmd_current(&a, &err);
+            } else if (!strcmp(name, "history")) {
+                code = cmd_history(&a, &err);
+            } else if (!strcmp(name, "verify")) {
+                verify_args v = {.strict = strict, .offline = offline};
+                code = cmd_verify(&a, &v, &err);
+            } else if (!strcmp(name, "graph")) {
+                code = cmd_graph(&a, dot, &err);
+            } else if (!strcmp(name, "pipeline")) {
+                if (!sub) {
+                    code = fail_usage("pipeline needs %s", "init, generate or run");
+                } else if (!strcmp(sub, "init")) {
+                    code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
+                } else if (!strcmp(sub, "generate")) {
+                    code = cmd_pipeline_generate(&a, output, print, &err) == 0 ? 0 : err.code;
+                } else if (!strcmp(sub, "run")) {
+                    code = cmd_pipeline_run(&a, file, autogen, &err);
+                } else {
+                    code = fail_usage("unknown pipeline step '%s' (init, generate or run)", sub);
+                }
+            }
+            app_close(&a);
+        }
+    }
+    if (code != 0 && err.msg[0] && !(o.json && (!strcmp(name, "upgrade") || !strcmp(name, "verify"))))
+        fprintf(stderr, "delembic: %s\n", err.msg);
+    if (code != 0 && err.msg[0] && o.json && strcmp(name, "upgrade") && strcmp(name, "verify")) {
+        /* a JSON document for deploy tools even on early errors */
+        printf("{\"command\":\"%s\",\"exit_code\":%d,\"error\":\"", name, code);
+        for (const char *p = err.msg; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                putchar('\\');
+            if ((unsigned char)*p >= 0x20)
+                putchar(*p);
+        }
+        printf("\"}\n");
+    }
+    return code;
+}

@@ -1,0 +1,12 @@
+/* `delembic current` and `delembic history`: the database state against the bundle. */
+#ifndef DEL_CMD_STATUS_H
+#define DEL_CMD_STATUS_H
+
+#include "app.h"
+
+int cmd_current(app *a, del_err *err);
+int cmd_history(app *a, del_err *err);
+/* The bundle's dependency graph, as text or Graphviz dot; no database. */
+int cmd_graph(app *a, int dot, del_err *err);
+
+#endif

@@ -1,0 +1,214 @@
+#include "cmd_upgrade.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alembic.h"
+#include "bundle.h"
+#include "db.h"
+#include "executor.h"
+#include "json.h"
+#include "plan.h"
+#include "store.h"
+
+/* Applied revisions whose file changed since, and revisions the bundle lacks. */
+static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
+                        del_err *err)
+{
+    sbuf changed = {0};
+    size_t nchanged = 0;
+    for (size_t i = 0; i < b->mf.n; i++) {
+        const vrow *v = store_find(st, b->mf.m[i].revision);
+        if (!v || strcmp(v->status, "success") != 0 || !v->checksum)
+            continue;
+        if (strcmp(v->checksum, b->mf.m[i].sha256) != 0) {
+            nchanged++;
+            sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", b->mf.m[i].revision);
+            if (!quiet && !js)
+                fprintf(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s\n",
+                        b->mf.m[i].revision, v->checksum, b->mf.m[i].sha256,
+                        strict ? "" : "; --strict makes this an error");
+        }
+    }
+    if (!quiet && !js)
+        for (size_t k = 0; k < st->n; k++)
+            if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
+                strcmp(st->rows[k].status, "success") == 0)
+                fprintf(stderr, "WARNING: %s is applied in the database but missing from the bundle\n",
+                        st->rows[k].revision);
+    int rc = 0;
+    if (strict && nchanged)
+        rc = del_fail(err, DEL_EUSAGE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
+                      changed.s);
+    sbuf_free(&changed);
+    return rc;
+}
+
+static void print_plan(const bundle *b, const plan *p, int jobs, FILE *out)
+{
+    if (!p->nrun) {
+        fprintf(out, "Nothing to do: all %zu migrations are applied.\n", b->mf.n);
+        return;
+    }
+    fprintf(out, "Would run %zu migration(s)%s:\n", p->nrun, jobs > 1 ? " (by wave)" : "");
+    for (size_t k = 0; k < p->nrun; k++) {
+        const mentry *e = &b->mf.m[p->run[k]];
+        int blocked = 0;
+        for (size_t x = 0; x < p->nblocked; x++)
+            if (p->blocked[x].index == p->run[k])
+                blocked = 1;
+        if (jobs > 1)
+            fprintf(out, "  wave %zu  %s: %s%s\n", p->wave[p->run[k]], e->revision, e->description,
+                    blocked ? "  [BLOCKED]" : "");
+        else
+            fprintf(out, "  %s: %s%s\n", e->revision, e->description, blocked ? "  [BLOCKED]" : "");
+    }
+}
+
+static void json_plan(json *j, const bundle *b, const plan *p)
+{
+    json_arr_open(j, "plan");
+    for (size_t k = 0; k < p->nrun; k++) {
+        const mentry *e = &b->mf.m[p->run[k]];
+        json_obj_open(j, NULL);
+        json_str(j, "revision", e->revision);
+        json_str(j, "description", e->description);
+        json_int(j, "wave", (long long)p->wave[p->run[k]]);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+    json_arr_open(j, "blocked");
+    for (size_t k = 0; k < p->nblocked; k++) {
+        json_obj_open(j, NULL);
+        json_str(j, "revision", b->mf.m[p->blocked[k].index].revision);
+        json_arr_open(j, "missing_alembic");
+        for (size_t x = 0; x < p->blocked[k].missing.n; x++)
+            json_str(j, NULL, p->blocked[k].missing.v[x]);
+        json_arr_close(j);
+        char *msg = plan_blocked_message(b, p, k);
+        json_str(j, "message", msg);
+        free(msg);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+}
+
+int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
+{
+    bundle b;
+    plan p = {0};
+    vstate st = {0};
+    json js = {0};
+    int use_json = a->o->json;
+    int code = 0;
+    FILE *out = use_json ? NULL : stdout;
+    PGconn *conn = NULL;
+    if (bundle_open(a->bundle_dir, &b, err) != 0) {
+        code = err->code;
+        goto done;
+    }
+    conn = app_connect(a, "upgrade", err);
+    if (!conn) {
+        code = err->code;
+        goto done;
+    }
+    if (!u->dry_run) {
+        if (store_lock(conn, u->lock_timeout, a->o->quiet || use_json, err) != 0 ||
+            store_ensure_schema(conn, err) != 0) {
+            code = err->code;
+            goto done;
+        }
+    }
+    if (store_read_state(conn, &st, err) != 0 ||
+        plan_make(&b, &st, u->target, &p, err) != 0 ||
+        report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, err) != 0) {
+        code = err->code;
+        goto done;
+    }
+    if (plan_needs_alembic(&b, &p)) {
+        strvec heads = {0};
+        int exists = 0;
+        if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
+            strvec_clear(&heads);
+            code = err->code;
+            goto done;
+        }
+        plan_check_alembic(&b, &p, &heads, exists);
+        strvec_clear(&heads);
+    }
+    int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
+    if (use_json) {
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", "upgrade");
+        json_str(&js, "target", u->target ? u->target : "head");
+        json_bool(&js, "dry_run", u->dry_run);
+        json_plan(&js, &b, &p);
+    }
+    if (u->dry_run) {
+        if (out)
+            print_plan(&b, &p, jobs, out);
+        for (size_t k = 0; k < p.nblocked; k++) {
+            char *msg = plan_blocked_message(&b, &p, k);
+            if (out)
+                fprintf(out, "%s\n", msg);
+            free(msg);
+        }
+        code = p.nblocked ? DEL_EFAILED : 0;
+        if (p.nblocked)
+            del_fail(err, DEL_EFAILED, "%zu migration(s) would be BLOCKED", p.nblocked);
+        goto done;
+    }
+    if (p.nblocked) {
+        for (size_t k = 0; k < p.nblocked; k++) {
+            char *msg = plan_blocked_message(&b, &p, k);
+            if (!use_json)
+                printf("%s\n", msg);
+            if (k == 0)
+                del_fail(err, DEL_EFAILED, "%s", msg);
+            free(msg);
+        }
+        err->msg[0] = '\0'; /* already printed */
+        code = DEL_EFAILED;
+        goto done;
+    }
+    if (!p.nrun) {
+        if (out && !a->o->quiet)
+            printf("Nothing to do: all %zu migrations are applied.\n", b.mf.n);
+        goto done;
+    }
+    if (use_json)
+        json_arr_open(&js, "results");
+    exec_opts eo = {.jobs = jobs,
+                    .quiet = a->o->quiet,
+                    .verbose = a->o->verbose,
+                    .url = a->url,
+                    .statement_timeout = a->cfg.statement_timeout,
+                    .lock_timeout = a->cfg.lock_timeout,
+                    .out = out,
+                    .js = use_json ? &js : NULL};
+    exec_result res;
+    code = executor_run(&b, &p, conn, &eo, &res, err);
+    if (use_json)
+        json_arr_close(&js);
+    if (code == DEL_EFAILED)
+        err->msg[0] = '\0'; /* the FAILED line said it */
+done:
+    if (use_json) {
+        if (!js.depth) {
+            json_obj_open(&js, NULL);
+            json_str(&js, "command", "upgrade");
+        }
+        json_int(&js, "exit_code", code);
+        json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
+        json_obj_close(&js);
+        json_print(&js);
+    }
+    if (conn)
+        PQfinish(conn);
+    store_free_state(&st);
+    plan_free(&p);
+    bundle_close(&b);
+    return code;
+}

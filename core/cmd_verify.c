@@ -1,0 +1,215 @@
+#include "cmd_verify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "db.h"
+#include "inspect.h"
+#include "json.h"
+#include "loader.h"
+#include "store.h"
+
+typedef struct report {
+    json *js;
+    size_t problems, warnings;
+} report;
+
+static void problem(report *r, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(report *r, const char *kind, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int warning = !strcmp(kind, "changed") || !strcmp(kind, "missing") || !strcmp(kind, "warning");
+    if (warning)
+        r->warnings++;
+    else
+        r->problems++;
+    if (r->js) {
+        json_obj_open(r->js, NULL);
+        json_str(r->js, "kind", kind);
+        json_str(r->js, "message", msg);
+        json_obj_close(r->js);
+    } else {
+        printf("%s: %s\n", kind, msg);
+    }
+}
+
+static void check_listing(report *r, const char *dir, const manifest *mf)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!has_suffix(de->d_name, ".so"))
+            continue;
+        int listed = 0;
+        for (size_t i = 0; i < mf->n && !listed; i++)
+            listed = !strcmp(mf->m[i].file, de->d_name);
+        if (!listed)
+            problem(r, "unlisted", "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
+                    dir, de->d_name);
+    }
+    closedir(d);
+}
+
+static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
+{
+    del_err e;
+    PGconn *conn = app_connect(a, "verify", &e);
+    if (!conn) {
+        problem(r, "database", "%s", e.msg);
+        return;
+    }
+    vstate st;
+    if (store_read_state(conn, &st, &e) != 0) {
+        problem(r, "database", "%s", e.msg);
+        PQfinish(conn);
+        return;
+    }
+    for (size_t i = 0; i < mf->n; i++) {
+        const vrow *row = store_find(&st, mf->m[i].revision);
+        if (!row || strcmp(row->status, "success") || !row->checksum)
+            continue;
+        const char *now = actual[i][0] ? actual[i] : mf->m[i].sha256;
+        if (strcmp(row->checksum, mf->m[i].sha256) != 0 || strcmp(row->checksum, now) != 0)
+            problem(r, v->strict ? "changed (strict)" : "changed",
+                    "%s was applied from sha256 %.12s..., the bundle now has %.12s...; its code changed after it ran",
+                    mf->m[i].revision, row->checksum, now);
+    }
+    for (size_t k = 0; k < st.n; k++)
+        if (manifest_find(mf, st.rows[k].revision) < 0)
+            problem(r, "missing", "%s is in the database (%s) but not in this bundle", st.rows[k].revision,
+                    st.rows[k].status);
+    store_free_state(&st);
+    PQfinish(conn);
+}
+
+int cmd_verify(app *a, const verify_args *v, del_err *err)
+{
+    json js = {0};
+    report r = {.js = a->o->json ? &js : NULL};
+    if (r.js) {
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", "verify");
+        json_str(&js, "bundle", a->bundle_dir);
+        json_arr_open(&js, "problems");
+    }
+    const char *dir = a->bundle_dir;
+    manifest mf = {0};
+    int have_mf = 0;
+    char (*actual)[65] = NULL;
+    struct stat st;
+    del_err e;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        problem(&r, "bundle", "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR", dir);
+        goto summary;
+    }
+    if (loader_check_mode(dir, &st, 1, &e) != 0)
+        problem(&r, "permissions", "%s", e.msg);
+    if (manifest_load(dir, &mf, &e) != 0) {
+        problem(&r, "manifest", "%s", e.msg);
+        goto summary;
+    }
+    have_mf = 1;
+    if (mf.abi != (int)DM_ABI_VERSION)
+        problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
+                dir, mf.abi, DM_ABI_VERSION);
+    check_listing(&r, dir, &mf);
+    /* each file: present, inside, permissions, ELF, sha256 */
+    actual = xcalloc(mf.n ? mf.n : 1, 65);
+    char **ok_files = xcalloc(mf.n ? mf.n : 1, sizeof *ok_files);
+    size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
+    size_t nok = 0;
+    for (size_t i = 0; i < mf.n; i++) {
+        int fd;
+        if (loader_open_verified(dir, mf.m[i].file, NULL, &fd, actual[i], &e) != 0) {
+            problem(&r, "file", "%s", e.msg);
+            continue;
+        }
+        close(fd);
+        if (strcmp(actual[i], mf.m[i].sha256) != 0) {
+            problem(&r, "checksum", "%s/%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
+                    dir, mf.m[i].file, actual[i], mf.m[i].sha256);
+            continue;
+        }
+        ok_files[nok] = mf.m[i].file;
+        ok_idx[nok++] = i;
+    }
+    /* descriptors, in a child process */
+    if (nok) {
+        plugin_info *info = xcalloc(nok, sizeof *info);
+        if (inspect_plugins(dir, ok_files, nok, info, &e) != 0) {
+            problem(&r, "inspect", "%s", e.msg);
+        } else {
+            for (size_t k = 0; k < nok; k++) {
+                const mentry *m = &mf.m[ok_idx[k]];
+                char *path = path_join(dir, m->file);
+                if (info[k].error) {
+                    problem(&r, "descriptor", "%s", info[k].error);
+                } else {
+                    struct dm_descriptor d = {.abi_version = DM_ABI_VERSION, .size = sizeof d,
+                                              .revision = info[k].revision,
+                                              .depends_on = (const char *const *)info[k].depends_on.v};
+                    if (loader_match_manifest(&d, m, path, &e) != 0)
+                        problem(&r, "descriptor", "%s", e.msg);
+                }
+                free(path);
+                plugin_info_free(&info[k]);
+            }
+        }
+        free(info);
+    }
+    free(ok_files);
+    free(ok_idx);
+    /* the DAG and dependencies */
+    dag g;
+    if (bundle_build_dag(&mf, &g, &e) != 0) {
+        problem(&r, "dag", "%s/manifest.yaml: %s", dir, e.msg);
+    } else {
+        for (size_t i = 0; i < mf.n; i++)
+            for (size_t k = 0; k < g.nodes[i].external.n; k++) {
+                const char *x = g.nodes[i].external.v[k];
+                if (!strvec_contains(&mf.m[i].alembic, x))
+                    problem(&r, "dependency", "%s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions",
+                            mf.m[i].revision, x);
+                else if (mf.has_alembic && mf.graph.n && algraph_find(&mf.graph, x) < 0)
+                    problem(&r, "dependency", "%s depends on Alembic revision %s, which the manifest's graph lacks",
+                            mf.m[i].revision, x);
+            }
+        dag_free(&g);
+    }
+    /* drift, when a database is configured */
+    if (!v->offline && a->url)
+        check_drift(a, &r, &mf, actual, v);
+summary:
+    if (r.js) {
+        json_arr_close(&js);
+        json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
+        json_int(&js, "problems", (long long)r.problems);
+        json_int(&js, "warnings", (long long)r.warnings);
+        json_bool(&js, "ok", r.problems == 0);
+        json_obj_close(&js);
+        json_print(&js);
+    } else {
+        printf("verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s\n",
+               have_mf ? mf.n : 0, r.problems, r.warnings, dir);
+    }
+    free(actual);
+    if (have_mf)
+        manifest_free(&mf);
+    if (r.problems) {
+        del_fail(err, DEL_EUSAGE, "%s", "");
+        return DEL_EUSAGE;
+    }
+    return 0;
+}

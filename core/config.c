@@ -1,0 +1,241 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "yamltree.h"
+
+#define CONFIG_MAX_BYTES (1u << 20)
+
+char *config_find(const char *start_dir)
+{
+    char *dir = path_absolute(start_dir);
+    for (;;) {
+        char *candidate = path_join(dir, DEL_CONFIG_FILE);
+        if (path_exists(candidate)) {
+            free(dir);
+            return candidate;
+        }
+        free(candidate);
+        if (strcmp(dir, "/") == 0)
+            break;
+        char *up = path_dirname(dir);
+        free(dir);
+        dir = up;
+    }
+    free(dir);
+    return NULL;
+}
+
+void config_free(del_config *cfg)
+{
+    free(cfg->path);
+    free(cfg->dir);
+    free(cfg->section);
+    free(cfg->script_location);
+    free(cfg->build_dir);
+    free(cfg->database);
+    free(cfg->alembic_config);
+    free(cfg->alembic_version_table);
+    free(cfg->alembic_command);
+    free(cfg->pipeline_file);
+    free(cfg->statement_timeout);
+    free(cfg->lock_timeout);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* A PostgreSQL duration: digits, optional fraction, optional unit word. */
+static int valid_interval(const char *s)
+{
+    const char *p = s;
+    if (!(*p >= '0' && *p <= '9'))
+        return 0;
+    while ((*p >= '0' && *p <= '9') || *p == '.')
+        p++;
+    while (*p == ' ')
+        p++;
+    static const char *units[] = {"", "ms", "s", "min", "h", "d", NULL};
+    for (const char **u = units; *u; u++)
+        if (strcmp(p, *u) == 0)
+            return 1;
+    return 0;
+}
+
+static void set_defaults(del_config *cfg, const char *base_dir)
+{
+    cfg->dir = xstrdup(base_dir);
+    cfg->script_location = path_join(base_dir, "migrations");
+    cfg->build_dir = path_join(base_dir, "build/migrations");
+    cfg->alembic_version_table = xstrdup("alembic_version");
+    cfg->pipeline_file = path_join(base_dir, "pipeline.yaml");
+    cfg->jobs = 1;
+}
+
+static const char *const section_keys[] = {
+    "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
+    "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "jobs", NULL};
+
+int config_parse(const char *name, const char *text, size_t len, const char *section,
+                 const char *base_dir, del_config *cfg, del_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    set_defaults(cfg, base_dir);
+    cfg->section = xstrdup(section ? section : DEL_DEFAULT_SECTION);
+    ynode *root = NULL;
+    if (yaml_parse(name, text, len, &root, err) != 0)
+        goto fail;
+    if (!root) {
+        del_fail(err, DEL_EUSAGE, "%s: the file is empty; it needs a section such as '%s:' (run 'delembic init')",
+                 name, cfg->section);
+        goto fail;
+    }
+    if (yexpect(name, root, YNODE_MAP, "the top level (sections by name)", err) != 0)
+        goto fail;
+    const ynode *sec = ymap_get(root, cfg->section);
+    if (!sec) {
+        char names[512] = "";
+        size_t l = 0;
+        for (size_t i = 0; i < root->n && l < sizeof names; i++)
+            l += (size_t)snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "",
+                                  root->keys[i]->value);
+        del_fail(err, DEL_EUSAGE, "%s: no section '%s'; sections here: %s (choose one with -n NAME)",
+                 name, cfg->section, root->n ? names : "none");
+        goto fail;
+    }
+    char where[160];
+    snprintf(where, sizeof where, "section '%s'", cfg->section);
+    if (yscalar_is_null(sec) && sec->kind == YNODE_SCALAR) {
+        ynode_free(root);
+        return 0; /* an empty section: all defaults */
+    }
+    if (yexpect(name, sec, YNODE_MAP, where, err) != 0 ||
+        ymap_check_keys(name, sec, section_keys, where, err) != 0)
+        goto fail;
+
+    const char *s = NULL;
+    struct {
+        const char *key;
+        char **dst;
+        int is_path;
+    } fields[] = {
+        {"script_location", &cfg->script_location, 1},
+        {"build_dir", &cfg->build_dir, 1},
+        {"database", &cfg->database, 0},
+        {"alembic_config", &cfg->alembic_config, 1},
+        {"alembic_version_table", &cfg->alembic_version_table, 0},
+        {"alembic_command", &cfg->alembic_command, 0},
+        {"pipeline", &cfg->pipeline_file, 1},
+        {"statement_timeout", &cfg->statement_timeout, 0},
+        {"lock_timeout", &cfg->lock_timeout, 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        s = NULL;
+        if (yget_string(name, sec, fields[i].key, 0, &s, err) != 0)
+            goto fail;
+        if (!s)
+            continue;
+        if (!*s) {
+            const ynode *v = ymap_get(sec, fields[i].key);
+            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' is empty; give a value or remove it",
+                     name, v->line, v->col, fields[i].key);
+            goto fail;
+        }
+        free(*fields[i].dst);
+        *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
+    }
+    const char *timeouts[] = {"statement_timeout", "lock_timeout"};
+    char *tvals[] = {cfg->statement_timeout, cfg->lock_timeout};
+    for (int i = 0; i < 2; i++) {
+        if (tvals[i] && !valid_interval(tvals[i])) {
+            const ynode *v = ymap_get(sec, timeouts[i]);
+            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a duration like 30s, 500ms or 5min, not '%.40s'",
+                     name, v->line, v->col, timeouts[i], tvals[i]);
+            goto fail;
+        }
+    }
+    const char *vt = cfg->alembic_version_table;
+    for (const char *p = vt; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '.')) {
+            const ynode *v = ymap_get(sec, "alembic_version_table");
+            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'alembic_version_table' must be a table name (letters, digits, _ and an optional schema.)",
+                     name, v ? v->line : 0, v ? v->col : 0);
+            goto fail;
+        }
+    }
+    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
+        goto fail;
+    ynode_free(root);
+    return 0;
+fail:
+    ynode_free(root);
+    config_free(cfg);
+    return -1;
+}
+
+int config_load(const char *explicit_path, const char *section, int allow_missing,
+                del_config *cfg, del_err *err)
+{
+    char *path = NULL;
+    memset(cfg, 0, sizeof *cfg);
+    if (explicit_path) {
+        if (!path_exists(explicit_path))
+            return del_fail(err, DEL_EUSAGE, "%s: config file not found (given with -c)", explicit_path);
+        path = path_absolute(explicit_path);
+    } else {
+        path = config_find(".");
+    }
+    if (!path) {
+        if (!allow_missing)
+            return del_fail(err, DEL_EUSAGE,
+                            "no %s in this folder or above; run 'delembic init' or pass -c FILE",
+                            DEL_CONFIG_FILE);
+        if (section && strcmp(section, DEL_DEFAULT_SECTION) != 0)
+            return del_fail(err, DEL_EUSAGE, "section '%s' asked for with -n, but no %s was found",
+                            section, DEL_CONFIG_FILE);
+        char *cwd = path_absolute(".");
+        set_defaults(cfg, cwd);
+        cfg->section = xstrdup(DEL_DEFAULT_SECTION);
+        free(cwd);
+        return 0;
+    }
+    char *text;
+    size_t len;
+    if (read_file(path, CONFIG_MAX_BYTES, &text, &len, err) != 0) {
+        free(path);
+        return -1;
+    }
+    char *dir = path_dirname(path);
+    int rc = config_parse(path, text, len, section, dir, cfg, err);
+    free(text);
+    free(dir);
+    if (rc != 0) {
+        free(path);
+        return -1;
+    }
+    cfg->path = path;
+    return 0;
+}
+
+int config_list_sections(const char *path, char ***names, size_t *n, del_err *err)
+{
+    ynode *root = NULL;
+    *names = NULL;
+    *n = 0;
+    if (yaml_load_file(path, CONFIG_MAX_BYTES, &root, err) != 0)
+        return -1;
+    if (!root)
+        return 0;
+    if (yexpect(path, root, YNODE_MAP, "the top level (sections by name)", err) != 0) {
+        ynode_free(root);
+        return -1;
+    }
+    *names = xcalloc(root->n + 1, sizeof **names);
+    for (size_t i = 0; i < root->n; i++)
+        (*names)[i] = xstrdup(root->keys[i]->value);
+    *n = root->n;
+    ynode_free(root);
+    return 0;
+}

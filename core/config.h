@@ -1,0 +1,45 @@
+/* delembic.yaml: found by walking up from the current folder (or -c FILE),
+ * one section per environment (-n NAME, default "delembic"). */
+#ifndef DEL_CONFIG_H
+#define DEL_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+#define DEL_CONFIG_FILE "delembic.yaml"
+#define DEL_DEFAULT_SECTION "delembic"
+
+typedef struct del_config {
+    char *path;             /* the delembic.yaml read, or NULL when none was found */
+    char *dir;              /* its folder (paths in it are relative to this); else cwd */
+    char *section;          /* the section used */
+    char *script_location;  /* C sources (absolute) */
+    char *build_dir;        /* the bundle build writes and upgrade reads (absolute) */
+    char *database;         /* the section's database URL, or NULL */
+    char *alembic_config;   /* alembic.ini (absolute), or NULL */
+    char *alembic_version_table; /* default alembic_version */
+    char *alembic_command;  /* default "alembic -c <alembic_config>" */
+    char *pipeline_file;    /* default pipeline.yaml beside delembic.yaml */
+    char *statement_timeout; /* PostgreSQL interval text, per migration, or NULL */
+    char *lock_timeout;     /* PostgreSQL interval text, per migration, or NULL */
+    long long jobs;         /* default 1 */
+} del_config;
+
+/* Find delembic.yaml from start_dir upwards; returns a malloc'd path or NULL. */
+char *config_find(const char *start_dir);
+
+/* Load a config. explicit_path: -c FILE (must exist) or NULL to search;
+ * section: -n NAME or NULL. When nothing is found and allow_missing, the
+ * defaults apply relative to the current folder. */
+int config_load(const char *explicit_path, const char *section, int allow_missing,
+                del_config *cfg, del_err *err);
+/* Parse a config from text (for tests and fuzzing). */
+int config_parse(const char *name, const char *text, size_t len, const char *section,
+                 const char *base_dir, del_config *cfg, del_err *err);
+void config_free(del_config *cfg);
+
+/* The section names in a config file's text, for `init -n`. */
+int config_list_sections(const char *path, char ***names, size_t *n, del_err *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* Database connections: URL choice and normalisation, redaction for display,
+ * connecting, and small query helpers that return errors as values. */
+#ifndef DEL_DB_H
+#define DEL_DB_H
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+/* Pick the URL by precedence: cli, then $DELEMBIC_DATABASE_URL, then the
+ * section's; NULL means libpq's own defaults (PGHOST, PGDATABASE, ...).
+ * *source names where it came from. The result is normalised (malloc'd). */
+char *db_choose_url(const char *cli, const char *section_url, const char **source);
+/* postgresql+psycopg://... -> postgresql://...; other strings unchanged. */
+char *db_normalize_url(const char *url);
+/* The URL with any password replaced by ***, for messages. */
+char *db_redact(const char *url);
+/* Validate syntax without connecting. */
+int db_check_url(const char *url, del_err *err);
+
+PGconn *db_connect(const char *url, const char *application_name, del_err *err);
+/* Close a connection inherited across fork without telling the server. */
+void db_forget(PGconn *conn);
+
+/* Run a command; failure fills err with the server's message. */
+int db_exec(PGconn *conn, const char *sql, del_err *err);
+/* Run a query with text parameters; NULL on failure. */
+PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
+                   del_err *err);
+/* The one-line message of a failed result or connection. */
+void db_result_message(PGconn *conn, const PGresult *res, char *buf, size_t bufsz);
+
+#endif

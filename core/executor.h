@@ -1,0 +1,37 @@
+/* Running a plan: the parent keeps the lock and the state connection and
+ * never runs plugin code; up to `jobs` workers run migrations whose
+ * dependencies have committed; after a failure nothing new starts; crashes
+ * are recorded with their signal; SIGINT/SIGTERM cancel, roll back, record
+ * "interrupted" and exit 130/143. */
+#ifndef DEL_EXECUTOR_H
+#define DEL_EXECUTOR_H
+
+#include <stdio.h>
+
+#include "bundle.h"
+#include "json.h"
+#include "plan.h"
+#include "store.h"
+
+typedef struct exec_opts {
+    int jobs;
+    int quiet;
+    int verbose;
+    const char *url;
+    const char *statement_timeout;
+    const char *lock_timeout;
+    FILE *out;               /* human output (NULL: none) */
+    json *js;                /* --json: results appended here, or NULL */
+} exec_opts;
+
+typedef struct exec_result {
+    size_t applied, skipped, failed;
+    int interrupted_by;      /* signal number, or 0 */
+    int bundle_error;
+} exec_result;
+
+/* Returns the exit code (0, 1, 2, 130, 143); err holds the first error. */
+int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_opts *o,
+                 exec_result *res, del_err *err);
+
+#endif

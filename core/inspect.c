@@ -1,0 +1,170 @@
+#include "inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "loader.h"
+
+void plugin_info_free(plugin_info *pi)
+{
+    free(pi->error);
+    free(pi->revision);
+    free(pi->description);
+    strvec_clear(&pi->depends_on);
+    memset(pi, 0, sizeof *pi);
+}
+
+typedef struct rec_head {
+    uint32_t index, ok, len;
+} rec_head;
+
+static int write_all(int fd, const void *p, size_t n)
+{
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+    char *c = p;
+    while (n) {
+        ssize_t r = read(fd, c, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        c += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+static void child(int fd, const char *dir, char *const *files, size_t start, size_t n)
+{
+    for (size_t i = start; i < n; i++) {
+        sbuf payload = {0};
+        rec_head h = {(uint32_t)i, 0, 0};
+        del_err err;
+        int pfd = -1;
+        char sha[65];
+        char *path = path_join(dir, files[i]);
+        loaded_plugin lp;
+        if (loader_open_verified(dir, files[i], NULL, &pfd, sha, &err) != 0 ||
+            loader_load_fd(pfd, path, &lp, &err) != 0) {
+            sbuf_puts(&payload, err.msg);
+        } else {
+            h.ok = 1;
+            sbuf_add(&payload, sha, 65);
+            sbuf_add(&payload, lp.desc->revision, strlen(lp.desc->revision) + 1);
+            const char *d = lp.desc->description ? lp.desc->description : "";
+            sbuf_add(&payload, d, strlen(d) + 1);
+            for (const char *const *p = lp.desc->depends_on; p && *p; p++)
+                sbuf_add(&payload, *p, strlen(*p) + 1);
+            loader_unload(&lp);
+        }
+        if (pfd >= 0)
+            close(pfd);
+        free(path);
+        h.len = (uint32_t)payload.len;
+        if (write_all(fd, &h, sizeof h) != 0 || (payload.len && write_all(fd, payload.s, payload.len) != 0))
+            _exit(1);
+        sbuf_free(&payload);
+    }
+    _exit(0);
+}
+
+static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
+{
+    if (!h->ok) {
+        pi->error = xstrndup(p, h->len);
+        return;
+    }
+    const char *end = p + h->len;
+    memcpy(pi->sha256, p, 65);
+    pi->sha256[64] = '\0';
+    p += 65;
+    pi->revision = xstrdup(p);
+    p += strlen(p) + 1;
+    pi->description = xstrdup(p < end ? p : "");
+    p += strlen(p) + 1;
+    while (p < end) {
+        strvec_push(&pi->depends_on, p);
+        p += strlen(p) + 1;
+    }
+}
+
+int inspect_plugins(const char *dir, char *const *files, size_t n, plugin_info *out, del_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        memset(&out[i], 0, sizeof out[i]);
+    size_t next = 0;
+    while (next < n) {
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) != 0)
+            return del_fail(err, DEL_EUSAGE, "cannot create a pipe: %s", strerror(errno));
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid < 0) {
+            close(pfd[0]);
+            close(pfd[1]);
+            return del_fail(err, DEL_EUSAGE, "cannot fork: %s", strerror(errno));
+        }
+        if (pid == 0) {
+            close(pfd[0]);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            child(pfd[1], dir, files, next, n);
+        }
+        close(pfd[1]);
+        for (;;) {
+            rec_head h;
+            if (read_all(pfd[0], &h, sizeof h) != 0)
+                break;
+            if (h.index >= n || h.len > (64u << 20))
+                break;
+            char *p = xmalloc(h.len + 1);
+            if (h.len && read_all(pfd[0], p, h.len) != 0) {
+                free(p);
+                break;
+            }
+            p[h.len] = '\0';
+            parse_record(&out[h.index], &h, p);
+            free(p);
+            next = h.index + 1;
+        }
+        close(pfd[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (next < n) {
+            char why[128];
+            if (WIFSIGNALED(status))
+                snprintf(why, sizeof why, "SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
+            else
+                snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(status));
+            char *path = path_join(dir, files[next]);
+            out[next].error = xasprintf("%s: crashed while loading (%s); a constructor or the descriptor of this plugin is broken",
+                                        path, why);
+            free(path);
+            next++;
+        }
+    }
+    return 0;
+}

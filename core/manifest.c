@@ -1,0 +1,410 @@
+#include "manifest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "sha256.h"
+#include "yamltree.h"
+
+void manifest_free(manifest *mf)
+{
+    for (size_t i = 0; i < mf->n; i++) {
+        mentry *e = &mf->m[i];
+        free(e->revision);
+        free(e->file);
+        free(e->sha256);
+        free(e->description);
+        strvec_clear(&e->depends_on);
+        strvec_clear(&e->alembic);
+    }
+    free(mf->m);
+    free(mf->path);
+    free(mf->version_table);
+    algraph_free(&mf->graph);
+    memset(mf, 0, sizeof *mf);
+}
+
+mentry *manifest_add(manifest *mf)
+{
+    mf->m = xrealloc(mf->m, (mf->n + 1) * sizeof *mf->m);
+    mentry *e = &mf->m[mf->n++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+long manifest_find(const manifest *mf, const char *revision)
+{
+    for (size_t i = 0; i < mf->n; i++)
+        if (strcmp(mf->m[i].revision, revision) == 0)
+            return (long)i;
+    return -1;
+}
+
+static int valid_file_name(const char *f)
+{
+    if (!*f || f[0] == '.' || strchr(f, '/') || !has_suffix(f, ".so"))
+        return 0;
+    for (const char *p = f; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            return 0;
+    return 1;
+}
+
+static int valid_revision(const char *r)
+{
+    if (!*r || strlen(r) > 200)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)r; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '[' || *p == ']')
+            return 0;
+    return 1;
+}
+
+static void push_list(strvec *dst, const ynode *seq)
+{
+    for (size_t i = 0; seq && i < seq->n; i++)
+        strvec_push(dst, seq->items[i]->value);
+}
+
+static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", NULL};
+static const char *const entry_keys[] = {"revision", "file", "sha256", "description",
+                                         "depends_on", "alembic", NULL};
+static const char *const alembic_keys[] = {"version_table", "graph", NULL};
+
+static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err *err)
+{
+    if (yexpect(name, it, YNODE_MAP, "a migration entry", err) != 0 ||
+        ymap_check_keys(name, it, entry_keys, "a migration entry", err) != 0)
+        return -1;
+    const char *rev = NULL, *file = NULL, *sha = NULL, *desc = NULL;
+    const ynode *deps = NULL, *al = NULL;
+    if (yget_string(name, it, "revision", 1, &rev, err) != 0 ||
+        yget_string(name, it, "file", 1, &file, err) != 0 ||
+        yget_string(name, it, "sha256", 1, &sha, err) != 0 ||
+        yget_string(name, it, "description", 0, &desc, err) != 0 ||
+        yget_string_list(name, it, "depends_on", &deps, err) != 0 ||
+        yget_string_list(name, it, "alembic", &al, err) != 0)
+        return -1;
+    const ynode *rn = ymap_get(it, "revision");
+    if (!valid_revision(rev))
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision '%.60s' is not a valid revision id (no spaces, commas or brackets)",
+                        name, rn->line, rn->col, rev);
+    if (manifest_find(mf, rev) >= 0)
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision %s is listed twice", name,
+                        rn->line, rn->col, rev);
+    const ynode *fn = ymap_get(it, "file");
+    if (!valid_file_name(file))
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file '%.80s' of %s must be a .so name inside the bundle folder (no '/')",
+                        name, fn->line, fn->col, file, rev);
+    for (size_t i = 0; i < mf->n; i++)
+        if (strcmp(mf->m[i].file, file) == 0)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file %s is listed for both %s and %s",
+                            name, fn->line, fn->col, file, mf->m[i].revision, rev);
+    const ynode *sn = ymap_get(it, "sha256");
+    if (!sha256_is_hex(sha))
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: sha256 of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
+                        name, sn->line, sn->col, rev);
+    for (size_t i = 0; deps && i < deps->n; i++)
+        if (!valid_revision(deps->items[i]->value))
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: depends_on of %s has an invalid revision id",
+                            name, deps->items[i]->line, deps->items[i]->col, rev);
+    for (size_t i = 0; al && i < al->n; i++) {
+        int found = 0;
+        for (size_t j = 0; deps && j < deps->n; j++)
+            if (strcmp(deps->items[j]->value, al->items[i]->value) == 0)
+                found = 1;
+        if (!found)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: alembic entry %s of %s is not in its depends_on",
+                            name, al->items[i]->line, al->items[i]->col, al->items[i]->value, rev);
+    }
+    mentry *e = manifest_add(mf);
+    e->revision = xstrdup(rev);
+    e->file = xstrdup(file);
+    e->sha256 = xstrdup(sha);
+    e->description = xstrdup(desc ? desc : "");
+    e->line = it->line;
+    push_list(&e->depends_on, deps);
+    push_list(&e->alembic, al);
+    return 0;
+}
+
+static int parse_alembic(const char *name, const ynode *a, manifest *mf, del_err *err)
+{
+    if (yscalar_is_null(a) && a->kind == YNODE_SCALAR)
+        return 0;
+    if (yexpect(name, a, YNODE_MAP, "'alembic'", err) != 0 ||
+        ymap_check_keys(name, a, alembic_keys, "'alembic'", err) != 0)
+        return -1;
+    const char *vt = NULL;
+    if (yget_string(name, a, "version_table", 0, &vt, err) != 0)
+        return -1;
+    mf->has_alembic = 1;
+    free(mf->version_table);
+    mf->version_table = xstrdup(vt ? vt : "alembic_version");
+    const ynode *g = ymap_get(a, "graph");
+    if (!g || (yscalar_is_null(g) && g->kind == YNODE_SCALAR))
+        return 0;
+    if (yexpect(name, g, YNODE_MAP, "'alembic.graph'", err) != 0)
+        return -1;
+    for (size_t i = 0; i < g->n; i++) {
+        const ynode *k = g->keys[i], *v = g->items[i];
+        if (!valid_revision(k->value))
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: '%.60s' is not a valid Alembic revision id",
+                            name, k->line, k->col, k->value);
+        alnode *nd = algraph_add(&mf->graph, k->value);
+        nd->line = k->line;
+        if (yscalar_is_null(v) && v->kind == YNODE_SCALAR)
+            continue;
+        if (v->kind == YNODE_SCALAR) {
+            strvec_push(&nd->down, v->value);
+            continue;
+        }
+        if (v->kind != YNODE_SEQ)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: down revisions of %s must be a list",
+                            name, v->line, v->col, k->value);
+        for (size_t j = 0; j < v->n; j++) {
+            if (v->items[j]->kind != YNODE_SCALAR || yscalar_is_null(v->items[j]))
+                return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: down revisions of %s must be revision ids",
+                                name, v->items[j]->line, v->items[j]->col, k->value);
+            strvec_push(&nd->down, v->items[j]->value);
+        }
+    }
+    return algraph_validate(&mf->graph, name, err);
+}
+
+int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err)
+{
+    memset(mf, 0, sizeof *mf);
+    mf->path = xstrdup(name);
+    ynode *root = NULL;
+    if (yaml_parse(name, text, len, &root, err) != 0)
+        goto fail;
+    if (!root) {
+        del_fail(err, DEL_EUSAGE, "%s: the manifest is empty; rebuild the bundle with 'delembic build'", name);
+        goto fail;
+    }
+    if (yexpect(name, root, YNODE_MAP, "the manifest", err) != 0 ||
+        ymap_check_keys(name, root, top_keys, "the manifest", err) != 0)
+        goto fail;
+    long long format = 0, abi = 0;
+    if (yget_int(name, root, "format", 1, 1, 1000000, &format, err) != 0 ||
+        yget_int(name, root, "abi", 1, 1, 1000000, &abi, err) != 0)
+        goto fail;
+    if (format != MANIFEST_FORMAT) {
+        const ynode *f = ymap_get(root, "format");
+        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: manifest format %lld is not one this delembic reads (it reads %d); use a matching delembic or rebuild the bundle",
+                 name, f->line, f->col, format, MANIFEST_FORMAT);
+        goto fail;
+    }
+    mf->format = (int)format;
+    mf->abi = (int)abi;
+    const ynode *ms = ymap_get(root, "migrations");
+    if (ms && !(yscalar_is_null(ms) && ms->kind == YNODE_SCALAR)) {
+        if (yexpect(name, ms, YNODE_SEQ, "'migrations'", err) != 0)
+            goto fail;
+        mf->m = xcalloc(ms->n ? ms->n : 1, sizeof *mf->m);
+        for (size_t i = 0; i < ms->n; i++)
+            if (parse_entry(name, ms->items[i], mf, err) != 0)
+                goto fail;
+    } else if (!ms) {
+        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: required field 'migrations' is missing", name,
+                 root->line, root->col);
+        goto fail;
+    }
+    const ynode *a = ymap_get(root, "alembic");
+    if (a && parse_alembic(name, a, mf, err) != 0)
+        goto fail;
+    if (!mf->version_table)
+        mf->version_table = xstrdup("alembic_version");
+    /* an alembic entry must name a revision of the graph when there is one */
+    for (size_t i = 0; i < mf->n && mf->has_alembic && mf->graph.n; i++)
+        for (size_t j = 0; j < mf->m[i].alembic.n; j++)
+            if (algraph_find(&mf->graph, mf->m[i].alembic.v[j]) < 0) {
+                del_fail(err, DEL_EUSAGE, "%s:%zu: migration %s needs Alembic revision %s, which the manifest's graph lacks; rebuild the bundle",
+                         name, mf->m[i].line, mf->m[i].revision, mf->m[i].alembic.v[j]);
+                goto fail;
+            }
+    ynode_free(root);
+    return 0;
+fail:
+    ynode_free(root);
+    manifest_free(mf);
+    return -1;
+}
+
+int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
+{
+    char *path = path_join(bundle_dir, MANIFEST_FILE);
+    char *text;
+    size_t len;
+    if (read_file(path, MANIFEST_MAX_BYTES, &text, &len, err) != 0) {
+        if (!path_exists(path))
+            del_fail(err, DEL_EUSAGE, "%s: no manifest in the bundle folder; build one with 'delembic build' or name the bundle with --bundle DIR",
+                     path);
+        free(path);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
+    int rc = manifest_parse(path, text, len, mf, err);
+    free(text);
+    free(path);
+    return rc;
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+typedef struct emit {
+    yaml_emitter_t em;
+    sbuf out;
+    int failed;
+} emit;
+
+static int write_handler(void *data, unsigned char *buffer, size_t size)
+{
+    emit *e = data;
+    sbuf_add(&e->out, (const char *)buffer, size);
+    return 1;
+}
+
+static void ev_emit(emit *e, yaml_event_t *ev)
+{
+    if (e->failed) {
+        yaml_event_delete(ev);
+        return;
+    }
+    if (!yaml_emitter_emit(&e->em, ev))
+        e->failed = 1;
+}
+
+static void scalar(emit *e, const char *s)
+{
+    yaml_event_t ev;
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+                                 YAML_ANY_SCALAR_STYLE);
+    ev_emit(e, &ev);
+}
+
+static void map_start(emit *e, int flow)
+{
+    yaml_event_t ev;
+    yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                        flow ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE);
+    ev_emit(e, &ev);
+}
+
+static void map_end(emit *e)
+{
+    yaml_event_t ev;
+    yaml_mapping_end_event_initialize(&ev);
+    ev_emit(e, &ev);
+}
+
+static void seq_start(emit *e, int flow)
+{
+    yaml_event_t ev;
+    yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                         flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
+    ev_emit(e, &ev);
+}
+
+static void seq_end(emit *e)
+{
+    yaml_event_t ev;
+    yaml_sequence_end_event_initialize(&ev);
+    ev_emit(e, &ev);
+}
+
+static void string_list(emit *e, const strvec *sv)
+{
+    seq_start(e, 1);
+    for (size_t i = 0; i < sv->n; i++)
+        scalar(e, sv->v[i]);
+    seq_end(e);
+}
+
+int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err)
+{
+    emit e;
+    memset(&e, 0, sizeof e);
+    if (!yaml_emitter_initialize(&e.em))
+        return del_fail(err, DEL_EUSAGE, "cannot start the YAML emitter");
+    yaml_emitter_set_output(&e.em, write_handler, &e);
+    yaml_emitter_set_unicode(&e.em, 1);
+    yaml_emitter_set_width(&e.em, -1);
+    yaml_event_t ev;
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    ev_emit(&e, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    ev_emit(&e, &ev);
+    map_start(&e, 0);
+    char num[32];
+    scalar(&e, "format");
+    snprintf(num, sizeof num, "%d", MANIFEST_FORMAT);
+    scalar(&e, num);
+    scalar(&e, "abi");
+    snprintf(num, sizeof num, "%d", mf->abi);
+    scalar(&e, num);
+    scalar(&e, "migrations");
+    seq_start(&e, 0);
+    for (size_t i = 0; i < mf->n; i++) {
+        const mentry *m = &mf->m[i];
+        map_start(&e, 0);
+        scalar(&e, "revision");
+        scalar(&e, m->revision);
+        scalar(&e, "file");
+        scalar(&e, m->file);
+        scalar(&e, "sha256");
+        scalar(&e, m->sha256);
+        scalar(&e, "description");
+        scalar(&e, m->description ? m->description : "");
+        scalar(&e, "depends_on");
+        string_list(&e, &m->depends_on);
+        scalar(&e, "alembic");
+        string_list(&e, &m->alembic);
+        map_end(&e);
+    }
+    seq_end(&e);
+    if (mf->has_alembic) {
+        scalar(&e, "alembic");
+        map_start(&e, 0);
+        scalar(&e, "version_table");
+        scalar(&e, mf->version_table ? mf->version_table : "alembic_version");
+        scalar(&e, "graph");
+        map_start(&e, 0);
+        for (size_t i = 0; i < mf->graph.n; i++) {
+            scalar(&e, mf->graph.nodes[i].rev);
+            string_list(&e, &mf->graph.nodes[i].down);
+        }
+        map_end(&e);
+        map_end(&e);
+    }
+    map_end(&e);
+    yaml_document_end_event_initialize(&ev, 1);
+    ev_emit(&e, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    ev_emit(&e, &ev);
+    yaml_emitter_flush(&e.em);
+    int failed = e.failed;
+    yaml_emitter_delete(&e.em);
+    if (failed) {
+        sbuf_free(&e.out);
+        return del_fail(err, DEL_EUSAGE, "cannot write the manifest as YAML");
+    }
+    *out = e.out.s;
+    *len = e.out.len;
+    return 0;
+}
+
+int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err)
+{
+    char *text;
+    size_t len;
+    if (manifest_emit(mf, &text, &len, err) != 0)
+        return -1;
+    char *path = path_join(bundle_dir, MANIFEST_FILE);
+    int rc = write_file_atomic(path, text, len, 0644, err);
+    free(path);
+    free(text);
+    return rc;
+}

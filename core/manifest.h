@@ -1,0 +1,60 @@
+/* manifest.yaml: the table of contents of a bundle. Written by build (libyaml
+ * emitter), read by upgrade and verify. Format 1:
+ *
+ *   format: 1
+ *   abi: 1
+ *   migrations:
+ *     - revision: D001
+ *       file: D001_load_vocabulary.so
+ *       sha256: 5f1c...
+ *       description: Load OMOP vocabulary tables
+ *       depends_on: [3d1e3e6abc12]
+ *       alembic: [3d1e3e6abc12]
+ *   alembic:
+ *     version_table: alembic_version
+ *     graph:
+ *       3d1e3e6abc12: [9a0b1c2d3e4f]
+ *       9a0b1c2d3e4f: []
+ */
+#ifndef DEL_MANIFEST_H
+#define DEL_MANIFEST_H
+
+#include "algraph.h"
+#include "err.h"
+#include "util.h"
+
+#define MANIFEST_FILE "manifest.yaml"
+#define MANIFEST_FORMAT 1
+#define MANIFEST_MAX_BYTES (64u << 20)
+
+typedef struct mentry {
+    char *revision;
+    char *file;        /* base name of the .so inside the bundle */
+    char *sha256;
+    char *description;
+    strvec depends_on;
+    strvec alembic;    /* the Alembic revisions among depends_on */
+    size_t line;
+} mentry;
+
+typedef struct manifest {
+    char *path;        /* for messages */
+    int format;
+    int abi;
+    mentry *m;
+    size_t n;
+    int has_alembic;
+    char *version_table;
+    algraph graph;
+} manifest;
+
+int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);
+int manifest_load(const char *bundle_dir, manifest *mf, del_err *err);
+int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err);
+/* Serialise to YAML text (malloc'd). */
+int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err);
+void manifest_free(manifest *mf);
+long manifest_find(const manifest *mf, const char *revision);
+mentry *manifest_add(manifest *mf);
+
+#endif

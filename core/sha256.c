@@ -1,0 +1,61 @@
+#include "sha256.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <unistd.h>
+
+int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return del_fail(err, DEL_EUSAGE, "%s: cannot start SHA-256", name);
+    }
+    unsigned char buf[65536];
+    off_t off = 0;
+    for (;;) {
+        ssize_t r = pread(fd, buf, sizeof buf, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            EVP_MD_CTX_free(md);
+            return del_fail(err, DEL_EUSAGE, "%s: read error: %s", name, strerror(errno));
+        }
+        if (r == 0)
+            break;
+        EVP_DigestUpdate(md, buf, (size_t)r);
+        off += r;
+    }
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 15];
+    }
+    hex[64] = '\0';
+    return 0;
+}
+
+int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+    int rc = sha256_fd(fd, path, hex, err);
+    close(fd);
+    return rc;
+}
+
+int sha256_is_hex(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return 0;
+    return n == SHA256_HEX_LEN;
+}

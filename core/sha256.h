@@ -1,0 +1,14 @@
+/* SHA-256 of files and open file descriptors (OpenSSL's libcrypto). */
+#ifndef DEL_SHA256_H
+#define DEL_SHA256_H
+
+#include "err.h"
+
+#define SHA256_HEX_LEN 64
+
+/* hex gets 65 bytes. The fd is read from its start; its offset is restored to 0. */
+int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err);
+int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err);
+int sha256_is_hex(const char *s);
+
+#endif

@@ -1,0 +1,368 @@
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "loader.h"
+#include "store.h"
+
+int worker_send(int fd, const wmsg *m)
+{
+    for (;;) {
+        ssize_t w = send(fd, m, sizeof *m, MSG_NOSIGNAL);
+        if (w == (ssize_t)sizeof *m)
+            return 0;
+        if (w < 0 && errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+int worker_recv(int fd, wmsg *m)
+{
+    for (;;) {
+        ssize_t r = recv(fd, m, sizeof *m, 0);
+        if (r == (ssize_t)sizeof *m)
+            return 1;
+        if (r == 0)
+            return 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        return -1;
+    }
+}
+
+/* ---- inside the worker ------------------------------------------------- */
+
+static PGcancel *volatile g_cancel;
+static volatile sig_atomic_t g_interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_interrupted = 1;
+    PGcancel *c = g_cancel;
+    if (c) {
+        char buf[256];
+        PQcancel(c, buf, sizeof buf);
+    }
+}
+
+typedef struct wctx {
+    int fd;
+    int index;
+    char fail[3000];
+    double last_progress;
+} wctx;
+
+static void api_fail(dm_ctx *ctx, const char *message)
+{
+    wctx *w = ctx->host;
+    snprintf(w->fail, sizeof w->fail, "%s", message ? message : "failed");
+}
+
+static void api_log(dm_ctx *ctx, const char *message)
+{
+    wctx *w = ctx->host;
+    wmsg m = {.type = WMSG_LOG, .index = w->index};
+    snprintf(m.text, sizeof m.text, "%s", message ? message : "");
+    worker_send(w->fd, &m);
+}
+
+static void api_progress(dm_ctx *ctx, long long done, long long total, const char *unit)
+{
+    wctx *w = ctx->host;
+    double now = monotonic_seconds();
+    if (now - w->last_progress < 0.2 && !(total >= 0 && done >= total))
+        return;
+    w->last_progress = now;
+    wmsg m = {.type = WMSG_PROGRESS, .index = w->index, .done = done, .total = total};
+    snprintf(m.text, sizeof m.text, "%s", unit ? unit : "");
+    worker_send(w->fd, &m);
+}
+
+static const dm_host_api host_api = {
+    .abi_version = DM_ABI_VERSION,
+    .size = sizeof(dm_host_api),
+    .fail = api_fail,
+    .log = api_log,
+    .progress = api_progress,
+};
+
+/* Set up once per connection: a guard whose deferred trigger refuses any
+ * COMMIT the host did not allow, so a plugin's own COMMIT rolls back. */
+static const char *guard_sql =
+    "SET client_min_messages = warning;"
+    "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
+    "CREATE OR REPLACE FUNCTION pg_temp.delembic_guard_check() RETURNS trigger LANGUAGE plpgsql AS $g$"
+    "BEGIN IF current_setting('delembic.commit_ok', true) IS DISTINCT FROM 'on' THEN"
+    " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END IF; RETURN NULL; END $g$;"
+    "DROP TRIGGER IF EXISTS delembic_guard_t ON pg_temp.delembic_guard;"
+    "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON pg_temp.delembic_guard"
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.delembic_guard_check();"
+    "RESET client_min_messages;";
+
+static void set_msg(wmsg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_msg(wmsg *m, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->text, sizeof m->text, fmt, ap);
+    va_end(ap);
+}
+
+static void rollback(PGconn *conn)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+}
+
+static void last_error(PGconn *conn, char *buf, size_t n)
+{
+    db_result_message(conn, NULL, buf, n);
+}
+
+/* After a callback: did the plugin leave the transaction as it found it? */
+static int check_txn(PGconn *conn, const char *what, wctx *w, wmsg *m)
+{
+    PGTransactionStatusType ts = PQtransactionStatus(conn);
+    if (ts == PQTRANS_INTRANS)
+        return 0;
+    if (ts == PQTRANS_INERROR) {
+        char e[1024];
+        last_error(conn, e, sizeof e);
+        set_msg(m, "%s: a statement failed and the migration went on (%s); check the result of every dm_exec",
+                what, w->fail[0] ? w->fail : e);
+    } else if (ts == PQTRANS_IDLE) {
+        set_msg(m, "%s ended the host's transaction (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back",
+                what);
+    } else {
+        char e[1024];
+        last_error(conn, e, sizeof e);
+        set_msg(m, "%s: the connection is broken: %s", what, e);
+    }
+    return -1;
+}
+
+static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
+                        wmsg *m)
+{
+    w->fail[0] = '\0';
+    int rc = cb(conn, ctx);
+    if (g_interrupted) {
+        set_msg(m, "interrupted");
+        return -1;
+    }
+    if (rc != 0) {
+        if (w->fail[0])
+            set_msg(m, "%s", w->fail);
+        else
+            set_msg(m, "%s returned %d", what, rc);
+        return -1;
+    }
+    return check_txn(conn, what, w, m);
+}
+
+static char *begin_sql(PGconn *conn, const worker_cfg *cfg, const char *rev)
+{
+    char *lit = PQescapeLiteral(conn, rev, strlen(rev));
+    sbuf b = {0};
+    sbuf_puts(&b, "BEGIN;");
+    if (cfg->statement_timeout)
+        sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
+    if (cfg->lock_timeout)
+        sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
+    sbuf_printf(&b,
+                "INSERT INTO pg_temp.delembic_guard VALUES (1);"
+                "SELECT pg_advisory_xact_lock(%d, hashtext(%s));"
+                "SELECT status FROM delembic_version WHERE revision = %s",
+                STORE_CLAIM_NS, lit ? lit : "''", lit ? lit : "''");
+    PQfreemem(lit);
+    return b.s;
+}
+
+static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
+{
+    const mentry *e = &cfg->b->mf.m[index];
+    memset(m, 0, sizeof *m);
+    m->type = WMSG_RESULT;
+    m->index = index;
+    m->started = now_seconds();
+    del_err err;
+    int pfd = -1;
+    char *path = path_join(cfg->b->dir, e->file);
+    loaded_plugin lp = {0};
+    if (loader_open_verified(cfg->b->dir, e->file, e->sha256, &pfd, m->sha256, &err) != 0 ||
+        loader_load_fd(pfd, path, &lp, &err) != 0 ||
+        loader_match_manifest(lp.desc, e, path, &err) != 0) {
+        m->status = WRES_BUNDLE;
+        set_msg(m, "%s", err.msg);
+        goto out;
+    }
+    if (g_interrupted) {
+        m->status = WRES_INTERRUPTED;
+        set_msg(m, "interrupted");
+        goto out;
+    }
+    char *sql = begin_sql(conn, cfg, e->revision);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char msg[1024];
+        db_result_message(conn, r, msg, sizeof msg);
+        PQclear(r);
+        rollback(conn);
+        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+        set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
+        goto out;
+    }
+    int already = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "success") == 0;
+    PQclear(r);
+    if (already) {
+        rollback(conn);
+        m->status = WRES_SKIPPED;
+        set_msg(m, "already applied by another run");
+        goto out;
+    }
+    wctx w = {.fd = fd, .index = index};
+    dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
+                  .bundle_dir = cfg->b->dir, .host = &w};
+    if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
+        (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
+        rollback(conn);
+        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+        goto out;
+    }
+    m->ended = now_seconds();
+    char *rec = store_success_sql(conn, e->revision, m->started, m->ended, m->sha256);
+    char *fin = xasprintf("SET LOCAL delembic.commit_ok = 'on';"
+                          "SELECT 1 / count(*) FROM pg_temp.delembic_guard;"
+                          "DELETE FROM pg_temp.delembic_guard;%sCOMMIT",
+                          rec);
+    free(rec);
+    r = PQexec(conn, fin);
+    free(fin);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+        char msg[1024];
+        db_result_message(conn, r, msg, sizeof msg);
+        if (strstr(msg, "division by zero"))
+            snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
+        PQclear(r);
+        rollback(conn);
+        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+        set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
+        goto out;
+    }
+    PQclear(r);
+    m->status = WRES_OK;
+out:
+    if (!m->ended)
+        m->ended = now_seconds();
+    loader_unload(&lp);
+    if (pfd >= 0)
+        close(pfd);
+    free(path);
+}
+
+static void worker_main(const worker_cfg *cfg, int fd)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char app[128];
+    snprintf(app, sizeof app, "delembic worker pid=%ld", (long)getpid());
+    del_err err;
+    PGconn *conn = db_connect(cfg->url, app, &err);
+    wmsg m;
+    if (!conn) {
+        memset(&m, 0, sizeof m);
+        m.type = WMSG_FATAL;
+        set_msg(&m, "%s", err.msg);
+        worker_send(fd, &m);
+        _exit(0);
+    }
+    PGresult *r = PQexec(conn, guard_sql);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char msg[1024];
+        db_result_message(conn, r, msg, sizeof msg);
+        memset(&m, 0, sizeof m);
+        m.type = WMSG_FATAL;
+        set_msg(&m, "cannot prepare the worker connection: %s", msg);
+        PQclear(r);
+        worker_send(fd, &m);
+        PQfinish(conn);
+        _exit(0);
+    }
+    PQclear(r);
+    g_cancel = PQgetCancel(conn);
+    memset(&m, 0, sizeof m);
+    m.type = WMSG_HELLO;
+    m.status = PQbackendPID(conn);
+    worker_send(fd, &m);
+    for (;;) {
+        wmsg in;
+        int got = worker_recv(fd, &in);
+        if (got <= 0)
+            break;
+        if (in.type != WMSG_RUN || in.index < 0 || (size_t)in.index >= cfg->b->mf.n)
+            continue;
+        wmsg started = {.type = WMSG_STARTED, .index = in.index};
+        worker_send(fd, &started);
+        run_one(conn, cfg, in.index, fd, &m);
+        if (worker_send(fd, &m) != 0)
+            break;
+    }
+    PGcancel *c = g_cancel;
+    g_cancel = NULL;
+    PQfreeCancel(c);
+    PQfinish(conn);
+    _exit(0);
+}
+
+int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t nclose,
+                 del_err *err)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+        return del_fail(err, DEL_EUSAGE, "cannot create a worker channel: %s", strerror(errno));
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(sv[0]);
+        close(sv[1]);
+        return del_fail(err, DEL_EUSAGE, "cannot start a worker: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(0);
+        close(sv[0]);
+        for (size_t i = 0; i < nclose; i++)
+            if (close_fds[i] >= 0)
+                close(close_fds[i]);
+        db_forget(cfg->parent_conn);
+        worker_main(cfg, sv[1]);
+        _exit(0);
+    }
+    close(sv[1]);
+    memset(w, 0, sizeof *w);
+    w->pid = pid;
+    w->fd = sv[0];
+    w->running = -1;
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* Worker processes: the only place plugin code runs. The parent forks a
+ * worker; it opens its own connection (kept for every migration it runs),
+ * then for each RUN message verifies the plugin file, loads it through the
+ * open descriptor, and runs it inside a transaction that the worker opens and
+ * commits together with the success record. Messages travel over a
+ * SOCK_SEQPACKET socket pair, one datagram each. A worker dies with its parent. */
+#ifndef DEL_WORKER_H
+#define DEL_WORKER_H
+
+#include <sys/types.h>
+#include <libpq-fe.h>
+
+#include "bundle.h"
+
+enum wmsg_type { WMSG_HELLO = 1, WMSG_RUN, WMSG_STARTED, WMSG_PROGRESS, WMSG_LOG, WMSG_RESULT, WMSG_FATAL };
+
+enum wresult {
+    WRES_OK = 0,
+    WRES_FAILED,       /* rolled back; the parent records the failure */
+    WRES_SKIPPED,      /* already applied by another run */
+    WRES_BUNDLE,       /* the plugin file failed its checks; nothing ran */
+    WRES_INTERRUPTED,  /* SIGINT/SIGTERM cancelled it; rolled back */
+};
+
+typedef struct wmsg {
+    int type;
+    int index;         /* manifest entry */
+    int status;        /* enum wresult, or the backend pid in HELLO */
+    double started, ended;
+    long long done, total;
+    char sha256[65];
+    char text[3600];
+} wmsg;
+
+typedef struct worker_cfg {
+    const bundle *b;
+    const char *url;
+    const char *statement_timeout;
+    const char *lock_timeout;
+    PGconn *parent_conn;   /* closed (not finished) in the child */
+} worker_cfg;
+
+typedef struct worker {
+    pid_t pid;
+    int fd;
+    int backend_pid;
+    long running;          /* manifest index, or -1 */
+    double started;
+    int hello;
+} worker;
+
+/* Fork a worker; close_fds are the parent's other worker sockets. */
+int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t nclose,
+                 del_err *err);
+int worker_send(int fd, const wmsg *m);
+/* 1 message read, 0 end of file, -1 error. */
+int worker_recv(int fd, wmsg *m);
+
+#endif

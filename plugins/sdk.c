@@ -1,0 +1,385 @@
+/* The plugin SDK helpers. Linked statically into every migration (PIC), they
+ * use libc, libpq and the host's function table in ctx, nothing else. */
+
+#include "delembic/plugin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DM_MSG_MAX 4096
+
+static void host_fail(dm_ctx *ctx, const char *msg)
+{
+    if (ctx && ctx->api && ctx->api->fail)
+        ctx->api->fail(ctx, msg);
+    else
+        fprintf(stderr, "%s\n", msg);
+}
+
+int dm_fail(dm_ctx *ctx, const char *fmt, ...)
+{
+    char buf[DM_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    host_fail(ctx, buf);
+    return -1;
+}
+
+void dm_log(dm_ctx *ctx, const char *fmt, ...)
+{
+    char buf[DM_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (ctx && ctx->api && ctx->api->log)
+        ctx->api->log(ctx, buf);
+    else
+        fprintf(stderr, "%s\n", buf);
+}
+
+void dm_progress(dm_ctx *ctx, long long done, long long total, const char *unit)
+{
+    if (ctx && ctx->api && ctx->api->progress)
+        ctx->api->progress(ctx, done, total, unit ? unit : "");
+}
+
+/* First line of a statement, shortened, to say which one failed. */
+static void sql_excerpt(const char *sql, char *out, size_t outsz)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r')
+        sql++;
+    size_t n = 0;
+    while (sql[n] && sql[n] != '\n' && n < 80 && n + 4 < outsz)
+        n++;
+    memcpy(out, sql, n);
+    if (sql[n] && n + 4 < outsz) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+}
+
+/* Turn a failed result into one message: primary, detail, hint, context. */
+static int fail_result(dm_ctx *ctx, PGconn *conn, const PGresult *res, const char *what)
+{
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+    const char *context = res ? PQresultErrorField(res, PG_DIAG_CONTEXT) : NULL;
+    char msg[DM_MSG_MAX];
+    if (!primary) {
+        const char *e = PQerrorMessage(conn);
+        snprintf(msg, sizeof msg, "%s: %s", what, e && *e ? e : "no result from server");
+        size_t l = strlen(msg);
+        while (l && msg[l - 1] == '\n')
+            msg[--l] = '\0';
+    } else {
+        int n = snprintf(msg, sizeof msg, "%s: %s", what, primary);
+        if (detail && n > 0 && (size_t)n < sizeof msg)
+            n += snprintf(msg + n, sizeof msg - (size_t)n, " (%s)", detail);
+        if (context && n > 0 && (size_t)n < sizeof msg)
+            snprintf(msg + n, sizeof msg - (size_t)n, " [%s]", context);
+        for (char *p = msg; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+    }
+    host_fail(ctx, msg);
+    return -1;
+}
+
+static PGresult *run(PGconn *conn, const char *sql, int nparams, const char *const *params)
+{
+    if (nparams > 0)
+        return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    return PQexec(conn, sql);
+}
+
+static int ok_status(ExecStatusType st)
+{
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY;
+}
+
+int dm_exec_params(dm_ctx *ctx, PGconn *conn, const char *sql, int nparams,
+                   const char *const *params, long long *rows_affected)
+{
+    if (!conn || !sql)
+        return dm_fail(ctx, "dm_exec: NULL connection or statement");
+    PGresult *res = run(conn, sql, nparams, params);
+    if (!res || !ok_status(PQresultStatus(res))) {
+        char ex[128];
+        sql_excerpt(sql, ex, sizeof ex);
+        char what[160];
+        snprintf(what, sizeof what, "statement failed: %s", ex);
+        fail_result(ctx, conn, res, what);
+        PQclear(res);
+        return -1;
+    }
+    if (rows_affected) {
+        const char *t = PQcmdTuples(res);
+        *rows_affected = (t && *t) ? strtoll(t, NULL, 10) : (long long)PQntuples(res);
+    }
+    PQclear(res);
+    return 0;
+}
+
+int dm_exec(dm_ctx *ctx, PGconn *conn, const char *sql)
+{
+    return dm_exec_params(ctx, conn, sql, 0, NULL, NULL);
+}
+
+static PGresult *scalar(dm_ctx *ctx, PGconn *conn, const char *sql, int nparams,
+                        const char *const *params)
+{
+    if (!conn || !sql) {
+        dm_fail(ctx, "dm_scalar: NULL connection or statement");
+        return NULL;
+    }
+    PGresult *res = run(conn, sql, nparams, params);
+    char ex[128];
+    sql_excerpt(sql, ex, sizeof ex);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "query failed: %s", ex);
+        fail_result(ctx, conn, res, what);
+        PQclear(res);
+        return NULL;
+    }
+    if (PQntuples(res) != 1 || PQnfields(res) != 1) {
+        dm_fail(ctx, "query %s returned %d rows of %d columns; a scalar needs 1 of 1", ex,
+                PQntuples(res), PQnfields(res));
+        PQclear(res);
+        return NULL;
+    }
+    if (PQgetisnull(res, 0, 0)) {
+        dm_fail(ctx, "query %s returned NULL", ex);
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+int dm_scalar_int_params(dm_ctx *ctx, PGconn *conn, const char *sql, int nparams,
+                         const char *const *params, long long *out)
+{
+    PGresult *res = scalar(ctx, conn, sql, nparams, params);
+    if (!res)
+        return -1;
+    const char *v = PQgetvalue(res, 0, 0);
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+        dm_fail(ctx, "query returned '%.40s', not an integer", v);
+        PQclear(res);
+        return -1;
+    }
+    if (out)
+        *out = n;
+    PQclear(res);
+    return 0;
+}
+
+int dm_scalar_int(dm_ctx *ctx, PGconn *conn, const char *sql, long long *out)
+{
+    return dm_scalar_int_params(ctx, conn, sql, 0, NULL, out);
+}
+
+int dm_scalar_text_params(dm_ctx *ctx, PGconn *conn, const char *sql, int nparams,
+                          const char *const *params, char **out)
+{
+    PGresult *res = scalar(ctx, conn, sql, nparams, params);
+    if (!res)
+        return -1;
+    char *s = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!s)
+        return dm_fail(ctx, "out of memory");
+    if (out)
+        *out = s;
+    else
+        free(s);
+    return 0;
+}
+
+int dm_scalar_text(dm_ctx *ctx, PGconn *conn, const char *sql, char **out)
+{
+    return dm_scalar_text_params(ctx, conn, sql, 0, NULL, out);
+}
+
+int dm_path(dm_ctx *ctx, const char *relative, char *buf, size_t bufsize)
+{
+    if (!relative || !buf || bufsize == 0)
+        return dm_fail(ctx, "dm_path: NULL argument");
+    int n;
+    if (relative[0] == '/' || !ctx || !ctx->bundle_dir || !*ctx->bundle_dir)
+        n = snprintf(buf, bufsize, "%s", relative);
+    else
+        n = snprintf(buf, bufsize, "%s/%s", ctx->bundle_dir, relative);
+    if (n < 0 || (size_t)n >= bufsize)
+        return dm_fail(ctx, "path too long: %s", relative);
+    return 0;
+}
+
+/* Append the SQL literal of s ('...' with quotes doubled, E'' for escapes). */
+static int append_literal(char *buf, size_t bufsz, size_t *len, const char *s)
+{
+    int needs_e = strchr(s, '\\') != NULL || strchr(s, '\t') != NULL;
+    char tmp[64];
+    size_t t = 0;
+    if (needs_e)
+        tmp[t++] = 'E';
+    tmp[t++] = '\'';
+    for (const char *p = s; *p && t + 4 < sizeof tmp; p++) {
+        if (*p == '\'') {
+            tmp[t++] = '\'';
+            tmp[t++] = '\'';
+        } else if (*p == '\\') {
+            tmp[t++] = '\\';
+            tmp[t++] = '\\';
+        } else if (*p == '\t') {
+            tmp[t++] = '\\';
+            tmp[t++] = 't';
+        } else {
+            tmp[t++] = *p;
+        }
+    }
+    tmp[t++] = '\'';
+    tmp[t] = '\0';
+    int n = snprintf(buf + *len, bufsz - *len, "%s", tmp);
+    if (n < 0 || (size_t)n >= bufsz - *len)
+        return -1;
+    *len += (size_t)n;
+    return 0;
+}
+
+static int build_copy_sql(char *sql, size_t sz, PGconn *conn, const char *table,
+                          const dm_copy_options *o)
+{
+    size_t len = 0;
+    int n = snprintf(sql, sz, "COPY %s%s%s%s FROM STDIN WITH (FORMAT %s", table,
+                     o->columns ? " (" : "", o->columns ? o->columns : "", o->columns ? ")" : "",
+                     o->format == DM_COPY_TEXT ? "text" : "csv");
+    (void)conn;
+    if (n < 0 || (size_t)n >= sz)
+        return -1;
+    len = (size_t)n;
+    char d[2] = {o->delimiter ? o->delimiter : (o->format == DM_COPY_TEXT ? '\t' : ','), 0};
+    len += (size_t)snprintf(sql + len, sz - len, ", DELIMITER ");
+    if (append_literal(sql, sz, &len, d) != 0)
+        return -1;
+    if (o->null_string) {
+        len += (size_t)snprintf(sql + len, sz - len, ", NULL ");
+        if (append_literal(sql, sz, &len, o->null_string) != 0)
+            return -1;
+    }
+    if (o->format == DM_COPY_CSV) {
+        char q[2] = {o->quote ? o->quote : '"', 0};
+        len += (size_t)snprintf(sql + len, sz - len, ", HEADER %s, QUOTE ",
+                                o->header ? "true" : "false");
+        if (append_literal(sql, sz, &len, q) != 0)
+            return -1;
+    }
+    n = snprintf(sql + len, sz - len, ")");
+    return (n < 0 || (size_t)n >= sz - len) ? -1 : 0;
+}
+
+int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
+                 const dm_copy_options *options, long long *rows)
+{
+    dm_copy_options defaults = {0};
+    const dm_copy_options *o = options ? options : &defaults;
+    if (!conn || !table || !path)
+        return dm_fail(ctx, "dm_copy_file: NULL connection, table or path");
+    char full[4096];
+    if (dm_path(ctx, path, full, sizeof full) != 0)
+        return -1;
+    int fd = open(full, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return dm_fail(ctx, "cannot open %s: %s", full, strerror(errno));
+    struct stat st;
+    long long total_bytes = (fstat(fd, &st) == 0) ? (long long)st.st_size : -1;
+
+    char sql[1024];
+    if (build_copy_sql(sql, sizeof sql, conn, table, o) != 0) {
+        close(fd);
+        return dm_fail(ctx, "COPY into %s: table, columns or options too long", table);
+    }
+    PGresult *res = PQexec(conn, sql);
+    if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
+        char what[256];
+        snprintf(what, sizeof what, "COPY %s from %s failed", table, path);
+        fail_result(ctx, conn, res, what);
+        PQclear(res);
+        close(fd);
+        return -1;
+    }
+    PQclear(res);
+
+    enum { CHUNK = 256 * 1024 };
+    char *buf = malloc(CHUNK);
+    if (!buf) {
+        PQputCopyEnd(conn, "out of memory");
+        close(fd);
+        while ((res = PQgetResult(conn)))
+            PQclear(res);
+        return dm_fail(ctx, "out of memory");
+    }
+    long long lines = 0, bytes = 0;
+    const char *abort_msg = NULL;
+    char errbuf[4400];
+    for (;;) {
+        ssize_t got = read(fd, buf, CHUNK);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            snprintf(errbuf, sizeof errbuf, "read error on %s: %s", full, strerror(errno));
+            abort_msg = errbuf;
+            break;
+        }
+        if (got == 0)
+            break;
+        for (const char *p = buf, *end = buf + got; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+            lines++;
+        bytes += got;
+        if (PQputCopyData(conn, buf, (int)got) != 1) {
+            abort_msg = NULL;
+            break;
+        }
+        dm_progress(ctx, lines, -1, "rows");
+        (void)total_bytes;
+    }
+    free(buf);
+    close(fd);
+    PQputCopyEnd(conn, abort_msg);
+    int rc = 0;
+    int reported = 0;
+    while ((res = PQgetResult(conn))) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && !reported) {
+            char what[256];
+            snprintf(what, sizeof what, "COPY %s from %s failed", table, path);
+            if (abort_msg)
+                dm_fail(ctx, "%s: %s", what, abort_msg);
+            else
+                fail_result(ctx, conn, res, what);
+            rc = -1;
+            reported = 1;
+        } else if (rc == 0 && rows) {
+            const char *t = PQcmdTuples(res);
+            *rows = (t && *t) ? strtoll(t, NULL, 10) : 0;
+        }
+        PQclear(res);
+    }
+    if (rc == 0) {
+        long long done = rows ? *rows : lines;
+        dm_progress(ctx, done, done, "rows");
+    }
+    return rc;
+}
