@@ -366,6 +366,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
         r.w[k].running = -1;
     }
     r.tty = o->out && isatty(fileno(o->out));
+    r.last_plain_progress = monotonic_seconds(); /* plain progress lines after 5 s */
 
     got_signal = 0;
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
