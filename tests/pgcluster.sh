@@ -22,7 +22,7 @@ pg_start() {
     _pg_as "$PGBIN/pg_ctl" -D "$PGTMP/data" -l "$PGTMP/server.log" -w \
         -o "-k $PGTMP -c listen_addresses= -c fsync=$fsync -c max_connections=200 -c shared_buffers=256MB" \
         start >/dev/null || { cat "$PGTMP/server.log"; return 1; }
-    export PGHOST=$PGTMP PGUSER=postgres PGDATABASE=postgres
+    export PGTMP PGHOST=$PGTMP PGUSER=postgres PGDATABASE=postgres
     unset PGPASSWORD PGSERVICE DELEMBIC_DATABASE_URL
 }
 
@@ -35,6 +35,6 @@ pg_stop() {
 
 # pg_newdb NAME: a fresh database; prints its URL
 pg_newdb() {
-    psql -qAt -d postgres -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null
+    PGOPTIONS="-c client_min_messages=warning" psql -qAt -d postgres -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null
     echo "postgresql:///$1?host=$PGTMP&user=postgres"
 }

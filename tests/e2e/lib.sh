@@ -1,0 +1,146 @@
+# Helpers for the end-to-end tests. Each test file is a bash script that
+# sources this, defines test_* functions, and calls run_tests. The cluster is
+# started once by tests/run.sh (PGHOST etc. exported); every test gets a fresh
+# database ($URL) and a fresh project folder ($P) with delembic.yaml.
+set -uo pipefail
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+D=${DELEMBIC:-$ROOT/build/core/delembic}
+PLUGINS=$ROOT/tests/plugins
+source "$ROOT/tests/pgcluster.sh"
+T_PASS=0
+T_FAIL=0
+T_FAILED_NAMES=()
+
+fail() {
+    echo "    FAIL: $*" >&2
+    return 1
+}
+
+# run CMD...: captures $OUT (stdout+stderr) and $RC
+run() {
+    OUT=$("$@" 2>&1) && RC=0 || RC=$?
+}
+
+expect_rc() {
+    [ "$RC" = "$1" ] || fail "expected exit $1, got $RC; output:
+$OUT"
+}
+
+expect_out() {
+    grep -qF -- "$1" <<<"$OUT" || fail "output lacks '$1'; output:
+$OUT"
+}
+
+expect_no_out() {
+    ! grep -qF -- "$1" <<<"$OUT" || fail "output has '$1'; output:
+$OUT"
+}
+
+sql() {
+    psql -qAtX -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
+}
+
+expect_sql() {
+    local got
+    got=$(sql "$1" 2>&1)
+    [ "$got" = "$2" ] || fail "SQL '$1' gave '$got', expected '$2'"
+}
+
+# new_project: fresh database and project folder with delembic.yaml
+new_project() {
+    DB="t_$(date +%s%N | tail -c 10)_$RANDOM"
+    URL=$(pg_newdb "$DB")
+    P=$(mktemp -d /tmp/delembic-test.XXXXXX)
+    chmod 755 "$P"
+    mkdir -p "$P/migrations"
+    cat >"$P/delembic.yaml" <<YAML
+delembic:
+  script_location: migrations
+  build_dir: build/bundle
+  database: $URL
+YAML
+    cd "$P"
+}
+
+# mig REV 'DEPS' 'UPGRADE_SQL' ['VALIDATE_SQL_THAT_MUST_RETURN_t'] [FILE]
+# DEPS is a C list body: '"T001", "T002"' or '' for none.
+mig() {
+    local rev=$1 deps=$2 up=$3 val=${4:-} file=${5:-$1.c}
+    local depexpr="DM_NO_DEPS"
+    [ -n "$deps" ] && depexpr="DM_DEPS($deps)"
+    local valfn="" valref=""
+    if [ -n "$val" ]; then
+        valfn="static int validate(PGconn *conn, dm_ctx *ctx)
+{
+    char *v = NULL;
+    if (dm_scalar_text(ctx, conn, \"$val\", &v) != 0)
+        return -1;
+    int ok = v[0] == 't';
+    free(v);
+    DM_CHECK(ctx, ok, \"validation failed: $rev\");
+    return 0;
+}"
+        valref=".validate = validate,"
+    fi
+    cat >"$P/migrations/$file" <<C
+#include <stdlib.h>
+#include <delembic/plugin.h>
+
+static int upgrade(PGconn *conn, dm_ctx *ctx)
+{
+    return dm_exec(ctx, conn, "$up");
+}
+$valfn
+DM_MIGRATION(.revision = "$rev", .depends_on = $depexpr,
+             .description = "test migration $rev", $valref .upgrade = upgrade);
+C
+}
+
+# use_plugin NAME REV [KEY=VALUE...]: copy tests/plugins/NAME.c as REV.c,
+# replacing @REV@ and each @KEY@
+use_plugin() {
+    local name=$1 rev=$2
+    shift 2
+    local args=(-e "s|@REV@|$rev|g")
+    for kv in "$@"; do
+        args+=(-e "s|@${kv%%=*}@|${kv#*=}|g")
+    done
+    sed "${args[@]}" "$PLUGINS/$name.c" >"$P/migrations/$rev.c"
+}
+
+build_ok() {
+    run "$D" build
+    [ "$RC" = 0 ] || fail "build failed: $OUT"
+}
+
+cleanup_project() {
+    cd /
+    [ -n "${P:-}" ] && rm -rf "$P"
+    [ -n "${DB:-}" ] && psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
+    P=
+    DB=
+}
+
+run_tests() {
+    local file
+    file=$(basename "${BASH_SOURCE[1]}" .sh)
+    local only=${TEST_FILTER:-}
+    for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+        [ -n "$only" ] && [[ "$t" != *$only* ]] && continue
+        local start=$EPOCHREALTIME rc
+        ( set -e; trap cleanup_project EXIT; "$t" )
+        rc=$?
+        local took
+        took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+        if [ "$rc" = 0 ]; then
+            T_PASS=$((T_PASS + 1))
+            printf '  ok    %s/%s (%ss)\n' "$file" "$t" "$took"
+        else
+            T_FAIL=$((T_FAIL + 1))
+            T_FAILED_NAMES+=("$file/$t")
+            printf '  FAIL  %s/%s\n' "$file" "$t"
+        fi
+    done
+    echo "$T_PASS $T_FAIL" >>"${RESULTS_FILE:-/dev/null}"
+    [ "$T_FAIL" = 0 ]
+}
