@@ -1,0 +1,3 @@
+#include <delembic/plugin.h>
+static int up(PGconn *c, dm_ctx *x) { (void)c; (void)x; return 0; }
+DM_MIGRATION(.revision = "B001", .upgrade = up, .abi_version = 99);

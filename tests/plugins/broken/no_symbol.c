@@ -1,0 +1,3 @@
+/* exports no dm_descriptor */
+int not_a_migration(void);
+int not_a_migration(void) { return 1; }

@@ -1,0 +1,101 @@
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "config.h"
+#include "util.h"
+
+static int parse(const char *text, const char *section, del_config *c, del_err *e)
+{
+    return config_parse("delembic.yaml", text, strlen(text), section, "/proj", c, e);
+}
+
+START_TEST(good_config_and_sections)
+{
+    del_config c;
+    del_err e;
+    const char *text = "delembic:\n  script_location: src\n  database: postgresql://h/db\n"
+                       "  alembic_config: alembic.ini\n  jobs: 4\n  statement_timeout: 30s\n"
+                       "silver:\n  script_location: /abs/silver\n";
+    ck_assert_int_eq(parse(text, NULL, &c, &e), 0);
+    ck_assert_str_eq(c.script_location, "/proj/src");
+    ck_assert_str_eq(c.build_dir, "/proj/build/migrations");
+    ck_assert_str_eq(c.alembic_config, "/proj/alembic.ini");
+    ck_assert_str_eq(c.database, "postgresql://h/db");
+    ck_assert_int_eq(c.jobs, 4);
+    ck_assert_str_eq(c.statement_timeout, "30s");
+    config_free(&c);
+    ck_assert_int_eq(parse(text, "silver", &c, &e), 0);
+    ck_assert_str_eq(c.script_location, "/abs/silver");
+    ck_assert_ptr_null(c.database);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(malformed)
+{
+    del_config c;
+    del_err e;
+    ck_assert_int_eq(parse("delembic: [1, 2]\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "must be a mapping"));
+    ck_assert_int_eq(parse("delembic:\n  scrpt_location: x\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "delembic.yaml:2:3: unknown field 'scrpt_location'"));
+    ck_assert_int_eq(parse("delembic:\n  jobs: lots\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'jobs'"));
+    ck_assert_int_eq(parse("delembic:\n  statement_timeout: 1; DROP TABLE x\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "duration"));
+    ck_assert_int_eq(parse("other:\n  database: x\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "no section 'delembic'; sections here: other"));
+    ck_assert_int_eq(parse("", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "empty"));
+    ck_assert_int_eq(parse("delembic:\n  database: [a]\n", NULL, &c, &e), -1);
+    ck_assert_int_eq(parse(": :\n", NULL, &c, &e), -1);
+    ck_assert_int_eq(parse("delembic:\n  alembic_version_table: \"x; drop\"\n", NULL, &c, &e), -1);
+}
+END_TEST
+
+START_TEST(walk_up)
+{
+    char tmpl[] = "/tmp/delembic-cfg-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(dir);
+    char *cfg = path_join(dir, "delembic.yaml");
+    FILE *f = fopen(cfg, "w");
+    fputs("delembic:\n  script_location: m\n", f);
+    fclose(f);
+    char *deep = path_join(dir, "a/b/c");
+    del_err e;
+    ck_assert_int_eq(mkdir_p(deep, 0755, &e), 0);
+    char old[4096];
+    ck_assert_ptr_nonnull(getcwd(old, sizeof old));
+    ck_assert_int_eq(chdir(deep), 0);
+    char *found = config_find(".");
+    ck_assert_ptr_nonnull(found);
+    ck_assert_str_eq(found, cfg);
+    del_config c;
+    ck_assert_int_eq(config_load(NULL, NULL, 0, &c, &e), 0);
+    char *want = path_join(dir, "m");
+    ck_assert_str_eq(c.script_location, want);
+    config_free(&c);
+    ck_assert_int_eq(config_load("/nonexistent/delembic.yaml", NULL, 0, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "not found"));
+    ck_assert_int_eq(chdir(old), 0);
+    free(want);
+    free(found);
+    free(deep);
+    free(cfg);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    ADD(tc, good_config_and_sections);
+    ADD(tc, malformed);
+    ADD(tc, walk_up);
+    suite_add_tcase(s, tc);
+    return s;
+}

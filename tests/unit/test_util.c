@@ -1,0 +1,107 @@
+#include <string.h>
+
+#include "check_main.h"
+#include "db.h"
+#include "util.h"
+
+START_TEST(natural_ordering)
+{
+    ck_assert_int_lt(natural_cmp("D2", "D10"), 0);
+    ck_assert_int_gt(natural_cmp("D10", "D2"), 0);
+    ck_assert_int_eq(natural_cmp("D010", "D010"), 0);
+    ck_assert_int_lt(natural_cmp("D9", "D009a"), 0);
+    ck_assert_int_lt(natural_cmp("D1", "D1a"), 0);
+    ck_assert_int_lt(natural_cmp("a", "b"), 0);
+    ck_assert_int_lt(natural_cmp("D99999999999999999999", "D100000000000000000000"), 0);
+    strvec v = {0};
+    const char *in[] = {"D10", "D2", "D1", "D100", "C5", "D02"};
+    for (int i = 0; i < 6; i++)
+        strvec_push(&v, in[i]);
+    strvec_sort_natural(&v);
+    char buf[128];
+    strvec_join(&v, ",", buf, sizeof buf);
+    ck_assert_str_eq(buf, "C5,D1,D2,D02,D10,D100");
+    strvec_clear(&v);
+}
+END_TEST
+
+START_TEST(url_normalising_and_redaction)
+{
+    char *u = db_normalize_url("postgresql+psycopg://u:p@h/db");
+    ck_assert_str_eq(u, "postgresql://u:p@h/db");
+    free(u);
+    u = db_normalize_url("postgres+asyncpg://h/db");
+    ck_assert_str_eq(u, "postgres://h/db");
+    free(u);
+    u = db_redact("postgresql://bob:s3cret@db.example:5432/x?sslmode=require");
+    ck_assert_str_eq(u, "postgresql://bob:***@db.example:5432/x?sslmode=require");
+    free(u);
+    u = db_redact("postgresql://h/x?user=a&password=zz&sslmode=disable");
+    ck_assert_ptr_null(strstr(u, "zz"));
+    free(u);
+    u = db_redact("host=h password='a b\\'c' dbname=x");
+    ck_assert_ptr_null(strstr(u, "a b"));
+    ck_assert_ptr_nonnull(strstr(u, "dbname=x"));
+    free(u);
+    u = db_redact("host=h password=secret");
+    ck_assert_str_eq(u, "host=h password=***");
+    free(u);
+    del_err e;
+    ck_assert_int_eq(db_check_url("postgresql://h/x?nosuchoption=1", &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "bad database URL"));
+    ck_assert_int_eq(db_check_url("postgresql://u:pw@h/x", &e), 0);
+}
+END_TEST
+
+START_TEST(url_precedence)
+{
+    const char *src;
+    setenv("DELEMBIC_DATABASE_URL", "postgresql://env/x", 1);
+    char *u = db_choose_url("postgresql://cli/x", "postgresql://sec/x", &src);
+    ck_assert_str_eq(u, "postgresql://cli/x");
+    free(u);
+    u = db_choose_url(NULL, "postgresql://sec/x", &src);
+    ck_assert_str_eq(u, "postgresql://env/x");
+    free(u);
+    unsetenv("DELEMBIC_DATABASE_URL");
+    u = db_choose_url(NULL, "postgresql+psycopg2://sec/x", &src);
+    ck_assert_str_eq(u, "postgresql://sec/x");
+    free(u);
+    u = db_choose_url(NULL, NULL, &src);
+    ck_assert_ptr_null(u);
+    ck_assert_ptr_nonnull(strstr(src, "libpq"));
+}
+END_TEST
+
+START_TEST(paths_and_maps)
+{
+    char *p = path_absolute("/a/b/../c/./d/");
+    ck_assert_str_eq(p, "/a/c/d");
+    free(p);
+    p = path_join("/x/", "y");
+    ck_assert_str_eq(p, "/x/y");
+    free(p);
+    strmap m = {0};
+    char keys[200][8];
+    for (int i = 0; i < 200; i++) {
+        snprintf(keys[i], sizeof keys[i], "k%d", i);
+        strmap_put(&m, keys[i], i);
+    }
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(strmap_get(&m, keys[i]), i);
+    ck_assert_int_eq(strmap_get(&m, "nope"), -1);
+    strmap_free(&m);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("util");
+    TCase *tc = tcase_create("core");
+    ADD(tc, natural_ordering);
+    ADD(tc, url_normalising_and_redaction);
+    ADD(tc, url_precedence);
+    ADD(tc, paths_and_maps);
+    suite_add_tcase(s, tc);
+    return s;
+}
