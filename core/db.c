@@ -138,7 +138,9 @@ static void first_line(const char *s, char *buf, size_t bufsz)
     if (!s)
         s = "";
     snprintf(buf, bufsz, "%s", s);
-    for (char *p = buf; *p; p++)
+    for (char *p = buf; *p; p++) {
+        if (*p == '\t')
+            *p = ' ';
         if (*p == '\n') {
             /* keep DETAIL-like continuation on the same line */
             if (p[1])
@@ -146,6 +148,7 @@ static void first_line(const char *s, char *buf, size_t bufsz)
             else
                 *p = '\0';
         }
+    }
 }
 
 static void quiet_notice(void *arg, const char *msg)

@@ -108,6 +108,12 @@ use_plugin() {
     sed "${args[@]}" "$PLUGINS/$name.c" >"$P/migrations/$rev.c"
 }
 
+# set_database URL: the 'database:' line of ./delembic.yaml
+set_database() {
+    U="$1" awk '$1 == "database:" { print "  database: " ENVIRON["U"]; next } { print }' \
+        delembic.yaml >delembic.yaml.new && mv delembic.yaml.new delembic.yaml
+}
+
 build_ok() {
     run "$D" build
     [ "$RC" = 0 ] || fail "build failed: $OUT"
