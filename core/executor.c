@@ -48,6 +48,7 @@ typedef struct run {
     int tty;
     int progress_shown;
     double last_plain_progress;
+    double plain_interval;   /* seconds between plain progress lines */
     char (*sha)[65];
 } run;
 
@@ -199,7 +200,7 @@ static void show_progress(run *r, const wmsg *m)
         r->progress_shown = 1;
     } else {
         double now = monotonic_seconds();
-        if (now - r->last_plain_progress < 5.0)
+        if (now - r->last_plain_progress < r->plain_interval)
             return;
         r->last_plain_progress = now;
         if (m->total > 0)
@@ -366,7 +367,10 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
         r.w[k].running = -1;
     }
     r.tty = o->out && isatty(fileno(o->out));
-    r.last_plain_progress = monotonic_seconds(); /* plain progress lines after 5 s */
+    /* plain progress lines every 5 s (DELEMBIC_PROGRESS_SECONDS overrides) */
+    const char *pi = getenv("DELEMBIC_PROGRESS_SECONDS");
+    r.plain_interval = pi && *pi ? atof(pi) : 5.0;
+    r.last_plain_progress = monotonic_seconds();
 
     got_signal = 0;
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
