@@ -112,6 +112,26 @@ static long next_ready(run *r)
     return -1;
 }
 
+/* The migration this worker will likely run after i (its file is hashed
+ * while i commits): the first waiting one whose dependencies are done or i. */
+static int next_hint(run *r, size_t i)
+{
+    for (size_t k = 0; k < r->p->nrun; k++) {
+        size_t j = r->p->run[k];
+        if (j == i || r->state[j] != M_WAIT)
+            continue;
+        const dag_node *nd = &r->b->g.nodes[j];
+        int ok = 1;
+        for (size_t d = 0; d < nd->ndeps && ok; d++) {
+            size_t x = nd->deps[d];
+            ok = !r->planned[x] || r->state[x] == M_DONE || x == i;
+        }
+        if (ok)
+            return (int)j;
+    }
+    return -1;
+}
+
 static int pending_left(run *r)
 {
     for (size_t k = 0; k < r->p->nrun; k++)
@@ -314,8 +334,8 @@ static void dispatch(run *r)
         long i = next_ready(r);
         if (i < 0)
             break;
-        wmsg m = {.type = WMSG_RUN, .index = (int)i};
         r->state[i] = M_RUNNING;
+        wmsg m = {.type = WMSG_RUN, .index = (int)i, .status = next_hint(r, (size_t)i)};
         w->running = i;
         w->started = monotonic_seconds();
         const mentry *e = &r->b->mf.m[i];

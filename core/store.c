@@ -243,20 +243,32 @@ static char *lit(PGconn *conn, const char *s)
     return out;
 }
 
-char *store_success_sql(PGconn *conn, const char *revision, double started, double ended,
-                        const char *checksum)
+const char *store_prepare_record_sql(void)
+{
+    return "PREPARE delembic_record(text, double precision, double precision, text, text, text) AS"
+           " WITH g AS (DELETE FROM pg_temp.delembic_guard RETURNING 1),"
+           " v AS (INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
+           "  VALUES ($1, to_timestamp($3), 'success', $3 - $2, $4)"
+           "  ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = 'success',"
+           "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum"
+           "  WHERE delembic_version.status IS DISTINCT FROM 'success' RETURNING 1),"
+           " h AS (INSERT INTO delembic_run_history (revision, started_at, ended_at, duration_seconds, status,"
+           "  exception, username, hostname, checksum)"
+           "  SELECT $1, to_timestamp($2), to_timestamp($3), $3 - $2, 'success', NULL, $5, $6, $4"
+           "  WHERE EXISTS (SELECT 1 FROM v))"
+           " SELECT CASE WHEN (SELECT count(*) FROM g) = 0"
+           "  THEN ('" STORE_GUARD_MISSING ":' || (SELECT count(*) FROM g))::int"
+           "  WHEN (SELECT count(*) FROM v) = 0"
+           "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT count(*) FROM v))::int END";
+}
+
+char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
+                       const char *checksum)
 {
     char *r = lit(conn, revision), *c = lit(conn, checksum), *u = lit(conn, store_username()),
          *h = lit(conn, store_hostname());
-    char *sql = xasprintf(
-        "INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
-        " VALUES (%s, to_timestamp(%.6f), 'success', %.6f, %s)"
-        " ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = 'success',"
-        " execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum;"
-        "INSERT INTO delembic_run_history (revision, started_at, ended_at, duration_seconds, status,"
-        " exception, username, hostname, checksum)"
-        " VALUES (%s, to_timestamp(%.6f), to_timestamp(%.6f), %.6f, 'success', NULL, %s, %s, %s);",
-        r, ended, ended - started, c, r, started, ended, ended - started, u, h, c);
+    char *sql = xasprintf("EXECUTE delembic_record(%s, %.6f, %.6f, %s, %s, %s)", r, started, ended,
+                          c, u, h);
     free(r);
     free(c);
     free(u);

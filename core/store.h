@@ -13,8 +13,6 @@
 
 /* The session-level advisory lock key ("delembic" in ASCII, folded). */
 #define STORE_LOCK_KEY 0x64656c656d626963LL
-/* Transaction-level per-revision claim: pg_advisory_xact_lock(STORE_CLAIM_NS, hashtext(rev)). */
-#define STORE_CLAIM_NS 0x646c6263
 
 typedef struct vrow {
     char *revision;
@@ -46,9 +44,17 @@ int store_status_of(PGconn *conn, const char *revision, char *buf, size_t bufsz,
  * replaces a failed row, never a success. */
 int store_record_failure(PGconn *conn, const char *revision, double started, double ended,
                          const char *message, const char *checksum, del_err *err);
-/* The success record as SQL, to run inside the migration's own transaction. */
-char *store_success_sql(PGconn *conn, const char *revision, double started, double ended,
-                        const char *checksum);
+/* The success record, run inside the migration's own transaction: a
+ * statement prepared once per worker connection (after the guard table
+ * exists) that deletes the guard row, upserts the version row (never over a
+ * success) and adds the history row; it raises an error naming
+ * STORE_GUARD_MISSING when the plugin ended the host's transaction, or
+ * STORE_ALREADY_APPLIED when another run recorded a success meanwhile. */
+#define STORE_GUARD_MISSING "delembic-guard-missing"
+#define STORE_ALREADY_APPLIED "delembic-already-applied"
+const char *store_prepare_record_sql(void);
+char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
+                       const char *checksum);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

@@ -171,25 +171,90 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
     return check_txn(conn, what, w, m);
 }
 
-static char *begin_sql(PGconn *conn, const worker_cfg *cfg, const char *rev)
+/* One round trip opens the transaction: BEGIN, the per-migration timeouts,
+ * and the guard row whose deferred trigger refuses a COMMIT the host did not
+ * allow. */
+static char *begin_sql(const worker_cfg *cfg)
 {
-    char *lit = PQescapeLiteral(conn, rev, strlen(rev));
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN;");
     if (cfg->statement_timeout)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
-    sbuf_printf(&b,
-                "INSERT INTO pg_temp.delembic_guard VALUES (1);"
-                "SELECT pg_advisory_xact_lock(%d, hashtext(%s));"
-                "SELECT status FROM delembic_version WHERE revision = %s",
-                STORE_CLAIM_NS, lit ? lit : "''", lit ? lit : "''");
-    PQfreemem(lit);
+    sbuf_puts(&b, "INSERT INTO pg_temp.delembic_guard VALUES (1)");
     return b.s;
 }
 
-static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
+/* One round trip closes it: allow the commit, the success record (which
+ * refuses when the guard row is gone or another run recorded a success), and
+ * COMMIT, which never runs when the record raised. */
+static char *commit_sql(PGconn *conn, const char *rev, double started, double ended,
+                        const char *checksum)
+{
+    char *rec = store_record_sql(conn, rev, started, ended, checksum);
+    char *sql = xasprintf("SET LOCAL delembic.commit_ok = 'on';%s;COMMIT", rec);
+    free(rec);
+    return sql;
+}
+
+/* The file of the migration the parent expects to run next, opened and
+ * hashed while the server flushes the current commit. */
+typedef struct prefetch {
+    int index;
+    int fd;
+    char sha[65];
+} prefetch;
+
+static prefetch g_pre = {-1, -1, ""};
+
+static void prefetch_drop(void)
+{
+    if (g_pre.fd >= 0)
+        close(g_pre.fd);
+    g_pre.fd = -1;
+    g_pre.index = -1;
+}
+
+static void prefetch_file(const worker_cfg *cfg, int index)
+{
+    prefetch_drop();
+    if (index < 0 || (size_t)index >= cfg->b->mf.n)
+        return;
+    const mentry *e = &cfg->b->mf.m[index];
+    del_err err;
+    if (loader_open_verified(cfg->b->dir, e->file, e->sha256, &g_pre.fd, g_pre.sha, &err) == 0)
+        g_pre.index = index;
+    else
+        g_pre.fd = -1; /* run_one will check again and report it */
+}
+
+/* Send the commit, prefetch the next file meanwhile, then read the result. */
+static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, int next, char *msg,
+                  size_t msgsz)
+{
+    msg[0] = '\0';
+    if (!PQsendQuery(conn, sql)) {
+        db_result_message(conn, NULL, msg, msgsz);
+        return -1;
+    }
+    prefetch_file(cfg, next);
+    int ok = 0;
+    PGresult *r;
+    while ((r = PQgetResult(conn))) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
+            ok = 1;
+        else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
+            db_result_message(conn, r, msg, msgsz);
+        PQclear(r);
+    }
+    if (!ok && !msg[0])
+        snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
+    return ok ? 0 : -1;
+}
+
+static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, int fd, wmsg *m)
 {
     const mentry *e = &cfg->b->mf.m[index];
     memset(m, 0, sizeof *m);
@@ -200,7 +265,18 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     int pfd = -1;
     char *path = path_join(cfg->b->dir, e->file);
     loaded_plugin lp = {0};
-    if (loader_open_verified(cfg->b->dir, e->file, e->sha256, &pfd, m->sha256, &err) != 0 ||
+    int verified;
+    if (g_pre.index == index && g_pre.fd >= 0) {
+        pfd = g_pre.fd; /* opened and hashed during the previous commit */
+        memcpy(m->sha256, g_pre.sha, sizeof m->sha256);
+        g_pre.fd = -1;
+        g_pre.index = -1;
+        verified = 0;
+    } else {
+        prefetch_drop();
+        verified = loader_open_verified(cfg->b->dir, e->file, e->sha256, &pfd, m->sha256, &err);
+    }
+    if (verified != 0 ||
         loader_load_fd(pfd, path, &lp, &err) != 0 ||
         loader_match_manifest(lp.desc, e, path, &err) != 0) {
         m->status = WRES_BUNDLE;
@@ -212,10 +288,10 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         set_msg(m, "interrupted");
         goto out;
     }
-    char *sql = begin_sql(conn, cfg, e->revision);
+    char *sql = begin_sql(cfg);
     PGresult *r = PQexec(conn, sql);
     free(sql);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         char msg[1024];
         db_result_message(conn, r, msg, sizeof msg);
         PQclear(r);
@@ -224,14 +300,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
-    int already = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "success") == 0;
     PQclear(r);
-    if (already) {
-        rollback(conn);
-        m->status = WRES_SKIPPED;
-        set_msg(m, "already applied by another run");
-        goto out;
-    }
     wctx w = {.fd = fd, .index = index};
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = cfg->b->dir, .host = &w};
@@ -242,26 +311,24 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         goto out;
     }
     m->ended = now_seconds();
-    char *rec = store_success_sql(conn, e->revision, m->started, m->ended, m->sha256);
-    char *fin = xasprintf("SET LOCAL delembic.commit_ok = 'on';"
-                          "SELECT 1 / count(*) FROM pg_temp.delembic_guard;"
-                          "DELETE FROM pg_temp.delembic_guard;%sCOMMIT",
-                          rec);
-    free(rec);
-    r = PQexec(conn, fin);
+    char *fin = commit_sql(conn, e->revision, m->started, m->ended, m->sha256);
+    char msg[1024];
+    int rc = commit(conn, fin, cfg, next, msg, sizeof msg);
     free(fin);
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0) {
-        char msg[1024];
-        db_result_message(conn, r, msg, sizeof msg);
-        if (strstr(msg, "division by zero"))
+    if (rc != 0) {
+        int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
+        if (strstr(msg, STORE_GUARD_MISSING))
             snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
-        PQclear(r);
         rollback(conn);
+        if (already) {
+            m->status = WRES_SKIPPED;
+            set_msg(m, "already applied by another run; this run's work was rolled back");
+            goto out;
+        }
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
-    PQclear(r);
     m->status = WRES_OK;
 out:
     if (!m->ended)
@@ -307,6 +374,19 @@ static void worker_main(const worker_cfg *cfg, int fd)
         _exit(0);
     }
     PQclear(r);
+    r = PQexec(conn, store_prepare_record_sql());
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char msg[1024];
+        db_result_message(conn, r, msg, sizeof msg);
+        memset(&m, 0, sizeof m);
+        m.type = WMSG_FATAL;
+        set_msg(&m, "cannot prepare the worker connection: %s", msg);
+        PQclear(r);
+        worker_send(fd, &m);
+        PQfinish(conn);
+        _exit(0);
+    }
+    PQclear(r);
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;
@@ -321,10 +401,11 @@ static void worker_main(const worker_cfg *cfg, int fd)
             continue;
         wmsg started = {.type = WMSG_STARTED, .index = in.index};
         worker_send(fd, &started);
-        run_one(conn, cfg, in.index, fd, &m);
+        run_one(conn, cfg, in.index, in.status, fd, &m);
         if (worker_send(fd, &m) != 0)
             break;
     }
+    prefetch_drop();
     PGcancel *c = g_cancel;
     g_cancel = NULL;
     PQfreeCancel(c);

@@ -304,8 +304,6 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
     int fd = open(full, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return dm_fail(ctx, "cannot open %s: %s", full, strerror(errno));
-    struct stat st;
-    long long total_bytes = (fstat(fd, &st) == 0) ? (long long)st.st_size : -1;
 
     char sql[1024];
     if (build_copy_sql(sql, sizeof sql, conn, table, o) != 0) {
@@ -332,7 +330,7 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
             PQclear(res);
         return dm_fail(ctx, "out of memory");
     }
-    long long lines = 0, bytes = 0;
+    long long lines = 0;
     const char *abort_msg = NULL;
     char errbuf[4400];
     for (;;) {
@@ -348,13 +346,11 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
             break;
         for (const char *p = buf, *end = buf + got; (p = memchr(p, '\n', (size_t)(end - p))); p++)
             lines++;
-        bytes += got;
         if (PQputCopyData(conn, buf, (int)got) != 1) {
             abort_msg = NULL;
             break;
         }
         dm_progress(ctx, lines, -1, "rows");
-        (void)total_bytes;
     }
     free(buf);
     close(fd);
