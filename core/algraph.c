@@ -1,5 +1,9 @@
 #include "algraph.h"
 
+#include <stdio.h>
+
+#include "dag.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +15,7 @@ void algraph_free(algraph *g)
         strvec_clear(&g->nodes[i].down);
     }
     free(g->nodes);
+    strmap_free(&g->index);
     memset(g, 0, sizeof *g);
 }
 
@@ -23,27 +28,28 @@ alnode *algraph_add(algraph *g, const char *rev)
     alnode *n = &g->nodes[g->n++];
     memset(n, 0, sizeof *n);
     n->rev = xstrdup(rev);
+    if (strmap_get(&g->index, n->rev) < 0)
+        strmap_put(&g->index, n->rev, (long)(g->n - 1));
     return n;
 }
 
 long algraph_find(const algraph *g, const char *rev)
 {
-    for (size_t i = 0; i < g->n; i++)
-        if (strcmp(g->nodes[i].rev, rev) == 0)
-            return (long)i;
-    return -1;
+    return strmap_get(&g->index, rev);
 }
 
 int algraph_validate(const algraph *g, const char *where, del_err *err)
 {
+    for (size_t j = 0; j < g->n; j++) {
+        size_t i = (size_t)algraph_find(g, g->nodes[j].rev);
+        if (i != j)
+            return del_fail(err, DEL_EUSAGE, "%s: Alembic revision %s appears twice%s%s%s%s%s",
+                            where, g->nodes[i].rev, g->nodes[i].file ? " (" : "",
+                            g->nodes[i].file ? g->nodes[i].file : "",
+                            g->nodes[j].file ? " and " : "",
+                            g->nodes[j].file ? g->nodes[j].file : "", g->nodes[i].file ? ")" : "");
+    }
     for (size_t i = 0; i < g->n; i++) {
-        for (size_t j = i + 1; j < g->n; j++)
-            if (strcmp(g->nodes[i].rev, g->nodes[j].rev) == 0)
-                return del_fail(err, DEL_EUSAGE, "%s: Alembic revision %s appears twice%s%s%s%s",
-                                where, g->nodes[i].rev, g->nodes[i].file ? " (" : "",
-                                g->nodes[i].file ? g->nodes[i].file : "",
-                                g->nodes[j].file ? " and " : "",
-                                g->nodes[j].file ? g->nodes[j].file : "");
         for (size_t d = 0; d < g->nodes[i].down.n; d++)
             if (algraph_find(g, g->nodes[i].down.v[d]) < 0)
                 return del_fail(err, DEL_EUSAGE,
@@ -61,53 +67,43 @@ int algraph_validate(const algraph *g, const char *where, del_err *err)
 
 void algraph_heads(const algraph *g, strvec *heads)
 {
-    for (size_t i = 0; i < g->n; i++) {
-        int pointed = 0;
-        for (size_t j = 0; j < g->n && !pointed; j++)
-            if (strvec_contains(&g->nodes[j].down, g->nodes[i].rev))
-                pointed = 1;
-        if (!pointed)
+    char *pointed = xcalloc(g->n ? g->n : 1, 1);
+    for (size_t j = 0; j < g->n; j++)
+        for (size_t d = 0; d < g->nodes[j].down.n; d++) {
+            long k = algraph_find(g, g->nodes[j].down.v[d]);
+            if (k >= 0)
+                pointed[k] = 1;
+        }
+    for (size_t i = 0; i < g->n; i++)
+        if (!pointed[i])
             strvec_push(heads, g->nodes[i].rev);
-    }
+    free(pointed);
     strvec_sort_natural(heads);
 }
 
 int algraph_order(const algraph *g, strvec *order, del_err *err)
 {
-    size_t n = g->n;
-    char *done = xcalloc(n, 1);
-    size_t placed = 0;
-    while (placed < n) {
-        /* pick the ready revision with the smallest natural name */
-        long best = -1;
-        for (size_t i = 0; i < n; i++) {
-            if (done[i])
-                continue;
-            int ready = 1;
-            for (size_t d = 0; d < g->nodes[i].down.n && ready; d++) {
-                long k = algraph_find(g, g->nodes[i].down.v[d]);
-                if (k >= 0 && !done[k])
-                    ready = 0;
-            }
-            if (ready && (best < 0 || natural_cmp(g->nodes[i].rev, g->nodes[best].rev) < 0))
-                best = (long)i;
-        }
-        if (best < 0) {
-            sbuf members = {0};
-            for (size_t i = 0; i < n; i++)
-                if (!done[i])
-                    sbuf_printf(&members, "%s%s", members.len ? ", " : "", g->nodes[i].rev);
-            del_fail(err, DEL_EUSAGE, "the Alembic revisions %s form a cycle", members.s);
-            sbuf_free(&members);
-            free(done);
-            return -1;
-        }
-        done[best] = 1;
-        strvec_push(order, g->nodes[best].rev);
-        placed++;
+    /* the same stable topological order as the migrations' DAG */
+    const char **revs = xcalloc(g->n ? g->n : 1, sizeof *revs);
+    const char *const **deps = xcalloc(g->n ? g->n : 1, sizeof *deps);
+    for (size_t i = 0; i < g->n; i++) {
+        revs[i] = g->nodes[i].rev;
+        deps[i] = (const char *const *)g->nodes[i].down.v;
     }
-    free(done);
-    return 0;
+    dag d;
+    int rc = dag_build(&d, g->n, revs, deps, err);
+    if (rc == 0) {
+        for (size_t k = 0; k < d.n; k++)
+            strvec_push(order, g->nodes[d.order[k]].rev);
+        dag_free(&d);
+    } else if (err && strstr(err->msg, "cycle")) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        del_fail(err, DEL_EUSAGE, "Alembic revisions: %s", msg);
+    }
+    free(revs);
+    free(deps);
+    return rc;
 }
 
 void algraph_applied(const algraph *g, const strvec *db_heads, strvec *applied, strvec *unknown)

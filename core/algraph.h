@@ -16,6 +16,7 @@ typedef struct alnode {
 typedef struct algraph {
     alnode *nodes;
     size_t n, cap;
+    strmap index;   /* rev -> node (the first one added, for duplicates) */
 } algraph;
 
 void algraph_free(algraph *g);

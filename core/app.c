@@ -35,11 +35,21 @@ void app_close(app *a)
     memset(a, 0, sizeof *a);
 }
 
-PGconn *app_connect(const app *a, const char *role, del_err *err)
+PGconn *app_connect_start(const app *a, const char *role, del_err *err)
 {
     char name[64];
     snprintf(name, sizeof name, "delembic %s pid=%ld", role, (long)getpid());
-    return db_connect(a->url, name, err);
+    return db_connect_start(a->url, name, err);
+}
+
+PGconn *app_connect_finish(const app *a, PGconn *conn, del_err *err)
+{
+    return db_connect_finish(conn, a->url, err);
+}
+
+PGconn *app_connect(const app *a, const char *role, del_err *err)
+{
+    return app_connect_finish(a, app_connect_start(a, role, err), err);
 }
 
 char *app_display_url(const app *a)

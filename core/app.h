@@ -30,6 +30,9 @@ typedef struct app {
 int app_open(const app_opts *o, int need_config, app *a, del_err *err);
 void app_close(app *a);
 PGconn *app_connect(const app *a, const char *role, del_err *err);
+/* Start connecting now, finish later (overlapping other work). */
+PGconn *app_connect_start(const app *a, const char *role, del_err *err);
+PGconn *app_connect_finish(const app *a, PGconn *conn, del_err *err);
 /* The URL for display (password hidden); malloc'd. */
 char *app_display_url(const app *a);
 

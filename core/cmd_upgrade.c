@@ -104,25 +104,28 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     int use_json = a->o->json;
     int code = 0;
     FILE *out = use_json ? NULL : stdout;
-    PGconn *conn = NULL;
+    /* the server starts a backend while we read the bundle */
+    PGconn *conn = app_connect_start(a, "upgrade", err);
+    if (!conn) {
+        memset(&b, 0, sizeof b);
+        code = err->code;
+        goto done;
+    }
     if (bundle_open(a->bundle_dir, &b, err) != 0) {
         code = err->code;
         goto done;
     }
-    conn = app_connect(a, "upgrade", err);
+    conn = app_connect_finish(a, conn, err);
     if (!conn) {
         code = err->code;
         goto done;
     }
-    if (!u->dry_run) {
-        if (store_lock(conn, u->lock_timeout, a->o->quiet || use_json, err) != 0 ||
-            store_ensure_schema(conn, err) != 0) {
-            code = err->code;
-            goto done;
-        }
+    if (u->dry_run ? store_read_state(conn, &st, err) != 0
+                   : store_begin_run(conn, u->lock_timeout, a->o->quiet || use_json, &st, err) != 0) {
+        code = err->code;
+        goto done;
     }
-    if (store_read_state(conn, &st, err) != 0 ||
-        plan_make(&b, &st, u->target, &p, err) != 0 ||
+    if (plan_make(&b, &st, u->target, &p, err) != 0 ||
         report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, err) != 0) {
         code = err->code;
         goto done;

@@ -1,5 +1,7 @@
 #include "db.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,7 +159,7 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-PGconn *db_connect(const char *url, const char *application_name, del_err *err)
+PGconn *db_connect_start(const char *url, const char *application_name, del_err *err)
 {
     if (db_check_url(url, err) != 0)
         return NULL;
@@ -170,10 +172,25 @@ PGconn *db_connect(const char *url, const char *application_name, del_err *err)
         vals[1] = application_name;
         keys[2] = NULL;
     }
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
-    if (!conn) {
+    PGconn *conn = PQconnectStartParams(keys, vals, 1);
+    if (!conn)
         del_fail(err, DEL_EUSAGE, "cannot connect: out of memory");
+    return conn;
+}
+
+PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err)
+{
+    if (!conn)
         return NULL;
+    PostgresPollingStatusType st = PQstatus(conn) == CONNECTION_BAD ? PGRES_POLLING_FAILED
+                                                                    : PGRES_POLLING_WRITING;
+    while (st != PGRES_POLLING_OK && st != PGRES_POLLING_FAILED) {
+        struct pollfd p = {.fd = PQsocket(conn), .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        if (p.fd < 0)
+            break;
+        if (poll(&p, 1, -1) < 0 && errno != EINTR)
+            break;
+        st = PQconnectPoll(conn);
     }
     if (PQstatus(conn) != CONNECTION_OK) {
         char line[1024];
@@ -187,6 +204,11 @@ PGconn *db_connect(const char *url, const char *application_name, del_err *err)
     }
     PQsetNoticeProcessor(conn, quiet_notice, NULL);
     return conn;
+}
+
+PGconn *db_connect(const char *url, const char *application_name, del_err *err)
+{
+    return db_connect_finish(db_connect_start(url, application_name, err), url, err);
 }
 
 void db_forget(PGconn *conn)

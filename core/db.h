@@ -19,6 +19,9 @@ char *db_redact(const char *url);
 int db_check_url(const char *url, del_err *err);
 
 PGconn *db_connect(const char *url, const char *application_name, del_err *err);
+/* The same in two halves, so other work can overlap the server's start-up. */
+PGconn *db_connect_start(const char *url, const char *application_name, del_err *err);
+PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err);
 /* Close a connection inherited across fork without telling the server. */
 void db_forget(PGconn *conn);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "manifest_cache.h"
 #include "sha256.h"
 #include "yamltree.h"
 
@@ -19,6 +20,8 @@ void manifest_free(manifest *mf)
         strvec_clear(&e->alembic);
     }
     free(mf->m);
+    strmap_free(&mf->by_revision);
+    strmap_free(&mf->by_file);
     free(mf->path);
     free(mf->version_table);
     algraph_free(&mf->graph);
@@ -27,7 +30,10 @@ void manifest_free(manifest *mf)
 
 mentry *manifest_add(manifest *mf)
 {
-    mf->m = xrealloc(mf->m, (mf->n + 1) * sizeof *mf->m);
+    if (mf->n == mf->cap) {
+        mf->cap = mf->cap ? mf->cap * 2 : 16;
+        mf->m = xrealloc(mf->m, mf->cap * sizeof *mf->m);
+    }
     mentry *e = &mf->m[mf->n++];
     memset(e, 0, sizeof *e);
     return e;
@@ -35,8 +41,10 @@ mentry *manifest_add(manifest *mf)
 
 long manifest_find(const manifest *mf, const char *revision)
 {
+    if (mf->by_revision.n == mf->n && mf->n)
+        return strmap_get(&mf->by_revision, revision);
     for (size_t i = 0; i < mf->n; i++)
-        if (strcmp(mf->m[i].revision, revision) == 0)
+        if (mf->m[i].revision && strcmp(mf->m[i].revision, revision) == 0)
             return (long)i;
     return -1;
 }
@@ -90,17 +98,17 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
     if (!valid_revision(rev))
         return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision '%.60s' is not a valid revision id (no spaces, commas or brackets)",
                         name, rn->line, rn->col, rev);
-    if (manifest_find(mf, rev) >= 0)
+    if (strmap_get(&mf->by_revision, rev) >= 0)
         return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision %s is listed twice", name,
                         rn->line, rn->col, rev);
     const ynode *fn = ymap_get(it, "file");
     if (!valid_file_name(file))
         return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file '%.80s' of %s must be a .so name inside the bundle folder (no '/')",
                         name, fn->line, fn->col, file, rev);
-    for (size_t i = 0; i < mf->n; i++)
-        if (strcmp(mf->m[i].file, file) == 0)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file %s is listed for both %s and %s",
-                            name, fn->line, fn->col, file, mf->m[i].revision, rev);
+    long other = strmap_get(&mf->by_file, file);
+    if (other >= 0)
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file %s is listed for both %s and %s",
+                        name, fn->line, fn->col, file, mf->m[other].revision, rev);
     const ynode *sn = ymap_get(it, "sha256");
     if (!sha256_is_hex(sha))
         return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: sha256 of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
@@ -124,6 +132,8 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
     e->sha256 = xstrdup(sha);
     e->description = xstrdup(desc ? desc : "");
     e->line = it->line;
+    strmap_put(&mf->by_revision, e->revision, (long)(mf->n - 1));
+    strmap_put(&mf->by_file, e->file, (long)(mf->n - 1));
     push_list(&e->depends_on, deps);
     push_list(&e->alembic, al);
     return 0;
@@ -203,7 +213,6 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
     if (ms && !(yscalar_is_null(ms) && ms->kind == YNODE_SCALAR)) {
         if (yexpect(name, ms, YNODE_SEQ, "'migrations'", err) != 0)
             goto fail;
-        mf->m = xcalloc(ms->n ? ms->n : 1, sizeof *mf->m);
         for (size_t i = 0; i < ms->n; i++)
             if (parse_entry(name, ms->items[i], mf, err) != 0)
                 goto fail;
@@ -246,7 +255,16 @@ int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
         memset(mf, 0, sizeof *mf);
         return -1;
     }
+    char digest[SHA256_HEX_LEN + 1];
+    int have_digest = sha256_buffer(text, len, digest) == 0;
+    if (have_digest && manifest_cache_load(digest, path, mf) == 0) {
+        free(text);
+        free(path);
+        return 0;
+    }
     int rc = manifest_parse(path, text, len, mf, err);
+    if (rc == 0 && have_digest)
+        manifest_cache_store(digest, mf);
     free(text);
     free(path);
     return rc;

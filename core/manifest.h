@@ -42,10 +42,12 @@ typedef struct manifest {
     int format;
     int abi;
     mentry *m;
-    size_t n;
+    size_t n, cap;
     int has_alembic;
     char *version_table;
     algraph graph;
+    strmap by_revision;  /* revision -> entry (built by manifest_add and parse) */
+    strmap by_file;      /* file -> entry */
 } manifest;
 
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);

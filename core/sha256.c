@@ -59,3 +59,18 @@ int sha256_is_hex(const char *s)
             return 0;
     return n == SHA256_HEX_LEN;
 }
+
+int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
+{
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+        return -1;
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 15];
+    }
+    hex[64] = '\0';
+    return 0;
+}

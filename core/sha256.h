@@ -2,6 +2,8 @@
 #ifndef DEL_SHA256_H
 #define DEL_SHA256_H
 
+#include <stddef.h>
+
 #include "err.h"
 
 #define SHA256_HEX_LEN 64
@@ -10,5 +12,6 @@
 int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_is_hex(const char *s);
+int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 
 #endif

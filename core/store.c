@@ -108,6 +108,65 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
     }
 }
 
+/* Fill st from a result of (revision, status, applied_at, seconds, checksum). */
+static void state_from_result(vstate *st, const PGresult *r)
+{
+    int n = PQntuples(r);
+    st->rows = xcalloc((size_t)(n ? n : 1), sizeof *st->rows);
+    for (int i = 0; i < n; i++) {
+        vrow *v = &st->rows[i];
+        v->revision = xstrdup(PQgetvalue(r, i, 0));
+        v->status = xstrdup(PQgetisnull(r, i, 1) ? "" : PQgetvalue(r, i, 1));
+        v->applied_at = xstrdup(PQgetisnull(r, i, 2) ? "" : PQgetvalue(r, i, 2));
+        v->seconds = atof(PQgetvalue(r, i, 3));
+        v->checksum = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
+    }
+    st->n = (size_t)n;
+    for (size_t i = 0; i < st->n; i++)
+        strmap_put(&st->index, st->rows[i].revision, (long)i);
+    st->tables_exist = 1;
+}
+
+int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err)
+{
+    memset(st, 0, sizeof *st);
+    /* the common case in one round trip: the lock, the schema check, the state */
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "SELECT pg_try_advisory_lock(%lld);%s;"
+             "SELECT revision, status, '', coalesce(execution_time_seconds, 0), checksum FROM delembic_version",
+             (long long)STORE_LOCK_KEY, schema_check_sql);
+    int got_lock = 0, schema_ok = 0, state_ok = 0;
+    if (PQsendQuery(conn, sql)) {
+        PGresult *r;
+        int k = 0;
+        while ((r = PQgetResult(conn))) {
+            if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+                if (k == 0)
+                    got_lock = !strcmp(PQgetvalue(r, 0, 0), "t");
+                else if (k == 1) {
+                    schema_ok = 1;
+                    for (int c = 0; c < 4; c++)
+                        schema_ok &= !strcmp(PQgetvalue(r, 0, c), "t");
+                } else if (k == 2 && got_lock && schema_ok) {
+                    state_from_result(st, r);
+                    state_ok = 1;
+                }
+            }
+            k++;
+            PQclear(r);
+        }
+    }
+    if (got_lock && schema_ok && state_ok)
+        return 0;
+    store_free_state(st);
+    if (!got_lock && store_lock(conn, lock_timeout, quiet, err) != 0)
+        return -1;
+    if (store_ensure_schema(conn, err) != 0)
+        return -1;
+    return store_read_state(conn, st, err);
+}
+
 void store_free_state(vstate *st)
 {
     for (size_t i = 0; i < st->n; i++) {
@@ -146,19 +205,7 @@ int store_read_state(PGconn *conn, vstate *st, del_err *err)
                  0, NULL, err);
     if (!r)
         return -1;
-    int n = PQntuples(r);
-    st->rows = xcalloc((size_t)(n ? n : 1), sizeof *st->rows);
-    for (int i = 0; i < n; i++) {
-        vrow *v = &st->rows[i];
-        v->revision = xstrdup(PQgetvalue(r, i, 0));
-        v->status = xstrdup(PQgetisnull(r, i, 1) ? "" : PQgetvalue(r, i, 1));
-        v->applied_at = xstrdup(PQgetisnull(r, i, 2) ? "" : PQgetvalue(r, i, 2));
-        v->seconds = atof(PQgetvalue(r, i, 3));
-        v->checksum = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
-    }
-    st->n = (size_t)n;
-    for (size_t i = 0; i < st->n; i++)
-        strmap_put(&st->index, st->rows[i].revision, (long)i);
+    state_from_result(st, r);
     PQclear(r);
     return 0;
 }

@@ -34,6 +34,9 @@ int store_ensure_schema(PGconn *conn, del_err *err);
 /* Wait for the run lock; timeout < 0 waits for ever. Exit class DEL_ELOCK. */
 int store_lock(PGconn *conn, double timeout, int quiet, del_err *err);
 int store_read_state(PGconn *conn, vstate *st, del_err *err);
+/* For a run: the lock (waiting up to lock_timeout), the tables, the state;
+ * one round trip when the lock is free and the tables are there. */
+int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err);
 void store_free_state(vstate *st);
 const vrow *store_find(const vstate *st, const char *revision);
 

@@ -161,7 +161,7 @@ START_TEST(crash_while_loading_is_contained)
     ck_assert_ptr_null(info[0].error);
     ck_assert_str_eq(info[0].revision, "G001");
     ck_assert_ptr_nonnull(info[1].error);
-    ck_assert_msg(strstr(info[1].error, "crashed while loading (SIGSEGV)") != NULL, "%s", info[1].error);
+    ck_assert_msg(strstr(info[1].error, "crashed while loading (") != NULL, "%s", info[1].error);
     ck_assert_ptr_nonnull(info[2].error);
     ck_assert_ptr_nonnull(strstr(info[2].error, "no dm_descriptor"));
     for (int i = 0; i < 3; i++)

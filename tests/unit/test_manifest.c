@@ -1,3 +1,5 @@
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -64,12 +66,50 @@ START_TEST(refusals)
 }
 END_TEST
 
+START_TEST(cache_round_trip_and_corruption)
+{
+    char tmpl[] = "/tmp/delembic-mcache-XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(dir);
+    char *cache = path_join(dir, "cache");
+    setenv("DELEMBIC_CACHE_DIR", cache, 1);
+    char *mpath = path_join(dir, "manifest.yaml");
+    FILE *f = fopen(mpath, "w");
+    fputs(good, f);
+    fclose(f);
+    manifest a, b;
+    del_err e;
+    ck_assert_int_eq(manifest_load(dir, &a, &e), 0); /* parsed, cached */
+    ck_assert_int_eq(manifest_load(dir, &b, &e), 0); /* from the cache */
+    ck_assert_int_eq(a.n, b.n);
+    ck_assert_str_eq(b.m[0].description, a.m[0].description);
+    ck_assert_str_eq(b.m[1].depends_on.v[0], "D001");
+    ck_assert_int_eq(b.graph.n, 2);
+    ck_assert_int_eq(manifest_find(&b, "D002"), 1);
+    manifest_free(&b);
+    /* a damaged cache file is ignored */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "for f in '%s'/*.bin; do head -c 60 \"$f\" > \"$f.x\" && mv \"$f.x\" \"$f\"; done", cache);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(manifest_load(dir, &b, &e), 0);
+    ck_assert_int_eq(b.n, 2);
+    manifest_free(&b);
+    manifest_free(&a);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    unsetenv("DELEMBIC_CACHE_DIR");
+    free(cache);
+    free(mpath);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("manifest");
     TCase *tc = tcase_create("manifest");
     ADD(tc, parse_and_round_trip);
     ADD(tc, refusals);
+    ADD(tc, cache_round_trip_and_corruption);
     suite_add_tcase(s, tc);
     return s;
 }
