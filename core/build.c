@@ -32,6 +32,9 @@ void build_sdk_paths(const char **include_dir, const char **archive)
         exe[n] = '\0';
         uninstalled = strcmp(exe, DEL_EXE_UNINSTALLED) == 0 && path_exists(DEL_SDK_INCLUDE_UNINSTALLED);
     }
+    /* run through a wrapper (valgrind) with no installed SDK: the build tree's */
+    if (!uninstalled && !path_exists(DEL_SDK_LIB_INSTALLED) && path_exists(DEL_SDK_LIB_UNINSTALLED))
+        uninstalled = 1;
     *include_dir = inc ? inc : uninstalled ? DEL_SDK_INCLUDE_UNINSTALLED : DEL_SDK_INCLUDE_INSTALLED;
     *archive = lib ? lib : uninstalled ? DEL_SDK_LIB_UNINSTALLED : DEL_SDK_LIB_INSTALLED;
 }

@@ -16,6 +16,16 @@ if [ ! -d "$BUILD" ]; then
 fi
 meson compile -C "$BUILD" >/dev/null || { meson compile -C "$BUILD"; exit 2; }
 export DELEMBIC=$ROOT/$BUILD/core/delembic ROOT
+# sanitizer builds: a plugin's own SIGSEGV must stay a signal (the host records
+# it); every report fails the run (reports also land in $SAN_LOG_DIR)
+export SAN_LOG_DIR=${SAN_LOG_DIR:-$(mktemp -d /tmp/delembic-san.XXXXXX)}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-handle_segv=0:handle_abort=0:detect_leaks=1:log_path=$SAN_LOG_DIR/asan}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:log_path=$SAN_LOG_DIR/ubsan}
+if [ -n "${VALGRIND:-}" ]; then
+    # the end-to-end suite with every delembic run under valgrind memcheck
+    export DELEMBIC_REAL=$DELEMBIC DELEMBIC=$ROOT/tests/valgrind-delembic.sh
+    export VALGRIND_LOG_DIR=$(mktemp -d /tmp/delembic-vg.XXXXXX)
+fi
 
 pass=0
 fail=0
@@ -47,6 +57,15 @@ while read -r p f; do
     fail=$((fail + f))
 done <"$RESULTS_FILE"
 rm -f "$RESULTS_FILE"
+for dir in "$SAN_LOG_DIR" "${VALGRIND_LOG_DIR:-}"; do
+    [ -n "$dir" ] || continue
+    reports=$(find "$dir" -type f -size +0 2>/dev/null)
+    if [ -n "$reports" ]; then
+        echo "== sanitizer/valgrind reports:"
+        for r in $reports; do echo "--- $r"; head -40 "$r"; done
+        fail=$((fail + 1))
+    fi
+done
 echo
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,0 +1,8 @@
+#!/bin/bash
+# Runs the built delembic under valgrind memcheck (used by tests/run.sh with
+# VALGRIND=1): any error, or any definite leak, makes it exit 99 and leaves a
+# report in $VALGRIND_LOG_DIR.
+exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+    --errors-for-leak-kinds=definite --track-fds=no \
+    --log-file="${VALGRIND_LOG_DIR:-/tmp}/vg.%p.log" \
+    "${DELEMBIC_REAL:?}" "$@"
