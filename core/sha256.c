@@ -6,6 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
+static void to_hex(const unsigned char digest[32], char hex[SHA256_HEX_LEN + 1])
+{
+    static const char digits[] = "0123456789abcdef";
+    for (unsigned i = 0; i < 32; i++) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 15];
+    }
+    hex[SHA256_HEX_LEN] = '\0';
+}
+
 int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -32,12 +42,7 @@ int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *e
     unsigned int dlen = 0;
     EVP_DigestFinal_ex(md, digest, &dlen);
     EVP_MD_CTX_free(md);
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 15];
-    }
-    hex[64] = '\0';
+    to_hex(digest, hex);
     return 0;
 }
 
@@ -66,11 +71,6 @@ int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
     unsigned int dlen = 0;
     if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
         return -1;
-    static const char digits[] = "0123456789abcdef";
-    for (unsigned i = 0; i < 32; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 15];
-    }
-    hex[64] = '\0';
+    to_hex(digest, hex);
     return 0;
 }

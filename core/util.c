@@ -56,15 +56,23 @@ char *xstrndup(const char *s, size_t n)
     return d;
 }
 
+static char *xvasprintf(const char *fmt, va_list ap, size_t *len)
+{
+    char *s = NULL;
+    int n = vasprintf(&s, fmt, ap);
+    if (n < 0)
+        oom();
+    if (len)
+        *len = (size_t)n;
+    return s;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap, NULL);
     va_end(ap);
-    if (n < 0)
-        oom();
     return s;
 }
 
@@ -183,13 +191,11 @@ void sbuf_puts(sbuf *b, const char *s)
 void sbuf_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
-    char *s = NULL;
+    size_t n;
     va_start(ap, fmt);
-    int n = vasprintf(&s, fmt, ap);
+    char *s = xvasprintf(fmt, ap, &n);
     va_end(ap);
-    if (n < 0)
-        oom();
-    sbuf_add(b, s, (size_t)n);
+    sbuf_add(b, s, n);
     free(s);
 }
 

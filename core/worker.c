@@ -189,14 +189,22 @@ static char *begin_sql(const worker_cfg *cfg)
 /* One round trip closes it: allow the commit, the success record (which
  * refuses when the guard row is gone or another run recorded a success), and
  * COMMIT, which never runs when the record raised. */
-static char *commit_sql(PGconn *conn, const char *rev, double started, double ended,
-                        const char *checksum)
+static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
+                        double ended, const char *checksum, int open_next)
 {
     char *rec = store_record_sql(conn, rev, started, ended, checksum);
-    char *sql = xasprintf("SET LOCAL delembic.commit_ok = 'on';%s;COMMIT", rec);
+    /* when another migration is expected, its transaction opens in the same
+     * round trip (after COMMIT, so nothing of it can reach this one) */
+    char *next = open_next ? begin_sql(cfg) : NULL;
+    char *sql = xasprintf("SET LOCAL delembic.commit_ok = 'on';%s;COMMIT%s%s", rec, next ? ";" : "",
+                          next ? next : "");
     free(rec);
+    free(next);
     return sql;
 }
+
+/* A transaction opened (BEGIN + guard row) for the next migration. */
+static int g_open;
 
 /* The file of the migration the parent expects to run next, opened and
  * hashed while the server flushes the current commit. */
@@ -243,14 +251,18 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, int next
     PGresult *r;
     while ((r = PQgetResult(conn))) {
         ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
+        if (!ok && st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
             ok = 1;
-        else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
+        else if (!ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
             db_result_message(conn, r, msg, msgsz);
         PQclear(r);
     }
     if (!ok && !msg[0])
         snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
+    /* the next transaction, if one was opened after the COMMIT */
+    g_open = ok && PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    if (ok && !g_open && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open: start clean */
     return ok ? 0 : -1;
 }
 
@@ -288,9 +300,15 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
         set_msg(m, "interrupted");
         goto out;
     }
-    char *sql = begin_sql(cfg);
-    PGresult *r = PQexec(conn, sql);
-    free(sql);
+    PGresult *r = NULL;
+    if (g_open) {
+        g_open = 0; /* opened by the previous commit's round trip */
+        r = PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK);
+    } else {
+        char *sql = begin_sql(cfg);
+        r = PQexec(conn, sql);
+        free(sql);
+    }
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
         char msg[1024];
         db_result_message(conn, r, msg, sizeof msg);
@@ -311,7 +329,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
         goto out;
     }
     m->ended = now_seconds();
-    char *fin = commit_sql(conn, e->revision, m->started, m->ended, m->sha256);
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, next >= 0);
     char msg[1024];
     int rc = commit(conn, fin, cfg, next, msg, sizeof msg);
     free(fin);
@@ -339,6 +357,24 @@ out:
     free(path);
 }
 
+/* Tell the parent why this worker cannot work, and end it. */
+static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4), noreturn));
+static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
+{
+    wmsg m;
+    memset(&m, 0, sizeof m);
+    m.type = WMSG_FATAL;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m.text, sizeof m.text, fmt, ap);
+    va_end(ap);
+    worker_send(fd, &m);
+    if (conn)
+        PQfinish(conn);
+    _exit(0);
+}
+
 static void worker_main(const worker_cfg *cfg, int fd)
 {
     struct sigaction sa;
@@ -354,39 +390,19 @@ static void worker_main(const worker_cfg *cfg, int fd)
     del_err err;
     PGconn *conn = db_connect(cfg->url, app, &err);
     wmsg m;
-    if (!conn) {
-        memset(&m, 0, sizeof m);
-        m.type = WMSG_FATAL;
-        set_msg(&m, "%s", err.msg);
-        worker_send(fd, &m);
-        _exit(0);
-    }
-    PGresult *r = PQexec(conn, guard_sql);
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char msg[1024];
-        db_result_message(conn, r, msg, sizeof msg);
-        memset(&m, 0, sizeof m);
-        m.type = WMSG_FATAL;
-        set_msg(&m, "cannot prepare the worker connection: %s", msg);
+    if (!conn)
+        worker_fatal(fd, NULL, "%s", err.msg);
+    const char *setup[] = {guard_sql, store_prepare_record_sql()};
+    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
+        PGresult *r = PQexec(conn, setup[i]);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            char msg[1024];
+            db_result_message(conn, r, msg, sizeof msg);
+            PQclear(r);
+            worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
+        }
         PQclear(r);
-        worker_send(fd, &m);
-        PQfinish(conn);
-        _exit(0);
     }
-    PQclear(r);
-    r = PQexec(conn, store_prepare_record_sql());
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-        char msg[1024];
-        db_result_message(conn, r, msg, sizeof msg);
-        memset(&m, 0, sizeof m);
-        m.type = WMSG_FATAL;
-        set_msg(&m, "cannot prepare the worker connection: %s", msg);
-        PQclear(r);
-        worker_send(fd, &m);
-        PQfinish(conn);
-        _exit(0);
-    }
-    PQclear(r);
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;

@@ -22,13 +22,18 @@ static void host_fail(dm_ctx *ctx, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
+#define FORMAT_INTO(buf, fmt)                                                \
+    do {                                                                     \
+        va_list ap;                                                          \
+        va_start(ap, fmt);                                                   \
+        vsnprintf(buf, sizeof buf, fmt, ap);                                 \
+        va_end(ap);                                                          \
+    } while (0)
+
 int dm_fail(dm_ctx *ctx, const char *fmt, ...)
 {
     char buf[DM_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    FORMAT_INTO(buf, fmt);
     host_fail(ctx, buf);
     return -1;
 }
@@ -36,10 +41,7 @@ int dm_fail(dm_ctx *ctx, const char *fmt, ...)
 void dm_log(dm_ctx *ctx, const char *fmt, ...)
 {
     char buf[DM_MSG_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
+    FORMAT_INTO(buf, fmt);
     if (ctx && ctx->api && ctx->api->log)
         ctx->api->log(ctx, buf);
     else

@@ -183,10 +183,12 @@ test_kill_9_of_a_worker_is_a_crash() {
     use_plugin crash T001 MODE=hang
     build_ok
     "$D" upgrade head >"$P/out" 2>&1 &
-    local pid=$!
-    sleep 1
-    local w
-    w=$(pgrep -P $pid | head -1)
+    local pid=$! w=""
+    for _ in $(seq 100); do
+        w=$(pgrep -P $pid | head -1) || true
+        [ -n "$w" ] && [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")" != 0 ] && break
+        sleep 0.1
+    done
     [ -n "$w" ] || fail "no worker process"
     kill -9 "$w"
     wait $pid && rc=0 || rc=$?
