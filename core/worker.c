@@ -97,13 +97,15 @@ static const dm_host_api host_api = {
     .progress = api_progress,
 };
 
-/* Set up once per connection: a guard whose deferred trigger refuses any
- * COMMIT the host did not allow, so a plugin's own COMMIT rolls back. */
+/* Set up once per connection: each migration's transaction starts by
+ * inserting a guard row; a deferred trigger on it refuses any COMMIT while the
+ * row is still there, and only the host's success record deletes it. So a
+ * plugin's own COMMIT fails and rolls back. */
 static const char *guard_sql =
     "SET client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
     "CREATE OR REPLACE FUNCTION pg_temp.delembic_guard_check() RETURNS trigger LANGUAGE plpgsql AS $g$"
-    "BEGIN IF current_setting('delembic.commit_ok', true) IS DISTINCT FROM 'on' THEN"
+    "BEGIN IF EXISTS (SELECT 1 FROM pg_temp.delembic_guard) THEN"
     " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END IF; RETURN NULL; END $g$;"
     "DROP TRIGGER IF EXISTS delembic_guard_t ON pg_temp.delembic_guard;"
     "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON pg_temp.delembic_guard"
@@ -196,8 +198,7 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
     char *next = open_next ? begin_sql(cfg) : NULL;
-    char *sql = xasprintf("SET LOCAL delembic.commit_ok = 'on';%s;COMMIT%s%s", rec, next ? ";" : "",
-                          next ? next : "");
+    char *sql = xasprintf("%s;COMMIT%s%s", rec, next ? ";" : "", next ? next : "");
     free(rec);
     free(next);
     return sql;
@@ -206,47 +207,62 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
 /* A transaction opened (BEGIN + guard row) for the next migration. */
 static int g_open;
 
-/* The file of the migration the parent expects to run next, opened and
- * hashed while the server flushes the current commit. */
+/* The migration the parent expects this worker to run next, verified and
+ * loaded while the server flushes the current commit (the client would
+ * otherwise sit idle). If the parent sends another one, it is unloaded. */
 typedef struct prefetch {
     int index;
-    int fd;
+    loaded_plugin lp;
     char sha[65];
 } prefetch;
 
-static prefetch g_pre = {-1, -1, ""};
+static prefetch g_pre = {.index = -1};
 
 static void prefetch_drop(void)
 {
-    if (g_pre.fd >= 0)
-        close(g_pre.fd);
-    g_pre.fd = -1;
+    loader_unload(&g_pre.lp);
     g_pre.index = -1;
 }
 
-static void prefetch_file(const worker_cfg *cfg, int index)
+/* Verify (through one open descriptor), load and check migration index. */
+static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
+                         del_err *err)
 {
-    prefetch_drop();
-    if (index < 0 || (size_t)index >= cfg->b->mf.n)
-        return;
     const mentry *e = &cfg->b->mf.m[index];
-    del_err err;
-    if (loader_open_verified(cfg->b->dir, e->file, e->sha256, &g_pre.fd, g_pre.sha, &err) == 0)
-        g_pre.index = index;
-    else
-        g_pre.fd = -1; /* run_one will check again and report it */
+    char *path = path_join(cfg->b->dir, e->file);
+    int fd = -1;
+    int rc = loader_open_verified(cfg->b->dir, e->file, e->sha256, &fd, sha, err);
+    if (rc == 0)
+        rc = loader_load_fd(fd, path, lp, err);
+    if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
+        loader_unload(lp);
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    return rc;
 }
 
-/* Send the commit, prefetch the next file meanwhile, then read the result. */
-static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, int next, char *msg,
-                  size_t msgsz)
+static void prefetch_load(const worker_cfg *cfg, int index)
+{
+    prefetch_drop();
+    del_err err;
+    if (index >= 0 && (size_t)index < cfg->b->mf.n &&
+        load_verified(cfg, index, &g_pre.lp, g_pre.sha, &err) == 0)
+        g_pre.index = index; /* on failure, run_one checks again and reports it */
+}
+
+/* Send the commit; while the server flushes it, unload the finished plugin
+ * and prefetch the next one; then read the result. */
+static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
+                  int next, char *msg, size_t msgsz)
 {
     msg[0] = '\0';
     if (!PQsendQuery(conn, sql)) {
         db_result_message(conn, NULL, msg, msgsz);
         return -1;
     }
-    prefetch_file(cfg, next);
+    loader_unload(done);
+    prefetch_load(cfg, next);
     int ok = 0;
     PGresult *r;
     while ((r = PQgetResult(conn))) {
@@ -274,26 +290,19 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
     m->index = index;
     m->started = now_seconds();
     del_err err;
-    int pfd = -1;
-    char *path = path_join(cfg->b->dir, e->file);
     loaded_plugin lp = {0};
-    int verified;
-    if (g_pre.index == index && g_pre.fd >= 0) {
-        pfd = g_pre.fd; /* opened and hashed during the previous commit */
+    if (g_pre.index == index) {
+        lp = g_pre.lp; /* verified and loaded during the previous commit */
         memcpy(m->sha256, g_pre.sha, sizeof m->sha256);
-        g_pre.fd = -1;
+        memset(&g_pre.lp, 0, sizeof g_pre.lp);
         g_pre.index = -1;
-        verified = 0;
     } else {
         prefetch_drop();
-        verified = loader_open_verified(cfg->b->dir, e->file, e->sha256, &pfd, m->sha256, &err);
-    }
-    if (verified != 0 ||
-        loader_load_fd(pfd, path, &lp, &err) != 0 ||
-        loader_match_manifest(lp.desc, e, path, &err) != 0) {
-        m->status = WRES_BUNDLE;
-        set_msg(m, "%s", err.msg);
-        goto out;
+        if (load_verified(cfg, index, &lp, m->sha256, &err) != 0) {
+            m->status = WRES_BUNDLE;
+            set_msg(m, "%s", err.msg);
+            goto out;
+        }
     }
     if (g_interrupted) {
         m->status = WRES_INTERRUPTED;
@@ -331,7 +340,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
     m->ended = now_seconds();
     char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, next >= 0);
     char msg[1024];
-    int rc = commit(conn, fin, cfg, next, msg, sizeof msg);
+    int rc = commit(conn, fin, cfg, &lp, next, msg, sizeof msg);
     free(fin);
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
@@ -352,9 +361,6 @@ out:
     if (!m->ended)
         m->ended = now_seconds();
     loader_unload(&lp);
-    if (pfd >= 0)
-        close(pfd);
-    free(path);
 }
 
 /* Tell the parent why this worker cannot work, and end it. */
