@@ -16,10 +16,19 @@ static void to_hex(const unsigned char digest[32], char hex[SHA256_HEX_LEN + 1])
     hex[SHA256_HEX_LEN] = '\0';
 }
 
+/* OpenSSL 3 looks the algorithm up on every implicit use; fetch it once. */
+static const EVP_MD *sha256_md(void)
+{
+    static EVP_MD *md;
+    if (!md)
+        md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    return md ? md : EVP_sha256();
+}
+
 int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
-    if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+    if (!md || EVP_DigestInit_ex(md, sha256_md(), NULL) != 1) {
         EVP_MD_CTX_free(md);
         return del_fail(err, DEL_EUSAGE, "%s: cannot start SHA-256", name);
     }
@@ -69,7 +78,7 @@ int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
 {
     unsigned char digest[32];
     unsigned int dlen = 0;
-    if (EVP_Digest(data, len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+    if (EVP_Digest(data, len, digest, &dlen, sha256_md(), NULL) != 1 || dlen != 32)
         return -1;
     to_hex(digest, hex);
     return 0;

@@ -17,7 +17,12 @@ static const char *schema_check_sql =
     " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('delembic_run_history')"
     "         AND attname = 'checksum' AND NOT attisdropped)";
 
+/* Run with synchronous_commit off: the first migration's commit (synchronous)
+ * flushes the WAL up to it, these tables included; before that nothing
+ * depends on them. */
 static const char *schema_sql =
+    "BEGIN;"
+    "SET LOCAL synchronous_commit = off;"
     "CREATE TABLE IF NOT EXISTS delembic_version ("
     " revision text PRIMARY KEY,"
     " applied_at timestamptz,"
@@ -36,7 +41,8 @@ static const char *schema_sql =
     " hostname text,"
     " checksum text);"
     "ALTER TABLE delembic_version ADD COLUMN IF NOT EXISTS checksum text;"
-    "ALTER TABLE delembic_run_history ADD COLUMN IF NOT EXISTS checksum text;";
+    "ALTER TABLE delembic_run_history ADD COLUMN IF NOT EXISTS checksum text;"
+    "COMMIT;";
 
 int store_ensure_schema(PGconn *conn, del_err *err)
 {
@@ -50,8 +56,10 @@ int store_ensure_schema(PGconn *conn, del_err *err)
     PQclear(r);
     if (ok)
         return 0;
-    if (db_exec(conn, schema_sql, err) != 0)
+    if (db_exec(conn, schema_sql, err) != 0) {
+        PQclear(PQexec(conn, "ROLLBACK"));
         return del_err_wrap(err, "cannot create the delembic tables");
+    }
     return 0;
 }
 

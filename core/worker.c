@@ -102,7 +102,9 @@ static const dm_host_api host_api = {
  * row is still there, and only the host's success record deletes it. So a
  * plugin's own COMMIT fails and rolls back. */
 static const char *guard_sql =
-    "SET client_min_messages = warning;"
+    "BEGIN;"
+    "SET LOCAL synchronous_commit = off;" /* temporary objects: nothing to make durable */
+    "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
     "CREATE OR REPLACE FUNCTION pg_temp.delembic_guard_check() RETURNS trigger LANGUAGE plpgsql AS $g$"
     "BEGIN IF EXISTS (SELECT 1 FROM pg_temp.delembic_guard) THEN"
@@ -110,7 +112,7 @@ static const char *guard_sql =
     "DROP TRIGGER IF EXISTS delembic_guard_t ON pg_temp.delembic_guard;"
     "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON pg_temp.delembic_guard"
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.delembic_guard_check();"
-    "RESET client_min_messages;";
+    "COMMIT;";
 
 static void set_msg(wmsg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(wmsg *m, const char *fmt, ...)
