@@ -82,6 +82,7 @@ t0=$(now)
 touch migrations/B0001.c
 CFLAGS="-O1" "$D" build >/dev/null
 echo "incremental build after touching one source: $(elapsed "$t0")s"
+sync # let the build's files reach the disk before timing transactions that fsync
 
 DBA=$(pg_newdb bench_alembic)
 DBD=$(pg_newdb bench_delembic)
@@ -96,6 +97,7 @@ BENCH_URL=$DBA alembic -c "$W/alembic.ini" upgrade head >/dev/null 2>&1 || { ech
 t_alembic_apply=$(elapsed "$t0")
 for i in $(seq 1 "$N"); do echo "BEGIN; INSERT INTO bench_p VALUES ($i); COMMIT;"; done >"$W/floor.sql"
 ratios=()
+sync
 for round in 1 2 3; do
     DBD=$(pg_newdb bench_delembic)
     psql -qAtX -d bench_delembic -c "CREATE TABLE bench_d (i int)"
