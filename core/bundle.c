@@ -62,7 +62,7 @@ static int check_listing(bundle *b, del_err *err)
     return rc;
 }
 
-int bundle_open(const char *dir, bundle *b, del_err *err)
+int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
 {
     memset(b, 0, sizeof *b);
     b->dir = path_absolute(dir);
@@ -83,6 +83,14 @@ int bundle_open(const char *dir, bundle *b, del_err *err)
     }
     if (check_listing(b, err) != 0)
         goto fail;
+    return 0;
+fail:
+    bundle_close(b);
+    return -1;
+}
+
+int bundle_check(bundle *b, del_err *err)
+{
     if (bundle_build_dag(&b->mf, &b->g, err) != 0) {
         del_err_wrap(err, "%s/manifest.yaml", b->dir);
         goto fail;
@@ -101,4 +109,11 @@ int bundle_open(const char *dir, bundle *b, del_err *err)
 fail:
     bundle_close(b);
     return -1;
+}
+
+int bundle_open(const char *dir, bundle *b, del_err *err)
+{
+    if (bundle_open_manifest(dir, b, err) != 0)
+        return -1;
+    return bundle_check(b, err);
 }

@@ -15,6 +15,11 @@ typedef struct bundle {
 } bundle;
 
 int bundle_open(const char *dir, bundle *b, del_err *err);
+/* bundle_open in two halves (the second can overlap a database round trip):
+ * the folder, the manifest and the listing; then the DAG and dependencies.
+ * Each closes b on failure. */
+int bundle_open_manifest(const char *dir, bundle *b, del_err *err);
+int bundle_check(bundle *b, del_err *err);
 void bundle_close(bundle *b);
 /* Build the DAG of a manifest (also used by build before writing one). */
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err);

@@ -105,13 +105,14 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     int code = 0;
     FILE *out = use_json ? NULL : stdout;
     /* the server starts a backend while we read the bundle */
+    PGresult *res_drain;
     PGconn *conn = app_connect_start(a, "upgrade", err);
     if (!conn) {
         memset(&b, 0, sizeof b);
         code = err->code;
         goto done;
     }
-    if (bundle_open(a->bundle_dir, &b, err) != 0) {
+    if (bundle_open_manifest(a->bundle_dir, &b, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -120,8 +121,17 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
+    /* the server answers the state query while we build the DAG */
+    int sent = u->dry_run ? -1 : store_begin_run_send(conn);
+    if (bundle_check(&b, err) != 0) {
+        if (sent == 0)
+            while ((res_drain = PQgetResult(conn)))
+                PQclear(res_drain);
+        code = err->code;
+        goto done;
+    }
     if (u->dry_run ? store_read_state(conn, &st, err) != 0
-                   : store_begin_run(conn, u->lock_timeout, a->o->quiet || use_json, &st, err) != 0) {
+                   : store_begin_run_finish(conn, sent, u->lock_timeout, a->o->quiet || use_json, &st, err) != 0) {
         code = err->code;
         goto done;
     }

@@ -135,17 +135,23 @@ static void state_from_result(vstate *st, const PGresult *r)
     st->tables_exist = 1;
 }
 
-int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err)
+int store_begin_run_send(PGconn *conn)
 {
-    memset(st, 0, sizeof *st);
     /* the common case in one round trip: the lock, the schema check, the state */
     char sql[1024];
     snprintf(sql, sizeof sql,
              "SELECT pg_try_advisory_lock(%lld);%s;"
              "SELECT revision, status, '', coalesce(execution_time_seconds, 0), checksum FROM delembic_version",
              (long long)STORE_LOCK_KEY, schema_check_sql);
+    return PQsendQuery(conn, sql) ? 0 : -1;
+}
+
+int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quiet, vstate *st,
+                           del_err *err)
+{
+    memset(st, 0, sizeof *st);
     int got_lock = 0, schema_ok = 0, state_ok = 0;
-    if (PQsendQuery(conn, sql)) {
+    if (sent == 0) {
         PGresult *r;
         int k = 0;
         while ((r = PQgetResult(conn))) {
@@ -173,6 +179,11 @@ int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, de
     if (store_ensure_schema(conn, err) != 0)
         return -1;
     return store_read_state(conn, st, err);
+}
+
+int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err)
+{
+    return store_begin_run_finish(conn, store_begin_run_send(conn), lock_timeout, quiet, st, err);
 }
 
 void store_free_state(vstate *st)
