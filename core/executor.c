@@ -273,8 +273,16 @@ static void on_worker_gone(run *r, worker *w)
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
         ;
     w->pid = -1;
-    if (!w->hello && w->running < 0)
+    if (!w->hello && !r->fatal) {
+        /* died before it could work: starting another would die the same way */
+        char why[256];
+        describe_status(status, why, sizeof why);
+        r->fatal = 1;
+        r->stop = 1;
+        if (!r->err->msg[0])
+            del_fail(r->err, DEL_EUSAGE, "a worker process ended during start-up (%s)", why);
         return;
+    }
     if (w->running < 0)
         return;
     size_t i = (size_t)w->running;
