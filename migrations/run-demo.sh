@@ -27,7 +27,7 @@ echo "== delembic history"
 $D history
 echo "== delembic current"
 $D current
-psql -qAt -c "SELECT 'drug_exposure rows: ' || count(*) FROM drug_exposure"
+psql -qAt -d demo -c "SELECT 'drug_exposure rows: ' || count(*) FROM drug_exposure"
 if [ -n "${KEEP:-}" ]; then
     echo "Server left running: export DELEMBIC_DATABASE_URL='$DELEMBIC_DATABASE_URL'"
 fi
