@@ -479,8 +479,6 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 r.fatal = 1;
                 r.stop = 1;
                 break;
-            case WMSG_STARTED:
-                break;
             case WMSG_PROGRESS:
                 if (m.index >= 0 && (size_t)m.index < b->mf.n)
                     show_progress(&r, &m);

@@ -311,30 +311,29 @@ static char *lit(PGconn *conn, const char *s)
 
 const char *store_prepare_record_sql(void)
 {
-    return "PREPARE delembic_record(text, double precision, double precision, text, text, text) AS"
-           " WITH g AS (DELETE FROM pg_temp.delembic_guard RETURNING 1),"
-           " v AS (INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
+    return "PREPARE delembic_record(text, double precision, double precision, text, text, text, bigint) AS"
+           " WITH v AS (INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
            "  VALUES ($1, to_timestamp($3), 'success', $3 - $2, $4)"
            "  ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = 'success',"
            "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum"
            "  WHERE delembic_version.status IS DISTINCT FROM 'success' RETURNING 1),"
            " h AS (INSERT INTO delembic_run_history (revision, started_at, ended_at, duration_seconds, status,"
            "  exception, username, hostname, checksum)"
-           "  SELECT $1, to_timestamp($2), to_timestamp($3), $3 - $2, 'success', NULL, $5, $6, $4"
-           "  WHERE EXISTS (SELECT 1 FROM v))"
-           " SELECT CASE WHEN (SELECT count(*) FROM g) = 0"
-           "  THEN ('" STORE_GUARD_MISSING ":' || (SELECT count(*) FROM g))::int"
-           "  WHEN (SELECT count(*) FROM v) = 0"
-           "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT count(*) FROM v))::int END";
+           "  SELECT $1, to_timestamp($2), to_timestamp($3), $3 - $2, 'success', NULL, $5, $6, $4 FROM v)"
+           " SELECT CASE WHEN txid_current() <> $7"
+           "  THEN ('" STORE_GUARD_MISSING ":' || txid_current())::int"
+           "  WHEN NOT EXISTS (SELECT 1 FROM v)"
+           "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT count(*) FROM v))::int"
+           "  ELSE length(set_config('delembic.commit_ok', 'on', true)) END";
 }
 
 char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum)
+                       const char *checksum, long long xid)
 {
     char *r = lit(conn, revision), *c = lit(conn, checksum), *u = lit(conn, store_username()),
          *h = lit(conn, store_hostname());
-    char *sql = xasprintf("EXECUTE delembic_record(%s, %.6f, %.6f, %s, %s, %s)", r, started, ended,
-                          c, u, h);
+    char *sql = xasprintf("EXECUTE delembic_record(%s, %.6f, %.6f, %s, %s, %s, %lld)", r, started,
+                          ended, c, u, h, xid);
     free(r);
     free(c);
     free(u);

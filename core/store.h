@@ -53,16 +53,17 @@ int store_status_of(PGconn *conn, const char *revision, char *buf, size_t bufsz,
 int store_record_failure(PGconn *conn, const char *revision, double started, double ended,
                          const char *message, const char *checksum, del_err *err);
 /* The success record, run inside the migration's own transaction: a
- * statement prepared once per worker connection (after the guard table
- * exists) that deletes the guard row, upserts the version row (never over a
- * success) and adds the history row; it raises an error naming
- * STORE_GUARD_MISSING when the plugin ended the host's transaction, or
+ * statement prepared once per worker connection that upserts the version row
+ * (never over a success) and adds the history row, then allows the commit
+ * (the worker's guard trigger refuses any COMMIT it did not allow). It raises
+ * an error naming STORE_GUARD_MISSING when the transaction is not the one the
+ * worker opened (xid: the plugin ended it and began another), or
  * STORE_ALREADY_APPLIED when another run recorded a success meanwhile. */
 #define STORE_GUARD_MISSING "delembic-guard-missing"
 #define STORE_ALREADY_APPLIED "delembic-already-applied"
 const char *store_prepare_record_sql(void);
 char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum);
+                       const char *checksum, long long xid);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

@@ -98,16 +98,16 @@ static const dm_host_api host_api = {
 };
 
 /* Set up once per connection: each migration's transaction starts by
- * inserting a guard row; a deferred trigger on it refuses any COMMIT while the
- * row is still there, and only the host's success record deletes it. So a
- * plugin's own COMMIT fails and rolls back. */
+ * inserting a guard row; a deferred trigger on it refuses any COMMIT that the
+ * host's success record did not allow (it sets a transaction-local flag). So
+ * a plugin's own COMMIT fails and rolls back. */
 static const char *guard_sql =
     "BEGIN;"
     "SET LOCAL synchronous_commit = off;" /* temporary objects: nothing to make durable */
     "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
     "CREATE OR REPLACE FUNCTION pg_temp.delembic_guard_check() RETURNS trigger LANGUAGE plpgsql AS $g$"
-    "BEGIN IF EXISTS (SELECT 1 FROM pg_temp.delembic_guard) THEN"
+    "BEGIN IF current_setting('delembic.commit_ok', true) IS DISTINCT FROM 'on' THEN"
     " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END IF; RETURN NULL; END $g$;"
     "DROP TRIGGER IF EXISTS delembic_guard_t ON pg_temp.delembic_guard;"
     "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON pg_temp.delembic_guard"
@@ -186,7 +186,7 @@ static char *begin_sql(const worker_cfg *cfg)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
-    sbuf_puts(&b, "INSERT INTO pg_temp.delembic_guard VALUES (1)");
+    sbuf_puts(&b, "INSERT INTO pg_temp.delembic_guard VALUES (1) RETURNING txid_current()");
     return b.s;
 }
 
@@ -194,9 +194,9 @@ static char *begin_sql(const worker_cfg *cfg)
  * refuses when the guard row is gone or another run recorded a success), and
  * COMMIT, which never runs when the record raised. */
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
-                        double ended, const char *checksum, int open_next)
+                        double ended, const char *checksum, long long xid, int open_next)
 {
-    char *rec = store_record_sql(conn, rev, started, ended, checksum);
+    char *rec = store_record_sql(conn, rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
     char *next = open_next ? begin_sql(cfg) : NULL;
@@ -206,8 +206,17 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
     return sql;
 }
 
-/* A transaction opened (BEGIN + guard row) for the next migration. */
+/* A transaction opened (BEGIN + guard row) for the next migration, and its id. */
 static int g_open;
+static long long g_open_xid;
+
+/* The transaction id a begin_sql answered with (its last result). */
+static long long xid_of(const PGresult *r)
+{
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        return -1;
+    return strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+}
 
 /* The migration the parent expects this worker to run next, verified and
  * loaded while the server flushes the current commit (the client would
@@ -267,8 +276,11 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     prefetch_load(cfg, next);
     int ok = 0;
     PGresult *r;
+    g_open_xid = -1;
     while ((r = PQgetResult(conn))) {
         ExecStatusType st = PQresultStatus(r);
+        if (ok && st == PGRES_TUPLES_OK)
+            g_open_xid = xid_of(r); /* the next transaction's guard row */
         if (!ok && st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
             ok = 1;
         else if (!ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
@@ -278,7 +290,7 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     if (!ok && !msg[0])
         snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
     /* the next transaction, if one was opened after the COMMIT */
-    g_open = ok && PQtransactionStatus(conn) == PQTRANS_INTRANS;
+    g_open = ok && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
     if (ok && !g_open && PQtransactionStatus(conn) != PQTRANS_IDLE)
         PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open: start clean */
     return ok ? 0 : -1;
@@ -312,15 +324,18 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
         goto out;
     }
     PGresult *r = NULL;
+    long long xid;
     if (g_open) {
         g_open = 0; /* opened by the previous commit's round trip */
-        r = PQmakeEmptyPGresult(conn, PGRES_COMMAND_OK);
+        xid = g_open_xid;
+        r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
     } else {
         char *sql = begin_sql(cfg);
         r = PQexec(conn, sql);
         free(sql);
+        xid = xid_of(r);
     }
-    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || xid <= 0) {
         char msg[1024];
         db_result_message(conn, r, msg, sizeof msg);
         PQclear(r);
@@ -340,7 +355,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
         goto out;
     }
     m->ended = now_seconds();
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, next >= 0);
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, xid, next >= 0);
     char msg[1024];
     int rc = commit(conn, fin, cfg, &lp, next, msg, sizeof msg);
     free(fin);
@@ -423,8 +438,6 @@ static void worker_main(const worker_cfg *cfg, int fd)
             break;
         if (in.type != WMSG_RUN || in.index < 0 || (size_t)in.index >= cfg->b->mf.n)
             continue;
-        wmsg started = {.type = WMSG_STARTED, .index = in.index};
-        worker_send(fd, &started);
         run_one(conn, cfg, in.index, in.status, fd, &m);
         if (worker_send(fd, &m) != 0)
             break;

@@ -12,7 +12,7 @@
 
 #include "bundle.h"
 
-enum wmsg_type { WMSG_HELLO = 1, WMSG_RUN, WMSG_STARTED, WMSG_PROGRESS, WMSG_LOG, WMSG_RESULT, WMSG_FATAL };
+enum wmsg_type { WMSG_HELLO = 1, WMSG_RUN, WMSG_PROGRESS, WMSG_LOG, WMSG_RESULT, WMSG_FATAL };
 
 enum wresult {
     WRES_OK = 0,
