@@ -255,16 +255,14 @@ int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
         memset(mf, 0, sizeof *mf);
         return -1;
     }
-    char digest[SHA256_HEX_LEN + 1];
-    int have_digest = sha256_buffer(text, len, digest) == 0;
-    if (have_digest && manifest_cache_load(digest, path, mf) == 0) {
+    if (manifest_cache_load(text, len, path, mf) == 0) {
         free(text);
         free(path);
         return 0;
     }
     int rc = manifest_parse(path, text, len, mf, err);
-    if (rc == 0 && have_digest)
-        manifest_cache_store(digest, mf);
+    if (rc == 0)
+        manifest_cache_store(text, len, mf);
     free(text);
     free(path);
     return rc;

@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#define CACHE_MAGIC "delembic-manifest-cache-2"
+#define CACHE_MAGIC "delembic-manifest-cache-3"
 
 /* $DELEMBIC_CACHE_DIR, else $XDG_CACHE_HOME/delembic, else ~/.cache/delembic;
  * "off" disables the cache. */
@@ -30,12 +30,16 @@ static char *cache_dir(void)
     return NULL;
 }
 
-static char *cache_path(const char *digest)
+/* FNV-1a, 64 bits: names the entry; the stored text decides. */
+static char *cache_path(const char *text, size_t len)
 {
     char *dir = cache_dir();
     if (!dir)
         return NULL;
-    char *p = xasprintf("%s/%s.bin", dir, digest);
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
+    char *p = xasprintf("%s/%016llx-%zu.bin", dir, (unsigned long long)h, len);
     free(dir);
     return p;
 }
@@ -61,9 +65,9 @@ static void put_list(sbuf *b, const strvec *sv)
         put_str(b, sv->v[i]);
 }
 
-void manifest_cache_store(const char *digest, const manifest *mf)
+void manifest_cache_store(const char *text, size_t len, const manifest *mf)
 {
-    char *path = cache_path(digest);
+    char *path = cache_path(text, len);
     if (!path)
         return;
     char *dir = path_dirname(path);
@@ -81,6 +85,8 @@ void manifest_cache_store(const char *digest, const manifest *mf)
     }
     sbuf b = {0};
     sbuf_add(&b, CACHE_MAGIC, sizeof CACHE_MAGIC);
+    put_u32(&b, (uint32_t)len);
+    sbuf_add(&b, text, len);
     put_u32(&b, (uint32_t)mf->format);
     put_u32(&b, (uint32_t)mf->abi);
     put_u32(&b, (uint32_t)mf->has_alembic);
@@ -148,24 +154,33 @@ static void get_list(reader *r, strvec *sv)
     }
 }
 
-int manifest_cache_load(const char *digest, const char *path, manifest *mf)
+int manifest_cache_load(const char *text, size_t len, const char *path, manifest *mf)
 {
     memset(mf, 0, sizeof *mf);
-    char *cp = cache_path(digest);
+    if (len > UINT32_MAX)
+        return -1;
+    char *cp = cache_path(text, len);
     if (!cp)
         return -1;
     char *data;
-    size_t len;
-    int rc = read_file(cp, MANIFEST_MAX_BYTES * 4, &data, &len, NULL);
+    size_t dlen;
+    int rc = read_file(cp, MANIFEST_MAX_BYTES * 5, &data, &dlen, NULL);
     free(cp);
     if (rc != 0)
         return -1;
-    reader r = {data, data + len, 0};
-    if (len < sizeof CACHE_MAGIC || memcmp(data, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0) {
+    reader r = {data, data + dlen, 0};
+    if (dlen < sizeof CACHE_MAGIC || memcmp(data, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0) {
         free(data);
         return -1;
     }
     r.p += sizeof CACHE_MAGIC;
+    /* the entry holds the manifest text it was parsed from: it must match */
+    uint32_t tlen = get_u32(&r);
+    if (r.bad || tlen != len || (size_t)(r.end - r.p) < len || memcmp(r.p, text, len) != 0) {
+        free(data);
+        return -1;
+    }
+    r.p += len;
     mf->path = xstrdup(path);
     mf->format = (int)get_u32(&r);
     mf->abi = (int)get_u32(&r);

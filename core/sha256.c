@@ -73,13 +73,3 @@ int sha256_is_hex(const char *s)
             return 0;
     return n == SHA256_HEX_LEN;
 }
-
-int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1])
-{
-    unsigned char digest[32];
-    unsigned int dlen = 0;
-    if (EVP_Digest(data, len, digest, &dlen, sha256_md(), NULL) != 1 || dlen != 32)
-        return -1;
-    to_hex(digest, hex);
-    return 0;
-}

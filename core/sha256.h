@@ -12,6 +12,5 @@
 int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_is_hex(const char *s);
-int sha256_buffer(const void *data, size_t len, char hex[SHA256_HEX_LEN + 1]);
 
 #endif
