@@ -13,7 +13,7 @@
 #include "db.h"
 #include "worker.h"
 
-enum mstate { M_WAIT = 0, M_RUNNING, M_DONE, M_FAILED };
+enum mstate { M_WAIT = 0, M_RESERVED, M_RUNNING, M_DONE, M_FAILED };
 
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
@@ -265,9 +265,12 @@ static void describe_status(int status, char *buf, size_t n)
     }
 }
 
+static void release_continuation(run *r, worker *w);
+
 static void on_worker_gone(run *r, worker *w)
 {
     int status = 0;
+    release_continuation(r, w);
     close(w->fd);
     w->fd = -1;
     while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
@@ -330,6 +333,44 @@ static int spawn(run *r, size_t k)
     return rc;
 }
 
+/* With one worker, let it start the next migration by itself after a success
+ * (it saves a message round trip per migration); the parent mirrors it when
+ * the result says so. With several workers the parent decides each start, so
+ * that nothing new starts after another worker's failure. */
+static void reserve_continuation(run *r, worker *w, wmsg *m)
+{
+    w->then = -1;
+    if (r->o->jobs > 1 || m->status < 0)
+        return;
+    w->then = m->status;
+    m->then = m->status;
+    r->state[m->status] = M_RESERVED;
+}
+
+static void release_continuation(run *r, worker *w)
+{
+    if (w->then >= 0 && r->state[w->then] == M_RESERVED)
+        r->state[w->then] = M_WAIT;
+    w->then = -1;
+}
+
+/* The worker went on with m->then by itself: record it, and tell it what
+ * follows (the parent keeps deciding the order). */
+static void follow_continuation(run *r, worker *w, const wmsg *m)
+{
+    size_t j = (size_t)m->then;
+    w->then = -1;
+    r->state[j] = M_RUNNING;
+    w->running = (long)j;
+    w->started = monotonic_seconds();
+    const mentry *e = &r->b->mf.m[j];
+    out_line(r, "Running %s: %s", e->revision, e->description);
+    wmsg next = {.type = WMSG_NEXT, .index = (int)j, .status = next_hint(r, j), .then = -1};
+    reserve_continuation(r, w, &next);
+    if (worker_send(w->fd, &next) != 0)
+        release_continuation(r, w); /* the worker is gone: its exit is handled next */
+}
+
 static void dispatch(run *r)
 {
     if (r->stop || got_signal)
@@ -343,9 +384,10 @@ static void dispatch(run *r)
         if (i < 0)
             break;
         r->state[i] = M_RUNNING;
-        wmsg m = {.type = WMSG_RUN, .index = (int)i, .status = next_hint(r, (size_t)i)};
+        wmsg m = {.type = WMSG_RUN, .index = (int)i, .status = next_hint(r, (size_t)i), .then = -1};
         w->running = i;
         w->started = monotonic_seconds();
+        reserve_continuation(r, w, &m);
         const mentry *e = &r->b->mf.m[i];
         out_line(r, "Running %s: %s", e->revision, e->description);
         if (worker_send(w->fd, &m) != 0)
@@ -393,6 +435,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
         r.w[k].pid = -1;
         r.w[k].fd = -1;
         r.w[k].running = -1;
+        r.w[k].then = -1;
     }
     r.tty = o->out && isatty(fileno(o->out));
     /* plain progress lines every 5 s (DELEMBIC_PROGRESS_SECONDS overrides) */
@@ -488,8 +531,13 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                     out_line(&r, "  %s: %s", b->mf.m[m.index].revision, m.text);
                 break;
             case WMSG_RESULT:
-                if (m.index == w->running)
-                    on_result(&r, w, &m);
+                if (m.index != w->running)
+                    break;
+                on_result(&r, w, &m);
+                if (m.then >= 0 && m.then == w->then)
+                    follow_continuation(&r, w, &m);
+                else
+                    release_continuation(&r, w);
                 break;
             default:
                 break;

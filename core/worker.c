@@ -206,6 +206,21 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
     return sql;
 }
 
+/* What the parent said about what follows the running migration: the likely
+ * next one (to prefetch) and the one this worker may start by itself after a
+ * success (-1: wait for the parent). NEXT messages update them mid-run. */
+static int g_hint = -1, g_then = -1, g_current = -1;
+
+static void read_next_messages(int fd)
+{
+    wmsg in;
+    while (recv(fd, &in, sizeof in, MSG_DONTWAIT) == (ssize_t)sizeof in)
+        if (in.type == WMSG_NEXT && in.index == g_current) {
+            g_hint = in.status;
+            g_then = in.then;
+        }
+}
+
 /* A transaction opened (BEGIN + guard row) for the next migration, and its id. */
 static int g_open;
 static long long g_open_xid;
@@ -265,7 +280,7 @@ static void prefetch_load(const worker_cfg *cfg, int index)
 /* Send the commit; while the server flushes it, unload the finished plugin
  * and prefetch the next one; then read the result. */
 static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
-                  int next, char *msg, size_t msgsz)
+                  int fd, char *msg, size_t msgsz)
 {
     msg[0] = '\0';
     if (!PQsendQuery(conn, sql)) {
@@ -273,7 +288,8 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
         return -1;
     }
     loader_unload(done);
-    prefetch_load(cfg, next);
+    read_next_messages(fd);
+    prefetch_load(cfg, g_hint);
     int ok = 0;
     PGresult *r;
     g_open_xid = -1;
@@ -296,7 +312,7 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     return ok ? 0 : -1;
 }
 
-static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, int fd, wmsg *m)
+static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
 {
     const mentry *e = &cfg->b->mf.m[index];
     memset(m, 0, sizeof *m);
@@ -355,9 +371,10 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int next, in
         goto out;
     }
     m->ended = now_seconds();
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, xid, next >= 0);
+    read_next_messages(fd);
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, xid, g_hint >= 0);
     char msg[1024];
-    int rc = commit(conn, fin, cfg, &lp, next, msg, sizeof msg);
+    int rc = commit(conn, fin, cfg, &lp, fd, msg, sizeof msg);
     free(fin);
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
@@ -437,11 +454,26 @@ static void worker_main(const worker_cfg *cfg, int fd)
         if (got <= 0)
             break;
         if (in.type != WMSG_RUN || in.index < 0 || (size_t)in.index >= cfg->b->mf.n)
-            continue;
-        run_one(conn, cfg, in.index, in.status, fd, &m);
-        if (worker_send(fd, &m) != 0)
-            break;
+            continue; /* a late NEXT, or nonsense */
+        g_current = in.index;
+        g_hint = in.status;
+        g_then = in.then;
+        for (;;) {
+            run_one(conn, cfg, g_current, fd, &m);
+            /* continue with the allowed next one after a success, unless interrupted */
+            int then = g_then;
+            int go = m.status == WRES_OK && then >= 0 && (size_t)then < cfg->b->mf.n && !g_interrupted;
+            m.then = go ? then : -1;
+            if (worker_send(fd, &m) != 0)
+                goto done;
+            if (!go)
+                break;
+            g_current = then;
+            g_hint = -1;
+            g_then = -1;
+        }
     }
+done:
     prefetch_drop();
     PGcancel *c = g_cancel;
     g_cancel = NULL;
@@ -482,5 +514,6 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
     w->pid = pid;
     w->fd = sv[0];
     w->running = -1;
+    w->then = -1;
     return 0;
 }

@@ -12,7 +12,15 @@
 
 #include "bundle.h"
 
-enum wmsg_type { WMSG_HELLO = 1, WMSG_RUN, WMSG_PROGRESS, WMSG_LOG, WMSG_RESULT, WMSG_FATAL };
+enum wmsg_type {
+    WMSG_HELLO = 1, /* worker -> parent: ready; status = backend pid */
+    WMSG_RUN,       /* parent -> worker: run index; status = likely next (prefetch); then = may continue with it */
+    WMSG_NEXT,      /* parent -> worker: for the continued index, the next hint and continuation */
+    WMSG_PROGRESS,
+    WMSG_LOG,
+    WMSG_RESULT,    /* worker -> parent; then = the index it continued with, or -1 */
+    WMSG_FATAL,
+};
 
 enum wresult {
     WRES_OK = 0,
@@ -25,7 +33,8 @@ enum wresult {
 typedef struct wmsg {
     int type;
     int index;         /* manifest entry */
-    int status;        /* enum wresult, or the backend pid in HELLO */
+    int status;        /* enum wresult, or the backend pid in HELLO, or a hint */
+    int then;          /* a continuation (see above), -1 for none */
     double started, ended;
     long long done, total;
     char sha256[65];
@@ -45,6 +54,7 @@ typedef struct worker {
     int fd;
     int backend_pid;
     long running;          /* manifest index, or -1 */
+    long then;             /* reserved continuation of running, or -1 */
     double started;
     int hello;
 } worker;
