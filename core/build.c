@@ -155,7 +155,6 @@ static int needs_build(const unit *u, const char *sdk_archive)
 
 static pid_t start_compile(unit *u)
 {
-    char *tmp_so = xasprintf("%s.tmp", u->so);
     int logfd = open(u->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_t pid = fork();
     if (pid == 0) {
@@ -169,7 +168,6 @@ static pid_t start_compile(unit *u)
     }
     if (logfd >= 0)
         close(logfd);
-    free(tmp_so);
     return pid;
 }
 
@@ -477,7 +475,7 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     memset(stats, 0, sizeof *stats);
     char *out_dir = path_absolute(ba->out_dir ? ba->out_dir : a->cfg.build_dir);
     char *deps_dir = path_join(out_dir, DEPS_DIR);
-    strvec sources = {0}, names = {0}, cflags = {0};
+    strvec sources = {0}, names = {0};
     unit *units = NULL;
     int rc = 0;
     if (list_sources(a->cfg.script_location, &sources, err) != 0 ||
@@ -555,7 +553,6 @@ out:
     free(units);
     strvec_clear(&sources);
     strvec_clear(&names);
-    strvec_clear(&cflags);
     free(out_dir);
     free(deps_dir);
     return rc == 0 ? 0 : (err->code ? err->code : DEL_EUSAGE);

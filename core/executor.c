@@ -491,12 +491,9 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 for (size_t k = 0; k < r.nw; k++)
                     if (r.w[k].pid > 0)
                         kill(r.w[k].pid, SIGTERM);
-            } else if (monotonic_seconds() - r.interrupt_at > 3.0) {
-                for (size_t k = 0; k < r.nw; k++)
-                    if (r.w[k].pid > 0)
-                        kill(r.w[k].pid, SIGKILL);
             }
         }
+        /* a migration still running 3 s after the interruption is killed */
         if (r.interrupt_at && monotonic_seconds() - r.interrupt_at > 3.0)
             for (size_t k = 0; k < r.nw; k++)
                 if (r.w[k].pid > 0 && r.w[k].running >= 0)

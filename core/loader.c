@@ -152,9 +152,7 @@ int loader_match_manifest(const struct dm_descriptor *d, const mentry *e, const 
     if (strcmp(d->revision, e->revision) != 0)
         return del_fail(err, DEL_EUSAGE, "%s: its descriptor says revision %s but manifest.yaml says %s; rebuild the bundle",
                         name, d->revision, e->revision);
-    size_t nd = 0;
     for (const char *const *p = d->depends_on; p && *p; p++) {
-        nd++;
         if (!strvec_contains(&e->depends_on, *p))
             return del_fail(err, DEL_EUSAGE, "%s: depends_on of %s has %s, which manifest.yaml does not list; rebuild the bundle",
                             name, e->revision, *p);
@@ -167,7 +165,6 @@ int loader_match_manifest(const struct dm_descriptor *d, const mentry *e, const 
             return del_fail(err, DEL_EUSAGE, "%s: manifest.yaml lists %s in depends_on of %s but the descriptor does not; rebuild the bundle",
                             name, e->depends_on.v[i], e->revision);
     }
-    (void)nd;
     return 0;
 }
 

@@ -181,11 +181,6 @@ int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quie
     return store_read_state(conn, st, err);
 }
 
-int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err)
-{
-    return store_begin_run_finish(conn, store_begin_run_send(conn), lock_timeout, quiet, st, err);
-}
-
 void store_free_state(vstate *st)
 {
     for (size_t i = 0; i < st->n; i++) {

@@ -35,10 +35,9 @@ int store_ensure_schema(PGconn *conn, del_err *err);
 int store_lock(PGconn *conn, double timeout, int quiet, del_err *err);
 int store_read_state(PGconn *conn, vstate *st, del_err *err);
 /* For a run: the lock (waiting up to lock_timeout), the tables, the state;
- * one round trip when the lock is free and the tables are there. */
-int store_begin_run(PGconn *conn, double lock_timeout, int quiet, vstate *st, del_err *err);
-/* The same in two halves: send the query, do other work, read the answer
- * (sent is what store_begin_run_send returned). */
+ * one round trip when the lock is free and the tables are there. In two
+ * halves: send the query, do other work, read the answer (sent is what
+ * store_begin_run_send returned). */
 int store_begin_run_send(PGconn *conn);
 int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quiet, vstate *st,
                            del_err *err);

@@ -280,7 +280,7 @@ static void prefetch_load(const worker_cfg *cfg, int index)
 /* Send the commit; while the server flushes it, unload the finished plugin
  * and prefetch the next one; then read the result. */
 static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
-                  int fd, char *msg, size_t msgsz)
+                  char *msg, size_t msgsz)
 {
     msg[0] = '\0';
     if (!PQsendQuery(conn, sql)) {
@@ -288,7 +288,6 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
         return -1;
     }
     loader_unload(done);
-    read_next_messages(fd);
     prefetch_load(cfg, g_hint);
     int ok = 0;
     PGresult *r;
@@ -374,7 +373,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     read_next_messages(fd);
     char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, xid, g_hint >= 0);
     char msg[1024];
-    int rc = commit(conn, fin, cfg, &lp, fd, msg, sizeof msg);
+    int rc = commit(conn, fin, cfg, &lp, msg, sizeof msg);
     free(fin);
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
