@@ -14,6 +14,7 @@
 #include "json.h"
 #include "loader.h"
 #include "store.h"
+#include "term.h"
 
 typedef struct report {
     json *js;
@@ -39,7 +40,7 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
         json_str(r->js, "message", msg);
         json_obj_close(r->js);
     } else {
-        printf("%s: %s\n", kind, msg);
+        term_line(stdout, "%s: %s", kind, msg);
     }
 }
 
@@ -201,7 +202,7 @@ summary:
         json_obj_close(&js);
         json_print(&js);
     } else {
-        printf("verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s\n",
+        term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }
     free(actual);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cmd_upgrade.h"
+#include "term.h"
 #include "yamltree.h"
 
 extern const char tmpl_pipeline_yaml_in[];
@@ -285,7 +286,7 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
     int code = 0;
     for (size_t i = 0; i < p.n; i++) {
         const pstep *s = &p.steps[i];
-        printf("==> [%zu/%zu] %s upgrade %s  (%s)\n", i + 1, p.n, s->type, s->target, s->name);
+        term_line(stdout, "==> [%zu/%zu] %s upgrade %s  (%s)", i + 1, p.n, s->type, s->target, s->name);
         fflush(stdout);
         double st = monotonic_seconds();
         if (!strcmp(s->type, "alembic")) {

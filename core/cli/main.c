@@ -14,6 +14,7 @@
 #include "delembic/plugin.h"
 #include "pipeline.h"
 #include "scaffold.h"
+#include "term.h"
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
@@ -265,7 +266,7 @@ int main(int argc, char **argv)
         }
     }
     if (code != 0 && err.msg[0] && !(o.json && (!strcmp(name, "upgrade") || !strcmp(name, "verify"))))
-        fprintf(stderr, "delembic: %s\n", err.msg);
+        term_line(stderr, "delembic: %s", err.msg);
     if (code != 0 && err.msg[0] && o.json && strcmp(name, "upgrade") && strcmp(name, "verify")) {
         /* a JSON document for deploy tools even on early errors */
         printf("{\"command\":\"%s\",\"exit_code\":%d,\"error\":\"", name, code);
