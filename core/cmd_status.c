@@ -143,6 +143,7 @@ int cmd_history(app *a, del_err *err)
     }
     if (a->o->json) {
         json_arr_close(&js);
+        json_int(&js, "exit_code", 0);
         json_obj_close(&js);
         json_print(&js);
     }
@@ -206,6 +207,7 @@ int cmd_current(app *a, del_err *err)
         json_int(&js, "failed", (long long)failed);
         json_int(&js, "changed", (long long)changed);
         json_int(&js, "total", (long long)v.b.mf.n);
+        json_int(&js, "exit_code", 0);
         json_obj_close(&js);
         json_print(&js);
     } else {

@@ -183,7 +183,8 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                 del_fail(err, DEL_EFAILED, "%s", msg);
             free(msg);
         }
-        err->msg[0] = '\0'; /* already printed */
+        if (!use_json)
+            err->msg[0] = '\0'; /* already printed */
         code = DEL_EFAILED;
         goto done;
     }
@@ -206,7 +207,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     code = executor_run(&b, &p, conn, &eo, &res, err);
     if (use_json)
         json_arr_close(&js);
-    if (code == DEL_EFAILED)
+    if (code == DEL_EFAILED && !use_json)
         err->msg[0] = '\0'; /* the FAILED line said it */
 done:
     if (use_json) {

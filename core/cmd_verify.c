@@ -194,11 +194,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         check_drift(a, &r, &mf, actual, v);
 summary:
     if (r.js) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
-        json_int(&js, "problems", (long long)r.problems);
+        json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
         json_bool(&js, "ok", r.problems == 0);
+        json_int(&js, "exit_code", r.problems ? DEL_EUSAGE : 0);
+        json_str(&js, "error", r.problems ? msg : NULL);
         json_obj_close(&js);
         json_print(&js);
     } else {

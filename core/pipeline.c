@@ -193,8 +193,12 @@ int cmd_pipeline_init(app *a, del_err *err)
     return 0;
 }
 
-int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err)
+int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_err *err)
 {
+    const char *path = output ? output : a->cfg.pipeline_file;
+    if (!print && !force && path_exists(path))
+        return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
+                        path);
     bundle b;
     if (bundle_open(a->bundle_dir, &b, err) != 0)
         return -1;
@@ -207,7 +211,6 @@ int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err)
     if (print) {
         fputs(text, stdout);
     } else {
-        const char *path = output ? output : a->cfg.pipeline_file;
         rc = write_file_atomic(path, text, strlen(text), 0644, err);
         if (rc == 0)
             printf("Wrote %s (%zu steps)\n", path, p.n);
