@@ -13,8 +13,18 @@
 char *db_choose_url(const char *cli, const char *section_url, const char **source);
 /* postgresql+psycopg://... -> postgresql://...; other strings unchanged. */
 char *db_normalize_url(const char *url);
-/* The URL with any password replaced by ***, for messages. */
+/* The URL with any password replaced by ***, for messages; NULL gives
+ * "(libpq defaults)". */
 char *db_redact(const char *url);
+/* Any text with every password replaced by ***: URI user:PASSWORD@,
+ * password= and sslpassword= in query strings (keys percent-decoded) and in
+ * key=value strings (quoted or bare), and each literal occurrence of a
+ * password that url (may be NULL) carries. The one redaction that every
+ * message holding connection text (libpq's included) goes through. */
+char *db_redact_text(const char *text, const char *url);
+/* Overwrite the passwords of a connection string with '*', in place (the
+ * process's visible arguments). */
+void db_mask_in_place(char *s);
 /* Validate syntax without connecting. */
 int db_check_url(const char *url, del_err *err);
 

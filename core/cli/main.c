@@ -7,6 +7,7 @@
 
 #include "app.h"
 #include "build.h"
+#include "db.h"
 #include "buildpaths.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
@@ -167,7 +168,20 @@ static int print_help(int use_json, const command *cmd)
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The last guard before anything is printed: mask what still looks like a
+ * password, and the passwords of --database and DELEMBIC_DATABASE_URL. */
+static void redact_message(del_err *err, const app_opts *o)
+{
+    const char *urls[] = {o->database, getenv("DELEMBIC_DATABASE_URL")};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char *red = db_redact_text(err->msg, urls[i]);
+        snprintf(err->msg, sizeof err->msg, "%s", red);
+        free(red);
+    }
+}
+
+/* db_copy: the --database URL, kept here once its argument is masked */
+static int run_cli(int argc, char **argv, char **db_copy)
 {
     app_opts o = {0};
     const char *message = NULL, *output = NULL, *file = NULL;
@@ -206,7 +220,14 @@ int main(int argc, char **argv)
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
-        case OPT_DATABASE: o.database = optarg; break;
+        case OPT_DATABASE:
+            /* keep a copy, then hide the password from ps and /proc/PID/cmdline
+             * (workers are forked later, so they inherit the masked argument) */
+            free(*db_copy);
+            *db_copy = xstrdup(optarg);
+            o.database = *db_copy;
+            db_mask_in_place(optarg);
+            break;
         case OPT_BUNDLE: o.bundle = optarg; break;
         case OPT_JSON: o.json = 1; break;
         case 'q': o.quiet = 1; break;
@@ -347,9 +368,18 @@ int main(int argc, char **argv)
             app_close(&a);
         }
     }
+    redact_message(&err, &o);
     if (o.json && !documented)
         json_outcome_doc(name, code, code && err.msg[0] ? err.msg : code ? "failed" : NULL, NULL, NULL);
     else if (!o.json && code != 0 && err.msg[0])
         term_line(stderr, "delembic: %s", err.msg);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    char *db_copy = NULL;
+    int code = run_cli(argc, argv, &db_copy);
+    free(db_copy);
     return code;
 }
