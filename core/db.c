@@ -20,23 +20,172 @@ char *db_normalize_url(const char *url)
     return xstrdup(url);
 }
 
-char *db_choose_url(const char *cli, const char *section_url, const char **source)
+/* The URL as written, by precedence; NULL for libpq's defaults. */
+static const char *choose_raw(const char *cli, const char *section_url, const char **source)
 {
     const char *env = getenv("DELEMBIC_DATABASE_URL");
     if (cli && *cli) {
         *source = "--database";
-        return db_normalize_url(cli);
+        return cli;
     }
     if (env && *env) {
         *source = "DELEMBIC_DATABASE_URL";
-        return db_normalize_url(env);
+        return env;
     }
     if (section_url && *section_url) {
         *source = "the section's 'database'";
-        return db_normalize_url(section_url);
+        return section_url;
     }
     *source = "libpq defaults (PGHOST, PGDATABASE, ...)";
     return NULL;
+}
+
+char *db_choose_url(const char *cli, const char *section_url, const char **source)
+{
+    return db_normalize_url(choose_raw(cli, section_url, source));
+}
+
+char *db_choose_driver(const char *cli, const char *section_url)
+{
+    const char *source;
+    const char *url = choose_raw(cli, section_url, &source);
+    if (!url)
+        return NULL;
+    const char *plus = strchr(url, '+');
+    const char *sep = strstr(url, "://");
+    if (!plus || !sep || plus > sep ||
+        (strncmp(url, "postgresql+", 11) != 0 && strncmp(url, "postgres+", 9) != 0))
+        return NULL;
+    return xstrndup(plus + 1, (size_t)(sep - plus - 1));
+}
+
+/* ---- the same database for SQLAlchemy (Alembic's env.py) ---------------- */
+
+static int plain_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '.' || *s == '_' || *s == '-'))
+            return 0;
+    return 1;
+}
+
+static int digits_only(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+static int ipv6_literal(const char *s)
+{
+    if (!strchr(s, ':'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F') ||
+              *s == ':' || *s == '.'))
+            return 0;
+    return 1;
+}
+
+/* RFC 3986 percent-encoding of everything but unreserved characters; what
+ * SQLAlchemy decodes in user, password and query values. */
+static void pct(sbuf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            sbuf_add(b, (const char *)p, 1);
+        else
+            sbuf_printf(b, "%%%02X", *p);
+    }
+}
+
+static void query_param(sbuf *b, int *first, const char *key, const char *val)
+{
+    sbuf_add(b, *first ? "?" : "&", 1);
+    *first = 0;
+    pct(b, key);
+    sbuf_add(b, "=", 1);
+    pct(b, val);
+}
+
+char *db_sqlalchemy_url(const char *url, const char *driver, del_err *err)
+{
+    if (driver && (!*driver || strspn(driver, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(driver))) {
+        char *shown = db_redact_text(driver, NULL);
+        del_fail(err, DEL_EUSAGE, "the database URL's driver '+%.40s' is not a SQLAlchemy driver name; write postgresql+psycopg2://... or postgresql://...",
+                 shown);
+        free(shown);
+        return NULL;
+    }
+    sbuf b = {0};
+    sbuf_printf(&b, "postgresql%s%s://", driver ? "+" : "", driver ? driver : "");
+    if (!url) /* libpq's defaults: SQLAlchemy connects with no arguments, libpq fills them in */
+        return b.s;
+    char *msg = NULL;
+    PQconninfoOption *opts = PQconninfoParse(url, &msg);
+    if (!opts) {
+        sbuf_free(&b);
+        PQfreemem(msg);
+        db_check_url(url, err); /* the message, masked */
+        return NULL;
+    }
+    const char *user = NULL, *pw = NULL, *host = NULL, *port = NULL, *dbname = NULL;
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        if (!strcmp(o->keyword, "user"))
+            user = o->val;
+        else if (!strcmp(o->keyword, "password"))
+            pw = o->val;
+        else if (!strcmp(o->keyword, "host"))
+            host = o->val;
+        else if (!strcmp(o->keyword, "port"))
+            port = o->val;
+        else if (!strcmp(o->keyword, "dbname"))
+            dbname = o->val;
+    }
+    /* what SQLAlchemy reads well goes in the URL's parts; the rest (socket
+     * folders, several hosts, odd names, every other libpq option) in the
+     * query string, which SQLAlchemy hands to the driver as it is */
+    int host_part = host && (plain_name(host) || ipv6_literal(host));
+    int port_part = host_part && port && digits_only(port);
+    int db_part = dbname && plain_name(dbname);
+    if (user && *user) {
+        pct(&b, user);
+        if (pw) {
+            sbuf_add(&b, ":", 1);
+            pct(&b, pw);
+        }
+        sbuf_add(&b, "@", 1);
+    }
+    if (host_part)
+        sbuf_printf(&b, ipv6_literal(host) ? "[%s]" : "%s", host);
+    if (port_part)
+        sbuf_printf(&b, ":%s", port);
+    if (db_part)
+        sbuf_printf(&b, "/%s", dbname);
+    int first = 1;
+    if (pw && !(user && *user))
+        query_param(&b, &first, "password", pw);
+    if (host && !host_part)
+        query_param(&b, &first, "host", host);
+    if (port && !port_part)
+        query_param(&b, &first, "port", port);
+    if (dbname && !db_part)
+        query_param(&b, &first, "dbname", dbname);
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val && strcmp(o->keyword, "user") && strcmp(o->keyword, "password") &&
+            strcmp(o->keyword, "host") && strcmp(o->keyword, "port") && strcmp(o->keyword, "dbname"))
+            query_param(&b, &first, o->keyword, o->val);
+    PQconninfoFree(opts);
+    return b.s;
 }
 
 /* ---- redaction --------------------------------------------------------

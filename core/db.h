@@ -11,6 +11,16 @@
  * section's; NULL means libpq's own defaults (PGHOST, PGDATABASE, ...).
  * *source names where it came from. The result is normalised (malloc'd). */
 char *db_choose_url(const char *cli, const char *section_url, const char **source);
+/* The +driver of the URL db_choose_url picks ("psycopg2" for
+ * postgresql+psycopg2://...), or NULL; malloc'd. */
+char *db_choose_driver(const char *cli, const char *section_url);
+/* The same database as a SQLAlchemy URL for Alembic's env.py:
+ * postgresql[+driver]://user:password@host:port/dbname?other=options, parts
+ * percent-encoded, and a socket folder, several hosts or an unusual name in
+ * the query string; url NULL (libpq's defaults) gives postgresql:// (the
+ * driver then reads PGHOST, PGDATABASE, ... as libpq does). Accepts URIs and
+ * key=value strings. It holds the password: never print it. */
+char *db_sqlalchemy_url(const char *url, const char *driver, del_err *err);
 /* postgresql+psycopg://... -> postgresql://...; other strings unchanged. */
 char *db_normalize_url(const char *url);
 /* The URL with any password replaced by ***, for messages; NULL gives
