@@ -13,7 +13,8 @@ JSON_STRICT=$ROOT/tests/e2e/json_strict.py
 # stock_alembic DIR: `alembic init` in $P/DIR (stock env.py and alembic.ini,
 # relative script_location), then r1 <- r2 written as version scripts. r1
 # records, in $SURFACE_SEEN, the config file Alembic read (name, modes),
-# what %(here)s meant and the working folder. The ini's sqlalchemy.url is left
+# what %(here)s meant and the working folder; then, with $SURFACE_HOLD, waits
+# for that file to exist. The ini's sqlalchemy.url is left
 # as `alembic init` wrote it.
 stock_alembic() {
     local dir=$P/$1
@@ -49,6 +50,13 @@ def upgrade():
             f.write("dir_mode=%o\n" % stat.S_IMODE(os.stat(os.path.dirname(os.path.abspath(path))).st_mode))
             f.write("here_check=%s\n" % context.config.get_main_option("here_check"))
             f.write("cwd=%s\n" % os.getcwd())
+    hold = os.environ.get("SURFACE_HOLD")
+    if hold:  # wait (at most 60 s) for the test to look, or to interrupt
+        import time
+        for _ in range(1200):
+            if os.path.exists(hold):
+                break
+            time.sleep(0.05)
     op.execute("CREATE TABLE schema_r1 (x int)")
 
 
@@ -194,6 +202,33 @@ test_pipeline_with_libpq_defaults() {
     expect_rc 0
     expect_sql "SELECT version_num FROM alembic_version" r2
     expect_sql "SELECT at FROM t_seen" r1
+}
+
+test_pipeline_interrupted_during_alembic_removes_the_config_copy() {
+    new_project
+    stock_alembic .
+    printf '  alembic_config: alembic.ini\n' >>delembic.yaml
+    set_database "postgresql://postgres:$PW@/$DB?host=$PGTMP"
+    pipeline_bundle
+    export SURFACE_SEEN=$P/seen.txt SURFACE_HOLD=$P/never TMPDIR=$P/tmp
+    mkdir -p "$TMPDIR"
+    # the real binary, so that the signal reaches delembic itself
+    "${DELEMBIC_REAL:-$D}" pipeline run --auto >"$P/out" 2>&1 &
+    local pid=$! i
+    for i in $(seq 1 600); do
+        grep -q '^cwd=' "$SURFACE_SEEN" 2>/dev/null && break
+        sleep 0.05
+    done
+    grep -q '^cwd=' "$SURFACE_SEEN" || fail "Alembic never ran: $(cat "$P/out")"
+    [ -e "$(seen file)" ] || fail "no copy while Alembic runs"
+    kill -TERM "$pid"
+    wait "$pid" && RC=0 || RC=$?
+    OUT=$(cat "$P/out")
+    expect_rc 143
+    expect_out "interrupted by SIGTERM while 'alembic upgrade r1' ran"
+    [ ! -e "$(seen file)" ] || fail "the copy $(seen file) is left behind"
+    [ -z "$(ls -A "$TMPDIR")" ] || fail "left in TMPDIR: $(ls -A "$TMPDIR")"
+    expect_sql "SELECT to_regclass('schema_r1') IS NULL" t
 }
 
 test_pipeline_stops_when_alembic_migrated_another_database() {
