@@ -1,4 +1,5 @@
-/* Database connections: URL choice and normalisation, redaction for display,
+/* Database connections: URL choice and normalisation (and the same database
+ * as a SQLAlchemy URL, for Alembic), password redaction for every message,
  * connecting, and small query helpers that return errors as values. */
 #ifndef DEL_DB_H
 #define DEL_DB_H

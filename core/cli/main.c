@@ -7,11 +7,11 @@
 
 #include "app.h"
 #include "build.h"
-#include "db.h"
 #include "buildpaths.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
+#include "db.h"
 #include "delembic/plugin.h"
 #include "json.h"
 #include "pipeline.h"
