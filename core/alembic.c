@@ -97,6 +97,131 @@ int alembic_read_ini(const char *ini_path, strvec *version_dirs, del_err *err)
     return rc;
 }
 
+/* ---- a copy of alembic.ini for one database --------------------------- */
+
+/* s with '%' doubled: a literal value for configparser's interpolation */
+static void ini_literal(sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '%')
+            sbuf_puts(b, "%%");
+        else
+            sbuf_add(b, s, 1);
+    }
+}
+
+/* one line, %(here)s replaced by the original folder (escaped %% kept) */
+static void ini_line(sbuf *b, const char *line, size_t n, const char *here)
+{
+    for (size_t i = 0; i < n;) {
+        if (line[i] == '%' && i + 1 < n && line[i + 1] == '%') {
+            sbuf_add(b, line + i, 2);
+            i += 2;
+        } else if (n - i >= 8 && strncmp(line + i, "%(here)s", 8) == 0) {
+            ini_literal(b, here);
+            i += 8;
+        } else {
+            sbuf_add(b, line + i, 1);
+            i++;
+        }
+    }
+}
+
+static int blank_line(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)p[i]))
+            return 0;
+    return 1;
+}
+
+static size_t line_len(const char *p)
+{
+    const char *nl = strchr(p, '\n');
+    return nl ? (size_t)(nl - p) + 1 : strlen(p);
+}
+
+/* The key of an option line ("key = value" or "key: value"), lowercased, in buf. */
+static int option_key(const char *p, size_t n, char *buf, size_t bufsz)
+{
+    size_t k = 0;
+    while (k < n && p[k] != '=' && p[k] != ':' && p[k] != '\n')
+        k++;
+    if (k >= n || (p[k] != '=' && p[k] != ':'))
+        return 0;
+    while (k > 0 && isspace((unsigned char)p[k - 1]))
+        k--;
+    if (k + 1 > bufsz)
+        return 0;
+    for (size_t i = 0; i < k; i++)
+        buf[i] = (char)tolower((unsigned char)p[i]);
+    buf[k] = '\0';
+    return 1;
+}
+
+char *alembic_ini_with_url(const char *text, const char *here, const char *url)
+{
+    sbuf b = {0}, urlline = {0};
+    sbuf_puts(&urlline, "sqlalchemy.url = ");
+    ini_literal(&urlline, url);
+    sbuf_puts(&urlline, "\n");
+    int in_alembic = 0, saw_alembic = 0, skipping = 0;
+    for (const char *p = text; *p;) {
+        size_t n = line_len(p);
+        int indented = *p == ' ' || *p == '\t';
+        int blank = blank_line(p, n);
+        if (skipping) {
+            /* the old value's continuation lines (and blank lines inside it) */
+            if (indented && !blank) {
+                p += n;
+                continue;
+            }
+            if (blank) {
+                const char *q = p + n;
+                while (*q && blank_line(q, line_len(q)))
+                    q += line_len(q);
+                if (*q == ' ' || *q == '\t') {
+                    p = q;
+                    continue;
+                }
+            }
+            skipping = 0;
+        }
+        const char *t = p;
+        while (t < p + n && (*t == ' ' || *t == '\t'))
+            t++;
+        char key[64];
+        if (blank) {
+            ini_line(&b, p, n, here);
+        } else if (!indented && *t == '[') {
+            in_alembic = strncmp(t, "[alembic]", 9) == 0;
+            ini_line(&b, p, n, here);
+            if (n && p[n - 1] != '\n')
+                sbuf_puts(&b, "\n");
+            if (in_alembic) {
+                /* the database first in the section; the original line goes */
+                saw_alembic = 1;
+                sbuf_add(&b, urlline.s, urlline.len);
+            }
+        } else if (in_alembic && !indented && *t != '#' && *t != ';' && option_key(p, n, key, sizeof key) &&
+                   !strcmp(key, "sqlalchemy.url")) {
+            skipping = 1;
+        } else {
+            ini_line(&b, p, n, here);
+        }
+        p += n;
+    }
+    if (!saw_alembic) {
+        if (b.len && b.s[b.len - 1] != '\n')
+            sbuf_puts(&b, "\n");
+        sbuf_puts(&b, "\n[alembic]\n");
+        sbuf_add(&b, urlline.s, urlline.len);
+    }
+    explicit_bzero(urlline.s, urlline.len);
+    sbuf_free(&urlline);
+    return b.s;
+}
+
 /* ---- the script reader ---------------------------------------------- */
 
 typedef struct cursor {

@@ -13,6 +13,11 @@
 /* The version script folders named by an alembic.ini ([alembic]
  * script_location + /versions, or version_locations). */
 int alembic_read_ini(const char *ini_path, strvec *version_dirs, del_err *err);
+/* An alembic.ini's text made to run against another database: its [alembic]
+ * section's sqlalchemy.url replaced by url (added when missing), and
+ * %(here)s replaced by here, the original file's folder, so the copy can live
+ * elsewhere; '%' escaped for configparser. malloc'd; it holds the password. */
+char *alembic_ini_with_url(const char *text, const char *here, const char *url);
 /* One script's revision and down revisions (name for messages). */
 int alembic_parse_script(const char *name, const char *text, char **revision, strvec *down,
                          int *found_down, del_err *err);

@@ -19,6 +19,7 @@ int app_open(const app_opts *o, int need_config, app *a, del_err *err)
         return -1;
     a->bundle_dir = path_absolute(o->bundle ? o->bundle : a->cfg.build_dir);
     a->url = db_choose_url(o->database, a->cfg.database, &a->url_source);
+    a->url_driver = db_choose_driver(o->database, a->cfg.database);
     if (a->url && db_check_url(a->url, err) != 0) {
         del_err_wrap(err, "from %s", a->url_source);
         app_close(a);
@@ -32,6 +33,7 @@ void app_close(app *a)
     config_free(&a->cfg);
     free(a->bundle_dir);
     free(a->url);
+    free(a->url_driver);
     memset(a, 0, sizeof *a);
 }
 

@@ -23,6 +23,7 @@ typedef struct app {
     del_config cfg;
     char *bundle_dir;         /* absolute */
     char *url;                /* NULL: libpq defaults */
+    char *url_driver;         /* the +driver written in the URL (SQLAlchemy's), or NULL */
     const char *url_source;
 } app;
 

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "json.h"
 #include "store.h"
+#include "term.h"
 
 typedef struct status_view {
     bundle b;
@@ -116,10 +117,10 @@ int cmd_history(app *a, del_err *err)
         char dur[32] = "";
         if (row)
             format_duration(row->seconds, dur, sizeof dur);
-        printf("%-8s %-14s %-19s %9s  %s\n", s, e->revision, row ? row->applied_at : "", dur,
-               e->description);
+        term_line(stdout, "%-8s %-14s %-19s %9s  %s", s, e->revision, row ? row->applied_at : "", dur,
+                  e->description);
         if (emsg)
-            printf("%-8s %-14s   error: %s\n", "", "", emsg);
+            term_line(stdout, "%-8s %-14s   error: %s", "", "", emsg);
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
@@ -136,12 +137,13 @@ int cmd_history(app *a, del_err *err)
         } else {
             char dur[32];
             format_duration(row->seconds, dur, sizeof dur);
-            printf("%-8s %-14s %-19s %9s  (in the database, not in this bundle; was %s)\n", "missing",
-                   row->revision, row->applied_at, dur, row->status);
+            term_line(stdout, "%-8s %-14s %-19s %9s  (in the database, not in this bundle; was %s)", "missing",
+                      row->revision, row->applied_at, dur, row->status);
         }
     }
     if (a->o->json) {
         json_arr_close(&js);
+        json_int(&js, "exit_code", 0);
         json_obj_close(&js);
         json_print(&js);
     }
@@ -205,13 +207,14 @@ int cmd_current(app *a, del_err *err)
         json_int(&js, "failed", (long long)failed);
         json_int(&js, "changed", (long long)changed);
         json_int(&js, "total", (long long)v.b.mf.n);
+        json_int(&js, "exit_code", 0);
         json_obj_close(&js);
         json_print(&js);
     } else {
         char hs[2048];
         strvec_join(&heads, ", ", hs, sizeof hs);
-        printf("Database: %s\n", url);
-        printf("Current: %s\n", heads.n ? hs : "(none applied)");
+        term_line(stdout, "Database: %s", url);
+        term_line(stdout, "Current: %s", heads.n ? hs : "(none applied)");
         printf("%zu of %zu applied, %zu pending, %zu failed%s\n", applied, v.b.mf.n, pending, failed,
                changed ? " (some changed since applied: see 'delembic history')" : "");
     }
@@ -220,6 +223,22 @@ int cmd_current(app *a, del_err *err)
     strvec_clear(&heads);
     view_close(&v);
     return 0;
+}
+
+/* A Graphviz ID: quoted, with quotes and backslashes escaped, terminal-safe. */
+static char *dot_id(const char *s)
+{
+    sbuf b = {0};
+    sbuf_add(&b, "\"", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            sbuf_add(&b, "\\", 1);
+        sbuf_add(&b, p, 1);
+    }
+    sbuf_add(&b, "\"", 1);
+    char *safe = term_text(b.s);
+    sbuf_free(&b);
+    return safe;
 }
 
 int cmd_graph(app *a, int dot, del_err *err)
@@ -233,15 +252,20 @@ int cmd_graph(app *a, int dot, del_err *err)
         size_t i = b.g.order[k];
         const mentry *e = &b.mf.m[i];
         if (dot) {
-            printf("  \"%s\";\n", e->revision);
-            for (size_t d = 0; d < e->depends_on.n; d++)
-                printf("  \"%s\" -> \"%s\"%s;\n", e->depends_on.v[d], e->revision,
+            char *rev = dot_id(e->revision);
+            printf("  %s;\n", rev);
+            for (size_t d = 0; d < e->depends_on.n; d++) {
+                char *dep = dot_id(e->depends_on.v[d]);
+                printf("  %s -> %s%s;\n", dep, rev,
                        strvec_contains(&e->alembic, e->depends_on.v[d]) ? " [style=dashed]" : "");
+                free(dep);
+            }
+            free(rev);
             continue;
         }
         char deps[1024];
         strvec_join(&e->depends_on, ", ", deps, sizeof deps);
-        printf("%s  <- [%s]  %s\n", e->revision, deps, e->description);
+        term_line(stdout, "%s  <- [%s]  %s", e->revision, deps, e->description);
     }
     if (dot)
         printf("}\n");

@@ -12,6 +12,7 @@
 #include "json.h"
 #include "plan.h"
 #include "store.h"
+#include "term.h"
 
 /* Applied revisions whose file changed since, and revisions the bundle lacks. */
 static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
@@ -27,7 +28,7 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", b->mf.m[i].revision);
             if (!quiet && !js)
-                fprintf(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s\n",
+                term_line(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
                         b->mf.m[i].revision, v->checksum, b->mf.m[i].sha256,
                         strict ? "" : "; --strict makes this an error");
         }
@@ -36,7 +37,7 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
         for (size_t k = 0; k < st->n; k++)
             if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
                 strcmp(st->rows[k].status, "success") == 0)
-                fprintf(stderr, "WARNING: %s is applied in the database but missing from the bundle\n",
+                term_line(stderr, "WARNING: %s is applied in the database but missing from the bundle",
                         st->rows[k].revision);
     int rc = 0;
     if (strict && nchanged)
@@ -60,10 +61,10 @@ static void print_plan(const bundle *b, const plan *p, int jobs, FILE *out)
             if (p->blocked[x].index == p->run[k])
                 blocked = 1;
         if (jobs > 1)
-            fprintf(out, "  wave %zu  %s: %s%s\n", p->wave[p->run[k]], e->revision, e->description,
-                    blocked ? "  [BLOCKED]" : "");
+            term_line(out, "  wave %zu  %s: %s%s", p->wave[p->run[k]], e->revision, e->description,
+                      blocked ? "  [BLOCKED]" : "");
         else
-            fprintf(out, "  %s: %s%s\n", e->revision, e->description, blocked ? "  [BLOCKED]" : "");
+            term_line(out, "  %s: %s%s", e->revision, e->description, blocked ? "  [BLOCKED]" : "");
     }
 }
 
@@ -165,7 +166,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (out)
-                fprintf(out, "%s\n", msg);
+                term_line(out, "%s", msg);
             free(msg);
         }
         code = p.nblocked ? DEL_EFAILED : 0;
@@ -177,12 +178,13 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (!use_json)
-                printf("%s\n", msg);
+                term_line(stdout, "%s", msg);
             if (k == 0)
                 del_fail(err, DEL_EFAILED, "%s", msg);
             free(msg);
         }
-        err->msg[0] = '\0'; /* already printed */
+        if (!use_json)
+            err->msg[0] = '\0'; /* already printed */
         code = DEL_EFAILED;
         goto done;
     }
@@ -205,7 +207,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     code = executor_run(&b, &p, conn, &eo, &res, err);
     if (use_json)
         json_arr_close(&js);
-    if (code == DEL_EFAILED)
+    if (code == DEL_EFAILED && !use_json)
         err->msg[0] = '\0'; /* the FAILED line said it */
 done:
     if (use_json) {

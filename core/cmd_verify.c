@@ -14,6 +14,7 @@
 #include "json.h"
 #include "loader.h"
 #include "store.h"
+#include "term.h"
 
 typedef struct report {
     json *js;
@@ -39,7 +40,7 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
         json_str(r->js, "message", msg);
         json_obj_close(r->js);
     } else {
-        printf("%s: %s\n", kind, msg);
+        term_line(stdout, "%s: %s", kind, msg);
     }
 }
 
@@ -193,15 +194,19 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         check_drift(a, &r, &mf, actual, v);
 summary:
     if (r.js) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
-        json_int(&js, "problems", (long long)r.problems);
+        json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
         json_bool(&js, "ok", r.problems == 0);
+        json_int(&js, "exit_code", r.problems ? DEL_EUSAGE : 0);
+        json_str(&js, "error", r.problems ? msg : NULL);
         json_obj_close(&js);
         json_print(&js);
     } else {
-        printf("verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s\n",
+        term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }
     free(actual);

@@ -1,4 +1,5 @@
-/* Database connections: URL choice and normalisation, redaction for display,
+/* Database connections: URL choice and normalisation (and the same database
+ * as a SQLAlchemy URL, for Alembic), password redaction for every message,
  * connecting, and small query helpers that return errors as values. */
 #ifndef DEL_DB_H
 #define DEL_DB_H
@@ -11,10 +12,30 @@
  * section's; NULL means libpq's own defaults (PGHOST, PGDATABASE, ...).
  * *source names where it came from. The result is normalised (malloc'd). */
 char *db_choose_url(const char *cli, const char *section_url, const char **source);
+/* The +driver of the URL db_choose_url picks ("psycopg2" for
+ * postgresql+psycopg2://...), or NULL; malloc'd. */
+char *db_choose_driver(const char *cli, const char *section_url);
+/* The same database as a SQLAlchemy URL for Alembic's env.py:
+ * postgresql[+driver]://user:password@host:port/dbname?other=options, parts
+ * percent-encoded, and a socket folder, several hosts or an unusual name in
+ * the query string; url NULL (libpq's defaults) gives postgresql:// (the
+ * driver then reads PGHOST, PGDATABASE, ... as libpq does). Accepts URIs and
+ * key=value strings. It holds the password: never print it. */
+char *db_sqlalchemy_url(const char *url, const char *driver, del_err *err);
 /* postgresql+psycopg://... -> postgresql://...; other strings unchanged. */
 char *db_normalize_url(const char *url);
-/* The URL with any password replaced by ***, for messages. */
+/* The URL with any password replaced by ***, for messages; NULL gives
+ * "(libpq defaults)". */
 char *db_redact(const char *url);
+/* Any text with every password replaced by ***: URI user:PASSWORD@,
+ * password= and sslpassword= in query strings (keys percent-decoded) and in
+ * key=value strings (quoted or bare), and each literal occurrence of a
+ * password that url (may be NULL) carries. The one redaction that every
+ * message holding connection text (libpq's included) goes through. */
+char *db_redact_text(const char *text, const char *url);
+/* Overwrite the passwords of a connection string with '*', in place (the
+ * process's visible arguments). */
+void db_mask_in_place(char *s);
 /* Validate syntax without connecting. */
 int db_check_url(const char *url, del_err *err);
 

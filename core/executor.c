@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "term.h"
 #include "worker.h"
 
 enum mstate { M_WAIT = 0, M_RESERVED, M_RUNNING, M_DONE, M_FAILED };
@@ -63,9 +64,8 @@ static void out_line(run *r, const char *fmt, ...)
     }
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(r->o->out, fmt, ap);
+    term_vline(r->o->out, fmt, ap); /* bundle and plugin text, escaped */
     va_end(ap);
-    fputc('\n', r->o->out);
     fflush(r->o->out);
 }
 
@@ -211,11 +211,12 @@ static void show_progress(run *r, const wmsg *m)
     char done[64];
     snprintf(done, sizeof done, "%lld", m->done);
     if (r->tty) {
+        fputs("\r\033[K", r->o->out);
         if (m->total > 0)
-            fprintf(r->o->out, "\r\033[K  %s: %s of %lld %s (%.0f%%)", rev, done, m->total, m->text,
-                    100.0 * (double)m->done / (double)m->total);
+            term_put(r->o->out, "  %s: %s of %lld %s (%.0f%%)", rev, done, m->total, m->text,
+                     100.0 * (double)m->done / (double)m->total);
         else
-            fprintf(r->o->out, "\r\033[K  %s: %s %s", rev, done, m->text);
+            term_put(r->o->out, "  %s: %s %s", rev, done, m->text);
         fflush(r->o->out);
         r->progress_shown = 1;
     } else {

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "term.h"
+
 static void escape(sbuf *b, const char *s)
 {
     sbuf_add(b, "\"", 1);
@@ -15,10 +17,21 @@ static void escape(sbuf *b, const char *s)
         case '\r': sbuf_puts(b, "\\r"); break;
         case '\t': sbuf_puts(b, "\\t"); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 sbuf_printf(b, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 sbuf_add(b, (const char *)p, 1);
+            } else {
+                /* a document is valid UTF-8: a stray byte becomes U+FFFD */
+                unsigned cp;
+                size_t n = utf8_seq_len(p, &cp);
+                if (n == 0) {
+                    sbuf_puts(b, "\\ufffd");
+                } else {
+                    sbuf_add(b, (const char *)p, n);
+                    p += n - 1;
+                }
+            }
         }
     }
     sbuf_add(b, "\"", 1);

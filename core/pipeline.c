@@ -1,13 +1,18 @@
 #include "pipeline.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alembic.h"
 #include "cmd_upgrade.h"
+#include "db.h"
+#include "term.h"
 #include "yamltree.h"
 
 extern const char tmpl_pipeline_yaml_in[];
@@ -192,8 +197,12 @@ int cmd_pipeline_init(app *a, del_err *err)
     return 0;
 }
 
-int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err)
+int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_err *err)
 {
+    const char *path = output ? output : a->cfg.pipeline_file;
+    if (!print && !force && path_exists(path))
+        return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
+                        path);
     bundle b;
     if (bundle_open(a->bundle_dir, &b, err) != 0)
         return -1;
@@ -206,7 +215,6 @@ int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err)
     if (print) {
         fputs(text, stdout);
     } else {
-        const char *path = output ? output : a->cfg.pipeline_file;
         rc = write_file_atomic(path, text, strlen(text), 0644, err);
         if (rc == 0)
             printf("Wrote %s (%zu steps)\n", path, p.n);
@@ -216,43 +224,289 @@ int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err)
     return rc;
 }
 
-static int run_alembic(app *a, const char *target, del_err *err)
+/* ---- Alembic steps ----------------------------------------------------
+ * With the default command, Alembic gets a private copy of alembic.ini whose
+ * sqlalchemy.url is the database the Delembic steps use (the stock env.py
+ * reads it from there), and runs in the original file's folder, so relative
+ * paths and %(here)s mean what they meant. The copy holds the password: it is
+ * written 0600 in a 0700 folder of its own and removed when Alembic ends,
+ * also when delembic is interrupted meanwhile. With alembic_command set, the
+ * command runs as written, with DELEMBIC_DATABASE_URL in its environment.
+ * Either way, the database's version table is checked afterwards. */
+
+#define ALEMBIC_COPY_DIR "delembic-alembic.XXXXXX"
+
+static volatile sig_atomic_t alembic_signal;
+static volatile sig_atomic_t alembic_child;
+
+static void on_signal_during_alembic(int sig)
 {
-    strvec argv = {0};
-    char *cmd = a->cfg.alembic_command
-                    ? xstrdup(a->cfg.alembic_command)
-                    : (a->cfg.alembic_config ? xasprintf("alembic -c %s", a->cfg.alembic_config)
-                                             : xstrdup("alembic"));
-    char *save = NULL;
-    for (char *w = strtok_r(cmd, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
-        strvec_push(&argv, w);
-    strvec_push(&argv, "upgrade");
-    strvec_push(&argv, target);
-    free(cmd);
+    if (!alembic_signal)
+        alembic_signal = sig;
+    if (alembic_child > 0)
+        kill((pid_t)alembic_child, sig);
+}
+
+typedef struct ini_copy {
+    char *dir;   /* the private folder */
+    char *path;  /* the copy in it */
+} ini_copy;
+
+static void ini_copy_remove(ini_copy *c)
+{
+    if (c->path)
+        unlink(c->path);
+    if (c->dir)
+        rmdir(c->dir);
+    free(c->path);
+    free(c->dir);
+    memset(c, 0, sizeof *c);
+}
+
+static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
+{
+    memset(c, 0, sizeof *c);
+    char *text;
+    if (read_file(ini, 1u << 20, &text, NULL, err) != 0)
+        return del_err_wrap(err, "alembic_config");
+    char *sa = db_sqlalchemy_url(a->url, a->url_driver, err);
+    if (!sa) {
+        free(text);
+        return -1;
+    }
+    char *here = path_dirname(ini);
+    char *copy = alembic_ini_with_url(text, here, sa);
+    explicit_bzero(sa, strlen(sa));
+    free(sa);
+    free(here);
+    free(text);
+    const char *tmp = getenv("TMPDIR");
+    c->dir = path_join(tmp && *tmp ? tmp : "/tmp", ALEMBIC_COPY_DIR);
+    int rc = 0;
+    if (!mkdtemp(c->dir)) {
+        rc = del_fail(err, DEL_EUSAGE, "cannot create a private folder for Alembic's config in %s: %s; set TMPDIR to a writable folder",
+                      tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        free(c->dir);
+        c->dir = NULL;
+    } else {
+        c->path = path_join(c->dir, path_basename(ini));
+        int fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        size_t len = strlen(copy), off = 0;
+        while (fd >= 0 && off < len) {
+            ssize_t w = write(fd, copy + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            off += (size_t)w;
+        }
+        if (fd < 0 || off < len || close(fd) != 0)
+            rc = del_fail(err, DEL_EUSAGE, "cannot write Alembic's config %s: %s", c->path, strerror(errno));
+        if (fd >= 0 && rc != 0)
+            close(fd);
+        if (rc != 0)
+            ini_copy_remove(c);
+    }
+    explicit_bzero(copy, strlen(copy));
+    free(copy);
+    return rc;
+}
+
+/* Run argv in dir; the exit code (128 + signal when killed), or -1. */
+static int run_child(app *a, char **argv, const char *dir, int *interrupted, del_err *err)
+{
+    struct sigaction sa, old_int, old_term, old_hup;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal_during_alembic;
+    sigemptyset(&sa.sa_mask);
+    alembic_signal = 0;
+    alembic_child = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
     fflush(stdout);
     fflush(stderr);
     pid_t pid = fork();
-    if (pid < 0) {
-        strvec_clear(&argv);
-        return del_fail(err, DEL_EUSAGE, "cannot start alembic: %s", strerror(errno));
-    }
     if (pid == 0) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         if (a->url)
             setenv("DELEMBIC_DATABASE_URL", a->url, 1);
-        if (a->cfg.dir && chdir(a->cfg.dir) != 0)
+        if (dir && chdir(dir) != 0) {
+            fprintf(stderr, "cannot enter %s: %s\n", dir, strerror(errno));
             _exit(127);
-        execvp(argv.v[0], argv.v);
-        fprintf(stderr, "cannot run '%s': %s\n", argv.v[0], strerror(errno));
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int code = -1;
+    if (pid < 0) {
+        del_fail(err, DEL_EUSAGE, "cannot start alembic: %s", strerror(errno));
+    } else {
+        alembic_child = pid;
+        if (alembic_signal) /* arrived between fork and here */
+            kill(pid, alembic_signal);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        alembic_child = 0;
+        code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    *interrupted = alembic_signal;
+    return code;
+}
+
+static int run_alembic(app *a, const char *target, del_err *err)
+{
+    strvec argv = {0};
+    ini_copy copy = {0};
+    char *dir = xstrdup(a->cfg.dir ? a->cfg.dir : ".");
+    if (a->cfg.alembic_command) {
+        char *cmd = xstrdup(a->cfg.alembic_command);
+        char *save = NULL;
+        for (char *w = strtok_r(cmd, " \t", &save); w; w = strtok_r(NULL, " \t", &save))
+            strvec_push(&argv, w);
+        free(cmd);
+    } else {
+        /* the default command: alembic -c <alembic_config>, or the alembic.ini
+         * beside delembic.yaml that a plain `alembic` would read */
+        char *ini = a->cfg.alembic_config ? xstrdup(a->cfg.alembic_config) : path_join(dir, "alembic.ini");
+        strvec_push(&argv, "alembic");
+        if (a->cfg.alembic_config || path_exists(ini)) {
+            if (ini_copy_write(a, ini, &copy, err) != 0) {
+                free(ini);
+                free(dir);
+                strvec_clear(&argv);
+                return -1;
+            }
+            strvec_push(&argv, "-c");
+            strvec_push(&argv, copy.path);
+            free(dir);
+            dir = path_dirname(ini); /* relative paths in it start there */
+        }
+        free(ini);
+    }
+    strvec_push(&argv, "upgrade");
+    strvec_push(&argv, target);
+    int interrupted = 0;
+    int code = run_child(a, argv.v, dir, &interrupted, err);
+    ini_copy_remove(&copy);
     int rc = 0;
-    if (code != 0)
+    if (code < 0)
+        rc = -1;
+    else if (interrupted)
+        rc = del_fail(err, 128 + interrupted, "interrupted by %s while 'alembic upgrade %s' ran",
+                      interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "SIGHUP", target);
+    else if (code != 0)
         rc = del_fail(err, code, "'%s upgrade %s' failed with exit code %d", argv.v[0], target, code);
+    free(dir);
     strvec_clear(&argv);
+    return rc;
+}
+
+/* The Alembic graph to judge "applied" by: the scripts the ini names, else
+ * the bundle's snapshot; *have = 0 when neither can be read. */
+static void load_graph(app *a, algraph *g, int *have)
+{
+    del_err e;
+    *have = 0;
+    memset(g, 0, sizeof *g);
+    char *ini = a->cfg.alembic_config ? xstrdup(a->cfg.alembic_config)
+                                      : path_join(a->cfg.dir ? a->cfg.dir : ".", "alembic.ini");
+    if (path_exists(ini) && alembic_read_graph(ini, g, &e) == 0) {
+        *have = 1;
+    } else {
+        bundle b;
+        if (bundle_open_manifest(a->bundle_dir, &b, &e) == 0) {
+            for (size_t i = 0; i < b.mf.graph.n; i++) {
+                alnode *n = algraph_add(g, b.mf.graph.nodes[i].rev);
+                for (size_t k = 0; k < b.mf.graph.nodes[i].down.n; k++)
+                    strvec_push(&n->down, b.mf.graph.nodes[i].down.v[k]);
+            }
+            *have = b.mf.graph.n > 0;
+            bundle_close(&b);
+        }
+    }
+    free(ini);
+}
+
+/* target resolved in the graph: exact, or a unique prefix (Alembic takes
+ * those); -1 when it names no single revision */
+static long resolve(const algraph *g, const char *target)
+{
+    long hit = algraph_find(g, target);
+    if (hit >= 0)
+        return hit;
+    size_t n = strlen(target);
+    for (size_t i = 0; i < g->n; i++)
+        if (strncmp(g->nodes[i].rev, target, n) == 0) {
+            if (hit >= 0)
+                return -1;
+            hit = (long)i;
+        }
+    return hit;
+}
+
+/* After an Alembic step that reported success: the database Delembic uses
+ * must show what was asked for (the revision, or one of its descendants). */
+static int check_alembic_step(app *a, const char *target, const algraph *g, int have_graph,
+                              del_err *err)
+{
+    if (!strcmp(target, "base"))
+        return 0;
+    PGconn *conn = app_connect(a, "pipeline", err);
+    if (!conn)
+        return -1;
+    strvec rows = {0}, want = {0}, applied = {0}, unknown = {0};
+    int exists = 0;
+    int rc = alembic_db_heads(conn, a->cfg.alembic_version_table, &rows, &exists, err);
+    PQfinish(conn);
+    if (rc != 0) {
+        strvec_clear(&rows);
+        return -1;
+    }
+    int known = 1; /* the target names revisions we can look for */
+    if (!strcmp(target, "head") || !strcmp(target, "heads")) {
+        if (have_graph)
+            algraph_heads(g, &want);
+        else
+            known = 0;
+    } else if (have_graph && resolve(g, target) >= 0) {
+        strvec_push(&want, g->nodes[resolve(g, target)].rev);
+    } else if (strchr(target, '@') || target[0] == '+' || target[0] == '-') {
+        known = 0; /* a label or a relative step: only "something" can be checked */
+    } else {
+        strvec_push(&want, target);
+    }
+    if (have_graph)
+        algraph_applied(g, &rows, &applied, &unknown);
+    else
+        for (size_t i = 0; i < rows.n; i++)
+            strvec_push(&applied, rows.v[i]);
+    int ok = known ? 1 : rows.n > 0;
+    for (size_t w = 0; known && w < want.n; w++) {
+        int found = 0;
+        for (size_t i = 0; i < applied.n && !found; i++)
+            found = strncmp(applied.v[i], want.v[w], strlen(want.v[w])) == 0;
+        ok = ok && found;
+    }
+    if (!ok) {
+        char shows[1024];
+        strvec_join(&rows, ", ", shows, sizeof shows);
+        char *url = app_display_url(a);
+        rc = del_fail(err, DEL_EUSAGE, "alembic upgrade %s reported success but %s shows %s %s; Alembic migrated another database: check sqlalchemy.url or env.py",
+                      target, url, a->cfg.alembic_version_table, rows.n ? shows : "(none)");
+        free(url);
+    }
+    strvec_clear(&rows);
+    strvec_clear(&want);
+    strvec_clear(&applied);
+    strvec_clear(&unknown);
     return rc;
 }
 
@@ -283,13 +537,20 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
     }
     double t0 = monotonic_seconds();
     int code = 0;
+    algraph graph;
+    int have_graph = 0, graph_loaded = 0;
     for (size_t i = 0; i < p.n; i++) {
         const pstep *s = &p.steps[i];
-        printf("==> [%zu/%zu] %s upgrade %s  (%s)\n", i + 1, p.n, s->type, s->target, s->name);
+        term_line(stdout, "==> [%zu/%zu] %s upgrade %s  (%s)", i + 1, p.n, s->type, s->target, s->name);
         fflush(stdout);
         double st = monotonic_seconds();
         if (!strcmp(s->type, "alembic")) {
-            if (run_alembic(a, s->target, err) != 0)
+            if (!graph_loaded) {
+                load_graph(a, &graph, &have_graph);
+                graph_loaded = 1;
+            }
+            if (run_alembic(a, s->target, err) != 0 ||
+                check_alembic_step(a, s->target, &graph, have_graph, err) != 0)
                 code = err->code ? err->code : 1;
         } else {
             upgrade_args u = {.target = s->target, .jobs = 0, .lock_timeout = -1};
@@ -308,6 +569,8 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
         format_duration(monotonic_seconds() - t0, dur, sizeof dur);
         printf("Pipeline complete: %zu steps in %s\n", p.n, dur);
     }
+    if (graph_loaded)
+        algraph_free(&graph);
     pipeline_free(&p);
     return code;
 }

@@ -29,7 +29,9 @@ int pipeline_generate(const bundle *b, pipeline *p, del_err *err);
 char *pipeline_to_yaml(const pipeline *p);
 
 int cmd_pipeline_init(app *a, del_err *err);
-int cmd_pipeline_generate(app *a, const char *output, int print, del_err *err);
+/* Writes the steps to output (default: the section's pipeline file), which
+ * must not exist unless force; print: to stdout instead. */
+int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_err *err);
 /* Returns the exit code of the failing step, or 0. */
 int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err);
 

@@ -11,20 +11,24 @@
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
+#include "db.h"
 #include "delembic/plugin.h"
+#include "json.h"
 #include "pipeline.h"
 #include "scaffold.h"
+#include "term.h"
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
-    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE,
 };
 
 /* which command takes which option (bit per option) */
 enum {
     F_MESSAGE = 1 << 0, F_JOBS = 1 << 1, F_OUTPUT = 1 << 2, F_DRY = 1 << 3, F_STRICT = 1 << 4,
     F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
-    F_OFFLINE = 1 << 10,
+    F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
+    F_JSON = 1 << 12, /* prints one JSON document with --json */
 };
 
 typedef struct command {
@@ -48,7 +52,7 @@ static const command commands[] = {
      "data/, and write manifest.yaml with checksums and the Alembic graph.\n"
      "  -j N      compile N at once (default: the number of cores)\n"
      "  -o DIR    write the bundle there"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
+    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_JSON, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
      "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
      "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
      "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
@@ -56,19 +60,21 @@ static const command commands[] = {
      "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
      "Exit codes: 0 done; 1 a migration failed or was BLOCKED; 2 usage, configuration\n"
      "or bundle error; 3 lock timeout; 130/143 interrupted."},
-    {"current", 0, "current", "Show the applied heads and counts for the database."},
-    {"history", 0, "history",
+    {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
+    {"history", F_JSON, "history",
      "List every migration: applied / failed / pending / changed (its file differs\n"
      "from the one applied) / missing (in the database, not the bundle), when, how long."},
-    {"verify", F_STRICT | F_OFFLINE, "verify [--strict] [--offline]",
+    {"verify", F_STRICT | F_OFFLINE | F_JSON, "verify [--strict] [--offline]",
      "Check a bundle without running it: manifest, files, permissions, ELF machine,\n"
      "checksums, descriptors, DAG, Alembic graph; then drift against the database\n"
      "when one is configured (--offline: never). One line per problem; exit 0 or 2."},
-    {"pipeline", F_OUTPUT | F_PRINT | F_FILE | F_AUTO, "pipeline init | generate [-o F | --print] | run [--file F | --auto]",
+    {"pipeline", F_OUTPUT | F_PRINT | F_FILE | F_AUTO | F_FORCE,
+     "pipeline init | generate [-o F | --print] [--force] | run [--file F | --auto]",
      "Interleave 'alembic upgrade REV' with 'delembic upgrade REV' so each data\n"
      "migration runs right after the schema revision it needs.\n"
      "  init       write a starter pipeline.yaml\n"
-     "  generate   write the interleaved steps (-o FILE, or --print)\n"
+     "  generate   write the interleaved steps (-o FILE, or --print); an existing\n"
+     "             file is replaced only with --force\n"
      "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
     {"graph", F_DOT, "graph [--dot]", "Print the dependency graph of the bundle (--dot: Graphviz)."},
 };
@@ -106,21 +112,84 @@ static int parse_int(const char *s, int min, int max, int *out)
     return 0;
 }
 
-static int fail_usage(const char *fmt, const char *arg)
+/* Keep the first usage error; parsing goes on so that a --json given after
+ * the bad option still decides how the error is printed. */
+static void note_usage(char *buf, size_t n, const char *fmt, const char *arg) __attribute__((format(printf, 3, 0)));
+static void note_usage(char *buf, size_t n, const char *fmt, const char *arg)
 {
-    fprintf(stderr, "delembic: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "; see 'delembic --help'\n");
-    return 2;
+    if (!buf[0])
+        snprintf(buf, n, fmt, arg);
 }
 
-int main(int argc, char **argv)
+/* With --json, the whole stdout of a run is one document; this is it when the
+ * command did not print its own (an error before or instead of it). */
+static void json_outcome_doc(const char *cmd_name, int code, const char *error, const char *key,
+                             const char *text)
+{
+    json js = {0};
+    json_obj_open(&js, NULL);
+    json_str(&js, "command", cmd_name);
+    if (key)
+        json_str(&js, key, text);
+    json_int(&js, "exit_code", code);
+    json_str(&js, "error", error);
+    json_obj_close(&js);
+    json_print(&js);
+}
+
+static int report_usage(int use_json, const char *cmd_name, const char *msg)
+{
+    char line[1024];
+    snprintf(line, sizeof line, "%s; see 'delembic --help'", msg);
+    if (use_json)
+        json_outcome_doc(cmd_name, DEL_EUSAGE, line, NULL, NULL);
+    else
+        term_line(stderr, "delembic: %s", line);
+    return DEL_EUSAGE;
+}
+
+/* Help (a command's, or the whole usage) on stdout, or inside the document. */
+static int print_help(int use_json, const command *cmd)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = use_json ? open_memstream(&text, &len) : stdout;
+    if (!f)
+        f = stdout;
+    if (cmd)
+        fprintf(f, "usage: delembic %s\n\n%s\n", cmd->usage, cmd->help);
+    else
+        usage(f);
+    if (f != stdout) {
+        fclose(f);
+        json_outcome_doc(cmd ? cmd->name : NULL, 0, NULL, "help", text);
+    }
+    free(text);
+    return 0;
+}
+
+/* The last guard before anything is printed: mask what still looks like a
+ * password, and the passwords of --database and DELEMBIC_DATABASE_URL. */
+static void redact_message(del_err *err, const app_opts *o)
+{
+    const char *urls[] = {o->database, getenv("DELEMBIC_DATABASE_URL")};
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char *red = db_redact_text(err->msg, urls[i]);
+        snprintf(err->msg, sizeof err->msg, "%s", red);
+        free(red);
+    }
+}
+
+/* db_copy: the --database URL, kept here once its argument is masked */
+static int run_cli(int argc, char **argv, char **db_copy)
 {
     app_opts o = {0};
     const char *message = NULL, *output = NULL, *file = NULL;
-    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, help = 0;
+    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
+    int help = 0, version = 0;
     double lock_timeout = -1;
     unsigned used = 0;
+    char bad[512] = "";
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"name", required_argument, NULL, 'n'},
@@ -142,6 +211,7 @@ int main(int argc, char **argv)
         {"auto", no_argument, NULL, OPT_AUTO},
         {"dot", no_argument, NULL, OPT_DOT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"force", no_argument, NULL, OPT_FORCE},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -150,19 +220,24 @@ int main(int argc, char **argv)
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
-        case OPT_DATABASE: o.database = optarg; break;
+        case OPT_DATABASE:
+            /* keep a copy, then hide the password from ps and /proc/PID/cmdline
+             * (workers are forked later, so they inherit the masked argument) */
+            free(*db_copy);
+            *db_copy = xstrdup(optarg);
+            o.database = *db_copy;
+            db_mask_in_place(optarg);
+            break;
         case OPT_BUNDLE: o.bundle = optarg; break;
         case OPT_JSON: o.json = 1; break;
         case 'q': o.quiet = 1; break;
         case 'v': o.verbose = 1; break;
         case 'h': help = 1; break;
-        case OPT_VERSION:
-            printf("delembic %s (plugin ABI %u)\n", DEL_VERSION, DM_ABI_VERSION);
-            return 0;
+        case OPT_VERSION: version = 1; break;
         case 'm': message = optarg; used |= F_MESSAGE; break;
         case 'j':
             if (parse_int(optarg, 1, 256, &jobs) != 0)
-                return fail_usage("-j takes a number from 1 to 256, not '%s'", optarg);
+                note_usage(bad, sizeof bad, "-j takes a number from 1 to 256, not '%s'", optarg);
             used |= F_JOBS;
             break;
         case 'o': output = optarg; used |= F_OUTPUT; break;
@@ -172,7 +247,7 @@ int main(int argc, char **argv)
             char *end;
             lock_timeout = strtod(optarg, &end);
             if (!*optarg || *end || lock_timeout < 0 || lock_timeout > 1e7)
-                return fail_usage("--lock-timeout takes seconds (0 or more), not '%s'", optarg);
+                note_usage(bad, sizeof bad, "--lock-timeout takes seconds (0 or more), not '%s'", optarg);
             used |= F_LOCKT;
             break;
         }
@@ -181,39 +256,70 @@ int main(int argc, char **argv)
         case OPT_AUTO: autogen = 1; used |= F_AUTO; break;
         case OPT_DOT: dot = 1; used |= F_DOT; break;
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
+        case OPT_FORCE: force = 1; used |= F_FORCE; break;
         case ':':
-            return fail_usage("option '%s' needs a value", argv[optind - 1]);
+            note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
+            break;
         default:
-            return fail_usage("unknown option '%s'", argv[optind - 1]);
+            note_usage(bad, sizeof bad, "unknown option '%s'", argv[optind - 1]);
+            break;
         }
     }
-    if (optind >= argc) {
-        usage(help ? stdout : stderr);
-        return help ? 0 : 2;
-    }
-    const char *name = argv[optind];
-    const command *cmd = NULL;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(commands[i].name, name))
-            cmd = &commands[i];
-    if (!cmd)
-        return fail_usage("unknown command '%s'", name);
-    if (help) {
-        printf("usage: delembic %s\n\n%s\n", cmd->usage, cmd->help);
+    if (version) {
+        if (o.json) {
+            char v[128];
+            snprintf(v, sizeof v, "%s (plugin ABI %u)", DEL_VERSION, DM_ABI_VERSION);
+            json_outcome_doc("version", 0, NULL, "version", v);
+        } else {
+            printf("delembic %s (plugin ABI %u)\n", DEL_VERSION, DM_ABI_VERSION);
+        }
         return 0;
     }
-    if (used & ~cmd->flags)
-        return fail_usage("an option given is not one that '%s' takes", name);
+    const char *name = optind < argc ? argv[optind] : NULL;
+    const command *cmd = NULL;
+    for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(commands[i].name, name))
+            cmd = &commands[i];
+    if (bad[0])
+        return report_usage(o.json, cmd ? cmd->name : NULL, bad);
+    if (!name) {
+        if (help)
+            return print_help(o.json, NULL);
+        if (o.json)
+            return report_usage(1, NULL, "a command is needed");
+        usage(stderr);
+        return DEL_EUSAGE;
+    }
+    if (!cmd) {
+        note_usage(bad, sizeof bad, "unknown command '%s'", name);
+        return report_usage(o.json, NULL, bad);
+    }
+    if (help)
+        return print_help(o.json, cmd);
+    if (o.json && !(cmd->flags & F_JSON))
+        return report_usage(1, cmd->name, "--json is for upgrade, current, history and verify; this command prints text only");
+    if (used & ~cmd->flags) {
+        note_usage(bad, sizeof bad, "an option given is not one that '%s' takes", name);
+        return report_usage(o.json, cmd->name, bad);
+    }
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     const char *sub = nargs > 0 ? args[0] : NULL;
     int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ? 1 : 0;
-    if (nargs > max_args)
-        return fail_usage("unexpected argument '%s'", args[max_args]);
+    if (nargs > max_args) {
+        note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
+        return report_usage(o.json, cmd->name, bad);
+    }
+    if (!strcmp(name, "pipeline") && (!sub || (strcmp(sub, "init") && strcmp(sub, "generate") && strcmp(sub, "run")))) {
+        if (sub)
+            note_usage(bad, sizeof bad, "unknown pipeline step '%s' (init, generate or run)", sub);
+        return report_usage(o.json, cmd->name, sub ? bad : "pipeline needs init, generate or run");
+    }
 
     del_err err;
     del_err_clear(&err);
     int code = 0;
+    int documented = 0; /* the command printed its own JSON document */
     if (!strcmp(name, "init")) {
         code = cmd_init(&o, sub, &err) == 0 ? 0 : err.code;
     } else {
@@ -239,43 +345,41 @@ int main(int argc, char **argv)
                 upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
                                   .lock_timeout = lock_timeout};
                 code = cmd_upgrade(&a, &u, &err);
+                documented = 1;
             } else if (!strcmp(name, "current")) {
                 code = cmd_current(&a, &err);
+                documented = code == 0;
             } else if (!strcmp(name, "history")) {
                 code = cmd_history(&a, &err);
+                documented = code == 0;
             } else if (!strcmp(name, "verify")) {
                 verify_args v = {.strict = strict, .offline = offline};
                 code = cmd_verify(&a, &v, &err);
+                documented = 1;
             } else if (!strcmp(name, "graph")) {
                 code = cmd_graph(&a, dot, &err);
-            } else if (!strcmp(name, "pipeline")) {
-                if (!sub) {
-                    code = fail_usage("pipeline needs %s", "init, generate or run");
-                } else if (!strcmp(sub, "init")) {
-                    code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
-                } else if (!strcmp(sub, "generate")) {
-                    code = cmd_pipeline_generate(&a, output, print, &err) == 0 ? 0 : err.code;
-                } else if (!strcmp(sub, "run")) {
-                    code = cmd_pipeline_run(&a, file, autogen, &err);
-                } else {
-                    code = fail_usage("unknown pipeline step '%s' (init, generate or run)", sub);
-                }
+            } else if (!strcmp(sub, "init")) {
+                code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
+            } else if (!strcmp(sub, "generate")) {
+                code = cmd_pipeline_generate(&a, output, print, force, &err) == 0 ? 0 : err.code;
+            } else {
+                code = cmd_pipeline_run(&a, file, autogen, &err);
             }
             app_close(&a);
         }
     }
-    if (code != 0 && err.msg[0] && !(o.json && (!strcmp(name, "upgrade") || !strcmp(name, "verify"))))
-        fprintf(stderr, "delembic: %s\n", err.msg);
-    if (code != 0 && err.msg[0] && o.json && strcmp(name, "upgrade") && strcmp(name, "verify")) {
-        /* a JSON document for deploy tools even on early errors */
-        printf("{\"command\":\"%s\",\"exit_code\":%d,\"error\":\"", name, code);
-        for (const char *p = err.msg; *p; p++) {
-            if (*p == '"' || *p == '\\')
-                putchar('\\');
-            if ((unsigned char)*p >= 0x20)
-                putchar(*p);
-        }
-        printf("\"}\n");
-    }
+    redact_message(&err, &o);
+    if (o.json && !documented)
+        json_outcome_doc(name, code, code && err.msg[0] ? err.msg : code ? "failed" : NULL, NULL, NULL);
+    else if (!o.json && code != 0 && err.msg[0])
+        term_line(stderr, "delembic: %s", err.msg);
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    char *db_copy = NULL;
+    int code = run_cli(argc, argv, &db_copy);
+    free(db_copy);
     return code;
 }

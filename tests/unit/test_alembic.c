@@ -1,7 +1,9 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "alembic.h"
 #include "check_main.h"
+#include "db.h"
 
 static void parse_ok(const char *text, const char *rev, const char *down)
 {
@@ -98,6 +100,77 @@ START_TEST(graph_applied_sets)
 }
 END_TEST
 
+START_TEST(ini_copy_for_another_database)
+{
+    const char *ini =
+        "# top\n"
+        "[alembic]\n"
+        "script_location = %(here)s/alembic\n"
+        "file_template = %%(rev)s_%%(slug)s\n"
+        "sqlalchemy.url = driver://user:pass@localhost/dbname\n"
+        "    continued\n"
+        "\n"
+        "    still the old value\n"
+        "prepend_sys_path = .\n"
+        "\n"
+        "[loggers]\n"
+        "keys = root\n"
+        "sqlalchemy.url = not in [alembic]: kept\n";
+    char *out = alembic_ini_with_url(ini, "/srv/100%", "postgresql://u:p%40ss@h/db");
+    ck_assert_str_eq(out,
+                     "# top\n"
+                     "[alembic]\n"
+                     "sqlalchemy.url = postgresql://u:p%%40ss@h/db\n"
+                     "script_location = /srv/100%%/alembic\n"
+                     "file_template = %%(rev)s_%%(slug)s\n"
+                     "prepend_sys_path = .\n"
+                     "\n"
+                     "[loggers]\n"
+                     "keys = root\n"
+                     "sqlalchemy.url = not in [alembic]: kept\n");
+    free(out);
+    /* no url in the section; no section at all; no final newline */
+    out = alembic_ini_with_url("[alembic]\nscript_location = a", "/x", "postgresql://");
+    ck_assert_str_eq(out, "[alembic]\nsqlalchemy.url = postgresql://\nscript_location = a");
+    free(out);
+    out = alembic_ini_with_url("[other]\nk = v", "/x", "postgresql://");
+    ck_assert_str_eq(out, "[other]\nk = v\n\n[alembic]\nsqlalchemy.url = postgresql://\n");
+    free(out);
+    /* key spelled with ':' and capitals */
+    out = alembic_ini_with_url("[alembic]\nSQLAlchemy.URL: old\nx = 1\n", "/x", "postgresql://h/d");
+    ck_assert_str_eq(out, "[alembic]\nsqlalchemy.url = postgresql://h/d\nx = 1\n");
+    free(out);
+}
+END_TEST
+
+START_TEST(sqlalchemy_url_of_any_libpq_form)
+{
+    del_err e;
+    struct { const char *in, *driver, *out; } cases[] = {
+        {NULL, NULL, "postgresql://"},
+        {NULL, "psycopg2", "postgresql+psycopg2://"},
+        {"postgresql://bob:p%40ss%2Fw0rd@db.example:5433/prod?sslmode=require", "psycopg",
+         "postgresql+psycopg://bob:p%40ss%2Fw0rd@db.example:5433/prod?sslmode=require"},
+        {"postgres://h/x", NULL, "postgresql://h/x"},
+        {"postgresql:///t1?host=/tmp/pg.X&user=postgres", NULL, "postgresql://postgres@/t1?host=%2Ftmp%2Fpg.X"},
+        {"host=/tmp/s dbname='my db' user=u password='a b'", NULL, "postgresql://u:a%20b@?host=%2Ftmp%2Fs&dbname=my%20db"},
+        {"host=a,b port=1,2 dbname=d", NULL, "postgresql:///d?host=a%2Cb&port=1%2C2"},
+        {"postgresql://[::1]:5432/d", NULL, "postgresql://[::1]:5432/d"},
+        {"password=x dbname=d", NULL, "postgresql:///d?password=x"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *u = db_sqlalchemy_url(cases[i].in, cases[i].driver, &e);
+        ck_assert_msg(u != NULL, "%s: %s", cases[i].in, e.msg);
+        ck_assert_str_eq(u, cases[i].out);
+        free(u);
+    }
+    ck_assert_ptr_null(db_sqlalchemy_url("postgresql://u:s3cret@h/d?bad=1", NULL, &e));
+    ck_assert_ptr_null(strstr(e.msg, "s3cret"));
+    ck_assert_ptr_null(db_sqlalchemy_url("postgresql://h/d", "x-y", &e));
+    ck_assert_ptr_nonnull(strstr(e.msg, "driver"));
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("alembic");
@@ -105,6 +178,8 @@ Suite *make_suite(void)
     ADD(tc, classic_and_typed_styles);
     ADD(tc, unreadable_scripts);
     ADD(tc, graph_applied_sets);
+    ADD(tc, ini_copy_for_another_database);
+    ADD(tc, sqlalchemy_url_of_any_libpq_form);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,6 +2,7 @@
 
 #include "check_main.h"
 #include "db.h"
+#include "term.h"
 #include "util.h"
 
 START_TEST(natural_ordering)
@@ -53,6 +54,78 @@ START_TEST(url_normalising_and_redaction)
 }
 END_TEST
 
+/* red has no trace of the password and says what it masked */
+static void assert_masked(char *red, const char *secret)
+{
+    ck_assert_msg(strstr(red, secret) == NULL, "'%s' still shows '%s'", red, secret);
+    ck_assert_msg(strstr(red, "***") != NULL, "'%s' masks nothing", red);
+    free(red);
+}
+
+START_TEST(passwords_masked_in_any_text)
+{
+    /* libpq quotes the whole URI, or only the bad piece of the password */
+    assert_masked(db_redact_text("end of string reached when looking for matching \"]\" in IPv6 host address in URI: \"postgresql://u:hunter22@[::1\"",
+                                 NULL), "hunter22");
+    assert_masked(db_redact_text("invalid percent-encoded token: \"hun%zzter\"", "postgresql://u:hun%zzter@/db"),
+                  "zzter");
+    /* userinfo up to the last '@' before '/', as libpq reads it: '?' and '@' in it */
+    assert_masked(db_redact("postgresql://u:hun?ter@/db"), "ter");
+    assert_masked(db_redact("postgresql://u:hun@ter@h/db"), "ter");
+    /* query keys, percent-encoded or not; sslpassword too */
+    assert_masked(db_redact("postgresql:///db?pass%77ord=hunter22&host=/tmp"), "hunter22");
+    assert_masked(db_redact("postgresql:///db?sslpassword=hunter22"), "hunter22");
+    /* key=value: quoted with escapes, spaces around '=' */
+    assert_masked(db_redact("host=/tmp password = 'hun ter\\' 22' dbname=x"), "ter");
+    assert_masked(db_redact("host=/tmp password='hunter22"), "hunter22");
+    /* a password repeated anywhere (a server or libpq message) */
+    assert_masked(db_redact_text("FATAL: something about hunter22 here", "host=h password=hunter22"), "hunter22");
+    /* nothing else changes, and masking twice changes nothing */
+    char *once = db_redact("postgresql://bob:pw@h:5432/x?sslmode=require&password=zz");
+    ck_assert_str_eq(once, "postgresql://bob:***@h:5432/x?sslmode=require&password=***");
+    char *msg = xasprintf("bad URL '%s': oops", once);
+    char *twice = db_redact_text(msg, NULL);
+    ck_assert_str_eq(twice, msg);
+    free(twice);
+    free(msg);
+    free(once);
+    once = db_redact("host=/tmp password='a b'");
+    ck_assert_str_eq(once, "host=/tmp password=***");
+    msg = xasprintf("'%s': x", once);
+    twice = db_redact_text(msg, NULL);
+    ck_assert_str_eq(twice, "'host=/tmp password=***': x");
+    free(twice);
+    free(msg);
+    free(once);
+    char *plain = db_redact_text("missing \"=\" after \"password\" in connection info string", NULL);
+    ck_assert_str_eq(plain, "missing \"=\" after \"password\" in connection info string");
+    free(plain);
+    /* in place, for argv: same length */
+    char arg[] = "--database=postgresql://u:hunter22@h/db?password=x2";
+    db_mask_in_place(arg);
+    ck_assert_str_eq(arg, "--database=postgresql://u:********@h/db?password=**");
+}
+END_TEST
+
+START_TEST(terminal_text_escaped)
+{
+    char *t = term_text("a\033[2J\r\n\t\x7f\x01ok");
+    ck_assert_str_eq(t, "a\\x1b[2J\\r\\n\\t\\x7f\\x01ok");
+    free(t);
+    /* C1 as UTF-8, a stray byte, an overlong '/', a surrogate, bidi override */
+    t = term_text("\xc2\x9b|\x9b|\xc0\xaf|\xed\xa0\x80|\xe2\x80\xae|");
+    ck_assert_str_eq(t, "\\u009b|\\x9b|\\xc0\\xaf|\\xed\\xa0\\x80|\\u202e|");
+    free(t);
+    /* printable UTF-8 stays */
+    t = term_text("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    ck_assert_str_eq(t, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    free(t);
+    t = term_text("\xe2\x82");   /* truncated at the end */
+    ck_assert_str_eq(t, "\\xe2\\x82");
+    free(t);
+}
+END_TEST
+
 START_TEST(url_precedence)
 {
     const char *src;
@@ -100,6 +173,8 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("core");
     ADD(tc, natural_ordering);
     ADD(tc, url_normalising_and_redaction);
+    ADD(tc, passwords_masked_in_any_text);
+    ADD(tc, terminal_text_escaped);
     ADD(tc, url_precedence);
     ADD(tc, paths_and_maps);
     suite_add_tcase(s, tc);

@@ -1,0 +1,31 @@
+/* Text for a terminal. Descriptions, revisions, dm_log and dm_fail text, file
+ * names and server messages come from bundles, plugins and databases: before
+ * text output prints them, control characters (C0 including ESC, CR, BS and
+ * newline; DEL; C1), invalid UTF-8, line separators and bidirectional
+ * overrides are shown escaped (\x1b, \r, \n, \t, \x9b, \u009b, \u202e), so
+ * a bundle can neither drive the terminal nor forge a line. Valid printable
+ * UTF-8 is kept. Every line of text output that carries such text goes
+ * through term_line (JSON output has its own escaping, in json.c). */
+#ifndef DEL_TERM_H
+#define DEL_TERM_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util.h"
+
+/* The length (1-4) of the valid UTF-8 sequence at p and its code point;
+ * 0 when p does not start one (a stray byte, an overlong form, a surrogate). */
+size_t utf8_seq_len(const unsigned char *p, unsigned *cp);
+
+/* Append s, escaped for a terminal. */
+void sbuf_term(sbuf *b, const char *s);
+/* s escaped for a terminal (malloc'd). */
+char *term_text(const char *s);
+/* Format, escape the result as a whole, and write it (term_line adds '\n';
+ * the format itself must not hold control characters). */
+void term_put(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void term_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void term_vline(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+#endif
