@@ -8,12 +8,13 @@
 #include "alembic.h"
 #include "bundle.h"
 #include "db.h"
+#include "drift.h"
 #include "executor.h"
 #include "json.h"
 #include "plan.h"
 #include "store.h"
 
-/* Applied revisions whose file changed since, and revisions the bundle lacks. */
+/* Applied revisions whose code changed since, and revisions the bundle lacks. */
 static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
                         del_err *err)
 {
@@ -21,14 +22,15 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
     size_t nchanged = 0;
     for (size_t i = 0; i < b->mf.n; i++) {
         const vrow *v = store_find(st, b->mf.m[i].revision);
-        if (!v || strcmp(v->status, "success") != 0 || !v->checksum)
+        const mentry *e = &b->mf.m[i];
+        if (!v || strcmp(v->status, "success") != 0)
             continue;
-        if (strcmp(v->checksum, b->mf.m[i].sha256) != 0) {
+        if (drift_changed(v->checksum, e->identity, e->sha256)) {
             nchanged++;
-            sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", b->mf.m[i].revision);
+            sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
             if (!quiet && !js)
                 fprintf(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s\n",
-                        b->mf.m[i].revision, v->checksum, b->mf.m[i].sha256,
+                        e->revision, v->checksum, e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }
