@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "alembic.h"
+#include "buildstate.h"
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
@@ -13,6 +14,9 @@
 #include "json.h"
 #include "plan.h"
 #include "store.h"
+
+/* the stale-bundle warning names at most this many files */
+#define STALE_LIST_MAX 10
 
 /* Applied revisions whose code changed since, and revisions the bundle lacks. */
 static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
@@ -45,6 +49,30 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
         rc = del_fail(err, DEL_EUSAGE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
                       changed.s);
     sbuf_free(&changed);
+    return rc;
+}
+
+/* Run from a project: sources edited since the last build mean the bundle
+ * runs old code. A warning, or with --strict an error before anything runs. */
+static int report_stale(app *a, const upgrade_args *u, del_err *err)
+{
+    strvec stale = {0};
+    buildstate_stale(a->bundle_dir, a->cfg.dir, a->cfg.script_location, &stale);
+    int rc = 0;
+    if (stale.n) {
+        sbuf list = {0};
+        for (size_t i = 0; i < stale.n && i < STALE_LIST_MAX; i++)
+            sbuf_printf(&list, "%s%s", i ? ", " : "", stale.v[i]);
+        if (stale.n > STALE_LIST_MAX)
+            sbuf_printf(&list, " and %zu more", stale.n - STALE_LIST_MAX);
+        if (u->strict)
+            rc = del_fail(err, DEL_EUSAGE, "sources changed since the last build: %s; run 'delembic build' (--strict)",
+                          list.s);
+        else if (!a->o->quiet)
+            fprintf(stderr, "WARNING: sources changed since the last build: %s; run 'delembic build'\n", list.s);
+        sbuf_free(&list);
+    }
+    strvec_clear(&stale);
     return rc;
 }
 
@@ -108,9 +136,14 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     FILE *out = use_json ? NULL : stdout;
     /* the server starts a backend while we read the bundle */
     PGresult *res_drain;
+    memset(&b, 0, sizeof b);
     PGconn *conn = app_connect_start(a, "upgrade", err);
     if (!conn) {
-        memset(&b, 0, sizeof b);
+        code = err->code;
+        goto done;
+    }
+    /* a stale bundle stops --strict before anything is read or run */
+    if (!a->o->bundle && report_stale(a, u, err) != 0) {
         code = err->code;
         goto done;
     }
