@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -44,40 +45,74 @@ void srcset_add(srcset *s, const srcfile *f)
     s->n++;
 }
 
-static int parse_ll(const char **p, long long *out)
+/* a decimal number followed by one space */
+static int parse_num(const char **p, long long *out)
 {
-    char *end;
-    errno = 0;
-    long long v = strtoll(*p, &end, 10);
-    if (end == *p || *end != ' ' || errno || v < 0)
+    const char *q = *p;
+    long long v = 0;
+    if (*q < '0' || *q > '9')
+        return -1;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (v > (LLONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*q - '0');
+    }
+    if (*q != ' ')
         return -1;
     *out = v;
-    *p = end + 1;
+    *p = q + 1;
     return 0;
 }
 
-void srcset_parse(const char *text, srcset *s)
+/* One NUL-terminated record line, read in place. */
+typedef struct recview {
+    const char *sha;      /* 64 hex, not terminated */
+    long long size, sec, nsec;
+    const char *path;
+} recview;
+
+static int view_line(const char *line, recview *r)
 {
-    const char *p = text;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        if (!eol)
-            break;
-        if (strncmp(p, "input ", 6) == 0) {
-            srcfile f = {0};
-            const char *q = p + 6;
-            if ((size_t)(eol - q) < SHA256_HEX_LEN + 1 || q[SHA256_HEX_LEN] != ' ')
+    if (strncmp(line, "input ", 6) != 0)
+        return -1;
+    const char *q = line + 6;
+    r->sha = q;
+    if (strnlen(q, SHA256_HEX_LEN + 1) < SHA256_HEX_LEN + 1 || q[SHA256_HEX_LEN] != ' ')
+        return -1;
+    for (size_t i = 0; i < SHA256_HEX_LEN; i++)
+        if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'a' && q[i] <= 'f')))
+            return -1;
+    q += SHA256_HEX_LEN + 1;
+    if (parse_num(&q, &r->size) != 0 || parse_num(&q, &r->sec) != 0 || parse_num(&q, &r->nsec) != 0 || *q != '/')
+        return -1;
+    r->path = q;
+    return 0;
+}
+
+/* The next line of text, its newline replaced by NUL; NULL at the end. */
+static char *next_line(char **p)
+{
+    char *line = *p, *eol = strchr(line, '\n');
+    if (!eol)
+        return NULL;
+    *eol = '\0';
+    *p = eol + 1;
+    return line;
+}
+
+void srcset_parse(char *text, srcset *s)
+{
+    char *p = text, *line;
+    while ((line = next_line(&p))) {
+        recview r;
+        if (view_line(line, &r) != 0) {
+            if (strncmp(line, "input ", 6) == 0)
                 break;
-            memcpy(f.sha256, q, SHA256_HEX_LEN);
-            q += SHA256_HEX_LEN + 1;
-            if (!sha256_is_hex(f.sha256) || parse_ll(&q, &f.size) != 0 || parse_ll(&q, &f.sec) != 0 ||
-                parse_ll(&q, &f.nsec) != 0 || q >= eol || *q != '/')
-                break;
-            f.path = xstrndup(q, (size_t)(eol - q));
-            srcset_add(s, &f);
-            free(f.path);
+            continue;
         }
-        p = eol + 1;
+        srcfile f = {.path = (char *)r.path, .size = r.size, .sec = r.sec, .nsec = r.nsec};
+        memcpy(f.sha256, r.sha, SHA256_HEX_LEN);
+        srcset_add(s, &f);
     }
 }
 
@@ -137,43 +172,78 @@ static void push_shown(strvec *out, const char *project_dir, const char *path)
         strvec_push(out, path);
 }
 
+static int is_source_of(const char *path, const char *script_dir)
+{
+    size_t l = strlen(script_dir);
+    return strncmp(path, script_dir, l) == 0 && path[l] == '/' && !strchr(path + l + 1, '/') &&
+           path[l + 1] != '.' && has_suffix(path, ".c");
+}
+
+/* Called by every upgrade from a project: no allocation per record, a stat
+ * per file, a hash only for a file whose size or mtime moved. */
 void buildstate_stale(const char *bundle_dir, const char *project_dir, const char *script_dir, strvec *stale)
 {
     char *dir = buildstate_dir(bundle_dir);
     char *file = path_join(dir, BUILDSTATE_INPUTS);
     free(dir);
     char *text = NULL;
-    if (read_file(file, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) != 0 ||
-        strncmp(text, BUILDSTATE_INPUTS_HEADER, strlen(BUILDSTATE_INPUTS_HEADER)) != 0) {
+    int have = read_file(file, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) == 0 &&
+               strncmp(text, BUILDSTATE_INPUTS_HEADER, strlen(BUILDSTATE_INPUTS_HEADER)) == 0;
+    free(file);
+    if (!have) {
         free(text);
-        free(file);
         return;
     }
-    free(file);
-    srcset rec = {0};
-    srcset_parse(text, &rec);
-    free(text);
-    for (size_t i = 0; i < rec.n; i++) {
-        const srcfile *f = &rec.f[i];
-        if (!srcfile_moved(f))
+    const char **sources = NULL;
+    size_t nsources = 0, cap = 0;
+    int source_gone = 0;
+    char *p = text + strlen(BUILDSTATE_INPUTS_HEADER), *line;
+    while ((line = next_line(&p))) {
+        recview r;
+        if (view_line(line, &r) != 0)
+            break;
+        struct stat st;
+        int gone = stat(r.path, &st) != 0;
+        if (is_source_of(r.path, script_dir)) {
+            if (nsources == cap) {
+                cap = cap ? cap * 2 : 256;
+                sources = xrealloc(sources, cap * sizeof *sources);
+            }
+            sources[nsources++] = r.path;
+            source_gone |= gone;
+        }
+        if (!gone && (long long)st.st_size == r.size && (long long)st.st_mtim.tv_sec == r.sec &&
+            (long long)st.st_mtim.tv_nsec == r.nsec)
             continue;
         char now[SHA256_HEX_LEN + 1];
         /* gone, unreadable or another content: stale; only the bytes decide */
-        if (!path_exists(f->path) || sha256_file(f->path, now, NULL) != 0 || strcmp(now, f->sha256) != 0)
-            push_shown(stale, project_dir, f->path);
+        if (gone || sha256_file(r.path, now, NULL) != 0 || memcmp(now, r.sha, SHA256_HEX_LEN) != 0)
+            push_shown(stale, project_dir, r.path);
     }
+    /* sources never built: the folder has other names than the record */
+    size_t ndir = 0;
     DIR *d = opendir(script_dir);
     struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".c"))
-            continue;
-        char *src = path_join(script_dir, de->d_name);
-        if (!srcset_find(&rec, src))
-            push_shown(stale, project_dir, src);
-        free(src);
+    while (d && (de = readdir(d)))
+        ndir += de->d_name[0] != '.' && has_suffix(de->d_name, ".c");
+    if (d && (ndir != nsources || source_gone)) {
+        strmap known = {0};
+        for (size_t i = 0; i < nsources; i++)
+            strmap_put(&known, sources[i], (long)i);
+        rewinddir(d);
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".c"))
+                continue;
+            char *src = path_join(script_dir, de->d_name);
+            if (!nsources || strmap_get(&known, src) < 0)
+                push_shown(stale, project_dir, src);
+            free(src);
+        }
+        strmap_free(&known);
     }
     if (d)
         closedir(d);
-    srcset_free(&rec);
+    free(sources);
+    free(text);
     strvec_sort_natural(stale);
 }

@@ -40,8 +40,9 @@ void srcset_free(srcset *s);
 const srcfile *srcset_find(const srcset *s, const char *path);
 /* Add a copy of f unless its path is there already. */
 void srcset_add(srcset *s, const srcfile *f);
-/* Read the "input" lines of text (others are skipped; a damaged line ends the read). */
-void srcset_parse(const char *text, srcset *s);
+/* Read the "input" lines of text (others are skipped; a damaged line ends
+ * the read). The text's newlines become NULs. */
+void srcset_parse(char *text, srcset *s);
 void srcset_format(const srcset *s, sbuf *out);
 /* Record path as it is now: stat it, reuse the sha256 known for the same
  * size and mtime, else hash the file. */
