@@ -240,4 +240,39 @@ test_touch_without_content_change_is_not_stale() {
     expect_no_out "sources changed"
 }
 
+test_build_replaces_only_a_bundle_folder() {
+    ident_project
+    mkdir -p "$P/notes" && echo keep >"$P/notes/todo.txt"
+    run "$D" build -o "$P/notes"
+    expect_rc 2
+    expect_out "not a bundle folder (it holds 'todo.txt')"
+    [ "$(cat "$P/notes/todo.txt")" = keep ] || fail "a folder that is not a bundle was touched"
+    # an empty folder, or one with a bundle of the old layout (.deps/ inside), is fine
+    mkdir -p "$P/dist/old/.deps" && touch "$P/dist/old/.deps/T001.d" "$P/dist/old/T001_first.so"
+    run "$D" build -o "$P/dist/old"
+    expect_rc 0
+    [ ! -e "$P/dist/old/.deps" ] || fail ".deps kept"
+    run "$D" verify --offline --bundle "$P/dist/old"
+    expect_rc 0
+}
+
+test_concurrent_builds_and_a_killed_one_leave_a_good_bundle() {
+    ident_project
+    for i in $(seq 3 12); do mig T0$(printf %02d $i) '' "SELECT $i"; done
+    "$D" build -j 1 >"$P/b1.log" 2>&1 & b1=$!
+    "$D" build -j 1 >"$P/b2.log" 2>&1 & b2=$!
+    wait $b1 || fail "first build: $(cat "$P/b1.log")"
+    wait $b2 || fail "second build: $(cat "$P/b2.log")"
+    run "$D" verify --offline
+    expect_rc 0
+    expect_out "12 migration(s), 0 problem(s)"
+    # a build killed mid-way leaves its staging folder; the next build clears it
+    mkdir -p build/.bundle.new-Zz9Yy8 && touch build/.bundle.new-Zz9Yy8/T001_first.so
+    sed -i 's/SELECT 3/SELECT 33/' migrations/T003.c
+    build_ok
+    [ ! -e build/.bundle.new-Zz9Yy8 ] || fail "a dead build's staging folder was left"
+    run "$D" upgrade head
+    expect_rc 0
+}
+
 run_tests
