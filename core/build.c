@@ -3,23 +3,38 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "alembic.h"
 #include "buildpaths.h"
+#include "buildstate.h"
 #include "delembic/plugin.h"
 #include "bundle.h"
+#include "identity.h"
 #include "inspect.h"
 #include "manifest.h"
 #include "sha256.h"
 
-#define DEPS_DIR ".deps"
+#define STATE_OBJ_DIR "obj"
+#define STATE_LOCK "lock"
+#define BUNDLE_MODE 0755
+#define PLUGIN_MODE 0755
+/* a preprocessed unit larger than this is refused (the source is not a migration) */
+#define UNIT_MAX_BYTES (256u << 20)
+#define TREE_FD_LIMIT 16
+/* what debug info calls things whose path differs between checkouts */
+#define MAP_PROJECT "."
+#define MAP_SDK "delembic-sdk"
+#define MAP_STATE ".build-state"
+#define MAP_SOURCE "migration.c"
 
 void build_sdk_paths(const char **include_dir, const char **archive)
 {
@@ -74,30 +89,73 @@ static char *libpq_cflags(void)
     return xstrdup(buf[0] ? buf : DEL_LIBPQ_CFLAGS);
 }
 
+enum { PHASE_IDLE, PHASE_COMPILE, PHASE_IDENTITY };
+
 typedef struct unit {
     char *src;        /* absolute source path */
     char *name;       /* base name without .c */
-    char *so;         /* out/name.so */
-    char *dep;        /* out/.deps/name.d */
-    char *cmdfile;    /* out/.deps/name.cmd */
-    char *log;        /* out/.deps/name.log */
-    char *cmdline;    /* the compile command, for change detection */
-    strvec argv;
+    char *obj;        /* state/obj/name.so */
+    char *tmp;        /* state/obj/name.so.tmp, while compiling */
+    char *dep;        /* state/name.d */
+    char *cmdfile;    /* state/name.cmd */
+    char *idfile;     /* state/name.id */
+    char *log;        /* state/name.log */
+    char *unitfile;   /* state/name.i, the preprocessed unit */
+    char *key;        /* compile command, SDK digest, identity version */
+    strvec argv;      /* compile */
+    strvec pp;        /* preprocess, for the identity */
+    char identity[SHA256_HEX_LEN + 1];
+    char sha256[SHA256_HEX_LEN + 1];
+    srcset inputs;    /* the source and local headers it was compiled from */
     pid_t pid;
+    int phase;
     int status;
     int needs;
 } unit;
+
+/* One build: the folders and what every unit shares. */
+typedef struct build_ctx {
+    app *a;
+    const char *project;    /* delembic.yaml's folder: the compiler runs there */
+    const char *scripts;
+    char *bundle;           /* as configured (absolute) */
+    char *target;           /* the folder replaced: the bundle, symlinks resolved */
+    char *state;
+    char *objdir;
+    const char *sdk_inc, *sdk_lib;
+    char sdk_sha[SHA256_HEX_LEN + 1];
+    char *flags;            /* canonical flags for the identity */
+    srcset known;           /* input records of earlier builds: hashes reused */
+    srcset snaps;           /* inputs seen by this build */
+} build_ctx;
 
 static void unit_free(unit *u)
 {
     free(u->src);
     free(u->name);
-    free(u->so);
+    free(u->obj);
+    free(u->tmp);
     free(u->dep);
     free(u->cmdfile);
+    free(u->idfile);
     free(u->log);
-    free(u->cmdline);
+    free(u->unitfile);
+    free(u->key);
     strvec_clear(&u->argv);
+    strvec_clear(&u->pp);
+    srcset_free(&u->inputs);
+}
+
+static int under(const char *path, const char *dir)
+{
+    size_t l = strlen(dir);
+    return l > 1 && strncmp(path, dir, l) == 0 && path[l] == '/';
+}
+
+/* A file of the project (not a system or SDK header): what staleness tracks. */
+static int is_local(const build_ctx *c, const char *path)
+{
+    return (under(path, c->project) || under(path, c->scripts)) && !under(path, c->sdk_inc);
 }
 
 static int mtime_of(const char *path, struct timespec *ts)
@@ -114,56 +172,129 @@ static int newer(const struct timespec *a, const struct timespec *b)
     return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* Does the .so need compiling? Reads the depfile written by -MMD. */
-static int needs_build(const unit *u, const char *sdk_archive)
+/* The files of a -MMD depfile ("target: dep dep \\\n dep"), absolute. */
+static void depfile_paths(const char *depfile, const char *base, strvec *out)
+{
+    char *deps = NULL;
+    if (read_file(depfile, 16 << 20, &deps, NULL, NULL) != 0)
+        return;
+    char *p = strchr(deps, ':');
+    p = p ? p + 1 : deps;
+    sbuf word = {0};
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || (*p == '\\' && p[1] == '\n'))
+            p += *p == '\\' ? 2 : 1;
+        if (!*p)
+            break;
+        word.len = 0;
+        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && !(*p == '\\' && p[1] == '\n')) {
+            if (*p == '\\' && (p[1] == ' ' || p[1] == '#'))
+                p++;
+            else if (*p == '$' && p[1] == '$')
+                p++;
+            sbuf_add(&word, p++, 1);
+        }
+        sbuf_add(&word, "", 1);
+        char *joined = path_join(base, word.s);
+        strvec_push_owned(out, path_absolute(joined));
+        free(joined);
+    }
+    sbuf_free(&word);
+    free(deps);
+}
+
+/* NAME.id: "identity HEX\nsha256 HEX\n" then the input records. */
+static int read_id(unit *u)
+{
+    char *text = NULL;
+    if (read_file(u->idfile, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) != 0)
+        return -1;
+    int ok = strncmp(text, "identity ", 9) == 0 && strlen(text) > 9 + SHA256_HEX_LEN + 8 + SHA256_HEX_LEN &&
+             strncmp(text + 9 + SHA256_HEX_LEN, "\nsha256 ", 8) == 0;
+    if (ok) {
+        memcpy(u->identity, text + 9, SHA256_HEX_LEN);
+        memcpy(u->sha256, text + 9 + SHA256_HEX_LEN + 8, SHA256_HEX_LEN);
+        ok = sha256_is_hex(u->identity) && sha256_is_hex(u->sha256);
+        srcset_parse(text, &u->inputs);
+    }
+    free(text);
+    return ok && u->inputs.n ? 0 : -1;
+}
+
+static int write_id(const unit *u, del_err *err)
+{
+    sbuf b = {0};
+    sbuf_printf(&b, "identity %s\nsha256 %s\n", u->identity, u->sha256);
+    srcset_format(&u->inputs, &b);
+    int rc = write_file_atomic(u->idfile, b.s, b.len, 0644, err);
+    sbuf_free(&b);
+    return rc;
+}
+
+/* Is the compiled object still what this source, its headers, the SDK and
+ * the command give? Up to date: u->sha256 and u->identity are set. */
+static int needs_build(const build_ctx *c, unit *u)
 {
     struct timespec so_t, t;
-    if (mtime_of(u->so, &so_t) != 0)
+    if (mtime_of(u->obj, &so_t) != 0)
         return 1;
     char *old = NULL;
     if (read_file(u->cmdfile, 1 << 20, &old, NULL, NULL) != 0)
         return 1;
-    int same = strcmp(old, u->cmdline) == 0;
+    int same = strcmp(old, u->key) == 0;
     free(old);
     if (!same)
         return 1;
-    if (mtime_of(sdk_archive, &t) == 0 && newer(&t, &so_t))
-        return 1;
-    char *deps = NULL;
-    if (read_file(u->dep, 16 << 20, &deps, NULL, NULL) != 0)
-        return 1;
-    int rebuild = 0;
-    /* "target: dep dep \\\n dep" ; escaped spaces are rare in paths here */
-    char *p = strchr(deps, ':');
-    p = p ? p + 1 : deps;
-    while (*p && !rebuild) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\\')
-            p++;
-        if (!*p)
-            break;
-        char *st = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\n' && !(*p == '\\' && p[1] == '\n'))
-            p++;
-        char *dep = xstrndup(st, (size_t)(p - st));
-        if (mtime_of(dep, &t) != 0 || newer(&t, &so_t))
+    /* an input moved (even to an older mtime, as a checkout can) */
+    for (size_t i = 0; i < u->inputs.n; i++)
+        if (srcfile_moved(&u->inputs.f[i]))
+            return 1;
+    strvec deps = {0};
+    depfile_paths(u->dep, c->project, &deps);
+    int rebuild = deps.n == 0;
+    for (size_t i = 0; i < deps.n && !rebuild; i++)
+        if (mtime_of(deps.v[i], &t) != 0 || newer(&t, &so_t))
             rebuild = 1;
-        free(dep);
-    }
-    free(deps);
-    return rebuild;
+    strvec_clear(&deps);
+    if (rebuild)
+        return 1;
+    /* the object itself, which the bundle shares: unchanged since compiled */
+    char now[SHA256_HEX_LEN + 1];
+    if (sha256_file(u->obj, now, NULL) != 0 || strcmp(now, u->sha256) != 0)
+        return 1;
+    return 0;
 }
 
-static pid_t start_compile(unit *u)
+/* The source and the local headers of the last depfile, before compiling. */
+static int snap_before(build_ctx *c, unit *u, del_err *err)
 {
-    int logfd = open(u->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (srcset_snap(&c->snaps, u->src, &c->known, err) != 0)
+        return -1;
+    strvec deps = {0};
+    depfile_paths(u->dep, c->project, &deps);
+    int rc = 0;
+    for (size_t i = 0; i < deps.n && rc == 0; i++)
+        if (is_local(c, deps.v[i]) && path_exists(deps.v[i]))
+            rc = srcset_snap(&c->snaps, deps.v[i], &c->known, err);
+    strvec_clear(&deps);
+    return rc;
+}
+
+static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
+{
+    int logfd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     pid_t pid = fork();
     if (pid == 0) {
         if (logfd >= 0) {
             dup2(logfd, 1);
             dup2(logfd, 2);
         }
-        execvp(u->argv.v[0], u->argv.v);
-        fprintf(stderr, "cannot run the compiler '%s': %s\n", u->argv.v[0], strerror(errno));
+        if (chdir(cwd) != 0) {
+            fprintf(stderr, "cannot enter %s: %s\n", cwd, strerror(errno));
+            _exit(127);
+        }
+        execvp(argv->v[0], argv->v);
+        fprintf(stderr, "cannot run the compiler '%s': %s\n", argv->v[0], strerror(errno));
         _exit(127);
     }
     if (logfd >= 0)
@@ -181,16 +312,94 @@ static void show_log(const unit *u)
     }
 }
 
-static int compile_all(unit *units, size_t n, int jobs, build_stats *stats)
+/* Compiled and preprocessed: the identity, the inputs, then the object and
+ * its records (the key last, so an interrupted step means a rebuild). */
+static int finish_unit(build_ctx *c, unit *u, del_err *err)
 {
-    size_t next = 0, running = 0;
-    int failed = 0;
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_file(u->unitfile, UNIT_MAX_BYTES, &text, &len, err);
+    unlink(u->unitfile);
+    if (rc == 0)
+        rc = identity_digest(c->sdk_sha, c->flags, text, len, u->identity, err);
+    free(text);
+    strvec deps = {0};
+    depfile_paths(u->dep, c->project, &deps);
+    srcset_free(&u->inputs);
+    if (rc == 0 && srcset_snap(&c->snaps, u->src, &c->known, err) == 0)
+        srcset_add(&u->inputs, srcset_find(&c->snaps, u->src));
+    else
+        rc = -1;
+    for (size_t i = 0; i < deps.n && rc == 0; i++) {
+        if (!is_local(c, deps.v[i]))
+            continue;
+        rc = srcset_snap(&c->snaps, deps.v[i], &c->known, err);
+        if (rc == 0)
+            srcset_add(&u->inputs, srcset_find(&c->snaps, deps.v[i]));
+    }
+    strvec_clear(&deps);
+    unlink(u->cmdfile);
+    if (rc == 0 && (chmod(u->tmp, PLUGIN_MODE) != 0 || rename(u->tmp, u->obj) != 0))
+        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the built file into place: %s", u->obj, strerror(errno));
+    if (rc == 0 && sha256_file(u->obj, u->sha256, err) != 0)
+        rc = -1;
+    if (rc == 0 && (write_id(u, err) != 0 || write_file_atomic(u->cmdfile, u->key, strlen(u->key), 0644, err) != 0))
+        rc = -1;
+    return rc;
+}
+
+static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_stats *stats)
+{
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (u->phase == PHASE_COMPILE) {
+        show_log(u);
+        if (ok) {
+            u->phase = PHASE_IDENTITY;
+            u->pid = start_job(&u->pp, c->project, u->log);
+            if (u->pid > 0)
+                return;
+            fprintf(stderr, "%s: cannot start the preprocessor: %s\n", u->src, strerror(errno));
+        }
+    } else if (ok) {
+        del_err e;
+        if (finish_unit(c, u, &e) == 0) {
+            unlink(u->log);
+            u->phase = PHASE_IDLE;
+            u->pid = 0;
+            stats->compiled++;
+            return;
+        }
+        fprintf(stderr, "%s\n", e.msg);
+    } else {
+        show_log(u);
+        fprintf(stderr, "%s: the preprocessor failed, so its identity is unknown\n", u->src);
+    }
+    unlink(u->tmp);
+    unlink(u->unitfile);
+    unlink(u->log);
+    u->phase = PHASE_IDLE;
+    u->pid = 0;
+    u->status = -1;
+    (*failed)++;
+}
+
+static size_t compile_all(build_ctx *c, unit *units, size_t n, int jobs, build_stats *stats)
+{
+    size_t next = 0, running = 0, failed = 0;
     for (;;) {
         while (running < (size_t)jobs && next < n) {
             unit *u = &units[next++];
             if (!u->needs)
                 continue;
-            u->pid = start_compile(u);
+            del_err e;
+            if (snap_before(c, u, &e) != 0) {
+                fprintf(stderr, "%s\n", e.msg);
+                u->status = -1;
+                failed++;
+                continue;
+            }
+            u->phase = PHASE_COMPILE;
+            u->pid = start_job(&u->argv, c->project, u->log);
             if (u->pid < 0) {
                 u->status = -1;
                 failed++;
@@ -208,34 +417,18 @@ static int compile_all(unit *units, size_t n, int jobs, build_stats *stats)
             break;
         }
         for (size_t i = 0; i < n; i++) {
-            if (units[i].pid != pid)
+            if (units[i].pid != pid || units[i].phase == PHASE_IDLE)
                 continue;
-            unit *u = &units[i];
-            running--;
-            u->pid = 0;
-            show_log(u);
-            char *tmp = xasprintf("%s.tmp", u->so);
-            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-                chmod(tmp, 0755);
-                if (rename(tmp, u->so) == 0) {
-                    write_file_atomic(u->cmdfile, u->cmdline, strlen(u->cmdline), 0644, NULL);
-                    stats->compiled++;
-                } else {
-                    fprintf(stderr, "%s: cannot move the built file into place: %s\n", u->so, strerror(errno));
-                    u->status = -1;
-                    failed++;
-                }
-            } else {
-                unlink(tmp);
-                u->status = -1;
-                failed++;
-            }
-            free(tmp);
-            unlink(u->log);
+            job_done(c, &units[i], status, &failed, stats);
+            if (units[i].phase == PHASE_IDLE)
+                running--;
+            break;
         }
     }
     return failed;
 }
+
+/* ---- the bundle: staged beside the old one, swapped in one step ---- */
 
 static int copy_file(const char *from, const char *to, del_err *err)
 {
@@ -248,96 +441,98 @@ static int copy_file(const char *from, const char *to, del_err *err)
     return rc;
 }
 
-/* Mirror script_location/data into out/data (only changed files). */
-static int copy_data(const char *src_root, const char *out_root, del_err *err)
+/* to shares from's inode when it can (same filesystem), else a copy */
+static int link_or_copy(const char *from, const char *to, int mode, del_err *err)
 {
-    char *src = path_join(src_root, "data");
+    if (link(from, to) != 0 && copy_file(from, to, err) != 0)
+        return -1;
+    if (chmod(to, (mode_t)mode) != 0)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot set its mode: %s", to, strerror(errno));
+    return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, TREE_FD_LIMIT, FTW_DEPTH | FTW_PHYS);
+}
+
+/* What build may replace: a folder holding only what build writes (or
+ * wrote before: .deps/), so a mistyped -o never deletes anything else. */
+static int check_replaceable(const char *dir, del_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return del_fail(err, DEL_EUSAGE, "%s: not a folder build can write: %s; name another with -o DIR", dir,
+                        strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (rc == 0 && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, MANIFEST_FILE) ||
+            !strncmp(n, MANIFEST_FILE ".", strlen(MANIFEST_FILE ".")) || has_suffix(n, ".so") || has_suffix(n, ".so.tmp") || !strcmp(n, "data") || !strcmp(n, ".deps"))
+            continue;
+        rc = del_fail(err, DEL_EUSAGE, "%s: not a bundle folder (it holds '%s'); build into a new or empty folder, or remove it",
+                      dir, n);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Mirror script_location/data into staging/data, sharing unchanged files with the old bundle. */
+static int stage_data(const build_ctx *c, const char *staging, del_err *err)
+{
+    char *src = path_join(c->scripts, "data");
     if (!is_dir(src)) {
         free(src);
         return 0;
     }
-    char *dst = path_join(out_root, "data");
-    int rc = mkdir_p(dst, 0755, err);
-    if (rc == 0)
-        chmod(dst, 0755);
+    char *dst = path_join(staging, "data");
+    char *old = path_join(c->target, "data");
+    int rc = mkdir(dst, BUNDLE_MODE) == 0 && chmod(dst, BUNDLE_MODE) == 0
+                 ? 0
+                 : del_fail(err, DEL_EUSAGE, "%s: cannot create folder: %s", dst, strerror(errno));
     DIR *d = rc == 0 ? opendir(src) : NULL;
     struct dirent *de;
     while (d && rc == 0 && (de = readdir(d))) {
         if (de->d_name[0] == '.')
             continue;
         char *from = path_join(src, de->d_name), *to = path_join(dst, de->d_name);
+        char *prev = path_join(old, de->d_name);
         struct stat a, b;
-        if (stat(from, &a) == 0 && S_ISREG(a.st_mode) &&
-            (stat(to, &b) != 0 || a.st_size != b.st_size || newer(&a.st_mtim, &b.st_mtim)))
-            rc = copy_file(from, to, err);
+        if (stat(from, &a) == 0 && S_ISREG(a.st_mode)) {
+            if (lstat(prev, &b) == 0 && S_ISREG(b.st_mode) && a.st_size == b.st_size && !newer(&a.st_mtim, &b.st_mtim))
+                rc = link_or_copy(prev, to, 0644, err);
+            else
+                rc = copy_file(from, to, err);
+        }
         free(from);
         free(to);
+        free(prev);
     }
     if (d)
         closedir(d);
     free(src);
     free(dst);
+    free(old);
     return rc;
 }
 
-static int by_str(const void *a, const void *b)
-{
-    return natural_cmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int list_sources(const char *dir, strvec *out, del_err *err)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: script folder not found: %s; create it with 'delembic init' or set script_location",
-                        dir, strerror(errno));
-    struct dirent *de;
-    while ((de = readdir(d)))
-        if (has_suffix(de->d_name, ".c") && de->d_name[0] != '.')
-            strvec_push(out, de->d_name);
-    closedir(d);
-    if (out->n)
-        qsort(out->v, out->n, sizeof *out->v, by_str);
-    return 0;
-}
-
-/* Remove .so files built from sources that are gone. */
-static void remove_stale(const char *out_dir, const strvec *names, build_stats *stats)
-{
-    char *deps_dir = path_join(out_dir, DEPS_DIR);
-    DIR *d = opendir(out_dir);
-    struct dirent *de;
-    while (d && (de = readdir(d))) {
-        if (!has_suffix(de->d_name, ".so"))
-            continue;
-        char *base = xstrndup(de->d_name, strlen(de->d_name) - 3);
-        if (!strvec_contains(names, base)) {
-            char *so = path_join(out_dir, de->d_name);
-            char *dep = xasprintf("%s/%s.d", deps_dir, base);
-            char *cmd = xasprintf("%s/%s.cmd", deps_dir, base);
-            if (unlink(so) == 0)
-                stats->removed++;
-            unlink(dep);
-            unlink(cmd);
-            free(so);
-            free(dep);
-            free(cmd);
-        }
-        free(base);
-    }
-    if (d)
-        closedir(d);
-    free(deps_dir);
-}
-
-static int build_manifest(app *a, const char *out_dir, const strvec *names, unit *units,
+static int build_manifest(build_ctx *c, const char *staging, int have_target, const strvec *names, unit *units,
                           del_err *err)
 {
+    app *a = c->a;
     manifest old = {0};
-    int have_old = manifest_load(out_dir, &old, NULL) == 0;
+    int have_old = have_target && manifest_load(c->target, &old, NULL) == 0;
     size_t n = names->n;
     char **files = xcalloc(n ? n : 1, sizeof *files);
-    char (*shas)[65] = xcalloc(n ? n : 1, 65);
     plugin_info *info = xcalloc(n ? n : 1, sizeof *info);
     size_t *todo = xcalloc(n ? n : 1, sizeof *todo);
     char **todo_files = xcalloc(n ? n : 1, sizeof *todo_files);
@@ -345,24 +540,16 @@ static int build_manifest(app *a, const char *out_dir, const strvec *names, unit
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         files[i] = xasprintf("%s.so", names->v[i]);
-        char *path = path_join(out_dir, files[i]);
-        if (sha256_file(path, shas[i], err) != 0) {
-            free(path);
-            rc = -1;
-            goto out;
-        }
-        free(path);
         /* reuse the old entry when the file is byte-identical */
         long k = -1;
         for (size_t j = 0; have_old && j < old.n && k < 0; j++)
-            if (!strcmp(old.m[j].file, files[i]) && !strcmp(old.m[j].sha256, shas[i]))
+            if (!strcmp(old.m[j].file, files[i]) && !strcmp(old.m[j].sha256, units[i].sha256))
                 k = (long)j;
         if (k >= 0) {
             info[i].revision = xstrdup(old.m[k].revision);
             info[i].description = xstrdup(old.m[k].description);
             for (size_t d = 0; d < old.m[k].depends_on.n; d++)
                 strvec_push(&info[i].depends_on, old.m[k].depends_on.v[d]);
-            memcpy(info[i].sha256, shas[i], 65);
         } else {
             todo[ntodo] = i;
             todo_files[ntodo++] = files[i];
@@ -370,7 +557,7 @@ static int build_manifest(app *a, const char *out_dir, const strvec *names, unit
     }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(out_dir, todo_files, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(staging, todo_files, ntodo, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;
@@ -411,7 +598,8 @@ static int build_manifest(app *a, const char *out_dir, const strvec *names, unit
         mentry *e = manifest_add(&mf);
         e->revision = xstrdup(info[i].revision);
         e->file = xstrdup(files[i]);
-        e->sha256 = xstrdup(shas[i]);
+        e->sha256 = xstrdup(units[i].sha256);
+        e->identity = xstrdup(units[i].identity);
         e->description = xstrdup(info[i].description);
         for (size_t d = 0; d < info[i].depends_on.n; d++) {
             const char *dep = info[i].depends_on.v[d];
@@ -452,7 +640,7 @@ static int build_manifest(app *a, const char *out_dir, const strvec *names, unit
             dag_free(&g);
     }
     if (rc == 0)
-        rc = manifest_write(out_dir, &mf, err);
+        rc = manifest_write(staging, &mf, err);
     manifest_free(&mf);
     algraph_free(&graph);
 out:
@@ -461,7 +649,6 @@ out:
         plugin_info_free(&info[i]);
     }
     free(files);
-    free(shas);
     free(info);
     free(todo);
     free(todo_files);
@@ -470,69 +657,323 @@ out:
     return rc;
 }
 
+/* Put staging where target is, in one step; afterwards staging holds the old
+ * bundle (or nothing). */
+static int swap_in(const char *staging, const char *target, int have_target, del_err *err)
+{
+    if (!have_target) {
+        if (rename(staging, target) == 0)
+            return 0;
+        return del_fail(err, DEL_EUSAGE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
+    }
+#ifdef RENAME_EXCHANGE
+    if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot swap in the new bundle: %s", target, strerror(errno));
+#endif
+    /* no atomic exchange here: the old bundle steps aside for a moment */
+    char *aside = xasprintf("%s.old", staging);
+    int rc = 0;
+    if (rename(target, aside) != 0) {
+        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the old bundle aside: %s", target, strerror(errno));
+    } else if (rename(staging, target) != 0) {
+        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
+        if (rename(aside, target) != 0)
+            fprintf(stderr, "delembic: the previous bundle is in %s; move it back to %s\n", aside, target);
+    } else if (rename(aside, staging) != 0) {
+        remove_tree(aside);
+    }
+    free(aside);
+    return rc;
+}
+
+/* Staging folders of builds that were killed before they could clean up. */
+static void remove_leftovers(const char *target)
+{
+    char *parent = path_dirname(target);
+    char *prefix = xasprintf(".%s.new-", path_basename(target));
+    DIR *d = opendir(parent);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        char *p = path_join(parent, de->d_name);
+        remove_tree(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(prefix);
+    free(parent);
+}
+
+static size_t count_removed(const char *target, const strvec *names)
+{
+    size_t removed = 0;
+    DIR *d = opendir(target);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!has_suffix(de->d_name, ".so"))
+            continue;
+        char *base = xstrndup(de->d_name, strlen(de->d_name) - 3);
+        removed += !strvec_contains(names, base);
+        free(base);
+    }
+    if (d)
+        closedir(d);
+    return removed;
+}
+
+static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_stats *stats, del_err *err)
+{
+    struct stat st;
+    int have_target = lstat(c->target, &st) == 0;
+    if (have_target && !S_ISDIR(st.st_mode))
+        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR",
+                        c->target);
+    if (have_target && check_replaceable(c->target, err) != 0)
+        return -1;
+    remove_leftovers(c->target);
+    char *parent = path_dirname(c->target);
+    char *staging = xasprintf("%s/.%s.new-XXXXXX", parent, path_basename(c->target));
+    free(parent);
+    if (!mkdtemp(staging)) {
+        int rc = del_fail(err, DEL_EUSAGE, "%s: cannot create a staging folder: %s", staging, strerror(errno));
+        free(staging);
+        return rc;
+    }
+    int rc = chmod(staging, BUNDLE_MODE) == 0 ? 0 : del_fail(err, DEL_EUSAGE, "%s: %s", staging, strerror(errno));
+    for (size_t i = 0; i < names->n && rc == 0; i++) {
+        char *to = xasprintf("%s/%s.so", staging, units[i].name);
+        rc = link_or_copy(units[i].obj, to, PLUGIN_MODE, err);
+        free(to);
+    }
+    if (rc == 0)
+        rc = stage_data(c, staging, err);
+    if (rc == 0)
+        rc = build_manifest(c, staging, have_target, names, units, err);
+    if (rc == 0) {
+        size_t removed = have_target ? count_removed(c->target, names) : 0;
+        rc = swap_in(staging, c->target, have_target, err);
+        if (rc == 0)
+            stats->removed = removed;
+    }
+    remove_tree(staging);
+    free(staging);
+    return rc;
+}
+
+/* The records of units whose sources are gone. */
+static void forget_gone(const build_ctx *c, const strvec *names)
+{
+    DIR *d = opendir(c->objdir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (!has_suffix(de->d_name, ".so"))
+            continue;
+        char *base = xstrndup(de->d_name, strlen(de->d_name) - 3);
+        if (!strvec_contains(names, base)) {
+            const char *ext[] = {"d", "cmd", "id", "log", "i"};
+            for (size_t k = 0; k < sizeof ext / sizeof ext[0]; k++) {
+                char *f = xasprintf("%s/%s.%s", c->state, base, ext[k]);
+                unlink(f);
+                free(f);
+            }
+            char *so = path_join(c->objdir, de->d_name);
+            unlink(so);
+            free(so);
+        }
+        free(base);
+    }
+    if (d)
+        closedir(d);
+}
+
+static int write_inputs(const build_ctx *c, const unit *units, size_t n, del_err *err)
+{
+    srcset all = {0};
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < units[i].inputs.n; k++)
+            srcset_add(&all, &units[i].inputs.f[k]);
+    sbuf b = {0};
+    sbuf_puts(&b, BUILDSTATE_INPUTS_HEADER);
+    srcset_format(&all, &b);
+    char *path = path_join(c->state, BUILDSTATE_INPUTS);
+    int rc = write_file_atomic(path, b.s, b.len, 0644, err);
+    free(path);
+    sbuf_free(&b);
+    srcset_free(&all);
+    return rc;
+}
+
+static int by_str(const void *a, const void *b)
+{
+    return natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int list_sources(const char *dir, strvec *out, del_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return del_fail(err, DEL_EUSAGE, "%s: script folder not found: %s; create it with 'delembic init' or set script_location",
+                        dir, strerror(errno));
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (has_suffix(de->d_name, ".c") && de->d_name[0] != '.')
+            strvec_push(out, de->d_name);
+    closedir(d);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, by_str);
+    return 0;
+}
+
+/* -ffile-prefix-map=OLD=NEW, unless OLD has an '=' the option cannot carry */
+static void push_map(strvec *argv, const char *opt, const char *old, const char *new_name)
+{
+    if (!strchr(old, '='))
+        strvec_push_owned(argv, xasprintf("%s=%s=%s", opt, old, new_name));
+}
+
+/* Debug info and __FILE__ name the project as ".", the SDK as MAP_SDK; the
+ * source itself is MAP_SOURCE in debug info (so a rename keeps the bytes).
+ * GCC applies the last matching map, so the most specific comes last. */
+static void push_maps(const build_ctx *c, const unit *u, strvec *argv)
+{
+    push_map(argv, "-ffile-prefix-map", c->project, MAP_PROJECT);
+    if (!under(c->scripts, c->project) && strcmp(c->scripts, c->project) != 0)
+        push_map(argv, "-ffile-prefix-map", c->scripts, path_basename(c->scripts));
+    push_map(argv, "-ffile-prefix-map", c->state, MAP_STATE);
+    push_map(argv, "-ffile-prefix-map", c->sdk_inc, MAP_SDK);
+    push_map(argv, "-fdebug-prefix-map", u->src, MAP_SOURCE);
+}
+
+static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *common, const char *pq)
+{
+    u->src = path_join(c->a->cfg.script_location, source);
+    u->name = xstrndup(source, strlen(source) - 2);
+    u->obj = xasprintf("%s/%s.so", c->objdir, u->name);
+    u->tmp = xasprintf("%s.tmp", u->obj);
+    u->dep = xasprintf("%s/%s.d", c->state, u->name);
+    u->cmdfile = xasprintf("%s/%s.cmd", c->state, u->name);
+    u->idfile = xasprintf("%s/%s.id", c->state, u->name);
+    u->log = xasprintf("%s/%s.log", c->state, u->name);
+    u->unitfile = xasprintf("%s/%s.i", c->state, u->name);
+    for (size_t k = 0; k < common->n; k++) {
+        strvec_push(&u->argv, common->v[k]);
+        if (strcmp(common->v[k], "-shared") != 0)
+            strvec_push(&u->pp, common->v[k]);
+    }
+    split_words(pq, &u->argv);
+    split_words(pq, &u->pp);
+    push_maps(c, u, &u->argv);
+    push_maps(c, u, &u->pp);
+    const char *tail[] = {"-MMD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
+    for (const char **f = tail; *f; f++)
+        strvec_push(&u->argv, *f);
+    const char *pp_tail[] = {"-E", "-P", "-o", u->unitfile, u->src, NULL};
+    for (const char **f = pp_tail; *f; f++)
+        strvec_push(&u->pp, *f);
+    sbuf key = {0};
+    for (size_t k = 0; k < u->argv.n; k++)
+        sbuf_printf(&key, "%s%s", k ? " " : "", u->argv.v[k]);
+    sbuf_printf(&key, "\nsdk %s\nidentity %d\n", c->sdk_sha, IDENTITY_VERSION);
+    u->key = key.s;
+}
+
+/* The canonical flags: the compiler, CFLAGS, the fixed flags and libpq's. */
+static char *canonical_flags(const build_ctx *c, const strvec *common, const char *pq)
+{
+    strvec all = {0};
+    for (size_t k = 0; k < common->n; k++)
+        strvec_push(&all, common->v[k]);
+    split_words(pq, &all);
+    strvec_push(&all, "-lpq");
+    const identity_root roots[] = {{c->project, "$PROJECT"}, {c->scripts, "$SOURCES"},
+                                   {c->state, "$STATE"}, {c->sdk_inc, "$SDK"}};
+    sbuf out = {0};
+    identity_flags(all.v, all.n, roots, sizeof roots / sizeof roots[0], &out);
+    strvec_clear(&all);
+    return out.s;
+}
+
+static int take_lock(const build_ctx *c, int *fd, del_err *err)
+{
+    char *path = path_join(c->state, STATE_LOCK);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (*fd < 0)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot open the build lock: %s", c->state, strerror(errno));
+    if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (!c->a->o->quiet)
+        fprintf(stderr, "Waiting for another build of %s\n", c->bundle);
+    while (flock(*fd, LOCK_EX) != 0)
+        if (errno != EINTR)
+            return del_fail(err, DEL_EUSAGE, "%s: cannot take the build lock: %s", c->state, strerror(errno));
+    return 0;
+}
+
 int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
 {
     memset(stats, 0, sizeof *stats);
-    char *out_dir = path_absolute(ba->out_dir ? ba->out_dir : a->cfg.build_dir);
-    char *deps_dir = path_join(out_dir, DEPS_DIR);
-    strvec sources = {0}, names = {0};
+    build_ctx c = {.a = a, .project = a->cfg.dir, .scripts = a->cfg.script_location};
+    c.bundle = path_absolute(ba->out_dir ? ba->out_dir : a->cfg.build_dir);
+    char *real = realpath(c.bundle, NULL);
+    c.target = real ? real : xstrdup(c.bundle);
+    c.state = buildstate_dir(c.bundle);
+    c.objdir = path_join(c.state, STATE_OBJ_DIR);
+    strvec sources = {0}, names = {0}, common = {0};
     unit *units = NULL;
-    int rc = 0;
-    if (list_sources(a->cfg.script_location, &sources, err) != 0 ||
-        mkdir_p(deps_dir, 0755, err) != 0) {
+    char *pq = NULL;
+    char *parent = path_dirname(c.target);
+    int lockfd = -1, rc = 0;
+    if (list_sources(a->cfg.script_location, &sources, err) != 0 || mkdir_p(parent, 0755, err) != 0 ||
+        mkdir_p(c.objdir, 0755, err) != 0 || take_lock(&c, &lockfd, err) != 0) {
         rc = -1;
         goto out;
     }
-    chmod(out_dir, 0755);
-    chmod(deps_dir, 0755);
-    const char *sdk_inc, *sdk_lib;
-    build_sdk_paths(&sdk_inc, &sdk_lib);
-    if (!path_exists(sdk_lib)) {
+    chmod(c.state, 0755);
+    chmod(c.objdir, 0755);
+    build_sdk_paths(&c.sdk_inc, &c.sdk_lib);
+    if (!path_exists(c.sdk_lib)) {
         rc = del_fail(err, DEL_EUSAGE, "the plugin SDK archive %s is missing; install delembic with 'meson install' or set DELEMBIC_SDK_LIB",
-                      sdk_lib);
+                      c.sdk_lib);
         goto out;
     }
-    char *pq = libpq_cflags();
+    if (sha256_file(c.sdk_lib, c.sdk_sha, err) != 0) {
+        rc = -1;
+        goto out;
+    }
+    pq = libpq_cflags();
     const char *cc = getenv("CC");
     const char *user_cflags = getenv("CFLAGS");
+    split_words(cc && *cc ? cc : "cc", &common);
+    split_words(user_cflags && *user_cflags ? user_cflags : "-O2 -g", &common);
+    const char *fixed[] = {"-std=c11", "-fPIC", "-shared", "-Wall", "-Wextra", "-fvisibility=hidden", NULL};
+    for (const char **f = fixed; *f; f++)
+        strvec_push(&common, *f);
+    c.flags = canonical_flags(&c, &common, pq);
+    strvec_push_owned(&common, xasprintf("-I%s", c.sdk_inc));
     units = xcalloc(sources.n ? sources.n : 1, sizeof *units);
     for (size_t i = 0; i < sources.n; i++) {
         unit *u = &units[i];
-        u->src = path_join(a->cfg.script_location, sources.v[i]);
-        u->name = xstrndup(sources.v[i], strlen(sources.v[i]) - 2);
+        make_unit(&c, u, sources.v[i], &common, pq);
         strvec_push(&names, u->name);
-        u->so = xasprintf("%s/%s.so", out_dir, u->name);
-        u->dep = xasprintf("%s/%s.d", deps_dir, u->name);
-        u->cmdfile = xasprintf("%s/%s.cmd", deps_dir, u->name);
-        u->log = xasprintf("%s/%s.log", deps_dir, u->name);
-        split_words(cc && *cc ? cc : "cc", &u->argv);
-        split_words(user_cflags && *user_cflags ? user_cflags : "-O2 -g", &u->argv);
-        char *inc = xasprintf("-I%s", sdk_inc);
-        const char *fixed[] = {"-std=c11", "-fPIC", "-shared", "-Wall", "-Wextra",
-                               "-fvisibility=hidden", inc, NULL};
-        for (const char **f = fixed; *f; f++)
-            strvec_push(&u->argv, *f);
-        free(inc);
-        split_words(pq, &u->argv);
-        const char *tail[] = {"-MMD", "-MF", u->dep, "-o", NULL};
-        for (const char **f = tail; *f; f++)
-            strvec_push(&u->argv, *f);
-        strvec_push_owned(&u->argv, xasprintf("%s.tmp", u->so));
-        strvec_push(&u->argv, u->src);
-        strvec_push(&u->argv, sdk_lib);
-        strvec_push(&u->argv, "-lpq");
-        sbuf cl = {0};
-        for (size_t k = 0; k < u->argv.n; k++)
-            sbuf_printf(&cl, "%s%s", k ? " " : "", u->argv.v[k]);
-        u->cmdline = cl.s;
-        u->needs = needs_build(u, sdk_lib);
+        if (read_id(u) != 0) {
+            srcset_free(&u->inputs);
+            u->needs = 1;
+        }
+        for (size_t k = 0; k < u->inputs.n; k++)
+            srcset_add(&c.known, &u->inputs.f[k]);
     }
-    free(pq);
+    for (size_t i = 0; i < sources.n; i++)
+        if (!units[i].needs)
+            units[i].needs = needs_build(&c, &units[i]);
     stats->sources = sources.n;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     int jobs = ba->jobs > 0 ? ba->jobs : (cores > 0 ? (int)cores : 1);
-    size_t failed = (size_t)compile_all(units, sources.n, jobs, stats);
-    remove_stale(out_dir, &names, stats);
+    size_t failed = compile_all(&c, units, sources.n, jobs, stats);
     if (failed) {
         sbuf names_failed = {0};
         for (size_t i = 0; i < sources.n; i++)
@@ -544,16 +985,32 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         sbuf_free(&names_failed);
         goto out;
     }
-    if (copy_data(a->cfg.script_location, out_dir, err) != 0 ||
-        build_manifest(a, out_dir, &names, units, err) != 0)
+    if (stage_and_swap(&c, units, &names, stats, err) != 0) {
         rc = -1;
+        goto out;
+    }
+    forget_gone(&c, &names);
+    /* the bundle is in place; without this record upgrade may warn for nothing */
+    del_err e;
+    if (write_inputs(&c, units, sources.n, &e) != 0 && !a->o->quiet)
+        fprintf(stderr, "warning: %s; 'delembic upgrade' may take sources for changed until the next build\n", e.msg);
 out:
+    if (lockfd >= 0)
+        close(lockfd);
     for (size_t i = 0; units && i < sources.n; i++)
         unit_free(&units[i]);
     free(units);
     strvec_clear(&sources);
     strvec_clear(&names);
-    free(out_dir);
-    free(deps_dir);
+    strvec_clear(&common);
+    srcset_free(&c.known);
+    srcset_free(&c.snaps);
+    free(pq);
+    free(parent);
+    free(c.flags);
+    free(c.bundle);
+    free(c.target);
+    free(c.state);
+    free(c.objdir);
     return rc == 0 ? 0 : (err->code ? err->code : DEL_EUSAGE);
 }

@@ -6,6 +6,7 @@
 
 #include "bundle.h"
 #include "db.h"
+#include "drift.h"
 #include "json.h"
 #include "store.h"
 #include "term.h"
@@ -46,7 +47,7 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
     if (!*row)
         return "pending";
     if (strcmp((*row)->status, "success") == 0) {
-        if ((*row)->checksum && strcmp((*row)->checksum, e->sha256) != 0)
+        if (drift_changed((*row)->checksum, e->identity, e->sha256))
             return "changed";
         return "applied";
     }
@@ -109,6 +110,7 @@ int cmd_history(app *a, del_err *err)
             else
                 json_str(&js, "seconds", NULL);
             json_str(&js, "sha256", e->sha256);
+            json_str(&js, "identity", e->identity);
             json_str(&js, "applied_sha256", row ? row->checksum : NULL);
             json_str(&js, "error", emsg);
             json_obj_close(&js);

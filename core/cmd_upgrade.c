@@ -6,15 +6,20 @@
 #include <unistd.h>
 
 #include "alembic.h"
+#include "buildstate.h"
 #include "bundle.h"
 #include "db.h"
+#include "drift.h"
 #include "executor.h"
 #include "json.h"
 #include "plan.h"
 #include "store.h"
 #include "term.h"
 
-/* Applied revisions whose file changed since, and revisions the bundle lacks. */
+/* the stale-bundle warning names at most this many files */
+#define STALE_LIST_MAX 10
+
+/* Applied revisions whose code changed since, and revisions the bundle lacks. */
 static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
                         del_err *err)
 {
@@ -22,14 +27,15 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
     size_t nchanged = 0;
     for (size_t i = 0; i < b->mf.n; i++) {
         const vrow *v = store_find(st, b->mf.m[i].revision);
-        if (!v || strcmp(v->status, "success") != 0 || !v->checksum)
+        const mentry *e = &b->mf.m[i];
+        if (!v || strcmp(v->status, "success") != 0)
             continue;
-        if (strcmp(v->checksum, b->mf.m[i].sha256) != 0) {
+        if (drift_changed(v->checksum, e->identity, e->sha256)) {
             nchanged++;
-            sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", b->mf.m[i].revision);
+            sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
             if (!quiet && !js)
                 term_line(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
-                        b->mf.m[i].revision, v->checksum, b->mf.m[i].sha256,
+                        e->revision, v->checksum, e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }
@@ -44,6 +50,30 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
         rc = del_fail(err, DEL_EUSAGE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
                       changed.s);
     sbuf_free(&changed);
+    return rc;
+}
+
+/* Run from a project: sources edited since the last build mean the bundle
+ * runs old code. A warning, or with --strict an error before anything runs. */
+static int report_stale(app *a, const upgrade_args *u, del_err *err)
+{
+    strvec stale = {0};
+    buildstate_stale(a->bundle_dir, a->cfg.dir, a->cfg.script_location, &stale);
+    int rc = 0;
+    if (stale.n) {
+        sbuf list = {0};
+        for (size_t i = 0; i < stale.n && i < STALE_LIST_MAX; i++)
+            sbuf_printf(&list, "%s%s", i ? ", " : "", stale.v[i]);
+        if (stale.n > STALE_LIST_MAX)
+            sbuf_printf(&list, " and %zu more", stale.n - STALE_LIST_MAX);
+        if (u->strict)
+            rc = del_fail(err, DEL_EUSAGE, "sources changed since the last build: %s; run 'delembic build' (--strict)",
+                          list.s);
+        else if (!a->o->quiet)
+            term_line(stderr, "WARNING: sources changed since the last build: %s; run 'delembic build'", list.s);
+        sbuf_free(&list);
+    }
+    strvec_clear(&stale);
     return rc;
 }
 
@@ -107,9 +137,14 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     FILE *out = use_json ? NULL : stdout;
     /* the server starts a backend while we read the bundle */
     PGresult *res_drain;
+    memset(&b, 0, sizeof b);
     PGconn *conn = app_connect_start(a, "upgrade", err);
     if (!conn) {
-        memset(&b, 0, sizeof b);
+        code = err->code;
+        goto done;
+    }
+    /* a stale bundle stops --strict before anything is read or run */
+    if (!a->o->bundle && report_stale(a, u, err) != 0) {
         code = err->code;
         goto done;
     }

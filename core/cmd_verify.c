@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "db.h"
+#include "drift.h"
 #include "inspect.h"
 #include "json.h"
 #include "loader.h"
@@ -78,14 +79,16 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
         return;
     }
     for (size_t i = 0; i < mf->n; i++) {
-        const vrow *row = store_find(&st, mf->m[i].revision);
-        if (!row || strcmp(row->status, "success") || !row->checksum)
+        const mentry *m = &mf->m[i];
+        const vrow *row = store_find(&st, m->revision);
+        if (!row || strcmp(row->status, "success"))
             continue;
-        const char *now = actual[i][0] ? actual[i] : mf->m[i].sha256;
-        if (strcmp(row->checksum, mf->m[i].sha256) != 0 || strcmp(row->checksum, now) != 0)
+        /* the manifest's entry, and the file as it is now */
+        const char *now = actual[i][0] ? actual[i] : m->sha256;
+        if (drift_changed(row->checksum, m->identity, m->sha256) || drift_changed(row->checksum, m->identity, now))
             problem(r, v->strict ? "changed (strict)" : "changed",
                     "%s was applied from sha256 %.12s..., the bundle now has %.12s...; its code changed after it ran",
-                    mf->m[i].revision, row->checksum, now);
+                    m->revision, row->checksum, m->identity ? m->identity : now);
     }
     for (size_t k = 0; k < st.n; k++)
         if (manifest_find(mf, st.rows[k].revision) < 0)

@@ -153,7 +153,7 @@ static void record_failure(run *r, size_t i, double started, const char *msg, co
 {
     del_err e;
     if (store_record_failure(r->conn, r->b->mf.m[i].revision, started, now_seconds(), msg,
-                             sha && *sha ? sha : r->b->mf.m[i].sha256, &e) != 0)
+                             r->b->mf.m[i].identity ? r->b->mf.m[i].identity : sha && *sha ? sha : r->b->mf.m[i].sha256, &e) != 0)
         out_line(r, "  WARNING: %s", e.msg);
 }
 

@@ -15,6 +15,7 @@ void manifest_free(manifest *mf)
         free(e->revision);
         free(e->file);
         free(e->sha256);
+        free(e->identity);
         free(e->description);
         strvec_clear(&e->depends_on);
         strvec_clear(&e->alembic);
@@ -76,7 +77,7 @@ static void push_list(strvec *dst, const ynode *seq)
 }
 
 static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", NULL};
-static const char *const entry_keys[] = {"revision", "file", "sha256", "description",
+static const char *const entry_keys[] = {"revision", "file", "sha256", "identity", "description",
                                          "depends_on", "alembic", NULL};
 static const char *const alembic_keys[] = {"version_table", "graph", NULL};
 
@@ -85,11 +86,12 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
     if (yexpect(name, it, YNODE_MAP, "a migration entry", err) != 0 ||
         ymap_check_keys(name, it, entry_keys, "a migration entry", err) != 0)
         return -1;
-    const char *rev = NULL, *file = NULL, *sha = NULL, *desc = NULL;
+    const char *rev = NULL, *file = NULL, *sha = NULL, *ident = NULL, *desc = NULL;
     const ynode *deps = NULL, *al = NULL;
     if (yget_string(name, it, "revision", 1, &rev, err) != 0 ||
         yget_string(name, it, "file", 1, &file, err) != 0 ||
         yget_string(name, it, "sha256", 1, &sha, err) != 0 ||
+        yget_string(name, it, "identity", 0, &ident, err) != 0 ||
         yget_string(name, it, "description", 0, &desc, err) != 0 ||
         yget_string_list(name, it, "depends_on", &deps, err) != 0 ||
         yget_string_list(name, it, "alembic", &al, err) != 0)
@@ -113,6 +115,11 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
     if (!sha256_is_hex(sha))
         return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: sha256 of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
                         name, sn->line, sn->col, rev);
+    if (ident && !sha256_is_hex(ident)) {
+        const ynode *in = ymap_get(it, "identity");
+        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: identity of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
+                        name, in->line, in->col, rev);
+    }
     for (size_t i = 0; deps && i < deps->n; i++)
         if (!valid_revision(deps->items[i]->value))
             return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: depends_on of %s has an invalid revision id",
@@ -130,6 +137,7 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
     e->revision = xstrdup(rev);
     e->file = xstrdup(file);
     e->sha256 = xstrdup(sha);
+    e->identity = ident ? xstrdup(ident) : NULL;
     e->description = xstrdup(desc ? desc : "");
     e->line = it->line;
     strmap_put(&mf->by_revision, e->revision, (long)(mf->n - 1));
@@ -372,6 +380,10 @@ int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err)
         scalar(&e, m->file);
         scalar(&e, "sha256");
         scalar(&e, m->sha256);
+        if (m->identity) {
+            scalar(&e, "identity");
+            scalar(&e, m->identity);
+        }
         scalar(&e, "description");
         scalar(&e, m->description ? m->description : "");
         scalar(&e, "depends_on");

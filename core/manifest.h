@@ -7,6 +7,7 @@
  *     - revision: D001
  *       file: D001_load_vocabulary.so
  *       sha256: 5f1c...
+ *       identity: 9be0...         (optional: the code identity drift compares)
  *       description: Load OMOP vocabulary tables
  *       depends_on: [3d1e3e6abc12]
  *       alembic: [3d1e3e6abc12]
@@ -30,7 +31,8 @@
 typedef struct mentry {
     char *revision;
     char *file;        /* base name of the .so inside the bundle */
-    char *sha256;
+    char *sha256;      /* of the .so: what was shipped */
+    char *identity;    /* code identity (64 hex), NULL before manifests had it */
     char *description;
     strvec depends_on;
     strvec alembic;    /* the Alembic revisions among depends_on */

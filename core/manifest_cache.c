@@ -10,7 +10,7 @@
 
 #include "util.h"
 
-#define CACHE_MAGIC "delembic-manifest-cache-3"
+#define CACHE_MAGIC "delembic-manifest-cache-4"
 
 /* $DELEMBIC_CACHE_DIR, else $XDG_CACHE_HOME/delembic, else ~/.cache/delembic;
  * "off" disables the cache. */
@@ -97,6 +97,7 @@ void manifest_cache_store(const char *text, size_t len, const manifest *mf)
         put_str(&b, e->revision);
         put_str(&b, e->file);
         put_str(&b, e->sha256);
+        put_str(&b, e->identity); /* "" for none: an identity is never empty */
         put_str(&b, e->description);
         put_list(&b, &e->depends_on);
         put_list(&b, &e->alembic);
@@ -192,6 +193,11 @@ int manifest_cache_load(const char *text, size_t len, const char *path, manifest
         e->revision = get_str(&r);
         e->file = get_str(&r);
         e->sha256 = get_str(&r);
+        e->identity = get_str(&r);
+        if (e->identity && !*e->identity) {
+            free(e->identity);
+            e->identity = NULL;
+        }
         e->description = get_str(&r);
         get_list(&r, &e->depends_on);
         get_list(&r, &e->alembic);

@@ -55,6 +55,24 @@ int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *e
     return 0;
 }
 
+int sha256_parts(const void *const *parts, const size_t *lens, size_t n, char hex[SHA256_HEX_LEN + 1],
+                 del_err *err)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestInit_ex(md, sha256_md(), NULL) != 1) {
+        EVP_MD_CTX_free(md);
+        return del_fail(err, DEL_EUSAGE, "cannot start SHA-256");
+    }
+    for (size_t i = 0; i < n; i++)
+        EVP_DigestUpdate(md, parts[i], lens[i]);
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    to_hex(digest, hex);
+    return 0;
+}
+
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

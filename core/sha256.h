@@ -12,5 +12,8 @@
 int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err);
 int sha256_is_hex(const char *s);
+/* The SHA-256 of the concatenation of n buffers. */
+int sha256_parts(const void *const *parts, const size_t *lens, size_t n, char hex[SHA256_HEX_LEN + 1],
+                 del_err *err);
 
 #endif

@@ -371,7 +371,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     }
     m->ended = now_seconds();
     read_next_messages(fd);
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, m->sha256, xid, g_hint >= 0);
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0);
     char msg[1024];
     int rc = commit(conn, fin, cfg, &lp, msg, sizeof msg);
     free(fin);

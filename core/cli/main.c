@@ -49,14 +49,16 @@ static const command commands[] = {
     {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
      "Compile each .c of the script folder into its own .so in the bundle folder\n"
      "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
-     "data/, and write manifest.yaml with checksums and the Alembic graph.\n"
+     "data/, and write manifest.yaml with checksums, identities and the Alembic\n"
+     "graph. The new bundle replaces the old one whole, or not at all.\n"
      "  -j N      compile N at once (default: the number of cores)\n"
      "  -o DIR    write the bundle there"},
     {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_JSON, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
      "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
      "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
      "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
-     "  --strict           an applied migration whose file changed is an error (exit 2)\n"
+     "  --strict           an applied migration whose code changed, or (from a project)\n"
+     "                     sources changed since the last build, is an error (exit 2)\n"
      "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
      "Exit codes: 0 done; 1 a migration failed or was BLOCKED; 2 usage, configuration\n"
      "or bundle error; 3 lock timeout; 130/143 interrupted."},

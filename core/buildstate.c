@@ -1,0 +1,249 @@
+#include "buildstate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *buildstate_dir(const char *bundle_dir)
+{
+    char *parent = path_dirname(bundle_dir);
+    char *dir = xasprintf("%s/.%s.build-state", parent, path_basename(bundle_dir));
+    free(parent);
+    return dir;
+}
+
+void srcset_free(srcset *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->f[i].path);
+    free(s->f);
+    strmap_free(&s->idx);
+    memset(s, 0, sizeof *s);
+}
+
+const srcfile *srcset_find(const srcset *s, const char *path)
+{
+    long i = s->n ? strmap_get(&s->idx, path) : -1;
+    return i >= 0 ? &s->f[i] : NULL;
+}
+
+void srcset_add(srcset *s, const srcfile *f)
+{
+    if (srcset_find(s, f->path))
+        return;
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 16;
+        s->f = xrealloc(s->f, s->cap * sizeof *s->f);
+    }
+    srcfile *d = &s->f[s->n];
+    *d = *f;
+    d->path = xstrdup(f->path);
+    strmap_put(&s->idx, d->path, (long)s->n);
+    s->n++;
+}
+
+/* a decimal number followed by one space */
+static int parse_num(const char **p, long long *out)
+{
+    const char *q = *p;
+    long long v = 0;
+    if (*q < '0' || *q > '9')
+        return -1;
+    for (; *q >= '0' && *q <= '9'; q++) {
+        if (v > (LLONG_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*q - '0');
+    }
+    if (*q != ' ')
+        return -1;
+    *out = v;
+    *p = q + 1;
+    return 0;
+}
+
+/* One NUL-terminated record line, read in place. */
+typedef struct recview {
+    const char *sha;      /* 64 hex, not terminated */
+    long long size, sec, nsec;
+    const char *path;
+} recview;
+
+static int view_line(const char *line, recview *r)
+{
+    if (strncmp(line, "input ", 6) != 0)
+        return -1;
+    const char *q = line + 6;
+    r->sha = q;
+    if (strnlen(q, SHA256_HEX_LEN + 1) < SHA256_HEX_LEN + 1 || q[SHA256_HEX_LEN] != ' ')
+        return -1;
+    for (size_t i = 0; i < SHA256_HEX_LEN; i++)
+        if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'a' && q[i] <= 'f')))
+            return -1;
+    q += SHA256_HEX_LEN + 1;
+    if (parse_num(&q, &r->size) != 0 || parse_num(&q, &r->sec) != 0 || parse_num(&q, &r->nsec) != 0 || *q != '/')
+        return -1;
+    r->path = q;
+    return 0;
+}
+
+/* The next line of text, its newline replaced by NUL; NULL at the end. */
+static char *next_line(char **p)
+{
+    char *line = *p, *eol = strchr(line, '\n');
+    if (!eol)
+        return NULL;
+    *eol = '\0';
+    *p = eol + 1;
+    return line;
+}
+
+void srcset_parse(char *text, srcset *s)
+{
+    char *p = text, *line;
+    while ((line = next_line(&p))) {
+        recview r;
+        if (view_line(line, &r) != 0) {
+            if (strncmp(line, "input ", 6) == 0)
+                break;
+            continue;
+        }
+        srcfile f = {.path = (char *)r.path, .size = r.size, .sec = r.sec, .nsec = r.nsec};
+        memcpy(f.sha256, r.sha, SHA256_HEX_LEN);
+        srcset_add(s, &f);
+    }
+}
+
+void srcset_format(const srcset *s, sbuf *out)
+{
+    for (size_t i = 0; i < s->n; i++)
+        sbuf_printf(out, "input %s %lld %lld %lld %s\n", s->f[i].sha256, s->f[i].size, s->f[i].sec,
+                    s->f[i].nsec, s->f[i].path);
+}
+
+static void stat_into(const struct stat *st, srcfile *f)
+{
+    f->size = (long long)st->st_size;
+    f->sec = (long long)st->st_mtim.tv_sec;
+    f->nsec = (long long)st->st_mtim.tv_nsec;
+}
+
+static int same_stat(const srcfile *a, const srcfile *b)
+{
+    return a->size == b->size && a->sec == b->sec && a->nsec == b->nsec;
+}
+
+int srcset_snap(srcset *s, const char *path, const srcset *known, del_err *err)
+{
+    if (srcset_find(s, path))
+        return 0;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+    srcfile f = {.path = (char *)path};
+    stat_into(&st, &f);
+    const srcfile *k = known ? srcset_find(known, path) : NULL;
+    if (k && same_stat(k, &f))
+        memcpy(f.sha256, k->sha256, sizeof f.sha256);
+    else if (sha256_file(path, f.sha256, err) != 0)
+        return -1;
+    srcset_add(s, &f);
+    return 0;
+}
+
+int srcfile_moved(const srcfile *f)
+{
+    struct stat st;
+    if (stat(f->path, &st) != 0)
+        return 1;
+    srcfile now = {0};
+    stat_into(&st, &now);
+    return !same_stat(f, &now);
+}
+
+static void push_shown(strvec *out, const char *project_dir, const char *path)
+{
+    size_t l = strlen(project_dir);
+    if (l > 1 && strncmp(path, project_dir, l) == 0 && path[l] == '/')
+        strvec_push(out, path + l + 1);
+    else
+        strvec_push(out, path);
+}
+
+static int is_source_of(const char *path, const char *script_dir)
+{
+    size_t l = strlen(script_dir);
+    return strncmp(path, script_dir, l) == 0 && path[l] == '/' && !strchr(path + l + 1, '/') &&
+           path[l + 1] != '.' && has_suffix(path, ".c");
+}
+
+/* Called by every upgrade from a project: no allocation per record, a stat
+ * per file, a hash only for a file whose size or mtime moved. */
+void buildstate_stale(const char *bundle_dir, const char *project_dir, const char *script_dir, strvec *stale)
+{
+    char *dir = buildstate_dir(bundle_dir);
+    char *file = path_join(dir, BUILDSTATE_INPUTS);
+    free(dir);
+    char *text = NULL;
+    int have = read_file(file, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) == 0 &&
+               strncmp(text, BUILDSTATE_INPUTS_HEADER, strlen(BUILDSTATE_INPUTS_HEADER)) == 0;
+    free(file);
+    if (!have) {
+        free(text);
+        return;
+    }
+    const char **sources = NULL;
+    size_t nsources = 0, cap = 0;
+    int source_gone = 0;
+    char *p = text + strlen(BUILDSTATE_INPUTS_HEADER), *line;
+    while ((line = next_line(&p))) {
+        recview r;
+        if (view_line(line, &r) != 0)
+            break;
+        struct stat st;
+        int gone = stat(r.path, &st) != 0;
+        if (is_source_of(r.path, script_dir)) {
+            if (nsources == cap) {
+                cap = cap ? cap * 2 : 256;
+                sources = xrealloc(sources, cap * sizeof *sources);
+            }
+            sources[nsources++] = r.path;
+            source_gone |= gone;
+        }
+        if (!gone && (long long)st.st_size == r.size && (long long)st.st_mtim.tv_sec == r.sec &&
+            (long long)st.st_mtim.tv_nsec == r.nsec)
+            continue;
+        char now[SHA256_HEX_LEN + 1];
+        /* gone, unreadable or another content: stale; only the bytes decide */
+        if (gone || sha256_file(r.path, now, NULL) != 0 || memcmp(now, r.sha, SHA256_HEX_LEN) != 0)
+            push_shown(stale, project_dir, r.path);
+    }
+    /* sources never built: the folder has other names than the record */
+    size_t ndir = 0;
+    DIR *d = opendir(script_dir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        ndir += de->d_name[0] != '.' && has_suffix(de->d_name, ".c");
+    if (d && (ndir != nsources || source_gone)) {
+        strmap known = {0};
+        for (size_t i = 0; i < nsources; i++)
+            strmap_put(&known, sources[i], (long)i);
+        rewinddir(d);
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".c"))
+                continue;
+            char *src = path_join(script_dir, de->d_name);
+            if (!nsources || strmap_get(&known, src) < 0)
+                push_shown(stale, project_dir, src);
+            free(src);
+        }
+        strmap_free(&known);
+    }
+    if (d)
+        closedir(d);
+    free(sources);
+    free(text);
+    strvec_sort_natural(stale);
+}

@@ -1,0 +1,278 @@
+#!/bin/bash
+# Issue "Guarantees that hold in the field", items 1, 3 and 4: a migration's
+# code identity (reproducible .so files, drift that survives renames and other
+# checkouts), atomic builds that never break the good bundle, and the warning
+# when sources are newer than the bundle.
+source "$(dirname "$0")/lib.sh"
+
+# the identity (or sha256) the manifest of bundle $2 (default build/bundle) gives revision $1
+manifest_field() {
+    awk -v r="$1" -v k="$2:" '$1 == "-" && $2 == "revision:" { cur = $3 } cur == r && $1 == k { print $2; exit }' \
+        "${3:-build/bundle}/manifest.yaml"
+}
+ident_of() { manifest_field "$1" identity "${2:-build/bundle}"; }
+sha_of() { manifest_field "$1" sha256 "${2:-build/bundle}"; }
+
+# a project with a local header and a data file
+ident_project() {
+    new_project
+    sql "CREATE TABLE t_log (rev text)"
+    printf '#define LOCAL_TAG "v1"\n' >migrations/local.h
+    mig T001 '' "INSERT INTO t_log VALUES ('T001')" "" T001_first.c
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002 \" LOCAL_TAG \"')" "" T002_second.c
+    sed -i 's|#include <delembic/plugin.h>|#include <delembic/plugin.h>\n#include "local.h"|' migrations/T002_second.c
+    mkdir -p migrations/data
+    printf 'a,b\n1,2\n' >migrations/data/small.csv
+}
+
+# a second checkout of the project: another folder, T002's source renamed
+second_checkout() {
+    Q="$P/elsewhere/deeper/checkout"
+    mkdir -p "$Q"
+    cp -a "$P/delembic.yaml" "$P/migrations" "$Q/"
+    mv "$Q/migrations/T002_second.c" "$Q/migrations/D999_renamed_by_a_teammate.c"
+}
+
+test_same_source_in_another_folder_and_name_builds_byte_identical() {
+    ident_project
+    build_ok
+    second_checkout
+    (cd "$Q" && "$D" build >/dev/null 2>&1) || fail "build in the second checkout failed"
+    cmp build/bundle/T001_first.so "$Q/build/bundle/T001_first.so" || fail "T001 differs between checkouts"
+    cmp build/bundle/T002_second.so "$Q/build/bundle/D999_renamed_by_a_teammate.so" || fail "T002 differs after a rename"
+    for r in T001 T002; do
+        a=$(ident_of $r) b=$(ident_of $r "$Q/build/bundle")
+        [ ${#a} = 64 ] || fail "no identity for $r in the manifest: $(cat build/bundle/manifest.yaml)"
+        [ "$a" = "$b" ] || fail "identity of $r differs between checkouts: $a / $b"
+        [ "$(sha_of $r)" = "$(sha_of $r "$Q/build/bundle")" ] || fail "sha256 of $r differs"
+    done
+    # the identity is not the file's sha256
+    [ "$(ident_of T001)" != "$(sha_of T001)" ] || fail "identity is the .so sha256"
+}
+
+test_applied_from_one_checkout_no_drift_from_another() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    second_checkout
+    cd "$Q"
+    build_ok
+    run "$D" verify --strict
+    expect_rc 0
+    expect_no_out "changed"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "WARNING"
+    run "$D" history
+    expect_out "applied  T002"
+    expect_no_out "changed"
+    # rows that hold the identity (as the worker records it), or the .so
+    # sha256 (as earlier versions did): unchanged either way
+    sql "UPDATE delembic_version SET checksum = '$(ident_of T002)' WHERE revision = 'T002'"
+    run "$D" verify --strict
+    expect_rc 0
+    expect_no_out "changed"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    run "$D" history
+    expect_out "applied  T002"
+    # an identity that is not this code's is drift
+    sql "UPDATE delembic_version SET checksum = repeat('ab', 32) WHERE revision = 'T002'"
+    run "$D" history
+    expect_out "changed  T002"
+    run "$D" verify --strict
+    expect_rc 2
+    expect_out "T002 was applied from sha256 abababababab"
+    run "$D" upgrade head --strict
+    expect_rc 2
+    expect_out "changed since they ran (--strict)"
+    run "$D" --json current
+    expect_out '"changed":1'
+}
+
+test_identity_follows_source_header_and_flags() {
+    ident_project
+    build_ok
+    id1=$(ident_of T001) id2=$(ident_of T002) sha2=$(sha_of T002)
+    # mtimes alone change nothing
+    sleep 0.01; touch migrations/*.c migrations/local.h
+    build_ok
+    [ "$(ident_of T002)" = "$id2" ] && [ "$(sha_of T002)" = "$sha2" ] || fail "a touch changed T002"
+    # the source
+    sed -i "s/VALUES ('T001')/VALUES ('T001b')/" migrations/T001_first.c
+    build_ok
+    [ "$(ident_of T001)" != "$id1" ] || fail "a source edit kept T001's identity"
+    [ "$(ident_of T002)" = "$id2" ] || fail "T001's edit changed T002"
+    sed -i "s/VALUES ('T001b')/VALUES ('T001')/" migrations/T001_first.c
+    build_ok
+    [ "$(ident_of T001)" = "$id1" ] || fail "reverting T001 did not give its identity back"
+    # a project-local header
+    printf '#define LOCAL_TAG "v2"\n' >migrations/local.h
+    build_ok
+    [ "$(ident_of T002)" != "$id2" ] || fail "a header edit kept T002's identity"
+    [ "$(ident_of T001)" = "$id1" ] || fail "a header T001 does not include changed its identity"
+    printf '#define LOCAL_TAG "v1"\n' >migrations/local.h
+    build_ok
+    [ "$(ident_of T002)" = "$id2" ] || fail "reverting the header did not give T002's identity back"
+    # the flags
+    CFLAGS="-O1 -g" run "$D" build
+    expect_rc 0
+    [ "$(ident_of T001)" != "$id1" ] || fail "other CFLAGS kept T001's identity"
+    build_ok
+    [ "$(ident_of T001)" = "$id1" ] || fail "the default CFLAGS did not give T001's identity back"
+}
+
+test_failed_build_leaves_the_bundle_as_it_was() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    # a duplicate revision
+    mig T001 '' "SELECT 1" "" T001_copy.c
+    run "$D" build
+    expect_rc 2
+    expect_out "revision T001 is defined by both"
+    diff -r "$P/before" build/bundle || fail "the duplicate left the bundle changed"
+    rm migrations/T001_copy.c
+    # a compile error next to a good new source
+    mig T003 '"T002"' "INSERT INTO t_log VALUES ('T003')"
+    printf 'static int broken(void) { return 1 +; }\n' >migrations/T004_broken.c
+    run "$D" build
+    expect_rc 2
+    expect_out "T004_broken.c:1:"
+    diff -r "$P/before" build/bundle || fail "the compile error left the bundle changed"
+    rm migrations/T004_broken.c
+    # a dependency on nothing, and a cycle
+    mig T004 '"T00X"' "SELECT 1"
+    printf 'delembic:\n  script_location: migrations\n  build_dir: build/bundle\n  database: %s\n  alembic_config: alembic.ini\n' "$URL" >delembic.yaml
+    mkdir -p alembic/versions
+    printf '[alembic]\nscript_location = alembic\n' >alembic.ini
+    run "$D" build
+    expect_rc 2
+    expect_out "depends_on entry 'T00X'"
+    diff -r "$P/before" build/bundle || fail "a bad dependency left the bundle changed"
+    mig T004 '"T005"' "SELECT 1"
+    mig T005 '"T004"' "SELECT 1"
+    run "$D" build
+    expect_rc 2
+    expect_out "cycle"
+    diff -r "$P/before" build/bundle || fail "a cycle left the bundle changed"
+    ls -A build | grep -v '^bundle$' | grep -v 'build-state' && fail "staging left beside the bundle"
+    # the good bundle still runs
+    rm migrations/T004.c migrations/T005.c
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002 v1"
+    # and the next good build replaces it whole
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_log" 3
+}
+
+test_bundle_holds_no_build_state_and_no_local_paths() {
+    ident_project
+    build_ok
+    [ ! -e build/bundle/.deps ] || fail "build state inside the bundle"
+    extra=$(ls -A build/bundle | grep -vE '^(manifest\.yaml|.*\.so|data)$') && fail "unexpected files in the bundle: $extra"
+    [ -f build/bundle/data/small.csv ] || fail "data/ not copied"
+    grep -rl -- "$P" build/bundle && fail "the project's path is inside the bundle"
+    grep -rl -- "$ROOT" build/bundle && fail "delembic's build path is inside the bundle"
+    # the bundle folder keeps its rules
+    [ "$(stat -c %a build/bundle)" = 755 ] || fail "bundle folder mode $(stat -c %a build/bundle)"
+    run "$D" verify --offline
+    expect_rc 0
+}
+
+test_upgrade_warns_when_sources_changed_since_the_build() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_no_out "WARNING"
+    # edit a source without building
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    mig T003 '"T002"' "INSERT INTO t_log VALUES ('T003')"
+    run "$D" upgrade head --strict
+    expect_rc 2
+    expect_out "sources changed since the last build: migrations/T001_first.c, migrations/T003.c"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "WARNING: sources changed since the last build: migrations/T001_first.c, migrations/T003.c; run 'delembic build'"
+    # a header, and a removed source
+    build_ok
+    printf '#define LOCAL_TAG "v3"\n' >migrations/local.h
+    rm migrations/T003.c
+    run "$D" upgrade head
+    expect_out "WARNING: sources changed since the last build: migrations/T003.c, migrations/local.h"
+    # --bundle: a shipped bundle has no sources to compare
+    run "$D" upgrade head --bundle build/bundle
+    expect_no_out "sources changed"
+}
+
+test_upgrade_strict_refuses_a_stale_bundle_before_anything_runs() {
+    ident_project
+    build_ok
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    run "$D" upgrade head --strict
+    expect_rc 2
+    expect_out "migrations/T001_first.c"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT to_regclass('delembic_version') IS NULL" t   # not even connected
+    build_ok
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001 edited,T002 v1"
+}
+
+test_touch_without_content_change_is_not_stale() {
+    ident_project
+    build_ok
+    sleep 0.01
+    touch migrations/*.c migrations/local.h
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "WARNING"
+    # rewritten with the same bytes (as a git checkout does)
+    cp migrations/T001_first.c "$P/t" && rm migrations/T001_first.c && cp "$P/t" migrations/T001_first.c
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+}
+
+test_build_replaces_only_a_bundle_folder() {
+    ident_project
+    mkdir -p "$P/notes" && echo keep >"$P/notes/todo.txt"
+    run "$D" build -o "$P/notes"
+    expect_rc 2
+    expect_out "not a bundle folder (it holds 'todo.txt')"
+    [ "$(cat "$P/notes/todo.txt")" = keep ] || fail "a folder that is not a bundle was touched"
+    # an empty folder, or one with a bundle of the old layout (.deps/ inside), is fine
+    mkdir -p "$P/dist/old/.deps" && touch "$P/dist/old/.deps/T001.d" "$P/dist/old/T001_first.so"
+    run "$D" build -o "$P/dist/old"
+    expect_rc 0
+    [ ! -e "$P/dist/old/.deps" ] || fail ".deps kept"
+    run "$D" verify --offline --bundle "$P/dist/old"
+    expect_rc 0
+}
+
+test_concurrent_builds_and_a_killed_one_leave_a_good_bundle() {
+    ident_project
+    for i in $(seq 3 12); do mig T0$(printf %02d $i) '' "SELECT $i"; done
+    "$D" build -j 1 >"$P/b1.log" 2>&1 & b1=$!
+    "$D" build -j 1 >"$P/b2.log" 2>&1 & b2=$!
+    wait $b1 || fail "first build: $(cat "$P/b1.log")"
+    wait $b2 || fail "second build: $(cat "$P/b2.log")"
+    run "$D" verify --offline
+    expect_rc 0
+    expect_out "12 migration(s), 0 problem(s)"
+    # a build killed mid-way leaves its staging folder; the next build clears it
+    mkdir -p build/.bundle.new-Zz9Yy8 && touch build/.bundle.new-Zz9Yy8/T001_first.so
+    sed -i 's/SELECT 3/SELECT 33/' migrations/T003.c
+    build_ok
+    [ ! -e build/.bundle.new-Zz9Yy8 ] || fail "a dead build's staging folder was left"
+    run "$D" upgrade head
+    expect_rc 0
+}
+
+run_tests
