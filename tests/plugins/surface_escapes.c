@@ -4,7 +4,7 @@
  * (C1 U+009B, raw byte 0x9b). @FAIL@: 1 to fail, 0 to succeed. */
 #include <delembic/plugin.h>
 
-#define HOSTILE "\033[2J\r  OK (0.01s)\nRunning FAKE: forged\x7f\xc2\x9b" "31m"
+#define HOSTILE "\033[2J\r  OK (9.99s)\nRunning FAKE: forged\x7f\xc2\x9b" "31m"
 
 static int upgrade(PGconn *conn, dm_ctx *ctx)
 {
