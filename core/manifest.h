@@ -26,6 +26,7 @@
 #define MANIFEST_FILE "manifest.yaml"
 #define MANIFEST_FORMAT 1
 #define MANIFEST_MAX_BYTES (64u << 20)
+#define MANIFEST_MAX_ABI 1000000
 
 typedef struct mentry {
     char *revision;
@@ -34,7 +35,7 @@ typedef struct mentry {
     char *description;
     strvec depends_on;
     strvec alembic;    /* the Alembic revisions among depends_on */
-    size_t line;
+    size_t line;       /* for parse errors; 0 when read from the cache */
 } mentry;
 
 typedef struct manifest {
@@ -55,6 +56,14 @@ int manifest_load(const char *bundle_dir, manifest *mf, del_err *err);
 int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err);
 /* Serialise to YAML text (malloc'd). */
 int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err);
+/* 1 when manifest_emit would write exactly text (compared as it is emitted). */
+int manifest_emits_as(const manifest *mf, const char *text, size_t len);
+/* 0 when every value of mf is one that manifest_parse accepts (valid ids,
+ * names and digests, no duplicates, a sound graph); -1 otherwise. With
+ * manifest_emits_as, this is how the cache proves that an entry says exactly
+ * what manifest.yaml says: parsing the emitter's text gives back what it was
+ * given (values YAML would read as null are written quoted). */
+int manifest_check_values(const manifest *mf);
 void manifest_free(manifest *mf);
 long manifest_find(const manifest *mf, const char *revision);
 mentry *manifest_add(manifest *mf);
