@@ -370,7 +370,7 @@ static int build_manifest(app *a, const char *out_dir, const strvec *names, unit
     }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(out_dir, todo_files, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(out_dir, NULL, todo_files, ntodo, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;

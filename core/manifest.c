@@ -20,6 +20,11 @@ void manifest_free(manifest *mf)
         strvec_clear(&e->alembic);
     }
     free(mf->m);
+    for (size_t i = 0; i < mf->nlibs; i++) {
+        free(mf->libs[i].file);
+        free(mf->libs[i].sha256);
+    }
+    free(mf->libs);
     strmap_free(&mf->by_revision);
     strmap_free(&mf->by_file);
     free(mf->path);
@@ -37,6 +42,22 @@ mentry *manifest_add(manifest *mf)
     mentry *e = &mf->m[mf->n++];
     memset(e, 0, sizeof *e);
     return e;
+}
+
+mlib *manifest_add_library(manifest *mf)
+{
+    mf->libs = xrealloc(mf->libs, (mf->nlibs + 1) * sizeof *mf->libs);
+    mlib *l = &mf->libs[mf->nlibs++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+long manifest_find_library(const manifest *mf, const char *soname)
+{
+    for (size_t i = 0; i < mf->nlibs; i++)
+        if (!strcmp(path_basename(mf->libs[i].file), soname))
+            return (long)i;
+    return -1;
 }
 
 long manifest_find(const manifest *mf, const char *revision)
@@ -57,6 +78,41 @@ static int valid_file_name(const char *f)
         if ((unsigned char)*p < 0x20)
             return 0;
     return 1;
+}
+
+/* lib/libfoo.so.1: a relative path inside the bundle to a .so file. */
+static int valid_library_path(const char *f)
+{
+    if (!*f || f[0] == '/' || strlen(f) > MANIFEST_MAX_PATH || !strstr(path_basename(f), ".so"))
+        return 0;
+    for (const char *p = f; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return 0;
+    for (const char *c = f;; c++) { /* each folder or file name */
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && !strncmp(c, "..", 2)))
+            return 0;
+        c += n;
+        if (!*c)
+            return 1;
+    }
+}
+
+/* Why library i cannot be listed (NULL: it can), given those before it. */
+static const char *library_problem(const manifest *mf, size_t i)
+{
+    const mlib *l = &mf->libs[i];
+    if (!valid_library_path(l->file))
+        return "must be a path to a .so file inside the bundle (no leading '/', no '..')";
+    if (!sha256_is_hex(l->sha256))
+        return "needs a sha256 of 64 lowercase hex digits";
+    const char *soname = path_basename(l->file);
+    if (strmap_get(&mf->by_file, soname) >= 0)
+        return "has the name of a migration's file";
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(path_basename(mf->libs[k].file), soname))
+            return "has the same soname (file name) as another listed library";
+    return NULL;
 }
 
 static int valid_revision(const char *r)
@@ -114,6 +170,8 @@ int manifest_check_values(const manifest *mf)
         ok = valid_revision(nd->rev) && algraph_find(&mf->graph, nd->rev) == (long)i &&
              list_ok(&nd->down);
     }
+    for (size_t i = 0; i < mf->nlibs && ok; i++)
+        ok = mf->libs[i].file && mf->libs[i].sha256 && !library_problem(mf, i);
     del_err err;
     if (ok && mf->graph.n && algraph_validate(&mf->graph, "manifest", &err) != 0)
         ok = 0;
@@ -126,7 +184,8 @@ static void push_list(strvec *dst, const ynode *seq)
         strvec_push(dst, seq->items[i]->value);
 }
 
-static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", NULL};
+static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", "libraries", NULL};
+static const char *const library_keys[] = {"file", "sha256", NULL};
 static const char *const entry_keys[] = {"revision", "file", "sha256", "description",
                                          "depends_on", "alembic", NULL};
 static const char *const alembic_keys[] = {"version_table", "graph", NULL};
@@ -234,6 +293,31 @@ static int parse_alembic(const char *name, const ynode *a, manifest *mf, del_err
     return algraph_validate(&mf->graph, name, err);
 }
 
+static int parse_libraries(const char *name, const ynode *ls, manifest *mf, del_err *err)
+{
+    if (yscalar_is_null(ls) && ls->kind == YNODE_SCALAR)
+        return 0;
+    if (yexpect(name, ls, YNODE_SEQ, "'libraries'", err) != 0)
+        return -1;
+    for (size_t i = 0; i < ls->n; i++) {
+        const ynode *it = ls->items[i];
+        const char *file = NULL, *sha = NULL;
+        if (yexpect(name, it, YNODE_MAP, "a library entry", err) != 0 ||
+            ymap_check_keys(name, it, library_keys, "a library entry", err) != 0 ||
+            yget_string(name, it, "file", 1, &file, err) != 0 ||
+            yget_string(name, it, "sha256", 1, &sha, err) != 0)
+            return -1;
+        mlib *l = manifest_add_library(mf);
+        l->file = xstrdup(file);
+        l->sha256 = xstrdup(sha);
+        const char *problem = library_problem(mf, mf->nlibs - 1);
+        if (problem)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: library %.200s %s", name, it->line, it->col,
+                            file, problem);
+    }
+    return 0;
+}
+
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err)
 {
     memset(mf, 0, sizeof *mf);
@@ -274,6 +358,9 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
     }
     const ynode *a = ymap_get(root, "alembic");
     if (a && parse_alembic(name, a, mf, err) != 0)
+        goto fail;
+    const ynode *ls = ymap_get(root, "libraries");
+    if (ls && parse_libraries(name, ls, mf, err) != 0)
         goto fail;
     if (!mf->version_table)
         mf->version_table = xstrdup("alembic_version");
@@ -465,6 +552,19 @@ static int emit_manifest(const manifest *mf, emit *e)
         }
         map_end(e);
         map_end(e);
+    }
+    if (mf->nlibs) {
+        scalar(e, "libraries");
+        seq_start(e, 0);
+        for (size_t i = 0; i < mf->nlibs; i++) {
+            map_start(e, 0);
+            scalar(e, "file");
+            scalar(e, mf->libs[i].file);
+            scalar(e, "sha256");
+            scalar(e, mf->libs[i].sha256);
+            map_end(e);
+        }
+        seq_end(e);
     }
     map_end(e);
     yaml_document_end_event_initialize(&ev, 1);

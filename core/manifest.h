@@ -15,6 +15,9 @@
  *     graph:
  *       3d1e3e6abc12: [9a0b1c2d3e4f]
  *       9a0b1c2d3e4f: []
+ *   libraries:                       # optional: shared libraries the plugins need,
+ *     - file: lib/libfoo.so.1        # shipped in the bundle (the base name is the
+ *       sha256: 9b2e...              # soname) and pinned like the plugins
  */
 #ifndef DEL_MANIFEST_H
 #define DEL_MANIFEST_H
@@ -27,6 +30,7 @@
 #define MANIFEST_FORMAT 1
 #define MANIFEST_MAX_BYTES (64u << 20)
 #define MANIFEST_MAX_ABI 1000000
+#define MANIFEST_MAX_PATH 1024     /* a library's path inside the bundle */
 
 typedef struct mentry {
     char *revision;
@@ -37,6 +41,11 @@ typedef struct mentry {
     strvec alembic;    /* the Alembic revisions among depends_on */
     size_t line;       /* for parse errors; 0 when read from the cache */
 } mentry;
+
+typedef struct mlib {
+    char *file;        /* path inside the bundle; its base name is its soname */
+    char *sha256;
+} mlib;
 
 typedef struct manifest {
     char *path;        /* for messages */
@@ -49,6 +58,8 @@ typedef struct manifest {
     algraph graph;
     strmap by_revision;  /* revision -> entry (built by manifest_add and parse) */
     strmap by_file;      /* file -> entry */
+    mlib *libs;          /* libraries: */
+    size_t nlibs;
 } manifest;
 
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);
@@ -67,5 +78,8 @@ int manifest_check_values(const manifest *mf);
 void manifest_free(manifest *mf);
 long manifest_find(const manifest *mf, const char *revision);
 mentry *manifest_add(manifest *mf);
+mlib *manifest_add_library(manifest *mf);
+/* The listed library whose soname (file base name) is soname, or -1. */
+long manifest_find_library(const manifest *mf, const char *soname);
 
 #endif

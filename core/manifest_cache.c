@@ -138,6 +138,18 @@ static void get_entry(reader *r, mentry *e)
     get_list(r, &e->alembic);
 }
 
+static void put_library(sbuf *b, const mlib *l)
+{
+    put_str(b, l->file);
+    put_str(b, l->sha256);
+}
+
+static void get_library(reader *r, mlib *l)
+{
+    l->file = get_str(r);
+    l->sha256 = get_str(r);
+}
+
 static void put_manifest(sbuf *b, const manifest *mf)
 {
     sbuf_add(b, CACHE_MAGIC, sizeof CACHE_MAGIC);
@@ -152,6 +164,9 @@ static void put_manifest(sbuf *b, const manifest *mf)
         put_str(b, mf->graph.nodes[i].rev);
         put_list(b, &mf->graph.nodes[i].down);
     }
+    put_u32(b, (uint32_t)mf->nlibs);
+    for (size_t i = 0; i < mf->nlibs; i++)
+        put_library(b, &mf->libs[i]);
 }
 
 /* 0 when the whole entry was read; mf is filled either way (free it). */
@@ -178,6 +193,9 @@ static int get_manifest(reader *r, manifest *mf)
         free(rev);
         get_list(r, &nd->down);
     }
+    uint32_t nl = get_u32(r);
+    for (uint32_t i = 0; i < nl && !r->bad; i++)
+        get_library(r, manifest_add_library(mf));
     return r->bad || r->p != r->end ? -1 : 0;
 }
 

@@ -28,6 +28,11 @@ static int same_manifest(const manifest *a, const manifest *b)
             !same_list(&x->alembic, &y->alembic))
             return 0;
     }
+    if (a->nlibs != b->nlibs)
+        return 0;
+    for (size_t i = 0; i < a->nlibs; i++)
+        if (strcmp(a->libs[i].file, b->libs[i].file) || strcmp(a->libs[i].sha256, b->libs[i].sha256))
+            return 0;
     for (size_t i = 0; i < a->graph.n; i++)
         if (strcmp(a->graph.nodes[i].rev, b->graph.nodes[i].rev) ||
             !same_list(&a->graph.nodes[i].down, &b->graph.nodes[i].down))

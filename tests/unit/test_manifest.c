@@ -69,6 +69,65 @@ START_TEST(refusals)
 }
 END_TEST
 
+#define LIBS_HEAD "format: 1\nabi: 1\nmigrations:\n  - revision: D1\n    file: D1.so\n    sha256: " SHA "\nlibraries:\n"
+
+START_TEST(libraries_parse_round_trip_and_cache)
+{
+    const char *text = LIBS_HEAD "  - file: lib/libfoo.so.1\n    sha256: " SHA "\n"
+                                 "  - {file: libbar.so, sha256: " SHA "}\n";
+    manifest mf, again;
+    del_err e;
+    ck_assert_msg(manifest_parse("m.yaml", text, strlen(text), &mf, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(mf.nlibs, 2);
+    ck_assert_str_eq(mf.libs[0].file, "lib/libfoo.so.1");
+    ck_assert_int_eq(manifest_find_library(&mf, "libfoo.so.1"), 0);
+    ck_assert_int_eq(manifest_find_library(&mf, "libbar.so"), 1);
+    ck_assert_int_eq(manifest_find_library(&mf, "lib/libfoo.so.1"), -1);
+    ck_assert_int_eq(manifest_check_values(&mf), 0);
+    char *out;
+    size_t len;
+    ck_assert_int_eq(manifest_emit(&mf, &out, &len, &e), 0);
+    ck_assert_ptr_nonnull(strstr(out, "libraries:\n- file: lib/libfoo.so.1\n  sha256: " SHA "\n"));
+    ck_assert_int_eq(manifest_parse("again", out, len, &again, &e), 0);
+    ck_assert_int_eq(again.nlibs, 2);
+    ck_assert_str_eq(again.libs[1].file, "libbar.so");
+    manifest_free(&again);
+    /* through the cache */
+    char tmpl[] = "/tmp/delembic-mlib-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    setenv("DELEMBIC_CACHE_DIR", tmpl, 1);
+    manifest_cache_store(out, len, &mf);
+    ck_assert_int_eq(manifest_cache_load(out, len, "m.yaml", &again), 0);
+    ck_assert_int_eq(again.nlibs, 2);
+    ck_assert_str_eq(again.libs[0].sha256, SHA);
+    manifest_free(&again);
+    unsetenv("DELEMBIC_CACHE_DIR");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+    free(out);
+    manifest_free(&mf);
+}
+END_TEST
+
+START_TEST(libraries_refusals)
+{
+    refused(LIBS_HEAD "  - file: ../libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: /usr/lib/libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/./libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib//libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/libx.txt\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n    sha256: abc\n", "64 lowercase hex");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n", "required field 'sha256'");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n    sha256: " SHA "\n    soname: x\n", "unknown field 'soname'");
+    refused(LIBS_HEAD "  - file: a/libx.so\n    sha256: " SHA "\n  - file: b/libx.so\n    sha256: " SHA "\n",
+            "same soname");
+    refused(LIBS_HEAD "  - file: lib/D1.so\n    sha256: " SHA "\n", "name of a migration's file");
+    refused(LIBS_HEAD "  x: 1\n", "must be a list");
+}
+END_TEST
+
 /* A bundle folder holding manifest.yaml as delembic writes it (the emitter's
  * text of `good`), and a cache folder for it. */
 typedef struct cache_fixture {
@@ -324,6 +383,8 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("manifest");
     ADD(tc, parse_and_round_trip);
     ADD(tc, refusals);
+    ADD(tc, libraries_parse_round_trip_and_cache);
+    ADD(tc, libraries_refusals);
     ADD(tc, cache_round_trip);
     ADD(tc, cache_damaged_entry_is_ignored);
     ADD(tc, cache_entry_that_disagrees_with_the_text_is_ignored);
