@@ -132,6 +132,11 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     char **ok_files = xcalloc(mf.n ? mf.n : 1, sizeof *ok_files);
     size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
     size_t nok = 0;
+    /* the libraries it lists: each verified as a plugin is */
+    char *lib_failed = xcalloc(mf.nlibs ? mf.nlibs : 1, 1);
+    for (size_t i = 0; i < mf.nlibs; i++)
+        if ((lib_failed[i] = loader_check_library(dir, &mf, i, &e) != 0))
+            problem(&r, "library", "%s", e.msg);
     for (size_t i = 0; i < mf.n; i++) {
         int fd;
         if (loader_open_verified(dir, mf.m[i].file, NULL, &fd, actual[i], &e) != 0) {
@@ -139,7 +144,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
             continue;
         }
         int linked = strcmp(actual[i], mf.m[i].sha256) == 0 &&
-                     loader_check_links(dir, &mf, fd, mf.m[i].file, &e) == 0;
+                     loader_check_links(dir, &mf, fd, mf.m[i].file, lib_failed, &e) == 0;
         close(fd);
         if (strcmp(actual[i], mf.m[i].sha256) != 0) {
             problem(&r, "checksum", "%s/%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
@@ -153,10 +158,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         ok_files[nok] = mf.m[i].file;
         ok_idx[nok++] = i;
     }
-    /* the libraries it lists: each verified as a plugin is */
-    for (size_t i = 0; i < mf.nlibs; i++)
-        if (loader_check_library(dir, &mf, i, &e) != 0)
-            problem(&r, "library", "%s", e.msg);
+    free(lib_failed);
     /* descriptors, in a child process that loads each as a run does */
     if (nok) {
         plugin_info *info = xcalloc(nok, sizeof *info);

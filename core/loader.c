@@ -109,6 +109,7 @@ typedef struct walk {
     const char *dir;
     const manifest *mf;
     int open_libs;   /* verify and open the listed libraries it needs (else name them only) */
+    const char *lib_failed; /* names only: listed libraries known to fail their check */
     char *state;     /* per listed library: 0 unseen, 1 being walked, 2 done */
     int *fds;        /* listed libraries, verified and open, dependencies first */
     size_t nfds;
@@ -168,6 +169,9 @@ static int walk_object(walk *w, int fd, const char *path, const char *rel, const
         if (link_is_libc(need) || !strcmp(need, LIBPQ_SONAME) || (k < 0 && host_provides(w, need))) {
             if (!strvec_contains(&w->host, need))
                 strvec_push(&w->host, need);
+        } else if (k >= 0 && w->lib_failed && w->lib_failed[k]) {
+            rc = del_fail(err, DEL_EUSAGE, "%s: needs %s, whose check failed; fix %s first", path, need,
+                          w->mf->libs[k].file);
         } else if (k >= 0) {
             rc = walk_library(w, (size_t)k, err);
         } else {
@@ -182,9 +186,9 @@ out:
 
 static int walk_library(walk *w, size_t k, del_err *err)
 {
+    const mlib *l = &w->mf->libs[k];
     if (!w->open_libs || w->state[k] == 2)
         return 0;
-    const mlib *l = &w->mf->libs[k];
     char *path = path_join(w->dir, l->file);
     int fd = -1, rc;
     if (w->state[k] == 1) {
@@ -217,10 +221,11 @@ static void walk_init(walk *w, const char *dir, const manifest *mf, int open_lib
 }
 
 int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
-                       del_err *err)
+                       const char *lib_failed, del_err *err)
 {
     walk w;
     walk_init(&w, bundle_dir, mf, 0);
+    w.lib_failed = lib_failed;
     char *path = path_join(bundle_dir, rel);
     int rc = walk_object(&w, fd, path, rel, NULL, err);
     free(path);
