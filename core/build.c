@@ -557,7 +557,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(staging, todo_files, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(staging, NULL, todo_files, ntodo, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;

@@ -44,6 +44,11 @@ static int check_listing(bundle *b, del_err *err)
     while ((de = readdir(d))) {
         if (!has_suffix(de->d_name, ".so"))
             continue;
+        int library = 0; /* a listed library at the top of the bundle */
+        for (size_t k = 0; k < b->mf.nlibs && !library; k++)
+            library = !strcmp(b->mf.libs[k].file, de->d_name);
+        if (library)
+            continue;
         long i = strmap_get(&files, de->d_name);
         if (i < 0) {
             rc = del_fail(err, DEL_EUSAGE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",

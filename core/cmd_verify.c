@@ -57,6 +57,8 @@ static void check_listing(report *r, const char *dir, const manifest *mf)
         int listed = 0;
         for (size_t i = 0; i < mf->n && !listed; i++)
             listed = !strcmp(mf->m[i].file, de->d_name);
+        for (size_t i = 0; i < mf->nlibs && !listed; i++)
+            listed = !strcmp(mf->libs[i].file, de->d_name); /* a library at the top */
         if (!listed)
             problem(r, "unlisted", "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
                     dir, de->d_name);
@@ -134,25 +136,37 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     char **ok_files = xcalloc(mf.n ? mf.n : 1, sizeof *ok_files);
     size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
     size_t nok = 0;
+    /* the libraries it lists: each verified as a plugin is */
+    char *lib_failed = xcalloc(mf.nlibs ? mf.nlibs : 1, 1);
+    for (size_t i = 0; i < mf.nlibs; i++)
+        if ((lib_failed[i] = loader_check_library(dir, &mf, i, &e) != 0))
+            problem(&r, "library", "%s", e.msg);
     for (size_t i = 0; i < mf.n; i++) {
         int fd;
         if (loader_open_verified(dir, mf.m[i].file, NULL, &fd, actual[i], &e) != 0) {
             problem(&r, "file", "%s", e.msg);
             continue;
         }
+        int linked = strcmp(actual[i], mf.m[i].sha256) == 0 &&
+                     loader_check_links(dir, &mf, fd, mf.m[i].file, lib_failed, &e) == 0;
         close(fd);
         if (strcmp(actual[i], mf.m[i].sha256) != 0) {
             problem(&r, "checksum", "%s/%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
                     dir, mf.m[i].file, actual[i], mf.m[i].sha256);
             continue;
         }
+        if (!linked) {
+            problem(&r, "library", "%s", e.msg);
+            continue;
+        }
         ok_files[nok] = mf.m[i].file;
         ok_idx[nok++] = i;
     }
-    /* descriptors, in a child process */
+    free(lib_failed);
+    /* descriptors, in a child process that loads each as a run does */
     if (nok) {
         plugin_info *info = xcalloc(nok, sizeof *info);
-        if (inspect_plugins(dir, ok_files, nok, info, &e) != 0) {
+        if (inspect_plugins(dir, &mf, ok_files, nok, info, &e) != 0) {
             problem(&r, "inspect", "%s", e.msg);
         } else {
             for (size_t k = 0; k < nok; k++) {

@@ -56,7 +56,8 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
-static void child(int fd, const char *dir, char *const *files, size_t start, size_t n)
+static void child(int fd, const char *dir, const manifest *mf, char *const *files, size_t start,
+                  size_t n)
 {
     for (size_t i = start; i < n; i++) {
         sbuf payload = {0};
@@ -66,8 +67,10 @@ static void child(int fd, const char *dir, char *const *files, size_t start, siz
         char sha[65];
         char *path = path_join(dir, files[i]);
         loaded_plugin lp;
-        if (loader_open_verified(dir, files[i], NULL, &pfd, sha, &err) != 0 ||
-            loader_load_fd(pfd, path, &lp, &err) != 0) {
+        int failed = mf ? loader_load_verified(dir, mf, files[i], NULL, &lp, sha, &err) != 0
+                        : loader_open_verified(dir, files[i], NULL, &pfd, sha, &err) != 0 ||
+                              loader_load_fd(pfd, path, &lp, &err) != 0;
+        if (failed) {
             sbuf_puts(&payload, err.msg);
         } else {
             h.ok = 1;
@@ -110,7 +113,8 @@ static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
     }
 }
 
-int inspect_plugins(const char *dir, char *const *files, size_t n, plugin_info *out, del_err *err)
+int inspect_plugins(const char *dir, const manifest *mf, char *const *files, size_t n,
+                    plugin_info *out, del_err *err)
 {
     for (size_t i = 0; i < n; i++)
         memset(&out[i], 0, sizeof out[i]);
@@ -130,7 +134,7 @@ int inspect_plugins(const char *dir, char *const *files, size_t n, plugin_info *
         if (pid == 0) {
             close(pfd[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
-            child(pfd[1], dir, files, next, n);
+            child(pfd[1], dir, mf, files, next, n);
         }
         close(pfd[1]);
         for (;;) {

@@ -5,6 +5,7 @@
 #define DEL_INSPECT_H
 
 #include "err.h"
+#include "manifest.h"
 #include "util.h"
 
 typedef struct plugin_info {
@@ -15,9 +16,13 @@ typedef struct plugin_info {
     char sha256[65];
 } plugin_info;
 
-/* files are names inside dir. Always fills out[0..n); returns -1 only when
- * the child cannot be started. */
-int inspect_plugins(const char *dir, char *const *files, size_t n, plugin_info *out, del_err *err);
+/* files are names inside dir. With a manifest (verify), each is loaded as a
+ * run loads it (loader_load_verified: what it brings in checked, listed
+ * libraries verified and loaded first); without one (build, before there is
+ * a manifest), as it is. Always fills out[0..n); returns -1 only when the
+ * child cannot be started. */
+int inspect_plugins(const char *dir, const manifest *mf, char *const *files, size_t n,
+                    plugin_info *out, del_err *err);
 void plugin_info_free(plugin_info *pi);
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "elfcheck.h"
+#include "linkcheck.h"
 #include "sha256.h"
 #include "util.h"
 
@@ -29,10 +30,13 @@ int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_e
     return 0;
 }
 
-int loader_open_verified(const char *bundle_dir, const char *file, const char *expected_sha,
-                         int *fd_out, char sha_out[65], del_err *err)
+/* Open bundle_dir/rel after the checks: inside the bundle (directly for a
+ * plugin; in a folder of it, each folder checked too, when sub), a regular
+ * file, owner and mode, ELF for this host, and the sha256 when expected. */
+static int open_checked(const char *bundle_dir, const char *rel, int sub, const char *expected_sha,
+                        int *fd_out, char sha_out[65], del_err *err)
 {
-    char *path = path_join(bundle_dir, file);
+    char *path = path_join(bundle_dir, rel);
     char real_dir[PATH_MAX], real_file[PATH_MAX];
     struct stat st;
     int fd = -1;
@@ -46,10 +50,21 @@ int loader_open_verified(const char *bundle_dir, const char *file, const char *e
         goto fail;
     }
     size_t dl = strlen(real_dir);
-    if (strncmp(real_file, real_dir, dl) != 0 || real_file[dl] != '/' || strchr(real_file + dl + 1, '/')) {
+    if (strncmp(real_file, real_dir, dl) != 0 || real_file[dl] != '/' || (!sub && strchr(real_file + dl + 1, '/'))) {
         del_fail(err, DEL_EUSAGE, "%s: a symbolic link that leaves the bundle folder (to %s); copy the file into the bundle instead",
                  path, real_file);
         goto fail;
+    }
+    /* the folders between the bundle folder and the file */
+    for (char *slash = strchr(real_file + dl + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int bad = lstat(real_file, &st) != 0 || !S_ISDIR(st.st_mode) ||
+                  loader_check_mode(real_file, &st, 1, err) != 0;
+        if (bad && !S_ISDIR(st.st_mode))
+            del_fail(err, DEL_EUSAGE, "%s: not a folder", real_file);
+        *slash = '/';
+        if (bad)
+            goto fail;
     }
     fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
@@ -80,6 +95,213 @@ fail:
         close(fd);
     free(path);
     return -1;
+}
+
+int loader_open_verified(const char *bundle_dir, const char *file, const char *expected_sha,
+                         int *fd_out, char sha_out[65], del_err *err)
+{
+    return open_checked(bundle_dir, file, 0, expected_sha, fd_out, sha_out, err);
+}
+
+/* ---- what an object brings in with it (linkcheck.h) -------------------- */
+
+typedef struct walk {
+    const char *dir;
+    const manifest *mf;
+    int open_libs;   /* verify and open the listed libraries it needs (else name them only) */
+    const char *lib_failed; /* names only: listed libraries known to fail their check */
+    char *state;     /* per listed library: 0 unseen, 1 being walked, 2 done */
+    int *fds;        /* listed libraries, verified and open, dependencies first */
+    size_t nfds;
+    strvec host;     /* names the host provides: loaded before it, so ld.so never searches */
+    strvec closure;  /* libpq's libraries, read when first needed */
+    int have_closure;
+} walk;
+
+static void walk_free(walk *w)
+{
+    for (size_t i = 0; i < w->nfds; i++)
+        close(w->fds[i]);
+    free(w->fds);
+    free(w->state);
+    strvec_clear(&w->host);
+    strvec_clear(&w->closure);
+}
+
+static int host_provides(walk *w, const char *soname)
+{
+    if (link_is_libc(soname) || !strcmp(soname, LIBPQ_SONAME))
+        return 1;
+    if (!w->have_closure) {
+        link_libpq_closure(&w->closure);
+        w->have_closure = 1;
+    }
+    return strvec_contains(&w->closure, soname);
+}
+
+static int walk_library(walk *w, size_t k, del_err *err);
+
+/* The object open at fd, at rel inside the bundle (path for messages); a
+ * listed library must say its soname is the one it is listed under. */
+static int walk_object(walk *w, int fd, const char *path, const char *rel, const char *soname,
+                       del_err *err)
+{
+    elf_dynamic d;
+    if (elf_read_dynamic(fd, path, &d, err) != 0)
+        return -1;
+    int rc = 0;
+    if (soname && (!d.soname || strcmp(d.soname, soname))) {
+        rc = del_fail(err, DEL_EUSAGE, "%s: its soname is %s, but manifest.yaml lists it as %s; a listed library's file name must be its soname: rename it or relink it with -Wl,-soname,%s",
+                      path, d.soname ? d.soname : "missing", soname, soname);
+        goto out;
+    }
+    const char *paths[] = {d.rpath, d.runpath}, *tags[] = {"DT_RPATH", "DT_RUNPATH"};
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        char *bad = paths[i] ? link_runpath_escape(paths[i], rel) : NULL;
+        if (bad)
+            rc = del_fail(err, DEL_EUSAGE, "%s: its run path (%s) has '%s', which leads outside the bundle; relink it without -Wl,-rpath, or with '$ORIGIN' or '$ORIGIN/<folder in the bundle>'",
+                          path, tags[i], bad);
+        free(bad);
+    }
+    for (size_t i = 0; i < d.needed.n && rc == 0; i++) {
+        const char *need = d.needed.v[i];
+        long k = manifest_find_library(w->mf, need);
+        if (link_is_libc(need) || !strcmp(need, LIBPQ_SONAME) || (k < 0 && host_provides(w, need))) {
+            if (!strvec_contains(&w->host, need))
+                strvec_push(&w->host, need);
+        } else if (k >= 0 && w->lib_failed && w->lib_failed[k]) {
+            rc = del_fail(err, DEL_EUSAGE, "%s: needs %s, whose check failed; fix %s first", path, need,
+                          w->mf->libs[k].file);
+        } else if (k >= 0) {
+            rc = walk_library(w, (size_t)k, err);
+        } else {
+            rc = del_fail(err, DEL_EUSAGE, "%s: needs %s, which is not part of the C library, libpq or a library libpq needs, and manifest.yaml does not list it; link it statically, or ship it in the bundle and list its file and sha256 under libraries:",
+                          path, need);
+        }
+    }
+out:
+    elf_dynamic_free(&d);
+    return rc;
+}
+
+static int walk_library(walk *w, size_t k, del_err *err)
+{
+    const mlib *l = &w->mf->libs[k];
+    if (!w->open_libs || w->state[k] == 2)
+        return 0;
+    char *path = path_join(w->dir, l->file);
+    int fd = -1, rc;
+    if (w->state[k] == 1) {
+        rc = del_fail(err, DEL_EUSAGE, "%s: listed libraries that need each other in a cycle cannot be loaded one after the other; link them into one",
+                      path);
+    } else {
+        w->state[k] = 1;
+        rc = open_checked(w->dir, l->file, 1, l->sha256, &fd, NULL, err);
+        if (rc == 0)
+            rc = walk_object(w, fd, path, l->file, path_basename(l->file), err);
+    }
+    if (rc == 0) {
+        w->fds = xrealloc(w->fds, (w->nfds + 1) * sizeof *w->fds);
+        w->fds[w->nfds++] = fd;
+        w->state[k] = 2;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    free(path);
+    return rc;
+}
+
+static void walk_init(walk *w, const char *dir, const manifest *mf, int open_libs)
+{
+    memset(w, 0, sizeof *w);
+    w->dir = dir;
+    w->mf = mf;
+    w->open_libs = open_libs;
+    w->state = xcalloc(mf->nlibs ? mf->nlibs : 1, 1);
+}
+
+int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
+                       const char *lib_failed, del_err *err)
+{
+    walk w;
+    walk_init(&w, bundle_dir, mf, 0);
+    w.lib_failed = lib_failed;
+    char *path = path_join(bundle_dir, rel);
+    int rc = walk_object(&w, fd, path, rel, NULL, err);
+    free(path);
+    walk_free(&w);
+    return rc;
+}
+
+int loader_check_library(const char *bundle_dir, const manifest *mf, size_t i, del_err *err)
+{
+    walk w;
+    walk_init(&w, bundle_dir, mf, 1);
+    const char *soname = path_basename(mf->libs[i].file);
+    int rc = 0;
+    if (link_is_libc(soname) || !strcmp(soname, LIBPQ_SONAME) || host_provides(&w, soname)) {
+        char *path = path_join(bundle_dir, mf->libs[i].file);
+        rc = del_fail(err, DEL_EUSAGE, "%s: %s is the host's own (the C library, libpq or a library libpq needs), and the host's copy is the one plugins get; remove it from libraries:",
+                      path, soname);
+        free(path);
+    } else {
+        rc = walk_library(&w, i, err);
+    }
+    walk_free(&w);
+    return rc;
+}
+
+static void keep_handle(loaded_plugin *lp, void *h)
+{
+    lp->libs = xrealloc(lp->libs, (lp->nlibs + 1) * sizeof *lp->libs);
+    lp->libs[lp->nlibs++] = h;
+}
+
+int loader_load_verified(const char *bundle_dir, const manifest *mf, const char *file,
+                         const char *expected_sha, loaded_plugin *lp, char sha_out[65], del_err *err)
+{
+    memset(lp, 0, sizeof *lp);
+    int fd = -1;
+    if (open_checked(bundle_dir, file, 0, expected_sha, &fd, sha_out, err) != 0)
+        return -1;
+    char *path = path_join(bundle_dir, file);
+    loaded_plugin before = {0};
+    walk w;
+    walk_init(&w, bundle_dir, mf, 1);
+    int rc = walk_object(&w, fd, path, file, NULL, err);
+    /* everything it needs is loaded first: the host's own by name, the
+     * bundle's verified copies through their descriptors; ld.so then finds
+     * each by soname among the loaded objects and opens nothing else */
+    for (size_t i = 0; rc == 0 && i < w.host.n; i++) {
+        void *h = dlopen(w.host.v[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+            rc = del_fail(err, DEL_EUSAGE, "%s: cannot load %s, which it needs: %s", path, w.host.v[i], dlerror());
+        else
+            keep_handle(&before, h);
+    }
+    for (size_t i = 0; rc == 0 && i < w.nfds; i++) {
+        char procpath[64];
+        snprintf(procpath, sizeof procpath, "/proc/self/fd/%d", w.fds[i]);
+        void *h = dlopen(procpath, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *e = dlerror();
+            const char *colon = e ? strstr(e, ": ") : NULL;
+            rc = del_fail(err, DEL_EUSAGE, "%s: cannot load a library it needs: %s", path,
+                          colon ? colon + 2 : (e ? e : "unknown error"));
+        } else {
+            keep_handle(&before, h);
+        }
+    }
+    walk_free(&w);
+    if (rc == 0)
+        rc = loader_load_fd(fd, path, lp, err);
+    lp->libs = before.libs;
+    lp->nlibs = before.nlibs;
+    if (rc != 0)
+        loader_unload(lp);
+    close(fd);
+    free(path);
+    return rc;
 }
 
 static int bounded_string(const char *s, size_t max)
@@ -172,5 +394,8 @@ void loader_unload(loaded_plugin *lp)
 {
     if (lp->handle)
         dlclose(lp->handle);
+    for (size_t i = lp->nlibs; i-- > 0;)
+        dlclose(lp->libs[i]);
+    free(lp->libs);
     memset(lp, 0, sizeof *lp);
 }

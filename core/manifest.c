@@ -21,6 +21,11 @@ void manifest_free(manifest *mf)
         strvec_clear(&e->alembic);
     }
     free(mf->m);
+    for (size_t i = 0; i < mf->nlibs; i++) {
+        free(mf->libs[i].file);
+        free(mf->libs[i].sha256);
+    }
+    free(mf->libs);
     strmap_free(&mf->by_revision);
     strmap_free(&mf->by_file);
     free(mf->path);
@@ -38,6 +43,22 @@ mentry *manifest_add(manifest *mf)
     mentry *e = &mf->m[mf->n++];
     memset(e, 0, sizeof *e);
     return e;
+}
+
+mlib *manifest_add_library(manifest *mf)
+{
+    mf->libs = xrealloc(mf->libs, (mf->nlibs + 1) * sizeof *mf->libs);
+    mlib *l = &mf->libs[mf->nlibs++];
+    memset(l, 0, sizeof *l);
+    return l;
+}
+
+long manifest_find_library(const manifest *mf, const char *soname)
+{
+    for (size_t i = 0; i < mf->nlibs; i++)
+        if (!strcmp(path_basename(mf->libs[i].file), soname))
+            return (long)i;
+    return -1;
 }
 
 long manifest_find(const manifest *mf, const char *revision)
@@ -60,6 +81,41 @@ static int valid_file_name(const char *f)
     return 1;
 }
 
+/* lib/libfoo.so.1: a relative path inside the bundle to a .so file. */
+static int valid_library_path(const char *f)
+{
+    if (!*f || f[0] == '/' || strlen(f) > MANIFEST_MAX_PATH || !strstr(path_basename(f), ".so"))
+        return 0;
+    for (const char *p = f; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return 0;
+    for (const char *c = f;; c++) { /* each folder or file name */
+        size_t n = strcspn(c, "/");
+        if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && !strncmp(c, "..", 2)))
+            return 0;
+        c += n;
+        if (!*c)
+            return 1;
+    }
+}
+
+/* Why library i cannot be listed (NULL: it can), given those before it. */
+static const char *library_problem(const manifest *mf, size_t i)
+{
+    const mlib *l = &mf->libs[i];
+    if (!valid_library_path(l->file))
+        return "must be a path to a .so file inside the bundle (no leading '/', no '..')";
+    if (!sha256_is_hex(l->sha256))
+        return "needs a sha256 of 64 lowercase hex digits";
+    const char *soname = path_basename(l->file);
+    if (strmap_get(&mf->by_file, soname) >= 0)
+        return "has the name of a migration's file";
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(path_basename(mf->libs[k].file), soname))
+            return "has the same soname (file name) as another listed library";
+    return NULL;
+}
+
 static int valid_revision(const char *r)
 {
     if (!*r || strlen(r) > 200)
@@ -70,13 +126,68 @@ static int valid_revision(const char *r)
     return 1;
 }
 
+/* A value that YAML reads as null when it is written plain. */
+static int null_like(const char *s)
+{
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+static int list_ok(const strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        if (!sv->v[i])
+            return 0;
+    return 1;
+}
+
+int manifest_check_values(const manifest *mf)
+{
+    if (mf->format != MANIFEST_FORMAT || mf->abi < 1 || mf->abi > MANIFEST_MAX_ABI ||
+        !mf->version_table ||
+        (!mf->has_alembic && (mf->graph.n || strcmp(mf->version_table, "alembic_version"))))
+        return -1;
+    strmap revs = {0}, files = {0};
+    int ok = 1;
+    for (size_t i = 0; i < mf->n && ok; i++) {
+        const mentry *e = &mf->m[i];
+        ok = e->revision && e->file && e->sha256 && e->description && valid_revision(e->revision) &&
+             strmap_get(&revs, e->revision) < 0 && valid_file_name(e->file) &&
+             strmap_get(&files, e->file) < 0 && sha256_is_hex(e->sha256) &&
+             (!e->identity || sha256_is_hex(e->identity)) &&
+             list_ok(&e->depends_on) && list_ok(&e->alembic);
+        for (size_t k = 0; k < e->depends_on.n && ok; k++)
+            ok = valid_revision(e->depends_on.v[k]);
+        for (size_t k = 0; k < e->alembic.n && ok; k++)
+            ok = strvec_contains(&e->depends_on, e->alembic.v[k]) &&
+                 (!mf->graph.n || algraph_find(&mf->graph, e->alembic.v[k]) >= 0);
+        if (ok) {
+            strmap_put(&revs, e->revision, (long)i);
+            strmap_put(&files, e->file, (long)i);
+        }
+    }
+    strmap_free(&revs);
+    strmap_free(&files);
+    for (size_t i = 0; i < mf->graph.n && ok; i++) {
+        const alnode *nd = &mf->graph.nodes[i];
+        ok = valid_revision(nd->rev) && algraph_find(&mf->graph, nd->rev) == (long)i &&
+             list_ok(&nd->down);
+    }
+    for (size_t i = 0; i < mf->nlibs && ok; i++)
+        ok = mf->libs[i].file && mf->libs[i].sha256 && !library_problem(mf, i);
+    del_err err;
+    if (ok && mf->graph.n && algraph_validate(&mf->graph, "manifest", &err) != 0)
+        ok = 0;
+    return ok ? 0 : -1;
+}
+
 static void push_list(strvec *dst, const ynode *seq)
 {
     for (size_t i = 0; seq && i < seq->n; i++)
         strvec_push(dst, seq->items[i]->value);
 }
 
-static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", NULL};
+static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", "libraries", NULL};
+static const char *const library_keys[] = {"file", "sha256", NULL};
 static const char *const entry_keys[] = {"revision", "file", "sha256", "identity", "description",
                                          "depends_on", "alembic", NULL};
 static const char *const alembic_keys[] = {"version_table", "graph", NULL};
@@ -191,6 +302,31 @@ static int parse_alembic(const char *name, const ynode *a, manifest *mf, del_err
     return algraph_validate(&mf->graph, name, err);
 }
 
+static int parse_libraries(const char *name, const ynode *ls, manifest *mf, del_err *err)
+{
+    if (yscalar_is_null(ls) && ls->kind == YNODE_SCALAR)
+        return 0;
+    if (yexpect(name, ls, YNODE_SEQ, "'libraries'", err) != 0)
+        return -1;
+    for (size_t i = 0; i < ls->n; i++) {
+        const ynode *it = ls->items[i];
+        const char *file = NULL, *sha = NULL;
+        if (yexpect(name, it, YNODE_MAP, "a library entry", err) != 0 ||
+            ymap_check_keys(name, it, library_keys, "a library entry", err) != 0 ||
+            yget_string(name, it, "file", 1, &file, err) != 0 ||
+            yget_string(name, it, "sha256", 1, &sha, err) != 0)
+            return -1;
+        mlib *l = manifest_add_library(mf);
+        l->file = xstrdup(file);
+        l->sha256 = xstrdup(sha);
+        const char *problem = library_problem(mf, mf->nlibs - 1);
+        if (problem)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: library %.200s %s", name, it->line, it->col,
+                            file, problem);
+    }
+    return 0;
+}
+
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err)
 {
     memset(mf, 0, sizeof *mf);
@@ -207,7 +343,7 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
         goto fail;
     long long format = 0, abi = 0;
     if (yget_int(name, root, "format", 1, 1, 1000000, &format, err) != 0 ||
-        yget_int(name, root, "abi", 1, 1, 1000000, &abi, err) != 0)
+        yget_int(name, root, "abi", 1, 1, MANIFEST_MAX_ABI, &abi, err) != 0)
         goto fail;
     if (format != MANIFEST_FORMAT) {
         const ynode *f = ymap_get(root, "format");
@@ -231,6 +367,9 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
     }
     const ynode *a = ymap_get(root, "alembic");
     if (a && parse_alembic(name, a, mf, err) != 0)
+        goto fail;
+    const ynode *ls = ymap_get(root, "libraries");
+    if (ls && parse_libraries(name, ls, mf, err) != 0)
         goto fail;
     if (!mf->version_table)
         mf->version_table = xstrdup("alembic_version");
@@ -282,12 +421,21 @@ typedef struct emit {
     yaml_emitter_t em;
     sbuf out;
     int failed;
+    /* comparing instead of writing (manifest_emits_as) */
+    const char *expect;
+    size_t expect_len, pos;
 } emit;
 
 static int write_handler(void *data, unsigned char *buffer, size_t size)
 {
     emit *e = data;
-    sbuf_add(&e->out, (const char *)buffer, size);
+    if (!e->expect) {
+        sbuf_add(&e->out, (const char *)buffer, size);
+        return 1;
+    }
+    if (size > e->expect_len - e->pos || memcmp(e->expect + e->pos, buffer, size) != 0)
+        return 0; /* differs: the emitter stops with an error */
+    e->pos += size;
     return 1;
 }
 
@@ -301,12 +449,24 @@ static void ev_emit(emit *e, yaml_event_t *ev)
         e->failed = 1;
 }
 
-static void scalar(emit *e, const char *s)
+static void scalar_styled(emit *e, const char *s, yaml_scalar_style_t style)
 {
     yaml_event_t ev;
-    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
-                                 YAML_ANY_SCALAR_STYLE);
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1, style);
     ev_emit(e, &ev);
+}
+
+/* A value: quoted when YAML would read it plain as null, so it reads back as
+ * the same text. */
+static void scalar(emit *e, const char *s)
+{
+    scalar_styled(e, s, null_like(s) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+}
+
+/* A mapping key: always plain (the parser reads keys as they are). */
+static void key(emit *e, const char *s)
+{
+    scalar_styled(e, s, YAML_ANY_SCALAR_STYLE);
 }
 
 static void map_start(emit *e, int flow)
@@ -347,81 +507,109 @@ static void string_list(emit *e, const strvec *sv)
     seq_end(e);
 }
 
+/* The whole manifest through e's emitter; 0, or -1 when the emitter failed. */
+static int emit_manifest(const manifest *mf, emit *e)
+{
+    if (!yaml_emitter_initialize(&e->em))
+        return -1;
+    yaml_emitter_set_output(&e->em, write_handler, e);
+    yaml_emitter_set_unicode(&e->em, 1);
+    yaml_emitter_set_width(&e->em, -1);
+    yaml_event_t ev;
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    ev_emit(e, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    ev_emit(e, &ev);
+    map_start(e, 0);
+    char num[32];
+    scalar(e, "format");
+    snprintf(num, sizeof num, "%d", MANIFEST_FORMAT);
+    scalar(e, num);
+    scalar(e, "abi");
+    snprintf(num, sizeof num, "%d", mf->abi);
+    scalar(e, num);
+    scalar(e, "migrations");
+    seq_start(e, 0);
+    for (size_t i = 0; i < mf->n; i++) {
+        const mentry *m = &mf->m[i];
+        map_start(e, 0);
+        scalar(e, "revision");
+        scalar(e, m->revision);
+        scalar(e, "file");
+        scalar(e, m->file);
+        scalar(e, "sha256");
+        scalar(e, m->sha256);
+        if (m->identity) {
+            scalar(e, "identity");
+            scalar(e, m->identity);
+        }
+        scalar(e, "description");
+        scalar(e, m->description ? m->description : "");
+        scalar(e, "depends_on");
+        string_list(e, &m->depends_on);
+        scalar(e, "alembic");
+        string_list(e, &m->alembic);
+        map_end(e);
+    }
+    seq_end(e);
+    if (mf->has_alembic) {
+        scalar(e, "alembic");
+        map_start(e, 0);
+        scalar(e, "version_table");
+        scalar(e, mf->version_table ? mf->version_table : "alembic_version");
+        scalar(e, "graph");
+        map_start(e, 0);
+        for (size_t i = 0; i < mf->graph.n; i++) {
+            key(e, mf->graph.nodes[i].rev);
+            string_list(e, &mf->graph.nodes[i].down);
+        }
+        map_end(e);
+        map_end(e);
+    }
+    if (mf->nlibs) {
+        scalar(e, "libraries");
+        seq_start(e, 0);
+        for (size_t i = 0; i < mf->nlibs; i++) {
+            map_start(e, 0);
+            scalar(e, "file");
+            scalar(e, mf->libs[i].file);
+            scalar(e, "sha256");
+            scalar(e, mf->libs[i].sha256);
+            map_end(e);
+        }
+        seq_end(e);
+    }
+    map_end(e);
+    yaml_document_end_event_initialize(&ev, 1);
+    ev_emit(e, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    ev_emit(e, &ev);
+    if (!e->failed && !yaml_emitter_flush(&e->em))
+        e->failed = 1;
+    yaml_emitter_delete(&e->em);
+    return e->failed ? -1 : 0;
+}
+
 int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err)
 {
     emit e;
     memset(&e, 0, sizeof e);
-    if (!yaml_emitter_initialize(&e.em))
-        return del_fail(err, DEL_EUSAGE, "cannot start the YAML emitter");
-    yaml_emitter_set_output(&e.em, write_handler, &e);
-    yaml_emitter_set_unicode(&e.em, 1);
-    yaml_emitter_set_width(&e.em, -1);
-    yaml_event_t ev;
-    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
-    ev_emit(&e, &ev);
-    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
-    ev_emit(&e, &ev);
-    map_start(&e, 0);
-    char num[32];
-    scalar(&e, "format");
-    snprintf(num, sizeof num, "%d", MANIFEST_FORMAT);
-    scalar(&e, num);
-    scalar(&e, "abi");
-    snprintf(num, sizeof num, "%d", mf->abi);
-    scalar(&e, num);
-    scalar(&e, "migrations");
-    seq_start(&e, 0);
-    for (size_t i = 0; i < mf->n; i++) {
-        const mentry *m = &mf->m[i];
-        map_start(&e, 0);
-        scalar(&e, "revision");
-        scalar(&e, m->revision);
-        scalar(&e, "file");
-        scalar(&e, m->file);
-        scalar(&e, "sha256");
-        scalar(&e, m->sha256);
-        if (m->identity) {
-            scalar(&e, "identity");
-            scalar(&e, m->identity);
-        }
-        scalar(&e, "description");
-        scalar(&e, m->description ? m->description : "");
-        scalar(&e, "depends_on");
-        string_list(&e, &m->depends_on);
-        scalar(&e, "alembic");
-        string_list(&e, &m->alembic);
-        map_end(&e);
-    }
-    seq_end(&e);
-    if (mf->has_alembic) {
-        scalar(&e, "alembic");
-        map_start(&e, 0);
-        scalar(&e, "version_table");
-        scalar(&e, mf->version_table ? mf->version_table : "alembic_version");
-        scalar(&e, "graph");
-        map_start(&e, 0);
-        for (size_t i = 0; i < mf->graph.n; i++) {
-            scalar(&e, mf->graph.nodes[i].rev);
-            string_list(&e, &mf->graph.nodes[i].down);
-        }
-        map_end(&e);
-        map_end(&e);
-    }
-    map_end(&e);
-    yaml_document_end_event_initialize(&ev, 1);
-    ev_emit(&e, &ev);
-    yaml_stream_end_event_initialize(&ev);
-    ev_emit(&e, &ev);
-    yaml_emitter_flush(&e.em);
-    int failed = e.failed;
-    yaml_emitter_delete(&e.em);
-    if (failed) {
+    if (emit_manifest(mf, &e) != 0) {
         sbuf_free(&e.out);
         return del_fail(err, DEL_EUSAGE, "cannot write the manifest as YAML");
     }
-    *out = e.out.s;
+    *out = e.out.s ? e.out.s : xstrdup("");
     *len = e.out.len;
     return 0;
+}
+
+int manifest_emits_as(const manifest *mf, const char *text, size_t len)
+{
+    emit e;
+    memset(&e, 0, sizeof e);
+    e.expect = text;
+    e.expect_len = len;
+    return emit_manifest(mf, &e) == 0 && e.pos == len;
 }
 
 int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err)

@@ -16,6 +16,9 @@
  *     graph:
  *       3d1e3e6abc12: [9a0b1c2d3e4f]
  *       9a0b1c2d3e4f: []
+ *   libraries:                       # optional: shared libraries the plugins need,
+ *     - file: lib/libfoo.so.1        # shipped in the bundle (the base name is the
+ *       sha256: 9b2e...              # soname) and pinned like the plugins
  */
 #ifndef DEL_MANIFEST_H
 #define DEL_MANIFEST_H
@@ -27,6 +30,8 @@
 #define MANIFEST_FILE "manifest.yaml"
 #define MANIFEST_FORMAT 1
 #define MANIFEST_MAX_BYTES (64u << 20)
+#define MANIFEST_MAX_ABI 1000000
+#define MANIFEST_MAX_PATH 1024     /* a library's path inside the bundle */
 
 typedef struct mentry {
     char *revision;
@@ -36,8 +41,13 @@ typedef struct mentry {
     char *description;
     strvec depends_on;
     strvec alembic;    /* the Alembic revisions among depends_on */
-    size_t line;
+    size_t line;       /* for parse errors; 0 when read from the cache */
 } mentry;
+
+typedef struct mlib {
+    char *file;        /* path inside the bundle; its base name is its soname */
+    char *sha256;
+} mlib;
 
 typedef struct manifest {
     char *path;        /* for messages */
@@ -50,6 +60,8 @@ typedef struct manifest {
     algraph graph;
     strmap by_revision;  /* revision -> entry (built by manifest_add and parse) */
     strmap by_file;      /* file -> entry */
+    mlib *libs;          /* libraries: */
+    size_t nlibs;
 } manifest;
 
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);
@@ -57,8 +69,19 @@ int manifest_load(const char *bundle_dir, manifest *mf, del_err *err);
 int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err);
 /* Serialise to YAML text (malloc'd). */
 int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err);
+/* 1 when manifest_emit would write exactly text (compared as it is emitted). */
+int manifest_emits_as(const manifest *mf, const char *text, size_t len);
+/* 0 when every value of mf is one that manifest_parse accepts (valid ids,
+ * names and digests, no duplicates, a sound graph); -1 otherwise. With
+ * manifest_emits_as, this is how the cache proves that an entry says exactly
+ * what manifest.yaml says: parsing the emitter's text gives back what it was
+ * given (values YAML would read as null are written quoted). */
+int manifest_check_values(const manifest *mf);
 void manifest_free(manifest *mf);
 long manifest_find(const manifest *mf, const char *revision);
 mentry *manifest_add(manifest *mf);
+mlib *manifest_add_library(manifest *mf);
+/* The listed library whose soname (file base name) is soname, or -1. */
+long manifest_find_library(const manifest *mf, const char *soname);
 
 #endif

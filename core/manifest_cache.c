@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,7 +11,9 @@
 
 #include "util.h"
 
-#define CACHE_MAGIC "delembic-manifest-cache-4"
+#define CACHE_MAGIC "delembic-manifest-cache-5"
+/* an entry is smaller than the manifest it stands for */
+#define CACHE_MAX_BYTES MANIFEST_MAX_BYTES
 
 /* $DELEMBIC_CACHE_DIR, else $XDG_CACHE_HOME/delembic, else ~/.cache/delembic;
  * "off" disables the cache. */
@@ -30,21 +33,39 @@ static char *cache_dir(void)
     return NULL;
 }
 
-/* FNV-1a, 64 bits: names the entry; the stored text decides. */
-static char *cache_path(const char *text, size_t len)
+/* FNV-1a, 64 bits: names the entry; the entry's content decides. */
+static void entry_name(const char *text, size_t len, char name[64])
 {
-    char *dir = cache_dir();
-    if (!dir)
-        return NULL;
     uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
-    char *p = xasprintf("%s/%016llx-%zu.bin", dir, (unsigned long long)h, len);
-    free(dir);
-    return p;
+    snprintf(name, 64, "%016llx-%zu.bin", (unsigned long long)h, len);
 }
 
-/* ---- writing ---- */
+/* Written by the invoking user or root, and by nobody else. */
+static int trusted(const struct stat *st)
+{
+    return (st->st_uid == geteuid() || st->st_uid == 0) && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The cache folder itself (not a symbolic link), when trusted; -1 otherwise. */
+static int open_cache_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISDIR(st.st_mode) || !trusted(&st))) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* ---- the fields, in order: one writer and one reader per record ---- */
+
+typedef struct reader {
+    const char *p, *end;
+    int bad;
+} reader;
 
 static void put_u32(sbuf *b, uint32_t v)
 {
@@ -65,62 +86,6 @@ static void put_list(sbuf *b, const strvec *sv)
         put_str(b, sv->v[i]);
 }
 
-void manifest_cache_store(const char *text, size_t len, const manifest *mf)
-{
-    char *path = cache_path(text, len);
-    if (!path)
-        return;
-    char *dir = path_dirname(path);
-    if (mkdir_p(dir, 0700, NULL) != 0) {
-        free(dir);
-        free(path);
-        return;
-    }
-    struct stat st;
-    /* only a folder of our own that nobody else can write */
-    if (stat(dir, &st) != 0 || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-        free(dir);
-        free(path);
-        return;
-    }
-    sbuf b = {0};
-    sbuf_add(&b, CACHE_MAGIC, sizeof CACHE_MAGIC);
-    put_u32(&b, (uint32_t)len);
-    sbuf_add(&b, text, len);
-    put_u32(&b, (uint32_t)mf->format);
-    put_u32(&b, (uint32_t)mf->abi);
-    put_u32(&b, (uint32_t)mf->has_alembic);
-    put_str(&b, mf->version_table);
-    put_u32(&b, (uint32_t)mf->n);
-    for (size_t i = 0; i < mf->n; i++) {
-        const mentry *e = &mf->m[i];
-        put_str(&b, e->revision);
-        put_str(&b, e->file);
-        put_str(&b, e->sha256);
-        put_str(&b, e->identity); /* "" for none: an identity is never empty */
-        put_str(&b, e->description);
-        put_list(&b, &e->depends_on);
-        put_list(&b, &e->alembic);
-        put_u32(&b, (uint32_t)e->line);
-    }
-    put_u32(&b, (uint32_t)mf->graph.n);
-    for (size_t i = 0; i < mf->graph.n; i++) {
-        put_str(&b, mf->graph.nodes[i].rev);
-        put_list(&b, &mf->graph.nodes[i].down);
-    }
-    write_file_atomic(path, b.s, b.len, 0600, NULL);
-    sbuf_free(&b);
-    free(dir);
-    free(path);
-}
-
-/* ---- reading, every length checked ---- */
-
-typedef struct reader {
-    const char *p, *end;
-    int bad;
-} reader;
-
 static uint32_t get_u32(reader *r)
 {
     uint32_t v = 0;
@@ -133,12 +98,13 @@ static uint32_t get_u32(reader *r)
     return v;
 }
 
+/* Never NULL: "" after a bad read (the entry is then dropped). */
 static char *get_str(reader *r)
 {
     uint32_t n = get_u32(r);
     if (r->bad || (size_t)(r->end - r->p) < n || memchr(r->p, '\0', n)) {
         r->bad = 1;
-        return NULL;
+        return xstrdup("");
     }
     char *s = xstrndup(r->p, n);
     r->p += n;
@@ -148,84 +114,193 @@ static char *get_str(reader *r)
 static void get_list(reader *r, strvec *sv)
 {
     uint32_t n = get_u32(r);
-    for (uint32_t i = 0; i < n && !r->bad; i++) {
-        char *s = get_str(r);
-        if (s)
-            strvec_push_owned(sv, s);
+    for (uint32_t i = 0; i < n && !r->bad; i++)
+        strvec_push_owned(sv, get_str(r));
+}
+
+static void put_entry(sbuf *b, const mentry *e)
+{
+    put_str(b, e->revision);
+    put_str(b, e->file);
+    put_str(b, e->sha256);
+    put_str(b, e->identity); /* "" for none: an identity is never empty */
+    put_str(b, e->description);
+    put_list(b, &e->depends_on);
+    put_list(b, &e->alembic);
+}
+
+static void get_entry(reader *r, mentry *e)
+{
+    e->revision = get_str(r);
+    e->file = get_str(r);
+    e->sha256 = get_str(r);
+    e->identity = get_str(r);
+    if (e->identity && !*e->identity) {
+        free(e->identity);
+        e->identity = NULL;
     }
+    e->description = get_str(r);
+    get_list(r, &e->depends_on);
+    get_list(r, &e->alembic);
+}
+
+static void put_library(sbuf *b, const mlib *l)
+{
+    put_str(b, l->file);
+    put_str(b, l->sha256);
+}
+
+static void get_library(reader *r, mlib *l)
+{
+    l->file = get_str(r);
+    l->sha256 = get_str(r);
+}
+
+static void put_manifest(sbuf *b, const manifest *mf)
+{
+    sbuf_add(b, CACHE_MAGIC, sizeof CACHE_MAGIC);
+    put_u32(b, (uint32_t)mf->abi);
+    put_u32(b, (uint32_t)mf->has_alembic);
+    put_str(b, mf->version_table);
+    put_u32(b, (uint32_t)mf->n);
+    for (size_t i = 0; i < mf->n; i++)
+        put_entry(b, &mf->m[i]);
+    put_u32(b, (uint32_t)mf->graph.n);
+    for (size_t i = 0; i < mf->graph.n; i++) {
+        put_str(b, mf->graph.nodes[i].rev);
+        put_list(b, &mf->graph.nodes[i].down);
+    }
+    put_u32(b, (uint32_t)mf->nlibs);
+    for (size_t i = 0; i < mf->nlibs; i++)
+        put_library(b, &mf->libs[i]);
+}
+
+/* 0 when the whole entry was read; mf is filled either way (free it). */
+static int get_manifest(reader *r, manifest *mf)
+{
+    if ((size_t)(r->end - r->p) < sizeof CACHE_MAGIC || memcmp(r->p, CACHE_MAGIC, sizeof CACHE_MAGIC))
+        return -1;
+    r->p += sizeof CACHE_MAGIC;
+    mf->format = MANIFEST_FORMAT; /* the emitter writes no other */
+    mf->abi = (int)get_u32(r);
+    mf->has_alembic = get_u32(r) != 0;
+    mf->version_table = get_str(r);
+    uint32_t n = get_u32(r);
+    for (uint32_t i = 0; i < n && !r->bad; i++) {
+        mentry *e = manifest_add(mf);
+        get_entry(r, e);
+        strmap_put(&mf->by_revision, e->revision, (long)(mf->n - 1));
+        strmap_put(&mf->by_file, e->file, (long)(mf->n - 1));
+    }
+    uint32_t g = get_u32(r);
+    for (uint32_t i = 0; i < g && !r->bad; i++) {
+        char *rev = get_str(r);
+        alnode *nd = algraph_add(&mf->graph, rev);
+        free(rev);
+        get_list(r, &nd->down);
+    }
+    uint32_t nl = get_u32(r);
+    for (uint32_t i = 0; i < nl && !r->bad; i++)
+        get_library(r, manifest_add_library(mf));
+    return r->bad || r->p != r->end ? -1 : 0;
+}
+
+/* ---- storing and loading ---- */
+
+void manifest_cache_store(const char *text, size_t len, const manifest *mf)
+{
+    char *dir = cache_dir();
+    /* only what the load can prove: a manifest as the emitter writes it */
+    if (!dir || !manifest_emits_as(mf, text, len)) {
+        free(dir);
+        return;
+    }
+    int dfd = -1;
+    if (mkdir_p(dir, 0700, NULL) == 0)
+        dfd = open_cache_dir(dir);
+    free(dir);
+    if (dfd < 0)
+        return;
+    char name[64], tmp[96];
+    entry_name(text, len, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
+    sbuf b = {0};
+    put_manifest(&b, mf);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int ok = fd >= 0;
+    for (size_t off = 0; ok && off < b.len;) {
+        ssize_t w = write(fd, b.s + off, b.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        off += ok ? (size_t)w : 0;
+    }
+    if (fd >= 0 && close(fd) != 0)
+        ok = 0;
+    if (fd >= 0 && (!ok || renameat(dfd, tmp, dfd, name) != 0))
+        unlinkat(dfd, tmp, 0);
+    sbuf_free(&b);
+    close(dfd);
+}
+
+/* The entry's bytes, when the folder and the file are trusted. */
+static int read_entry(const char *text, size_t len, char **data, size_t *dlen)
+{
+    char *dir = cache_dir();
+    if (!dir)
+        return -1;
+    int dfd = open_cache_dir(dir);
+    free(dir);
+    if (dfd < 0)
+        return -1;
+    char name[64];
+    entry_name(text, len, name);
+    /* O_NONBLOCK: a FIFO planted under the name must not block the open */
+    int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dfd);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !trusted(&st) ||
+        st.st_size <= 0 || (uint64_t)st.st_size > CACHE_MAX_BYTES) {
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)st.st_size, n = 0;
+    char *buf = xmalloc(size);
+    while (n < size) {
+        ssize_t r = read(fd, buf + n, size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n != size) {
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *dlen = size;
+    return 0;
 }
 
 int manifest_cache_load(const char *text, size_t len, const char *path, manifest *mf)
 {
     memset(mf, 0, sizeof *mf);
-    if (len > UINT32_MAX)
-        return -1;
-    char *cp = cache_path(text, len);
-    if (!cp)
-        return -1;
     char *data;
     size_t dlen;
-    int rc = read_file(cp, MANIFEST_MAX_BYTES * 5, &data, &dlen, NULL);
-    free(cp);
-    if (rc != 0)
+    if (read_entry(text, len, &data, &dlen) != 0)
         return -1;
     reader r = {data, data + dlen, 0};
-    if (dlen < sizeof CACHE_MAGIC || memcmp(data, CACHE_MAGIC, sizeof CACHE_MAGIC) != 0) {
-        free(data);
-        return -1;
-    }
-    r.p += sizeof CACHE_MAGIC;
-    /* the entry holds the manifest text it was parsed from: it must match */
-    uint32_t tlen = get_u32(&r);
-    if (r.bad || tlen != len || (size_t)(r.end - r.p) < len || memcmp(r.p, text, len) != 0) {
-        free(data);
-        return -1;
-    }
-    r.p += len;
-    mf->path = xstrdup(path);
-    mf->format = (int)get_u32(&r);
-    mf->abi = (int)get_u32(&r);
-    mf->has_alembic = (int)get_u32(&r);
-    mf->version_table = get_str(&r);
-    uint32_t n = get_u32(&r);
-    for (uint32_t i = 0; i < n && !r.bad; i++) {
-        mentry *e = manifest_add(mf);
-        e->revision = get_str(&r);
-        e->file = get_str(&r);
-        e->sha256 = get_str(&r);
-        e->identity = get_str(&r);
-        if (e->identity && !*e->identity) {
-            free(e->identity);
-            e->identity = NULL;
-        }
-        e->description = get_str(&r);
-        get_list(&r, &e->depends_on);
-        get_list(&r, &e->alembic);
-        e->line = get_u32(&r);
-        if (r.bad)
-            break;
-        strmap_put(&mf->by_revision, e->revision, (long)(mf->n - 1));
-        strmap_put(&mf->by_file, e->file, (long)(mf->n - 1));
-    }
-    uint32_t g = get_u32(&r);
-    for (uint32_t i = 0; i < g && !r.bad; i++) {
-        char *rev = get_str(&r);
-        if (!rev)
-            break;
-        alnode *nd = algraph_add(&mf->graph, rev);
-        free(rev);
-        get_list(&r, &nd->down);
-    }
-    if (r.p != r.end)
-        r.bad = 1;
+    int rc = get_manifest(&r, mf);
     free(data);
-    if (r.bad || !mf->version_table || mf->by_revision.n != mf->n) {
-        /* entries with NULL fields are possible after a bad read */
-        for (size_t i = 0; i < mf->n; i++)
-            if (!mf->m[i].revision || !mf->m[i].file || !mf->m[i].sha256 || !mf->m[i].description)
-                r.bad = 1;
+    /* the entry must say exactly what the text says, and nothing else */
+    if (rc != 0 || manifest_check_values(mf) != 0 || !manifest_emits_as(mf, text, len)) {
         manifest_free(mf);
         return -1;
     }
+    mf->path = xstrdup(path);
     return 0;
 }

@@ -250,20 +250,16 @@ static void prefetch_drop(void)
     g_pre.index = -1;
 }
 
-/* Verify (through one open descriptor), load and check migration index. */
+/* Verify (through one open descriptor), load with the libraries it needs,
+ * and check migration index. */
 static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
                          del_err *err)
 {
     const mentry *e = &cfg->b->mf.m[index];
     char *path = path_join(cfg->b->dir, e->file);
-    int fd = -1;
-    int rc = loader_open_verified(cfg->b->dir, e->file, e->sha256, &fd, sha, err);
-    if (rc == 0)
-        rc = loader_load_fd(fd, path, lp, err);
+    int rc = loader_load_verified(cfg->b->dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
     if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
         loader_unload(lp);
-    if (fd >= 0)
-        close(fd);
     free(path);
     return rc;
 }

@@ -157,7 +157,7 @@ START_TEST(crash_while_loading_is_contained)
     char *files[] = {"good.so", "ctor_crash.so", "no_symbol.so"};
     plugin_info info[3];
     del_err e;
-    ck_assert_int_eq(inspect_plugins(plugdir(), files, 3, info, &e), 0);
+    ck_assert_int_eq(inspect_plugins(plugdir(), NULL, files, 3, info, &e), 0);
     ck_assert_ptr_null(info[0].error);
     ck_assert_str_eq(info[0].revision, "G001");
     ck_assert_ptr_nonnull(info[1].error);

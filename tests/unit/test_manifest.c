@@ -1,9 +1,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "manifest.h"
+#include "manifest_cache.h"
 
 #define SHA "5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c"
 
@@ -66,40 +69,311 @@ START_TEST(refusals)
 }
 END_TEST
 
-START_TEST(cache_round_trip_and_corruption)
+#define LIBS_HEAD "format: 1\nabi: 1\nmigrations:\n  - revision: D1\n    file: D1.so\n    sha256: " SHA "\nlibraries:\n"
+
+START_TEST(libraries_parse_round_trip_and_cache)
 {
-    char tmpl[] = "/tmp/delembic-mcache-XXXXXX";
-    char *dir = mkdtemp(tmpl);
-    ck_assert_ptr_nonnull(dir);
-    char *cache = path_join(dir, "cache");
-    setenv("DELEMBIC_CACHE_DIR", cache, 1);
-    char *mpath = path_join(dir, "manifest.yaml");
-    FILE *f = fopen(mpath, "w");
-    fputs(good, f);
-    fclose(f);
+    const char *text = LIBS_HEAD "  - file: lib/libfoo.so.1\n    sha256: " SHA "\n"
+                                 "  - {file: libbar.so, sha256: " SHA "}\n";
+    manifest mf, again;
+    del_err e;
+    ck_assert_msg(manifest_parse("m.yaml", text, strlen(text), &mf, &e) == 0, "%s", e.msg);
+    ck_assert_int_eq(mf.nlibs, 2);
+    ck_assert_str_eq(mf.libs[0].file, "lib/libfoo.so.1");
+    ck_assert_int_eq(manifest_find_library(&mf, "libfoo.so.1"), 0);
+    ck_assert_int_eq(manifest_find_library(&mf, "libbar.so"), 1);
+    ck_assert_int_eq(manifest_find_library(&mf, "lib/libfoo.so.1"), -1);
+    ck_assert_int_eq(manifest_check_values(&mf), 0);
+    char *out;
+    size_t len;
+    ck_assert_int_eq(manifest_emit(&mf, &out, &len, &e), 0);
+    ck_assert_ptr_nonnull(strstr(out, "libraries:\n- file: lib/libfoo.so.1\n  sha256: " SHA "\n"));
+    ck_assert_int_eq(manifest_parse("again", out, len, &again, &e), 0);
+    ck_assert_int_eq(again.nlibs, 2);
+    ck_assert_str_eq(again.libs[1].file, "libbar.so");
+    manifest_free(&again);
+    /* through the cache */
+    char tmpl[] = "/tmp/delembic-mlib-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    setenv("DELEMBIC_CACHE_DIR", tmpl, 1);
+    manifest_cache_store(out, len, &mf);
+    ck_assert_int_eq(manifest_cache_load(out, len, "m.yaml", &again), 0);
+    ck_assert_int_eq(again.nlibs, 2);
+    ck_assert_str_eq(again.libs[0].sha256, SHA);
+    manifest_free(&again);
+    unsetenv("DELEMBIC_CACHE_DIR");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    ck_assert_int_eq(system(cmd), 0);
+    free(out);
+    manifest_free(&mf);
+}
+END_TEST
+
+START_TEST(libraries_refusals)
+{
+    refused(LIBS_HEAD "  - file: ../libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: /usr/lib/libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/./libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib//libx.so\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/libx.txt\n    sha256: " SHA "\n", "inside the bundle");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n    sha256: abc\n", "64 lowercase hex");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n", "required field 'sha256'");
+    refused(LIBS_HEAD "  - file: lib/libx.so\n    sha256: " SHA "\n    soname: x\n", "unknown field 'soname'");
+    refused(LIBS_HEAD "  - file: a/libx.so\n    sha256: " SHA "\n  - file: b/libx.so\n    sha256: " SHA "\n",
+            "same soname");
+    refused(LIBS_HEAD "  - file: lib/D1.so\n    sha256: " SHA "\n", "name of a migration's file");
+    refused(LIBS_HEAD "  x: 1\n", "must be a list");
+}
+END_TEST
+
+/* A bundle folder holding manifest.yaml as delembic writes it (the emitter's
+ * text of `good`), and a cache folder for it. */
+typedef struct cache_fixture {
+    char root[64];
+    char *cache, *mpath, *text;
+    size_t len;
+} cache_fixture;
+
+static void fixture_open(cache_fixture *fx)
+{
+    snprintf(fx->root, sizeof fx->root, "/tmp/delembic-mcache-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(fx->root));
+    fx->cache = path_join(fx->root, "cache");
+    setenv("DELEMBIC_CACHE_DIR", fx->cache, 1);
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_parse("m.yaml", good, strlen(good), &mf, &e), 0);
+    ck_assert_int_eq(manifest_emit(&mf, &fx->text, &fx->len, &e), 0);
+    manifest_free(&mf);
+    fx->mpath = path_join(fx->root, "manifest.yaml");
+    ck_assert_int_eq(write_file_atomic(fx->mpath, fx->text, fx->len, 0644, &e), 0);
+}
+
+static void fixture_close(cache_fixture *fx)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", fx->root, fx->root);
+    ck_assert_int_eq(system(cmd), 0);
+    unsetenv("DELEMBIC_CACHE_DIR");
+    free(fx->cache);
+    free(fx->mpath);
+    free(fx->text);
+}
+
+/* Path of the one cache entry (malloc'd), or NULL. */
+static char *entry_path(const cache_fixture *fx)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "ls '%s'/*.bin 2>/dev/null", fx->cache);
+    FILE *p = popen(cmd, "r");
+    char line[512] = "";
+    char *got = fgets(line, sizeof line, p) ? xstrndup(line, strcspn(line, "\n")) : NULL;
+    pclose(p);
+    return got;
+}
+
+/* Whether the cache gives an answer for the fixture's manifest. */
+static int cache_hit(const cache_fixture *fx)
+{
+    manifest mf;
+    if (manifest_cache_load(fx->text, fx->len, fx->mpath, &mf) != 0)
+        return 0;
+    manifest_free(&mf);
+    return 1;
+}
+
+static void sh(const char *fmt, const char *a, const char *b)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, fmt, a, b);
+    ck_assert_msg(system(cmd) == 0, "%s", cmd);
+}
+
+START_TEST(cache_round_trip)
+{
+    cache_fixture fx;
+    fixture_open(&fx);
     manifest a, b;
     del_err e;
-    ck_assert_int_eq(manifest_load(dir, &a, &e), 0); /* parsed, cached */
-    ck_assert_int_eq(manifest_load(dir, &b, &e), 0); /* from the cache */
+    ck_assert_int_eq(cache_hit(&fx), 0);
+    ck_assert_int_eq(manifest_load(fx.root, &a, &e), 0); /* parsed, cached */
+    ck_assert_int_eq(cache_hit(&fx), 1);
+    ck_assert_int_eq(manifest_load(fx.root, &b, &e), 0); /* from the cache */
     ck_assert_int_eq(a.n, b.n);
+    ck_assert_str_eq(b.path, a.path);
     ck_assert_str_eq(b.m[0].description, a.m[0].description);
+    ck_assert_str_eq(b.m[0].sha256, SHA);
     ck_assert_str_eq(b.m[1].depends_on.v[0], "D001");
+    ck_assert_str_eq(b.m[0].alembic.v[0], "3d1e3e6abc12");
     ck_assert_int_eq(b.graph.n, 2);
     ck_assert_int_eq(manifest_find(&b, "D002"), 1);
     manifest_free(&b);
-    /* a damaged cache file is ignored */
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "for f in '%s'/*.bin; do head -c 60 \"$f\" > \"$f.x\" && mv \"$f.x\" \"$f\"; done", cache);
-    ck_assert_int_eq(system(cmd), 0);
-    ck_assert_int_eq(manifest_load(dir, &b, &e), 0);
-    ck_assert_int_eq(b.n, 2);
-    manifest_free(&b);
     manifest_free(&a);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    unsetenv("DELEMBIC_CACHE_DIR");
-    free(cache);
-    free(mpath);
+    /* the folders it made are 0700, the entry 0600 */
+    struct stat st;
+    ck_assert_int_eq(stat(fx.cache, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0700);
+    char *entry = entry_path(&fx);
+    ck_assert_ptr_nonnull(entry);
+    ck_assert_int_eq(stat(entry, &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0600);
+    free(entry);
+    fixture_close(&fx);
+}
+END_TEST
+
+START_TEST(cache_damaged_entry_is_ignored)
+{
+    cache_fixture fx;
+    fixture_open(&fx);
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    manifest_free(&mf);
+    char *entry = entry_path(&fx);
+    sh("head -c 60 '%s' > '%s.x'", entry, entry);
+    sh("mv '%s.x' '%s'", entry, entry);
+    ck_assert_int_eq(cache_hit(&fx), 0);
+    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(mf.n, 2);
+    manifest_free(&mf);
+    free(entry);
+    fixture_close(&fx);
+}
+END_TEST
+
+/* An entry whose text matches but whose content does not: it says another
+ * sha256 than the manifest does. */
+START_TEST(cache_entry_that_disagrees_with_the_text_is_ignored)
+{
+    cache_fixture fx;
+    fixture_open(&fx);
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    manifest_free(&mf);
+    char *entry = entry_path(&fx);
+    ck_assert_int_eq(cache_hit(&fx), 1);
+    /* every copy of the digest in the entry */
+    sh("sed -i 's/" SHA "/%s/g' '%s'", "0000000000000000000000000000000000000000000000000000000000000000", entry);
+    ck_assert_int_eq(cache_hit(&fx), 0);
+    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_str_eq(mf.m[0].sha256, SHA);
+    manifest_free(&mf);
+    free(entry);
+    fixture_close(&fx);
+}
+END_TEST
+
+/* Values YAML reads as null when plain are written quoted, so they read back
+ * as they are, from the text and from the cache alike. */
+START_TEST(null_like_values_round_trip)
+{
+    cache_fixture fx;
+    fixture_open(&fx);
+    manifest mf, again;
+    del_err e;
+    ck_assert_int_eq(manifest_parse("m.yaml", fx.text, fx.len, &mf, &e), 0);
+    const char *values[] = {"null", "~", "NULL", ""};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        free(mf.m[1].description);
+        mf.m[1].description = xstrdup(values[i]);
+        free(mf.version_table);
+        mf.version_table = xstrdup(values[i]);
+        char *text;
+        size_t len;
+        ck_assert_int_eq(manifest_emit(&mf, &text, &len, &e), 0);
+        ck_assert_int_eq(manifest_parse("m.yaml", text, len, &again, &e), 0);
+        ck_assert_str_eq(again.m[1].description, values[i]);
+        ck_assert_str_eq(again.version_table, values[i]);
+        manifest_free(&again);
+        manifest_cache_store(text, len, &mf);
+        ck_assert_int_eq(manifest_cache_load(text, len, "m.yaml", &again), 0);
+        ck_assert_str_eq(again.m[1].description, values[i]);
+        manifest_free(&again);
+        free(text);
+    }
+    manifest_free(&mf);
+    fixture_close(&fx);
+}
+END_TEST
+
+START_TEST(cache_only_holds_manifests_as_delembic_writes_them)
+{
+    cache_fixture fx;
+    fixture_open(&fx);
+    /* the hand-written text of `good` is not the emitter's: parsed each time */
+    ck_assert_int_eq(write_file_atomic(fx.mpath, good, strlen(good), 0644, NULL), 0);
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(mf.n, 2);
+    manifest_free(&mf);
+    char *entry = entry_path(&fx);
+    ck_assert_ptr_null(entry);
+    fixture_close(&fx);
+}
+END_TEST
+
+/* Trusted entries only: each of these makes an honest entry unusable. */
+START_TEST(cache_entry_is_read_only_when_trusted)
+{
+    static const char *const attacks[] = {
+        "chmod 0770 '%s'",              /* group-writable folder */
+        "chmod 0777 '%s'",              /* world-writable folder */
+        "chmod 0620 '%s'/*.bin",        /* group-writable entry */
+        "chmod 0606 '%s'/*.bin",        /* world-writable entry */
+        "cd '%s' && for f in *.bin; do mv \"$f\" ../elsewhere && ln -s ../elsewhere \"$f\"; done", /* symlink */
+        "cd '%s' && for f in *.bin; do rm \"$f\" && mkfifo \"$f\"; done", /* a FIFO must not block */
+        "mv '%s' '%s.real' && ln -s \"$(basename '%s').real\" '%s'", /* symlinked folder */
+        "chown -R nobody '%s'",         /* another user's folder and entry (root only) */
+    };
+    for (size_t i = 0; i < sizeof attacks / sizeof attacks[0]; i++) {
+        if (strstr(attacks[i], "chown") && geteuid() != 0)
+            continue;
+        cache_fixture fx;
+        fixture_open(&fx);
+        manifest mf;
+        del_err e;
+        ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+        manifest_free(&mf);
+        ck_assert_int_eq(cache_hit(&fx), 1);
+        char cmd[1024];
+        snprintf(cmd, sizeof cmd, attacks[i], fx.cache, fx.cache, fx.cache, fx.cache);
+        ck_assert_msg(system(cmd) == 0, "%s", cmd);
+        ck_assert_msg(cache_hit(&fx) == 0, "entry used after: %s", cmd);
+        /* the manifest is still read, by parsing it */
+        ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+        ck_assert_int_eq(mf.n, 2);
+        manifest_free(&mf);
+        fixture_close(&fx);
+    }
+}
+END_TEST
+
+START_TEST(cache_check_values_mirrors_the_parser)
+{
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_parse("m.yaml", good, strlen(good), &mf, &e), 0);
+    ck_assert_int_eq(manifest_check_values(&mf), 0);
+    char **fields[] = {&mf.m[0].revision, &mf.m[0].file, &mf.m[0].sha256, &mf.m[1].depends_on.v[0],
+                       &mf.m[0].alembic.v[0], &mf.graph.nodes[0].down.v[0]};
+    const char *bad[] = {"D 1", "../x.so", "abc", "", "zz", "nowhere"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *keep = *fields[i];
+        *fields[i] = (char *)bad[i];
+        ck_assert_msg(manifest_check_values(&mf) == -1, "accepted %s", bad[i]);
+        *fields[i] = keep;
+    }
+    char *keep = mf.m[1].revision;
+    mf.m[1].revision = mf.m[0].revision; /* listed twice */
+    ck_assert_int_eq(manifest_check_values(&mf), -1);
+    mf.m[1].revision = keep;
+    ck_assert_int_eq(manifest_check_values(&mf), 0);
+    manifest_free(&mf);
 }
 END_TEST
 
@@ -109,7 +383,15 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("manifest");
     ADD(tc, parse_and_round_trip);
     ADD(tc, refusals);
-    ADD(tc, cache_round_trip_and_corruption);
+    ADD(tc, libraries_parse_round_trip_and_cache);
+    ADD(tc, libraries_refusals);
+    ADD(tc, cache_round_trip);
+    ADD(tc, cache_damaged_entry_is_ignored);
+    ADD(tc, cache_entry_that_disagrees_with_the_text_is_ignored);
+    ADD(tc, null_like_values_round_trip);
+    ADD(tc, cache_only_holds_manifests_as_delembic_writes_them);
+    ADD(tc, cache_entry_is_read_only_when_trusted);
+    ADD(tc, cache_check_values_mirrors_the_parser);
     suite_add_tcase(s, tc);
     return s;
 }

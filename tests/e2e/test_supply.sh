@@ -1,0 +1,252 @@
+#!/bin/bash
+# Issue "Nothing unverified runs", items 13 and 14: a manifest cache entry
+# never stands in for manifest.yaml, and a plugin loads no library that no
+# check saw (run paths that leave the bundle, libraries the manifest does not
+# pin). Each attack is real: the code that must not run leaves a marker file.
+source "$(dirname "$0")/lib.sh"
+
+supply_project() {
+    new_project
+    export DELEMBIC_CACHE_DIR=$P/cache
+    sql "CREATE TABLE s_log (rev text, v int)"
+    mig T001 '' "INSERT INTO s_log VALUES ('T001', 1)"
+    mig T002 '"T001"' "INSERT INTO s_log VALUES ('T002', 2)"
+    build_ok
+}
+
+# make_lib DIR VALUE MARKER: DIR/libsupply_lib.so (soname libsupply_lib.so)
+# returning VALUE and appending it to MARKER when loaded
+make_lib() {
+    mkdir -p "$1"
+    sed -e "s|@VALUE@|$2|g" -e "s|@MARKER@|$3|g" "$PLUGINS/supply_lib.c" >"$1/supply_lib.c"
+    cc -shared -fPIC -Wl,-soname,libsupply_lib.so -o "$1/libsupply_lib.so" "$1/supply_lib.c" \
+        || fail "cc libsupply_lib.so"
+}
+
+# build_with FLAGS...: T002.so built with these compiler/linker flags added
+# (by delembic build, into another folder), put in the bundle and its sha256
+# in the manifest, as a vendor's own build would
+build_with() {
+    run env CFLAGS="-O2 $*" "$D" build -o "$P/flagged"
+    [ "$RC" = 0 ] || fail "build failed: $OUT"
+    cp "$P/flagged/T002.so" build/bundle/T002.so
+    local sha
+    sha=$(sha256sum build/bundle/T002.so | cut -d' ' -f1)
+    awk -v s="$sha" '/file: T002.so$/ { print; getline; sub(/sha256: .*/, "sha256: " s) } { print }' \
+        build/bundle/manifest.yaml >m.new && mv m.new build/bundle/manifest.yaml
+}
+
+not_applied() {
+    expect_sql "SELECT count(*) FROM delembic_version WHERE revision = '$1'" 0
+}
+
+# ---- 13: the manifest cache ----------------------------------------------
+
+# The bundle's T002.so is replaced by an evil twin and the one cache entry is
+# patched to say the evil twin's sha256, while it still holds (or answers for)
+# the exact text of manifest.yaml.
+poison_cache() {
+    use_plugin supply_marker T002 MARKER="$P/evil-ran"
+    run "$D" build -o "$P/evil"
+    [ "$RC" = 0 ] || fail "build of the evil twin failed: $OUT"
+    rm -f "$P/evil-ran" # build read its descriptor
+    run "$D" verify --offline # parses manifest.yaml and fills the cache
+    expect_rc 0
+    local entries=("$DELEMBIC_CACHE_DIR"/*.bin)
+    [ "${#entries[@]}" = 1 ] && [ -f "${entries[0]}" ] || fail "expected one cache entry: ${entries[*]}"
+    ENTRY=${entries[0]}
+    local good evil
+    good=$(sha256sum build/bundle/T002.so | cut -d' ' -f1)
+    evil=$(sha256sum "$P/evil/T002.so" | cut -d' ' -f1)
+    python3 - "$ENTRY" "$good" "$evil" <<'PY' || fail "cannot patch the cache entry"
+import sys
+path, good, evil = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode()
+data = open(path, 'rb').read()
+at = data.rfind(good)  # the parsed sha256 (the text, when kept, comes first)
+assert at >= 0, "the entry does not hold the sha256"
+with open(path, 'r+b') as f:
+    f.write(data[:at] + evil + data[at + len(good):])
+PY
+    cp "$P/evil/T002.so" build/bundle/T002.so
+}
+
+expect_evil_refused() {
+    run "$D" verify --offline
+    expect_rc 2
+    expect_out "checksum: $P/build/bundle/T002.so: sha256 is"
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: sha256 is"
+    [ ! -e "$P/evil-ran" ] || fail "the evil T002.so was loaded"
+    not_applied T002
+    expect_sql "SELECT count(*) FROM s_log WHERE v = 666" 0
+}
+
+test_poisoned_cache_entry_does_not_stand_in_for_the_manifest() {
+    supply_project
+    poison_cache
+    # the folder and the entry are the user's own, 0700 and 0600: only the
+    # binding of the entry to the manifest text can catch this
+    [ "$(stat -c %a "$DELEMBIC_CACHE_DIR")" = 700 ] || fail "cache folder is not 0700"
+    [ "$(stat -c '%a %u' "$ENTRY")" = "600 $(id -u)" ] || fail "entry is not ours and 0600"
+    expect_evil_refused
+}
+
+test_cache_in_world_writable_folder_is_not_read() {
+    supply_project
+    export DELEMBIC_CACHE_DIR=$P/shared/a/b
+    poison_cache
+    for d in "$P/shared" "$P/shared/a" "$P/shared/a/b"; do
+        [ "$(stat -c %a "$d")" = 700 ] || fail "$d: the folders delembic creates must be 0700"
+    done
+    chmod 777 "$DELEMBIC_CACHE_DIR"
+    expect_evil_refused
+    # and nothing new is written there
+    rm -f "$DELEMBIC_CACHE_DIR"/*.bin
+    run "$D" verify --offline
+    [ -z "$(ls "$DELEMBIC_CACHE_DIR")" ] || fail "wrote into a world-writable cache folder"
+}
+
+test_cache_entry_of_another_user_is_not_read() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root to chown)" >&2; return 0; }
+    supply_project
+    poison_cache
+    chown nobody "$ENTRY"
+    expect_evil_refused
+}
+
+test_symlinked_cache_entry_is_not_read() {
+    supply_project
+    poison_cache
+    mkdir -m 700 "$P/elsewhere"
+    mv "$ENTRY" "$P/elsewhere/entry.bin"
+    ln -s "$P/elsewhere/entry.bin" "$ENTRY"
+    expect_evil_refused
+}
+
+# ---- 14: libraries and run paths -------------------------------------------
+
+test_run_path_to_a_writable_folder_is_refused() {
+    supply_project
+    local w=$P/writable
+    make_lib "$w" 7 "$P/lib-ran"
+    chmod 777 "$w"
+    use_plugin supply_libuser T002
+    build_with -L"$w" -Wl,--no-as-needed -lsupply_lib -Wl,--disable-new-dtags -Wl,-rpath,"$w"
+    readelf -d build/bundle/T002.so | grep -q "(RPATH).*$w" || fail "no DT_RPATH in T002.so"
+    rm -f "$P/lib-ran" # build read its descriptor
+    run "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so"
+    expect_out "$w"
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so"
+    expect_out "$w"
+    [ "$(grep -c "T002.so: its run path (DT_RPATH) has '$w', which leads outside the bundle" <<<"$OUT")" = 2 ] \
+        || fail "expected the one-line refusal (the run's line and the exit line): $OUT"
+    [ ! -e "$P/lib-ran" ] || fail "a library from the writable folder was loaded"
+    not_applied T002
+}
+
+test_run_path_leaving_the_bundle_is_refused() {
+    supply_project
+    build_with '-Wl,-rpath,$ORIGIN/../..'
+    readelf -d build/bundle/T002.so | grep -q 'RUNPATH.*\$ORIGIN/\.\./\.\.' || fail "no DT_RUNPATH in T002.so"
+    run "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so"
+    expect_out '$ORIGIN/../..'
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out '$ORIGIN/../..'
+    not_applied T002
+}
+
+test_run_path_inside_the_bundle_is_accepted() {
+    supply_project
+    build_with '-Wl,-rpath,$ORIGIN/lib'
+    readelf -d build/bundle/T002.so | grep -q 'RUNPATH.*\$ORIGIN/lib' || fail "no DT_RUNPATH in T002.so"
+    run "$D" verify --offline
+    expect_rc 0
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM s_log" "T001,T002"
+}
+
+test_library_the_manifest_does_not_list_is_refused() {
+    supply_project
+    local w=$P/writable
+    make_lib "$w" 7 "$P/lib-ran"
+    chmod 777 "$w"
+    use_plugin supply_libuser T002
+    LD_LIBRARY_PATH=$w build_with -L"$w" -Wl,--no-as-needed -lsupply_lib
+    rm -f "$P/lib-ran"
+    LD_LIBRARY_PATH=$w run "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: needs libsupply_lib.so"
+    LD_LIBRARY_PATH=$w run "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: needs libsupply_lib.so"
+    [ ! -e "$P/lib-ran" ] || fail "the unlisted library was loaded"
+    not_applied T002
+}
+
+# the vendor ships lib/libsupply_lib.so in the bundle and lists it
+list_library() {
+    mkdir -p build/bundle/lib
+    cp "$P/vendor/libsupply_lib.so" build/bundle/lib/
+    printf 'libraries:\n- file: lib/libsupply_lib.so\n  sha256: %s\n' "$1" >>build/bundle/manifest.yaml
+}
+
+vendor_project() {
+    supply_project
+    make_lib "$P/vendor" 42 "$P/lib-ran"
+    make_lib "$P/impostor" 7 "$P/impostor-ran"
+    use_plugin supply_libuser T002
+    LD_LIBRARY_PATH=$P/vendor build_with -L"$P/vendor" -Wl,--no-as-needed -lsupply_lib
+    rm -f "$P/lib-ran"
+}
+
+test_listed_library_runs_and_is_the_verified_copy() {
+    vendor_project
+    list_library "$(sha256sum "$P/vendor/libsupply_lib.so" | cut -d' ' -f1)"
+    # another libsupply_lib.so waits on the library path: it must not be used
+    LD_LIBRARY_PATH=$P/impostor run "$D" verify --offline
+    expect_rc 0
+    LD_LIBRARY_PATH=$P/impostor run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT v FROM s_log WHERE rev = 'T002'" 42
+    [ -e "$P/lib-ran" ] || fail "the bundle's library was not loaded"
+    [ ! -e "$P/impostor-ran" ] || fail "the library on LD_LIBRARY_PATH was loaded"
+}
+
+test_listed_library_with_a_wrong_sha256_is_refused() {
+    vendor_project
+    list_library "$(sha256sum "$P/impostor/libsupply_lib.so" | cut -d' ' -f1)"
+    run "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/lib/libsupply_lib.so: sha256 is"
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/lib/libsupply_lib.so: sha256 is"
+    [ ! -e "$P/lib-ran" ] || fail "the library was loaded"
+    not_applied T002
+}
+
+test_plugin_needing_libc_libm_and_libpq_dependencies_is_accepted() {
+    supply_project
+    build_with -Wl,--no-as-needed -lm -lssl
+    local needed
+    needed=$(readelf -d build/bundle/T002.so | grep NEEDED)
+    for lib in libc.so.6 libm.so.6 libpq.so.5 libssl.so.3; do
+        grep -qF "[$lib]" <<<"$needed" || fail "T002.so does not need $lib: $needed"
+    done
+    run "$D" verify --offline
+    expect_rc 0
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM s_log" "T001,T002"
+}
+
+run_tests
