@@ -17,14 +17,14 @@
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
-    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_TIMEOUT,
 };
 
 /* which command takes which option (bit per option) */
 enum {
     F_MESSAGE = 1 << 0, F_JOBS = 1 << 1, F_OUTPUT = 1 << 2, F_DRY = 1 << 3, F_STRICT = 1 << 4,
     F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
-    F_OFFLINE = 1 << 10,
+    F_OFFLINE = 1 << 10, F_TIMEOUT = 1 << 11,
 };
 
 typedef struct command {
@@ -48,14 +48,17 @@ static const command commands[] = {
      "data/, and write manifest.yaml with checksums and the Alembic graph.\n"
      "  -j N      compile N at once (default: the number of cores)\n"
      "  -o DIR    write the bundle there"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
+    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT,
+     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S]",
      "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
      "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
      "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
      "  --strict           an applied migration whose file changed is an error (exit 2)\n"
      "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
-     "Exit codes: 0 done; 1 a migration failed or was BLOCKED; 2 usage, configuration\n"
-     "or bundle error; 3 lock timeout; 130/143 interrupted."},
+     "  --timeout S        stop (then kill) a migration running longer than S seconds\n"
+     "                     and record it as timed out (default: the section's timeout)\n"
+     "Exit codes: 0 done; 1 a migration failed, was BLOCKED or HELD; 2 usage,\n"
+     "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
     {"current", 0, "current", "Show the applied heads and counts for the database."},
     {"history", 0, "history",
      "List every migration: applied / failed / pending / changed (its file differs\n"
@@ -119,7 +122,7 @@ int main(int argc, char **argv)
     app_opts o = {0};
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, help = 0;
-    double lock_timeout = -1;
+    double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -137,6 +140,7 @@ int main(int argc, char **argv)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"print", no_argument, NULL, OPT_PRINT},
         {"file", required_argument, NULL, OPT_FILE},
         {"auto", no_argument, NULL, OPT_AUTO},
@@ -174,6 +178,14 @@ int main(int argc, char **argv)
             if (!*optarg || *end || lock_timeout < 0 || lock_timeout > 1e7)
                 return fail_usage("--lock-timeout takes seconds (0 or more), not '%s'", optarg);
             used |= F_LOCKT;
+            break;
+        }
+        case OPT_TIMEOUT: {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (!*optarg || *end || !(timeout > 0) || timeout > 1e7)
+                return fail_usage("--timeout takes seconds (more than 0), not '%s'", optarg);
+            used |= F_TIMEOUT;
             break;
         }
         case OPT_PRINT: print = 1; used |= F_PRINT; break;
@@ -237,7 +249,7 @@ int main(int argc, char **argv)
                            st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
             } else if (!strcmp(name, "upgrade")) {
                 upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
-                                  .lock_timeout = lock_timeout};
+                                  .lock_timeout = lock_timeout, .timeout = timeout};
                 code = cmd_upgrade(&a, &u, &err);
             } else if (!strcmp(name, "current")) {
                 code = cmd_current(&a, &err);
