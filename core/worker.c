@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <libpq-events.h>
+
 #include "db.h"
 #include "loader.h"
 #include "pqguard.h"
@@ -129,6 +131,7 @@ static const dm_host_api host_api = {
 #define GUARD_TABLE "pg_temp.delembic_guard"
 #define GUARD_FUNCTION "pg_temp.delembic_guard_check()"
 #define OPEN_STATEMENT "delembic_open"
+#define OPEN_CHECK_STATEMENT "delembic_open_check"
 #define TEMP_STATEMENT "delembic_temp"
 static const char *guard_sql =
     "BEGIN;"
@@ -144,17 +147,24 @@ static const char *guard_sql =
     " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " GUARD_FUNCTION ";"
     "COMMIT;";
 
-/* Opening a migration's transaction: the guard row, the transaction id, the
- * catalog dependencies this session created so far (compared with the
- * record's count: did the plugin create objects?), and whether a plugin left
- * prepared statements of its own. Prepared once: no planning per migration. */
+/* Opening a migration's transaction: the guard row, the transaction id and
+ * the catalog dependencies this session created so far (compared with the
+ * record's count: did the plugin create objects?). Prepared once: no
+ * planning per migration. After a migration whose commands could have left
+ * prepared statements, LISTEN or held cursors (see plugin_result), the
+ * checked form also says whether it did: about 10 us of server time that the
+ * common case does not pay (measured). */
 #define DEPEND_COUNT                                                                                \
     "pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)"
+#define OPEN_RETURNING " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
 static const char *open_sql =
-    "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)"
-    " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
-    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements"
-    "         WHERE name NOT IN ('" STORE_RECORD_STATEMENT "', '" OPEN_STATEMENT "', '" TEMP_STATEMENT "'))";
+    "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
+static const char *open_check_sql =
+    "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
+    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name NOT IN ('"
+    STORE_RECORD_STATEMENT "', '" OPEN_STATEMENT "', '" OPEN_CHECK_STATEMENT "', '" TEMP_STATEMENT "'))"
+    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
+    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
 
 /* After a migration that created objects: are there temporary ones other
  * than the guard's? (Each depends on the session's temporary schema.) */
@@ -169,13 +179,43 @@ static const char *temp_sql =
 
 /* What every commit undoes, in the same round trip and before the record (so
  * the record runs as the host, with the host's settings): session settings,
- * SET ROLE and SET SESSION AUTHORIZATION, LISTEN (at the commit), cursors
- * WITH HOLD, cached sequence values; the record itself releases session
- * advisory locks. Each costs about nothing (measured). Prepared statements
- * and temporary objects cost more to look for: they are checked as above, and
- * then the session is reset in full (DISCARD ALL), as after any failure. */
-#define SESSION_RESET                                                                              \
-    "RESET ALL;SET SESSION AUTHORIZATION DEFAULT;RESET ROLE;UNLISTEN *;CLOSE ALL;DISCARD SEQUENCES;"
+ * SET ROLE, cached sequence values; SET SESSION AUTHORIZATION too when the
+ * server reported that it changed; the record itself releases session
+ * advisory locks. Prepared statements, LISTEN, held cursors and temporary
+ * objects are looked for only when the migration's commands could have left
+ * them (above); then the session is reset in full (DISCARD ALL), as after
+ * any failure. */
+#define SESSION_RESET "RESET ALL;RESET ROLE;DISCARD SEQUENCES;"
+#define SESSION_AUTH_RESET "SET SESSION AUTHORIZATION DEFAULT;"
+
+/* While a plugin callback runs, every result its commands produce on the
+ * worker's connection passes here (a libpq event procedure, whatever libpq
+ * call the plugin used): a command that can leave session state the commit
+ * does not undo makes the next transaction open with the checked form.
+ * PREPARE, LISTEN, DECLARE (a cursor WITH HOLD), protocol-level Parse (an
+ * untagged result), and DO or CALL (their code could PREPARE or LISTEN).
+ * What a function called from a plain SELECT does there is not seen. */
+static int g_in_callback, g_suspect;
+/* session_authorization as the server reported it at connection (it
+ * reports every change) */
+static char g_session_auth[128];
+
+static int plugin_result(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    if (id != PGEVT_RESULTCREATE || !g_in_callback)
+        return 1;
+    const PGresult *r = ((PGEventResultCreate *)info)->result;
+    ExecStatusType st = PQresultStatus(r);
+    const char *tag = PQcmdStatus((PGresult *)r);
+    static const char *const suspects[] = {"PREPARE", "LISTEN", "DECLARE CURSOR", "DO", "CALL"};
+    if (st == PGRES_COMMAND_OK && !*tag)
+        g_suspect = 1;
+    for (size_t i = 0; i < sizeof suspects / sizeof suspects[0]; i++)
+        if (!strcmp(tag, suspects[i]))
+            g_suspect = 1;
+    return 1;
+}
 
 static void set_msg(wmsg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(wmsg *m, const char *fmt, ...)
@@ -224,8 +264,10 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
 {
     w->fail[0] = '\0';
     pqguard_protect(conn);
+    g_in_callback = 1;
     int rc = cb(conn, ctx);
     stray_check(rc);
+    g_in_callback = 0;
     if (pqguard_release() > 0) {
         set_msg(m, "the migration closed the host's connection (PQfinish); its work was rolled back");
         return -1;
@@ -247,7 +289,7 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
  * allow (with the session check, see open_sql). */
-static char *begin_sql(const worker_cfg *cfg)
+static char *begin_sql(const worker_cfg *cfg, int checked)
 {
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN;");
@@ -255,7 +297,7 @@ static char *begin_sql(const worker_cfg *cfg)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
-    sbuf_puts(&b, "EXECUTE " OPEN_STATEMENT);
+    sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
     return b.s;
 }
 
@@ -269,8 +311,11 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
     char *rec = store_record_sql(conn, rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg) : NULL;
-    char *sql = xasprintf(SESSION_RESET "%s;COMMIT%s%s", rec, next ? ";" : "", next ? next : "");
+    char *next = open_next ? begin_sql(cfg, g_suspect) : NULL;
+    const char *auth = PQparameterStatus(conn, "session_authorization");
+    int auth_changed = auth && strcmp(auth, g_session_auth) != 0;
+    char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
+                          rec, next ? ";" : "", next ? next : "");
     free(rec);
     free(next);
     return sql;
@@ -317,7 +362,7 @@ static int open_result(const PGresult *r, long long *xid, long long *deps, int *
 static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
-    char *sql = xasprintf("%s%s;%s;%s", guard_sql, rec, open_sql, temp_sql);
+    char *sql = xasprintf("%s%s;%s;%s;%s", guard_sql, rec, open_sql, open_check_sql, temp_sql);
     free(rec);
     int rc = 0;
     PGresult *r = PQexec(conn, sql);
@@ -345,7 +390,7 @@ static int session_reset(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     PQclear(r);
     if (!ok || session_setup(conn, cfg, msg, msgsz) != 0)
         return -1;
-    g_dirty = g_check_temp = 0;
+    g_dirty = g_check_temp = g_suspect = 0;
     return 0;
 }
 
@@ -368,7 +413,7 @@ static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid,
     for (int attempt = 0; attempt < 2; attempt++) {
         if (g_dirty && session_reset(conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg);
+        char *sql = begin_sql(cfg, g_suspect);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
@@ -378,6 +423,7 @@ static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid,
             return -1;
         }
         PQclear(r);
+        g_suspect = 0; /* the checked form answered */
         if (!dirty && !(g_check_temp && temp_objects_left(conn)))
             return 0;
         g_dirty = 1; /* left over by the previous migration: reset, open again */
@@ -464,6 +510,8 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
         snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
     g_dirty = !ok || dirty;
     g_check_temp = ok && created;
+    if (ok && g_open_xid > 0)
+        g_suspect = 0; /* the next transaction opened with the checked form if needed */
     /* the next transaction, if one was opened after the COMMIT from a clean session */
     g_open = ok && !dirty && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
     if (g_open && g_check_temp && temp_objects_left(conn)) {
@@ -606,6 +654,10 @@ static void worker_main(const worker_cfg *cfg, int fd)
     char msg[1024];
     if (session_setup(conn, cfg, msg, sizeof msg) != 0)
         worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
+    const char *auth = PQparameterStatus(conn, "session_authorization");
+    snprintf(g_session_auth, sizeof g_session_auth, "%s", auth ? auth : "");
+    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", NULL))
+        worker_fatal(fd, conn, "cannot prepare the worker connection: libpq refused its event procedure");
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;

@@ -166,6 +166,29 @@ test_each_migration_starts_from_a_clean_session() {
     drop_role
 }
 
+# each leak on its own, seen by the next migration on the same worker
+test_each_kind_of_session_leak_is_undone_on_its_own() {
+    log_project
+    make_role
+    sql "CREATE TABLE t_seen (what text)"
+    local seen="INSERT INTO public.t_seen SELECT concat_ws('|', (SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'p%'), (SELECT count(*) FROM pg_listening_channels()), (SELECT count(*) FROM pg_cursors), current_setting('work_mem'), session_user, current_user)"
+    mig L1 '' "PREPARE p1 AS SELECT 1"
+    use_plugin evil_prepare L2 DEPS='"L1"'
+    mig L3 '"L2"' "$seen; DO \$\$ BEGIN EXECUTE 'PREPARE p3 AS SELECT 3'; END \$\$"
+    mig L4 '"L3"' "$seen; LISTEN y"
+    mig L5 '"L4"' "$seen; DECLARE c CURSOR WITH HOLD FOR SELECT 1"
+    mig L6 '"L5"' "$seen; SET SESSION AUTHORIZATION $ROLE; SET work_mem = '77MB'"
+    mig L7 '"L6"' "$seen"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    # (L2 leaves p_proto: L3's line says whether p1 and p_proto are gone)
+    expect_sql "SELECT count(*) FROM t_seen" 5
+    expect_sql "SELECT count(DISTINCT what) FROM t_seen" 1
+    expect_sql "SELECT min(what) FROM t_seen" "0|0|0|4MB|postgres|postgres"
+    drop_role
+}
+
 test_temporary_objects_of_a_migration_are_gone_for_the_next() {
     log_project
     sql "CREATE TABLE t_seen (what text)"
