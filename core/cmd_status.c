@@ -27,7 +27,7 @@ static int view_open(app *a, status_view *v, del_err *err)
     v->conn = app_connect(a, "status", err);
     if (!v->conn)
         return -1;
-    return store_read_state(v->conn, &v->st, err);
+    return store_read_state(v->conn, a->cfg.version_table_schema, &v->st, err);
 }
 
 static void view_close(status_view *v)
@@ -54,10 +54,14 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
     return "failed";
 }
 
-static void last_errors(PGconn *conn, strmap *idx, strvec *msgs)
+static void last_errors(PGconn *conn, const char *schema, strmap *idx, strvec *msgs)
 {
-    PGresult *r = PQexec(conn, "SELECT DISTINCT ON (revision) revision, exception, status"
-                               " FROM delembic_run_history ORDER BY revision, id DESC");
+    char *history = store_table(schema, "delembic_run_history");
+    char *sql = xasprintf("SELECT DISTINCT ON (revision) revision, exception, status"
+                          " FROM %s ORDER BY revision, id DESC", history);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    free(history);
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         return;
@@ -83,7 +87,7 @@ int cmd_history(app *a, del_err *err)
     strmap eidx = {0};
     strvec emsgs = {0};
     if (v.st.tables_exist)
-        last_errors(v.conn, &eidx, &emsgs);
+        last_errors(v.conn, a->cfg.version_table_schema, &eidx, &emsgs);
     json js = {0};
     if (a->o->json) {
         json_obj_open(&js, NULL);

@@ -77,7 +77,22 @@ static int report_stale(app *a, const upgrade_args *u, del_err *err)
     return rc;
 }
 
-static void print_plan(const bundle *b, const plan *p, int jobs, FILE *out)
+/* A planned revision on hold: its failed run committed work by itself, so
+ * upgrade will not run it (nor what depends on it) until an operator acts. */
+static const char *held(const bundle *b, const vstate *st, size_t i)
+{
+    const vrow *v = store_find(st, b->mf.m[i].revision);
+    return v && v->hold ? v->hold : NULL;
+}
+
+static char *held_message(const bundle *b, const vstate *st, size_t i)
+{
+    const char *rev = b->mf.m[i].revision;
+    return xasprintf("HELD: %s %s: its work up to that point is committed, so it is not run again by itself (nor what depends on it). Check its data, then run 'delembic forget %s' to run it again or 'delembic stamp %s' to accept it",
+                     rev, held(b, st, i), rev, rev);
+}
+
+static void print_plan(const bundle *b, const plan *p, const vstate *st, int jobs, FILE *out)
 {
     if (!p->nrun) {
         fprintf(out, "Nothing to do: all %zu migrations are applied.\n", b->mf.n);
@@ -90,15 +105,15 @@ static void print_plan(const bundle *b, const plan *p, int jobs, FILE *out)
         for (size_t x = 0; x < p->nblocked; x++)
             if (p->blocked[x].index == p->run[k])
                 blocked = 1;
+        const char *mk = blocked ? "  [BLOCKED]" : held(b, st, p->run[k]) ? "  [HELD]" : "";
         if (jobs > 1)
-            term_line(out, "  wave %zu  %s: %s%s", p->wave[p->run[k]], e->revision, e->description,
-                      blocked ? "  [BLOCKED]" : "");
+            term_line(out, "  wave %zu  %s: %s%s", p->wave[p->run[k]], e->revision, e->description, mk);
         else
-            term_line(out, "  %s: %s%s", e->revision, e->description, blocked ? "  [BLOCKED]" : "");
+            term_line(out, "  %s: %s%s", e->revision, e->description, mk);
     }
 }
 
-static void json_plan(json *j, const bundle *b, const plan *p)
+static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st)
 {
     json_arr_open(j, "plan");
     for (size_t k = 0; k < p->nrun; k++) {
@@ -119,6 +134,19 @@ static void json_plan(json *j, const bundle *b, const plan *p)
             json_str(j, NULL, p->blocked[k].missing.v[x]);
         json_arr_close(j);
         char *msg = plan_blocked_message(b, p, k);
+        json_str(j, "message", msg);
+        free(msg);
+        json_obj_close(j);
+    }
+    json_arr_close(j);
+    json_arr_open(j, "held");
+    for (size_t k = 0; k < p->nrun; k++) {
+        if (!held(b, st, p->run[k]))
+            continue;
+        json_obj_open(j, NULL);
+        json_str(j, "revision", b->mf.m[p->run[k]].revision);
+        json_str(j, "hold", held(b, st, p->run[k]));
+        char *msg = held_message(b, st, p->run[k]);
         json_str(j, "message", msg);
         free(msg);
         json_obj_close(j);
@@ -158,7 +186,8 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     /* the server answers the state query while we build the DAG */
-    int sent = u->dry_run ? -1 : store_begin_run_send(conn);
+    const char *schema = a->cfg.version_table_schema;
+    int sent = u->dry_run ? -1 : store_begin_run_send(conn, schema);
     if (bundle_check(&b, err) != 0) {
         if (sent == 0)
             while ((res_drain = PQgetResult(conn)))
@@ -166,8 +195,10 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
-    if (u->dry_run ? store_read_state(conn, &st, err) != 0
-                   : store_begin_run_finish(conn, sent, u->lock_timeout, a->o->quiet || use_json, &st, err) != 0) {
+    store_token token = {0};
+    if (u->dry_run ? store_read_state(conn, schema, &st, err) != 0
+                   : store_begin_run_finish(conn, schema, sent, u->lock_timeout, a->o->quiet || use_json,
+                                            &st, &token, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -193,20 +224,50 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         json_str(&js, "command", "upgrade");
         json_str(&js, "target", u->target ? u->target : "head");
         json_bool(&js, "dry_run", u->dry_run);
-        json_plan(&js, &b, &p);
+        json_plan(&js, &b, &p, &st);
     }
+    size_t nheld = 0;
+    for (size_t k = 0; k < p.nrun; k++)
+        nheld += held(&b, &st, p.run[k]) != NULL;
     if (u->dry_run) {
         if (out)
-            print_plan(&b, &p, jobs, out);
+            print_plan(&b, &p, &st, jobs, out);
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (out)
                 term_line(out, "%s", msg);
             free(msg);
         }
-        code = p.nblocked ? DEL_EFAILED : 0;
+        for (size_t k = 0; k < p.nrun && out; k++) {
+            if (!held(&b, &st, p.run[k]))
+                continue;
+            char *msg = held_message(&b, &st, p.run[k]);
+            term_line(out, "%s", msg);
+            free(msg);
+        }
+        code = p.nblocked || nheld ? DEL_EFAILED : 0;
         if (p.nblocked)
             del_fail(err, DEL_EFAILED, "%zu migration(s) would be BLOCKED", p.nblocked);
+        else if (nheld)
+            del_fail(err, DEL_EFAILED, "%zu migration(s) are HELD", nheld);
+        goto done;
+    }
+    if (nheld) {
+        int first = 1;
+        for (size_t k = 0; k < p.nrun; k++) {
+            if (!held(&b, &st, p.run[k]))
+                continue;
+            char *msg = held_message(&b, &st, p.run[k]);
+            if (!use_json)
+                term_line(stdout, "%s", msg);
+            if (first)
+                del_fail(err, DEL_EFAILED, "%s", msg);
+            first = 0;
+            free(msg);
+        }
+        if (!use_json)
+            err->msg[0] = '\0'; /* already printed */
+        code = DEL_EFAILED;
         goto done;
     }
     if (p.nblocked) {
@@ -236,6 +297,10 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                     .url = a->url,
                     .statement_timeout = a->cfg.statement_timeout,
                     .lock_timeout = a->cfg.lock_timeout,
+                    .timeout = u->timeout > 0 ? u->timeout
+                               : a->cfg.timeout ? config_duration_seconds(a->cfg.timeout) : 0,
+                    .schema = schema,
+                    .token = token,
                     .out = out,
                     .js = use_json ? &js : NULL};
     exec_result res;

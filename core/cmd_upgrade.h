@@ -1,4 +1,5 @@
-/* `delembic upgrade [head|REV]`: plan, check Alembic, take the lock, run. */
+/* `delembic upgrade [head|REV]`: plan, check Alembic and holds, take the
+ * lock, run. */
 #ifndef DEL_CMD_UPGRADE_H
 #define DEL_CMD_UPGRADE_H
 
@@ -10,6 +11,7 @@ typedef struct upgrade_args {
     int dry_run;
     int strict;              /* drift is an error */
     double lock_timeout;     /* seconds; < 0 waits for ever */
+    double timeout;          /* --timeout: seconds per migration; 0 uses the section's */
 } upgrade_args;
 
 /* Returns the exit code; err holds the message for nonzero codes. */

@@ -75,7 +75,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
         return;
     }
     vstate st;
-    if (store_read_state(conn, &st, &e) != 0) {
+    if (store_read_state(conn, a->cfg.version_table_schema, &st, &e) != 0) {
         problem(r, "database", "%s", e.msg);
         PQfinish(conn);
         return;

@@ -8,6 +8,8 @@
 #include "yamltree.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
+/* NAMEDATALEN - 1: the longest name PostgreSQL keeps */
+#define PG_NAME_MAX 63
 
 char *config_find(const char *start_dir)
 {
@@ -43,24 +45,38 @@ void config_free(del_config *cfg)
     free(cfg->pipeline_file);
     free(cfg->statement_timeout);
     free(cfg->lock_timeout);
+    free(cfg->timeout);
+    free(cfg->version_table_schema);
     memset(cfg, 0, sizeof *cfg);
 }
 
 /* A PostgreSQL duration: digits, optional fraction, optional unit word. */
 static int valid_interval(const char *s)
 {
-    const char *p = s;
+    return config_duration_seconds(s) >= 0;
+}
+
+double config_duration_seconds(const char *text)
+{
+    const char *p = text;
     if (!(*p >= '0' && *p <= '9'))
-        return 0;
+        return -1;
     while ((*p >= '0' && *p <= '9') || *p == '.')
         p++;
+    char *end;
+    double v = strtod(text, &end);
+    if (end != p)
+        return -1; /* "1.2.3" */
     while (*p == ' ')
         p++;
-    static const char *units[] = {"", "ms", "s", "min", "h", "d", NULL};
-    for (const char **u = units; *u; u++)
-        if (strcmp(p, *u) == 0)
-            return 1;
-    return 0;
+    static const struct {
+        const char *unit;
+        double seconds;
+    } units[] = {{"", 0.001}, {"ms", 0.001}, {"s", 1}, {"min", 60}, {"h", 3600}, {"d", 86400}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(p, units[i].unit) == 0)
+            return v * units[i].seconds;
+    return -1;
 }
 
 static void set_defaults(del_config *cfg, const char *base_dir)
@@ -69,13 +85,15 @@ static void set_defaults(del_config *cfg, const char *base_dir)
     cfg->script_location = path_join(base_dir, "migrations");
     cfg->build_dir = path_join(base_dir, "build/migrations");
     cfg->alembic_version_table = xstrdup("alembic_version");
+    cfg->version_table_schema = xstrdup("public");
     cfg->pipeline_file = path_join(base_dir, "pipeline.yaml");
     cfg->jobs = 1;
 }
 
 static const char *const section_keys[] = {
     "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
-    "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "jobs", NULL};
+    "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "timeout",
+    "version_table_schema", "jobs", NULL};
 
 int config_parse(const char *name, const char *text, size_t len, const char *section,
                  const char *base_dir, del_config *cfg, del_err *err)
@@ -129,6 +147,8 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
         {"pipeline", &cfg->pipeline_file, 1},
         {"statement_timeout", &cfg->statement_timeout, 0},
         {"lock_timeout", &cfg->lock_timeout, 0},
+        {"timeout", &cfg->timeout, 0},
+        {"version_table_schema", &cfg->version_table_schema, 0},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         s = NULL;
@@ -145,15 +165,31 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
         free(*fields[i].dst);
         *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
     }
-    const char *timeouts[] = {"statement_timeout", "lock_timeout"};
-    char *tvals[] = {cfg->statement_timeout, cfg->lock_timeout};
-    for (int i = 0; i < 2; i++) {
+    const char *timeouts[] = {"statement_timeout", "lock_timeout", "timeout"};
+    char *tvals[] = {cfg->statement_timeout, cfg->lock_timeout, cfg->timeout};
+    for (int i = 0; i < 3; i++) {
         if (tvals[i] && !valid_interval(tvals[i])) {
             const ynode *v = ymap_get(sec, timeouts[i]);
             del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a duration like 30s, 500ms or 5min, not '%.40s'",
                      name, v->line, v->col, timeouts[i], tvals[i]);
             goto fail;
         }
+    }
+    if (cfg->timeout && config_duration_seconds(cfg->timeout) <= 0) {
+        const ynode *v = ymap_get(sec, "timeout");
+        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'timeout' must be more than zero; remove it for no limit",
+                 name, v->line, v->col);
+        goto fail;
+    }
+    const char *vs = cfg->version_table_schema;
+    int bad_schema = strlen(vs) > PG_NAME_MAX;
+    for (const char *p = vs; *p; p++)
+        bad_schema |= (unsigned char)*p < 0x20 || *p == 0x7f;
+    if (bad_schema) {
+        const ynode *v = ymap_get(sec, "version_table_schema");
+        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'version_table_schema' must be a schema name of at most %d bytes without control characters",
+                 name, v ? v->line : 0, v ? v->col : 0, PG_NAME_MAX);
+        goto fail;
     }
     const char *vt = cfg->alembic_version_table;
     for (const char *p = vt; *p; p++) {

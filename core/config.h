@@ -23,6 +23,8 @@ typedef struct del_config {
     char *pipeline_file;    /* default pipeline.yaml beside delembic.yaml */
     char *statement_timeout; /* PostgreSQL interval text, per migration, or NULL */
     char *lock_timeout;     /* PostgreSQL interval text, per migration, or NULL */
+    char *timeout;          /* host-side wall-clock limit per migration (interval text), or NULL */
+    char *version_table_schema; /* where the delembic tables live; default public */
     long long jobs;         /* default 1 */
 } del_config;
 
@@ -38,6 +40,10 @@ int config_load(const char *explicit_path, const char *section, int allow_missin
 int config_parse(const char *name, const char *text, size_t len, const char *section,
                  const char *base_dir, del_config *cfg, del_err *err);
 void config_free(del_config *cfg);
+
+/* Seconds in a duration as PostgreSQL reads statement_timeout ("90s",
+ * "30min", "500ms"; a bare number is milliseconds); -1 when it is not one. */
+double config_duration_seconds(const char *text);
 
 /* The section names in a config file's text, for `init -n`. */
 int config_list_sections(const char *path, char ***names, size_t *n, del_err *err);

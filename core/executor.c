@@ -16,6 +16,15 @@
 
 enum mstate { M_WAIT = 0, M_RESERVED, M_RUNNING, M_DONE, M_FAILED };
 
+/* A worker told to stop (SIGTERM: it cancels its statement and rolls back)
+ * is killed when it is still running after this many seconds (a plugin
+ * stuck in C code). */
+#define CANCEL_GRACE_SECONDS 3.0
+#define POLL_MS 200
+
+#define SELF_COMMIT_MESSAGE "the migration committed by itself; its work up to that point is committed"
+#define LOST_LOCK_MESSAGE "the run lost its lock (its lock session was terminated); rolled back"
+
 static int sig_pipe[2] = {-1, -1};
 static volatile sig_atomic_t got_signal;
 
@@ -45,6 +54,9 @@ typedef struct run {
     size_t nw;
     int stop;                /* start nothing new */
     int fatal;               /* exit 2 */
+    int lost_lock;           /* the state connection, and the run lock with it, is gone */
+    char lost_why[256];      /* the server's last word on it (a FATAL), or libpq's */
+    PGconn *fresh;           /* for the records after that, or NULL */
     double interrupt_at;
     int tty;
     int progress_shown;
@@ -89,6 +101,78 @@ static const char *mark(run *r, size_t i, char *buf, size_t n)
     else
         buf[0] = '\0';
     return buf;
+}
+
+/* Where the parent reads and writes state: its lock session, or once that is
+ * gone a fresh connection (which holds no lock: it only records failures,
+ * which never overwrite a success). */
+static PGconn *state_db(run *r)
+{
+    if (!r->lost_lock)
+        return r->conn;
+    if (!r->fresh) {
+        del_err e;
+        char app[64];
+        snprintf(app, sizeof app, "delembic upgrade records pid=%ld", (long)getpid());
+        r->fresh = db_connect(r->o->url, app, &e);
+        if (!r->fresh)
+            out_line(r, "  WARNING: %s", e.msg);
+    }
+    return r->fresh;
+}
+
+static void cancel_worker(worker *w)
+{
+    if (w->pid <= 0)
+        return;
+    kill(w->pid, SIGTERM);
+    if (!w->cancel_at)
+        w->cancel_at = monotonic_seconds();
+}
+
+/* The lock session is gone (terminated, a pooler, a failover): start nothing
+ * new, cancel what runs (its commit would be refused by the fence anyway). */
+static void lose_lock(run *r)
+{
+    if (r->lost_lock)
+        return;
+    r->lost_lock = 1;
+    r->stop = 1;
+    if (!r->lost_why[0])
+        db_result_message(r->conn, NULL, r->lost_why, sizeof r->lost_why);
+    int running = 0;
+    for (size_t k = 0; k < r->nw; k++)
+        if (r->w[k].pid > 0 && r->w[k].running >= 0) {
+            cancel_worker(&r->w[k]);
+            running++;
+        }
+    out_line(r, "Lost the run lock (%s): %s", r->lost_why,
+             running ? "cancelling the running migration(s) ..." : "starting nothing more");
+}
+
+/* A server that ends the lock session says why first (FATAL: terminating
+ * connection due to administrator command); libpq hands it over as a notice
+ * because no query was running. */
+static void lock_session_notice(void *arg, const PGresult *res)
+{
+    run *r = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (sev && msg && (!strcmp(sev, "FATAL") || !strcmp(sev, "PANIC")))
+        snprintf(r->lost_why, sizeof r->lost_why, "%s", msg);
+}
+
+/* After a query on the lock session failed: was it the session? */
+static void check_lock_session(run *r)
+{
+    if (!r->lost_lock && PQstatus(r->conn) == CONNECTION_BAD)
+        lose_lock(r);
+}
+
+/* Did the failed migration commit by itself (its transaction id committed)? */
+static int committed_by_itself(run *r, long long xid)
+{
+    return xid > 0 && store_xid_committed(state_db(r), xid) == 1;
 }
 
 static int ready(run *r, size_t i)
@@ -149,12 +233,35 @@ static int running_count(run *r)
     return n;
 }
 
-static void record_failure(run *r, size_t i, double started, const char *msg, const char *sha)
+static void record_failure(run *r, size_t i, double started, const char *msg, const char *sha,
+                           const char *hold)
 {
     del_err e;
-    if (store_record_failure(r->conn, r->b->mf.m[i].revision, started, now_seconds(), msg,
-                             r->b->mf.m[i].identity ? r->b->mf.m[i].identity : sha && *sha ? sha : r->b->mf.m[i].sha256, &e) != 0)
-        out_line(r, "  WARNING: %s", e.msg);
+    const mentry *me = &r->b->mf.m[i];
+    const char *checksum = me->identity ? me->identity : sha && *sha ? sha : me->sha256;
+    const char *rev = r->b->mf.m[i].revision;
+    if (store_record_failure(state_db(r), r->o->schema, rev, started, now_seconds(), msg, checksum,
+                             hold, &e) == 0)
+        return;
+    check_lock_session(r);
+    if (r->lost_lock && store_record_failure(state_db(r), r->o->schema, rev, started,
+                                             now_seconds(), msg, checksum, hold, &e) == 0)
+        return;
+    out_line(r, "  WARNING: %s", e.msg);
+}
+
+/* Why a worker's migration stopped, when the parent stopped it. */
+static const char *stopped_why(run *r, const worker *w, char *buf, size_t n)
+{
+    if (w->timed_out)
+        snprintf(buf, n, "timed out after %g s", r->o->timeout);
+    else if (got_signal)
+        snprintf(buf, n, "interrupted");
+    else if (r->lost_lock)
+        snprintf(buf, n, "%s", LOST_LOCK_MESSAGE);
+    else
+        return NULL;
+    return buf;
 }
 
 static void on_result(run *r, worker *w, const wmsg *m)
@@ -165,6 +272,16 @@ static void on_result(run *r, worker *w, const wmsg *m)
     char dur[32];
     format_duration(secs, dur, sizeof dur);
     w->running = -1;
+    w->xid = 0;
+    w->open_xid = m->status == WRES_OK ? m->next_xid : 0;
+    int stopped = w->cancel_at != 0;
+    char why_buf[300];
+    const char *why = stopped ? stopped_why(r, w, why_buf, sizeof why_buf) : NULL;
+    const char *text = m->text, *hold = NULL;
+    w->cancel_at = 0;
+    w->timed_out = 0;
+    if (m->status == WRES_LOST_LOCK)
+        lose_lock(r); /* the fence saw it first */
     switch (m->status) {
     case WRES_OK:
         r->state[i] = M_DONE;
@@ -189,16 +306,24 @@ static void on_result(run *r, worker *w, const wmsg *m)
             del_fail(r->err, DEL_EUSAGE, "%s", m->text);
         break;
     case WRES_INTERRUPTED:
+    case WRES_LOST_LOCK:
     case WRES_FAILED:
     default:
         r->state[i] = M_FAILED;
         r->res->failed++;
         r->stop = 1;
-        out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), m->text);
-        record_failure(r, i, m->started, m->text, m->sha256);
-        json_outcome(r, i, m->status == WRES_INTERRUPTED ? "interrupted" : "failed", secs, m->text);
+        if (committed_by_itself(r, m->xid)) {
+            text = SELF_COMMIT_MESSAGE;
+            hold = STORE_HOLD_SELF_COMMIT;
+        } else if (why && m->status != WRES_FAILED) {
+            text = why; /* cancelled by the parent: say why */
+        }
+        out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), text);
+        record_failure(r, i, m->started, text, m->sha256, hold);
+        json_outcome(r, i, m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed",
+                     secs, text);
         if (!r->err->msg[0])
-            del_fail(r->err, DEL_EFAILED, "%s failed: %s", r->b->mf.m[i].revision, m->text);
+            del_fail(r->err, DEL_EFAILED, "%s failed: %s", r->b->mf.m[i].revision, text);
         break;
     }
 }
@@ -238,12 +363,22 @@ static void terminate_backend(run *r, int pid)
     char p[32];
     snprintf(p, sizeof p, "%d", pid);
     const char *params[1] = {p};
-    PGresult *q = PQexecParams(r->conn, "SELECT pg_terminate_backend($1::int)", 1, NULL, params,
-                               NULL, NULL, 0);
+    PGconn *conn = state_db(r);
+    PGresult *q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend($1::int)", 1, NULL,
+                               params, NULL, NULL, 0);
+    if (PQresultStatus(q) != PGRES_TUPLES_OK && !r->lost_lock) {
+        check_lock_session(r); /* the lock session itself may be gone: go on with a fresh one */
+        PQclear(q);
+        conn = state_db(r);
+        q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend($1::int)", 1, NULL, params,
+                         NULL, NULL, 0);
+    }
     PQclear(q);
+    if (!conn)
+        return;
     for (int tries = 0; tries < 100; tries++) {
-        q = PQexecParams(r->conn, "SELECT 1 FROM pg_stat_activity WHERE pid = $1::int", 1, NULL,
-                         params, NULL, NULL, 0);
+        q = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::int", 1,
+                         NULL, params, NULL, NULL, 0);
         int gone = !q || PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) == 0;
         PQclear(q);
         if (gone)
@@ -291,18 +426,24 @@ static void on_worker_gone(run *r, worker *w)
         return;
     size_t i = (size_t)w->running;
     w->running = -1;
-    char why[256];
-    if (got_signal)
-        snprintf(why, sizeof why, "interrupted");
-    else
+    char why[300];
+    if (!stopped_why(r, w, why, sizeof why))
         describe_status(status, why, sizeof why);
+    else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        snprintf(why + strlen(why), sizeof why - strlen(why),
+                 "; its worker did not stop within %g s and was killed", CANCEL_GRACE_SECONDS);
+    long long xid = w->xid;
+    w->xid = w->open_xid = 0;
+    w->cancel_at = 0;
+    w->timed_out = 0;
     /* make sure its transaction is gone before reading or writing state */
     terminate_backend(r, w->backend_pid);
     char st[32] = "";
     del_err e;
     char mk[256];
-    if (store_status_of(r->conn, r->b->mf.m[i].revision, st, sizeof st, &e) == 0 &&
-        strcmp(st, "success") == 0) {
+    if (store_status_of(state_db(r), r->o->schema, r->b->mf.m[i].revision, st, sizeof st, &e) != 0)
+        check_lock_session(r);
+    if (strcmp(st, store_status_name(STORE_SUCCESS)) == 0) {
         r->state[i] = M_DONE;
         r->res->applied++;
         out_line(r, "  %sOK (committed before its worker %s)", mark(r, i, mk, sizeof mk), why);
@@ -312,10 +453,16 @@ static void on_worker_gone(run *r, worker *w)
     r->state[i] = M_FAILED;
     r->res->failed++;
     r->stop = 1;
-    char msg[300];
-    snprintf(msg, sizeof msg, "%s %s", r->b->mf.m[i].revision, why);
+    char msg[600];
+    const char *hold = NULL;
+    if (committed_by_itself(r, xid)) {
+        snprintf(msg, sizeof msg, "%s %s; " SELF_COMMIT_MESSAGE, r->b->mf.m[i].revision, why);
+        hold = STORE_HOLD_SELF_COMMIT;
+    } else {
+        snprintf(msg, sizeof msg, "%s %s", r->b->mf.m[i].revision, why);
+    }
     out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), msg);
-    record_failure(r, i, now_seconds() - (monotonic_seconds() - w->started), msg, NULL);
+    record_failure(r, i, now_seconds() - (monotonic_seconds() - w->started), msg, NULL, hold);
     json_outcome(r, i, got_signal ? "interrupted" : "failed", monotonic_seconds() - w->started, msg);
     if (!r->err->msg[0])
         del_fail(r->err, DEL_EFAILED, "%s", msg);
@@ -328,7 +475,8 @@ static int spawn(run *r, size_t k)
         fds[j] = r->w[j].fd;
     fds[r->nw] = sig_pipe[0];
     worker_cfg cfg = {.b = r->b, .url = r->o->url, .statement_timeout = r->o->statement_timeout,
-                      .lock_timeout = r->o->lock_timeout, .parent_conn = r->conn};
+                      .lock_timeout = r->o->lock_timeout, .schema = r->o->schema,
+                      .token = r->o->token, .parent_conn = r->conn};
     int rc = worker_spawn(&r->w[k], &cfg, fds, r->nw + 1, r->err);
     free(fds);
     return rc;
@@ -364,6 +512,8 @@ static void follow_continuation(run *r, worker *w, const wmsg *m)
     r->state[j] = M_RUNNING;
     w->running = (long)j;
     w->started = monotonic_seconds();
+    w->xid = w->open_xid; /* it runs in the transaction its commit opened */
+    w->open_xid = 0;
     const mentry *e = &r->b->mf.m[j];
     out_line(r, "Running %s: %s", e->revision, e->description);
     wmsg next = {.type = WMSG_NEXT, .index = (int)j, .status = next_hint(r, j), .then = -1};
@@ -388,6 +538,8 @@ static void dispatch(run *r)
         wmsg m = {.type = WMSG_RUN, .index = (int)i, .status = next_hint(r, (size_t)i), .then = -1};
         w->running = i;
         w->started = monotonic_seconds();
+        w->xid = w->open_xid;
+        w->open_xid = 0;
         reserve_continuation(r, w, &m);
         const mentry *e = &r->b->mf.m[i];
         out_line(r, "Running %s: %s", e->revision, e->description);
@@ -459,7 +611,12 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
     sigaction(SIGTERM, &sa, &old_term);
     signal(SIGPIPE, SIG_IGN);
 
-    struct pollfd *pfd = xcalloc(r.nw + 1, sizeof *pfd);
+    /* the signal pipe, the lock session (its socket wakes us when the server
+     * ends it), the workers */
+    enum { PFD_SIG, PFD_LOCK, PFD_WORKERS };
+    struct pollfd *pfd = xcalloc(r.nw + PFD_WORKERS, sizeof *pfd);
+    /* (the receiver it replaces is libpq's default, which ignores its arg) */
+    PQnoticeReceiver old_receiver = PQsetNoticeReceiver(state_conn, lock_session_notice, &r);
     for (;;) {
         dispatch(&r);
         int running = running_count(&r);
@@ -472,13 +629,21 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
         size_t np = 0;
         pfd[np].fd = sig_pipe[0];
         pfd[np++].events = POLLIN;
+        pfd[np].fd = r.lost_lock ? -1 : PQsocket(state_conn);
+        pfd[np++].events = POLLIN;
         for (size_t k = 0; k < r.nw; k++) {
             pfd[np].fd = r.w[k].fd;
             pfd[np++].events = POLLIN;
         }
-        int pr = poll(pfd, np, 200);
+        int pr = poll(pfd, np, POLL_MS);
         if (pr < 0 && errno != EINTR)
             break;
+        if (pr > 0 && !r.lost_lock && (pfd[PFD_LOCK].revents & (POLLIN | POLLHUP | POLLERR))) {
+            int read_ok = PQconsumeInput(state_conn);
+            PQisBusy(state_conn); /* parses what came: the server's last word, if any */
+            if (!read_ok || PQstatus(state_conn) == CONNECTION_BAD)
+                lose_lock(&r);
+        }
         if (got_signal) {
             char drain[16];
             while (read(sig_pipe[0], drain, sizeof drain) > 0)
@@ -490,18 +655,27 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 out_line(&r, "Interrupted (%s): cancelling the running migration(s) ...",
                          got_signal == SIGINT ? "SIGINT" : "SIGTERM");
                 for (size_t k = 0; k < r.nw; k++)
-                    if (r.w[k].pid > 0)
-                        kill(r.w[k].pid, SIGTERM);
+                    cancel_worker(&r.w[k]);
             }
         }
-        /* a migration still running 3 s after the interruption is killed */
-        if (r.interrupt_at && monotonic_seconds() - r.interrupt_at > 3.0)
-            for (size_t k = 0; k < r.nw; k++)
-                if (r.w[k].pid > 0 && r.w[k].running >= 0)
-                    kill(r.w[k].pid, SIGKILL);
+        double now = monotonic_seconds();
         for (size_t k = 0; k < r.nw; k++) {
             worker *w = &r.w[k];
-            if (w->fd < 0 || !(pfd[k + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+            if (w->pid <= 0 || w->running < 0)
+                continue;
+            /* past the wall-clock limit: cancel, and kill after the grace */
+            if (o->timeout > 0 && !w->timed_out && now - w->started > o->timeout) {
+                w->timed_out = 1;
+                r.stop = 1;
+                cancel_worker(w);
+            }
+            /* still running CANCEL_GRACE_SECONDS after being told to stop */
+            if (w->cancel_at && now - w->cancel_at > CANCEL_GRACE_SECONDS)
+                kill(w->pid, SIGKILL);
+        }
+        for (size_t k = 0; k < r.nw; k++) {
+            worker *w = &r.w[k];
+            if (w->fd < 0 || !(pfd[k + PFD_WORKERS].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             wmsg m;
             int got = worker_recv(w->fd, &m);
@@ -513,6 +687,10 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
             case WMSG_HELLO:
                 w->hello = 1;
                 w->backend_pid = m.status;
+                break;
+            case WMSG_XID:
+                if (m.index == w->running)
+                    w->xid = m.xid;
                 break;
             case WMSG_FATAL:
                 if (!err->msg[0])
@@ -554,6 +732,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
     }
     if (r.progress_shown && o->out)
         fputs("\r\033[K", o->out);
+    PQsetNoticeReceiver(state_conn, old_receiver, NULL);
     free(pfd);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -563,12 +742,19 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
     free(r.state);
     free(r.planned);
     free(r.w);
+    if (r.fresh)
+        PQfinish(r.fresh);
     if (res->interrupted_by) {
         if (!err->msg[0] || err->code != DEL_EFAILED)
             del_fail(err, 128 + res->interrupted_by, "interrupted by %s",
                      res->interrupted_by == SIGINT ? "SIGINT" : "SIGTERM");
         err->code = 128 + res->interrupted_by;
         return 128 + res->interrupted_by;
+    }
+    if (r.lost_lock) {
+        del_fail(err, DEL_ELOCK, "lost the run lock: its session (server pid %d) ended: %s; the running migration(s) were rolled back and nothing was committed after that. Run 'delembic upgrade' again to finish",
+                 o->token.pid, r.lost_why);
+        return DEL_ELOCK;
     }
     if (r.fatal)
         return err->code = DEL_EUSAGE;

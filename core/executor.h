@@ -2,7 +2,11 @@
  * never runs plugin code; up to `jobs` workers run migrations whose
  * dependencies have committed; after a failure nothing new starts; crashes
  * are recorded with their signal; SIGINT/SIGTERM cancel, roll back, record
- * "interrupted" and exit 130/143. */
+ * "interrupted" and exit 130/143; a migration past the timeout is cancelled,
+ * then killed, and recorded as timed out; a run whose lock session is gone
+ * starts nothing new, cancels what runs (the fence refuses its commits
+ * anyway), records on a fresh connection and exits 3; a migration that
+ * committed by itself is recorded as failed with a hold. */
 #ifndef DEL_EXECUTOR_H
 #define DEL_EXECUTOR_H
 
@@ -20,6 +24,9 @@ typedef struct exec_opts {
     const char *url;
     const char *statement_timeout;
     const char *lock_timeout;
+    double timeout;          /* wall-clock seconds per migration; 0: none */
+    const char *schema;      /* version_table_schema */
+    store_token token;       /* the run's fence (its lock session) */
     FILE *out;               /* human output (NULL: none) */
     json *js;                /* --json: results appended here, or NULL */
 } exec_opts;
@@ -30,7 +37,7 @@ typedef struct exec_result {
     int bundle_error;
 } exec_result;
 
-/* Returns the exit code (0, 1, 2, 130, 143); err holds the first error. */
+/* Returns the exit code (0, 1, 2, 3, 130, 143); err holds the first error. */
 int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_opts *o,
                  exec_result *res, del_err *err);
 

@@ -9,58 +9,179 @@
 
 #include "db.h"
 
-static const char *schema_check_sql =
-    "SELECT to_regclass('delembic_version') IS NOT NULL,"
-    " to_regclass('delembic_run_history') IS NOT NULL,"
-    " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('delembic_version')"
-    "         AND attname = 'checksum' AND NOT attisdropped),"
-    " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('delembic_run_history')"
-    "         AND attname = 'checksum' AND NOT attisdropped)";
+static const char *const status_names[] = {
+    [STORE_SUCCESS] = "success",         [STORE_FAILED] = "failed",
+    [STORE_STAMPED] = "stamped",         [STORE_DOWNGRADED] = "downgraded",
+    [STORE_INTERRUPTED] = "interrupted", [STORE_PAUSED] = "paused",
+    [STORE_RUNNING] = "running",
+};
+
+const char *store_status_name(store_status s)
+{
+    return (unsigned)s < sizeof status_names / sizeof status_names[0] ? status_names[s] : "failed";
+}
+
+static void put_char(sbuf *b, char c)
+{
+    sbuf_add(b, &c, 1);
+}
+
+static char *quote_ident(const char *s)
+{
+    sbuf b = {0};
+    put_char(&b, '"');
+    for (; *s; s++) {
+        if (*s == '"')
+            put_char(&b, '"');
+        put_char(&b, *s);
+    }
+    put_char(&b, '"');
+    return b.s;
+}
+
+/* An E'' literal, whatever standard_conforming_strings says. */
+static char *quote_literal(const char *s)
+{
+    sbuf b = {0};
+    sbuf_puts(&b, "E'");
+    for (; *s; s++) {
+        if (*s == '\'' || *s == '\\')
+            put_char(&b, *s);
+        put_char(&b, *s);
+    }
+    put_char(&b, '\'');
+    return b.s;
+}
+
+char *store_table(const char *schema, const char *table)
+{
+    char *q = quote_ident(schema ? schema : STORE_DEFAULT_SCHEMA);
+    char *t = xasprintf("%s.%s", q, table);
+    free(q);
+    return t;
+}
+
+/* The names one statement needs, quoted. */
+typedef struct names {
+    char *version, *history;      /* "schema".delembic_version, ... */
+    char *lit_version, *lit_history, *lit_schema; /* the same as literals, for to_regclass */
+    char *schema;                 /* "schema" */
+} names;
+
+static void names_init(names *n, const char *schema)
+{
+    if (!schema)
+        schema = STORE_DEFAULT_SCHEMA;
+    n->schema = quote_ident(schema);
+    n->version = store_table(schema, "delembic_version");
+    n->history = store_table(schema, "delembic_run_history");
+    n->lit_version = quote_literal(n->version);
+    n->lit_history = quote_literal(n->history);
+    n->lit_schema = quote_literal(n->schema);
+}
+
+static void names_free(names *n)
+{
+    free(n->schema);
+    free(n->version);
+    free(n->history);
+    free(n->lit_version);
+    free(n->lit_history);
+    free(n->lit_schema);
+}
+
+/* The tables, their extra columns and the schema: six booleans. */
+enum { CHECK_VERSION, CHECK_HISTORY, CHECK_V_CHECKSUM, CHECK_H_CHECKSUM, CHECK_V_HOLD,
+       CHECK_SCHEMA, NCHECKS };
+
+static char *schema_check_sql(const names *n)
+{
+    return xasprintf(
+        "SELECT pg_catalog.to_regclass(%1$s) IS NOT NULL,"
+        " pg_catalog.to_regclass(%2$s) IS NOT NULL,"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%1$s)"
+        "         AND attname = 'checksum' AND NOT attisdropped),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%2$s)"
+        "         AND attname = 'checksum' AND NOT attisdropped),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%1$s)"
+        "         AND attname = 'hold' AND NOT attisdropped),"
+        " pg_catalog.to_regnamespace(%3$s) IS NOT NULL",
+        n->lit_version, n->lit_history, n->lit_schema);
+}
 
 /* Run with synchronous_commit off: the first migration's commit (synchronous)
  * flushes the WAL up to it, these tables included; before that nothing
- * depends on them. */
-static const char *schema_sql =
-    "BEGIN;"
-    "SET LOCAL synchronous_commit = off;"
-    "CREATE TABLE IF NOT EXISTS delembic_version ("
-    " revision text PRIMARY KEY,"
-    " applied_at timestamptz,"
-    " status text,"
-    " execution_time_seconds double precision,"
-    " checksum text);"
-    "CREATE TABLE IF NOT EXISTS delembic_run_history ("
-    " id serial PRIMARY KEY,"
-    " revision text,"
-    " started_at timestamptz,"
-    " ended_at timestamptz,"
-    " duration_seconds double precision,"
-    " status text,"
-    " exception text,"
-    " username text,"
-    " hostname text,"
-    " checksum text);"
-    "ALTER TABLE delembic_version ADD COLUMN IF NOT EXISTS checksum text;"
-    "ALTER TABLE delembic_run_history ADD COLUMN IF NOT EXISTS checksum text;"
-    "COMMIT;";
-
-int store_ensure_schema(PGconn *conn, del_err *err)
+ * depends on them. The schema is created only when missing (creating one
+ * needs a privilege that using it does not). */
+static char *schema_sql(const names *n, int schema_exists)
 {
-    PGresult *r = db_query(conn, schema_check_sql, 0, NULL, err);
-    if (!r)
-        return -1;
+    char *create_schema = schema_exists ? xstrdup("") : xasprintf("CREATE SCHEMA IF NOT EXISTS %s;", n->schema);
+    char *sql = xasprintf(
+        "BEGIN;"
+        "SET LOCAL synchronous_commit = off;"
+        "%3$s"
+        "CREATE TABLE IF NOT EXISTS %1$s ("
+        " revision text PRIMARY KEY,"
+        " applied_at timestamptz,"
+        " status text,"
+        " execution_time_seconds double precision,"
+        " checksum text,"
+        " hold text);"
+        "CREATE TABLE IF NOT EXISTS %2$s ("
+        " id serial PRIMARY KEY,"
+        " revision text,"
+        " started_at timestamptz,"
+        " ended_at timestamptz,"
+        " duration_seconds double precision,"
+        " status text,"
+        " exception text,"
+        " username text,"
+        " hostname text,"
+        " checksum text);"
+        "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS checksum text;"
+        "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS hold text;"
+        "ALTER TABLE %2$s ADD COLUMN IF NOT EXISTS checksum text;"
+        "COMMIT;",
+        n->version, n->history, create_schema);
+    free(create_schema);
+    return sql;
+}
+
+/* The checks of one result row: 1 when the tables are there as we need them. */
+static int checks_ok(const PGresult *r, int *schema_exists)
+{
     int ok = 1;
-    for (int c = 0; c < 4; c++)
-        if (strcmp(PQgetvalue(r, 0, c), "t") != 0)
-            ok = 0;
-    PQclear(r);
-    if (ok)
-        return 0;
-    if (db_exec(conn, schema_sql, err) != 0) {
-        PQclear(PQexec(conn, "ROLLBACK"));
-        return del_err_wrap(err, "cannot create the delembic tables");
+    for (int c = 0; c < CHECK_SCHEMA; c++)
+        ok &= !strcmp(PQgetvalue(r, 0, c), "t");
+    *schema_exists = !strcmp(PQgetvalue(r, 0, CHECK_SCHEMA), "t");
+    return ok;
+}
+
+int store_ensure_schema(PGconn *conn, const char *schema, del_err *err)
+{
+    names n;
+    names_init(&n, schema);
+    char *check = schema_check_sql(&n);
+    PGresult *r = db_query(conn, check, 0, NULL, err);
+    free(check);
+    if (!r) {
+        names_free(&n);
+        return -1;
     }
-    return 0;
+    int schema_exists;
+    int ok = checks_ok(r, &schema_exists);
+    PQclear(r);
+    int rc = 0;
+    if (!ok) {
+        char *sql = schema_sql(&n, schema_exists);
+        if (db_exec(conn, sql, err) != 0) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            rc = del_err_wrap(err, "cannot create the delembic tables in schema %s", n.schema);
+        }
+        free(sql);
+    }
+    names_free(&n);
+    return rc;
 }
 
 static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
@@ -116,7 +237,7 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
     }
 }
 
-/* Fill st from a result of (revision, status, applied_at, seconds, checksum). */
+/* Fill st from a result of (revision, status, applied_at, seconds, checksum, hold). */
 static void state_from_result(vstate *st, const PGresult *r)
 {
     int n = PQntuples(r);
@@ -128,6 +249,7 @@ static void state_from_result(vstate *st, const PGresult *r)
         v->applied_at = xstrdup(PQgetisnull(r, i, 2) ? "" : PQgetvalue(r, i, 2));
         v->seconds = atof(PQgetvalue(r, i, 3));
         v->checksum = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
+        v->hold = PQgetisnull(r, i, 5) ? NULL : xstrdup(PQgetvalue(r, i, 5));
     }
     st->n = (size_t)n;
     for (size_t i = 0; i < st->n; i++)
@@ -135,34 +257,78 @@ static void state_from_result(vstate *st, const PGresult *r)
     st->tables_exist = 1;
 }
 
-int store_begin_run_send(PGconn *conn)
+/* The fence token of this session: its pid, a key from its start time, and
+ * the second advisory lock on (pid, key) that it holds while it lives. */
+#define FENCE_SQL                                                                                  \
+    "SELECT t.pid, t.key, pg_catalog.pg_try_advisory_lock(t.pid, t.key) FROM"                      \
+    " (SELECT pg_catalog.pg_backend_pid() AS pid,"                                                 \
+    "  coalesce((pg_catalog.floor(pg_catalog.date_part('epoch', s.backend_start) * 1000000)::bigint" \
+    "   % 2147483647)::int, 0) AS key"                                                             \
+    "  FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s) t"
+
+static int token_from_result(const PGresult *r, store_token *tok)
 {
-    /* the common case in one round trip: the lock, the schema check, the state */
-    char sql[1024];
-    snprintf(sql, sizeof sql,
-             "SELECT pg_try_advisory_lock(%lld);%s;"
-             "SELECT revision, status, '', coalesce(execution_time_seconds, 0), checksum FROM delembic_version",
-             (long long)STORE_LOCK_KEY, schema_check_sql);
-    return PQsendQuery(conn, sql) ? 0 : -1;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 2), "t"))
+        return -1;
+    tok->pid = atoi(PQgetvalue(r, 0, 0));
+    tok->key = atoi(PQgetvalue(r, 0, 1));
+    return 0;
 }
 
-int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quiet, vstate *st,
-                           del_err *err)
+static int take_token(PGconn *conn, store_token *tok, del_err *err)
+{
+    PGresult *r = db_query(conn, FENCE_SQL, 0, NULL, err);
+    if (!r)
+        return del_err_wrap(err, "cannot take the run's fence lock");
+    int rc = token_from_result(r, tok);
+    PQclear(r);
+    if (rc != 0)
+        return del_fail(err, DEL_EUSAGE, "cannot take the run's fence lock (advisory lock on this session's pid)");
+    return 0;
+}
+
+static char *state_sql(const names *n, int has_checksum, int has_hold, int applied_at)
+{
+    return xasprintf("SELECT revision, status, %s, coalesce(execution_time_seconds, 0), %s, %s FROM %s",
+                     applied_at ? "pg_catalog.to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS')" : "''",
+                     has_checksum ? "checksum" : "NULL", has_hold ? "hold" : "NULL", n->version);
+}
+
+int store_begin_run_send(PGconn *conn, const char *schema)
+{
+    /* the common case in one round trip: the lock, the fence token, the
+     * schema check, the state */
+    names n;
+    names_init(&n, schema);
+    char *check = schema_check_sql(&n);
+    char *state = state_sql(&n, 1, 1, 0);
+    char *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld);%s;%s;%s",
+                          (long long)STORE_LOCK_KEY, FENCE_SQL, check, state);
+    int rc = PQsendQuery(conn, sql) ? 0 : -1;
+    free(sql);
+    free(state);
+    free(check);
+    names_free(&n);
+    return rc;
+}
+
+int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lock_timeout,
+                           int quiet, vstate *st, store_token *tok, del_err *err)
 {
     memset(st, 0, sizeof *st);
-    int got_lock = 0, schema_ok = 0, state_ok = 0;
+    int got_lock = 0, got_token = 0, schema_ok = 0, state_ok = 0;
     if (sent == 0) {
         PGresult *r;
-        int k = 0;
+        int k = 0, schema_exists;
         while ((r = PQgetResult(conn))) {
             if (PQresultStatus(r) == PGRES_TUPLES_OK) {
                 if (k == 0)
                     got_lock = !strcmp(PQgetvalue(r, 0, 0), "t");
-                else if (k == 1) {
-                    schema_ok = 1;
-                    for (int c = 0; c < 4; c++)
-                        schema_ok &= !strcmp(PQgetvalue(r, 0, c), "t");
-                } else if (k == 2 && got_lock && schema_ok) {
+                else if (k == 1)
+                    got_token = token_from_result(r, tok) == 0;
+                else if (k == 2)
+                    schema_ok = checks_ok(r, &schema_exists);
+                else if (k == 3 && got_lock && schema_ok) {
                     state_from_result(st, r);
                     state_ok = 1;
                 }
@@ -171,14 +337,16 @@ int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quie
             PQclear(r);
         }
     }
-    if (got_lock && schema_ok && state_ok)
+    if (got_lock && got_token && schema_ok && state_ok)
         return 0;
     store_free_state(st);
+    if (!got_token && take_token(conn, tok, err) != 0)
+        return -1;
     if (!got_lock && store_lock(conn, lock_timeout, quiet, err) != 0)
         return -1;
-    if (store_ensure_schema(conn, err) != 0)
+    if (store_ensure_schema(conn, schema, err) != 0)
         return -1;
-    return store_read_state(conn, st, err);
+    return store_read_state(conn, schema, st, err);
 }
 
 void store_free_state(vstate *st)
@@ -188,35 +356,38 @@ void store_free_state(vstate *st)
         free(st->rows[i].status);
         free(st->rows[i].applied_at);
         free(st->rows[i].checksum);
+        free(st->rows[i].hold);
     }
     free(st->rows);
     strmap_free(&st->index);
     memset(st, 0, sizeof *st);
 }
 
-int store_read_state(PGconn *conn, vstate *st, del_err *err)
+int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err)
 {
     memset(st, 0, sizeof *st);
-    PGresult *r = db_query(conn,
-                           "SELECT to_regclass('delembic_version') IS NOT NULL,"
-                           " EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('delembic_version')"
-                           " AND attname = 'checksum' AND NOT attisdropped)",
-                           0, NULL, err);
-    if (!r)
+    names n;
+    names_init(&n, schema);
+    char *check = schema_check_sql(&n);
+    PGresult *r = db_query(conn, check, 0, NULL, err);
+    free(check);
+    if (!r) {
+        names_free(&n);
         return -1;
-    int exists = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    int has_checksum = strcmp(PQgetvalue(r, 0, 1), "t") == 0;
+    }
+    int exists = !strcmp(PQgetvalue(r, 0, CHECK_VERSION), "t");
+    int has_checksum = !strcmp(PQgetvalue(r, 0, CHECK_V_CHECKSUM), "t");
+    int has_hold = !strcmp(PQgetvalue(r, 0, CHECK_V_HOLD), "t");
     PQclear(r);
     st->tables_exist = exists;
-    if (!exists)
+    if (!exists) {
+        names_free(&n);
         return 0;
-    r = db_query(conn,
-                 has_checksum
-                     ? "SELECT revision, status, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS'),"
-                       " coalesce(execution_time_seconds, 0), checksum FROM delembic_version"
-                     : "SELECT revision, status, to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS'),"
-                       " coalesce(execution_time_seconds, 0), NULL FROM delembic_version",
-                 0, NULL, err);
+    }
+    char *sql = state_sql(&n, has_checksum, has_hold, 1);
+    r = db_query(conn, sql, 0, NULL, err);
+    free(sql);
+    names_free(&n);
     if (!r)
         return -1;
     state_from_result(st, r);
@@ -230,16 +401,36 @@ const vrow *store_find(const vstate *st, const char *revision)
     return i < 0 ? NULL : &st->rows[i];
 }
 
-int store_status_of(PGconn *conn, const char *revision, char *buf, size_t bufsz, del_err *err)
+int store_status_of(PGconn *conn, const char *schema, const char *revision, char *buf,
+                    size_t bufsz, del_err *err)
 {
     const char *params[1] = {revision};
-    PGresult *r = db_query(conn, "SELECT status FROM delembic_version WHERE revision = $1", 1,
-                           params, err);
+    char *version = store_table(schema, "delembic_version");
+    char *sql = xasprintf("SELECT status FROM %s WHERE revision = $1", version);
+    PGresult *r = db_query(conn, sql, 1, params, err);
+    free(sql);
+    free(version);
     if (!r)
         return -1;
     snprintf(buf, bufsz, "%s", PQntuples(r) ? PQgetvalue(r, 0, 0) : "");
     PQclear(r);
     return 0;
+}
+
+int store_xid_committed(PGconn *conn, long long xid)
+{
+    if (xid <= 0)
+        return -1;
+    char x[32];
+    snprintf(x, sizeof x, "%lld", xid);
+    const char *params[1] = {x};
+    PGresult *r = PQexecParams(conn, "SELECT pg_catalog.txid_status($1::bigint)", 1, NULL, params,
+                               NULL, NULL, 0);
+    int rc = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        rc = !strcmp(PQgetvalue(r, 0, 0), "committed");
+    PQclear(r);
+    return rc;
 }
 
 const char *store_username(void)
@@ -264,28 +455,35 @@ const char *store_hostname(void)
     return host;
 }
 
-int store_record_failure(PGconn *conn, const char *revision, double started, double ended,
-                         const char *message, const char *checksum, del_err *err)
+int store_record_failure(PGconn *conn, const char *schema, const char *revision, double started,
+                         double ended, const char *message, const char *checksum,
+                         const char *hold, del_err *err)
 {
     char s_started[64], s_ended[64], s_secs[64];
     snprintf(s_started, sizeof s_started, "%.6f", started);
     snprintf(s_ended, sizeof s_ended, "%.6f", ended);
     snprintf(s_secs, sizeof s_secs, "%.6f", ended - started);
-    const char *params[8] = {revision, s_started, s_ended, s_secs, message,
-                             store_username(), store_hostname(), checksum};
-    PGresult *r = db_query(
-        conn,
+    const char *params[11] = {revision, s_started, s_ended, s_secs, message, store_username(),
+                              store_hostname(), checksum, hold, store_status_name(STORE_FAILED),
+                              store_status_name(STORE_SUCCESS)};
+    names n;
+    names_init(&n, schema);
+    char *sql = xasprintf(
         "WITH v AS ("
-        " INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
-        " VALUES ($1, to_timestamp($3::double precision), 'failed', $4::double precision, $8)"
-        " ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = 'failed',"
-        "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum"
-        " WHERE delembic_version.status IS DISTINCT FROM 'success')"
-        " INSERT INTO delembic_run_history (revision, started_at, ended_at, duration_seconds, status,"
+        " INSERT INTO %1$s (revision, applied_at, status, execution_time_seconds, checksum, hold)"
+        " VALUES ($1, pg_catalog.to_timestamp($3::double precision), $10, $4::double precision, $8, $9)"
+        " ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = EXCLUDED.status,"
+        "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum,"
+        "  hold = EXCLUDED.hold"
+        " WHERE %1$s.status IS DISTINCT FROM $11)"
+        " INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
         "  exception, username, hostname, checksum)"
-        " VALUES ($1, to_timestamp($2::double precision), to_timestamp($3::double precision),"
-        "  $4::double precision, 'failed', $5, $6, $7, $8)",
-        8, params, err);
+        " VALUES ($1, pg_catalog.to_timestamp($2::double precision), pg_catalog.to_timestamp($3::double precision),"
+        "  $4::double precision, $10, $5, $6, $7, $8)",
+        n.version, n.history);
+    PGresult *r = db_query(conn, sql, 11, params, err);
+    free(sql);
+    names_free(&n);
     if (!r)
         return del_err_wrap(err, "cannot record the failure of %s", revision);
     PQclear(r);
@@ -304,24 +502,40 @@ static char *lit(PGconn *conn, const char *s)
     return out;
 }
 
-const char *store_prepare_record_sql(void)
+/* Every name qualified (tables with the schema, functions with pg_catalog):
+ * the record runs after RESET ALL, but nothing a plugin created must be able
+ * to capture it even then. The fence: the run lock is held by someone (a
+ * shared try fails) and the run's own lock session still holds its (pid, key)
+ * lock; if either try succeeds, the run lost its lock. */
+char *store_prepare_record_sql(const char *schema, const store_token *tok)
 {
-    return "PREPARE delembic_record(text, double precision, double precision, text, text, text, bigint) AS"
-           " WITH v AS (INSERT INTO delembic_version (revision, applied_at, status, execution_time_seconds, checksum)"
-           "  VALUES ($1, to_timestamp($3), 'success', $3 - $2, $4)"
-           "  ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = 'success',"
-           "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum"
-           "  WHERE delembic_version.status IS DISTINCT FROM 'success' RETURNING 1),"
-           " h AS (INSERT INTO delembic_run_history (revision, started_at, ended_at, duration_seconds, status,"
-           "  exception, username, hostname, checksum)"
-           "  SELECT $1, to_timestamp($2), to_timestamp($3), $3 - $2, 'success', NULL, $5, $6, $4 FROM v)"
-           " SELECT CASE WHEN txid_current() <> $7"
-           "  THEN ('" STORE_GUARD_MISSING ":' || txid_current())::int"
-           "  WHEN NOT EXISTS (SELECT 1 FROM v)"
-           "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT count(*) FROM v))::int"
-           "  ELSE length(set_config('delembic.commit_ok', 'on', true)) END";
+    names n;
+    names_init(&n, schema);
+    const char *ok = store_status_name(STORE_SUCCESS);
+    char *sql = xasprintf(
+        "PREPARE " STORE_RECORD_STATEMENT "(text, double precision, double precision, text, text, text, bigint) AS"
+        " WITH v AS (INSERT INTO %1$s (revision, applied_at, status, execution_time_seconds, checksum, hold)"
+        "  VALUES ($1, pg_catalog.to_timestamp($3), '%3$s', $3 - $2, $4, NULL)"
+        "  ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = EXCLUDED.status,"
+        "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum, hold = NULL"
+        "  WHERE %1$s.status IS DISTINCT FROM '%3$s' RETURNING 1),"
+        " h AS (INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
+        "  exception, username, hostname, checksum)"
+        "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 - $2, '%3$s', NULL, $5, $6, $4 FROM v)"
+        " SELECT CASE WHEN pg_catalog.txid_current() <> $7"
+        "  THEN ('" STORE_GUARD_MISSING ":' || pg_catalog.txid_current())::int"
+        "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
+        "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
+        "  THEN ('" STORE_LOST_LOCK ":' || pg_catalog.txid_current())::int"
+        "  WHEN NOT EXISTS (SELECT 1 FROM v)"
+        "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT pg_catalog.count(*) FROM v))::int"
+        "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
+        "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
+        " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
+        n.version, n.history, ok, (long long)STORE_LOCK_KEY, tok->pid, tok->key);
+    names_free(&n);
+    return sql;
 }
-
 char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
                        const char *checksum, long long xid)
 {

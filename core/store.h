@@ -1,8 +1,11 @@
-/* The database state, in the same tables as the Python Delembic:
- *   delembic_version(revision, applied_at, status, execution_time_seconds, checksum)
+/* The database state, in the same tables as the Python Delembic, in the
+ * section's version_table_schema (default public; every name is qualified,
+ * so a session's search_path never decides where a record goes):
+ *   delembic_version(revision, applied_at, status, execution_time_seconds, checksum, hold)
  *   delembic_run_history(id, revision, started_at, ended_at, duration_seconds,
  *                        status, exception, username, hostname, checksum)
- * plus the advisory lock that serialises concurrent runs. */
+ * plus the advisory lock that serialises concurrent runs, and the fence that
+ * lets a migration's transaction check that its run still holds it. */
 #ifndef DEL_STORE_H
 #define DEL_STORE_H
 
@@ -13,6 +16,26 @@
 
 /* The session-level advisory lock key ("delembic" in ASCII, folded). */
 #define STORE_LOCK_KEY 0x64656c656d626963LL
+#define STORE_DEFAULT_SCHEMA "public"
+
+/* Every status the host writes. delembic_version.status stays success or
+ * failed (the Python tool reads it); the history carries the rest. */
+typedef enum store_status {
+    STORE_SUCCESS,
+    STORE_FAILED,
+    STORE_STAMPED,
+    STORE_DOWNGRADED,
+    STORE_INTERRUPTED,
+    STORE_PAUSED,
+    STORE_RUNNING,
+} store_status;
+
+const char *store_status_name(store_status s);
+
+/* The hold on a failed row whose work is partly committed (the migration
+ * committed by itself): upgrade will not run it again until an operator
+ * clears the hold. */
+#define STORE_HOLD_SELF_COMMIT "committed by itself"
 
 typedef struct vrow {
     char *revision;
@@ -20,6 +43,7 @@ typedef struct vrow {
     char *applied_at;   /* text as the server prints it */
     double seconds;
     char *checksum;     /* NULL for rows from the Python tool */
+    char *hold;         /* NULL, or why upgrade must not run it again by itself */
 } vrow;
 
 typedef struct vstate {
@@ -29,38 +53,64 @@ typedef struct vstate {
     int tables_exist;
 } vstate;
 
-/* Create missing tables and columns (call with the lock held). */
-int store_ensure_schema(PGconn *conn, del_err *err);
+/* The run's fence token: its lock session's server pid and a key from that
+ * session's start time. The lock session holds a second advisory lock on
+ * (pid, key) for its whole life, so a transaction can check cheaply, and
+ * safely against pid reuse, that this very session still exists. */
+typedef struct store_token {
+    int pid;
+    int key;
+} store_token;
+
+/* "schema".table, quoted as an identifier (malloc'd). */
+char *store_table(const char *schema, const char *table);
+
+/* Create the schema if missing, missing tables and columns (lock held). */
+int store_ensure_schema(PGconn *conn, const char *schema, del_err *err);
 /* Wait for the run lock; timeout < 0 waits for ever. Exit class DEL_ELOCK. */
 int store_lock(PGconn *conn, double timeout, int quiet, del_err *err);
-int store_read_state(PGconn *conn, vstate *st, del_err *err);
-/* For a run: the lock (waiting up to lock_timeout), the tables, the state;
- * one round trip when the lock is free and the tables are there. In two
- * halves: send the query, do other work, read the answer (sent is what
- * store_begin_run_send returned). */
-int store_begin_run_send(PGconn *conn);
-int store_begin_run_finish(PGconn *conn, int sent, double lock_timeout, int quiet, vstate *st,
-                           del_err *err);
+int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err);
+/* For a run: the lock (waiting up to lock_timeout), the fence token, the
+ * tables, the state; one round trip when the lock is free and the tables are
+ * there. In two halves: send the query, do other work, read the answer (sent
+ * is what store_begin_run_send returned). */
+int store_begin_run_send(PGconn *conn, const char *schema);
+int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lock_timeout,
+                           int quiet, vstate *st, store_token *tok, del_err *err);
 void store_free_state(vstate *st);
 const vrow *store_find(const vstate *st, const char *revision);
 
 /* The status of one revision now ("" when no row); for crash recovery. */
-int store_status_of(PGconn *conn, const char *revision, char *buf, size_t bufsz, del_err *err);
+int store_status_of(PGconn *conn, const char *schema, const char *revision, char *buf,
+                    size_t bufsz, del_err *err);
+/* Did transaction xid (txid_current() form) commit? 1 yes, 0 no, -1 unknown. */
+int store_xid_committed(PGconn *conn, long long xid);
 
 /* Failure record, on its own connection/transaction after the work rolled back:
- * replaces a failed row, never a success. */
-int store_record_failure(PGconn *conn, const char *revision, double started, double ended,
-                         const char *message, const char *checksum, del_err *err);
+ * replaces a failed row, never a success; hold is NULL or STORE_HOLD_*. */
+int store_record_failure(PGconn *conn, const char *schema, const char *revision, double started,
+                         double ended, const char *message, const char *checksum,
+                         const char *hold, del_err *err);
 /* The success record, run inside the migration's own transaction: a
- * statement prepared once per worker connection that upserts the version row
- * (never over a success) and adds the history row, then allows the commit
- * (the worker's guard trigger refuses any COMMIT it did not allow). It raises
- * an error naming STORE_GUARD_MISSING when the transaction is not the one the
- * worker opened (xid: the plugin ended it and began another), or
- * STORE_ALREADY_APPLIED when another run recorded a success meanwhile. */
+ * statement prepared once per worker connection (every name qualified) that
+ * upserts the version row (never over a success) and adds the history row,
+ * then allows the commit (the worker's guard trigger refuses any COMMIT it did
+ * not allow). It raises an error naming
+ *   STORE_GUARD_MISSING   when the transaction is not the one the worker
+ *                         opened (xid: the plugin ended it and began another),
+ *   STORE_LOST_LOCK       when the run's lock session is gone or no longer
+ *                         holds the run lock (the fence),
+ *   STORE_ALREADY_APPLIED when another run recorded a success meanwhile.
+ * It also releases session-level advisory locks a plugin left behind, and
+ * answers, second, with the catalog dependencies this session has created
+ * (pg_depend rows inserted, not yet counted in the statistics): compared
+ * with the count when the transaction opened, it tells the worker that a
+ * plugin created objects. */
 #define STORE_GUARD_MISSING "delembic-guard-missing"
+#define STORE_LOST_LOCK "delembic-lost-lock"
 #define STORE_ALREADY_APPLIED "delembic-already-applied"
-const char *store_prepare_record_sql(void);
+#define STORE_RECORD_STATEMENT "delembic_record"
+char *store_prepare_record_sql(const char *schema, const store_token *tok);
 char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
                        const char *checksum, long long xid);
 

@@ -10,8 +10,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <libpq-events.h>
+
 #include "db.h"
 #include "loader.h"
+#include "pqguard.h"
 #include "store.h"
 
 int worker_send(int fd, const wmsg *m)
@@ -44,6 +47,24 @@ int worker_recv(int fd, wmsg *m)
 
 static PGcancel *volatile g_cancel;
 static volatile sig_atomic_t g_interrupted;
+/* The worker process itself: the only one that may continue in host code. */
+static pid_t g_worker_pid;
+
+/* A process forked by plugin code that comes back into the host (returns
+ * from a callback, calls the host's API) ends here at once: no atexit
+ * handlers, no PQfinish, nothing on the worker's socket or connection. Its
+ * exit status follows the callback's verdict, for a plugin that waits for it. */
+#define STRAY_EXIT_FAILED 1
+static void stray_check(int rc)
+{
+    if (getpid() == g_worker_pid)
+        return;
+    static const char msg[] = "delembic: a process forked by a migration came back into the host and was"
+                              " ended; only the worker continues (end a forked child with _exit)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+    _exit(rc == 0 ? 0 : STRAY_EXIT_FAILED);
+}
 
 static void on_signal(int sig)
 {
@@ -65,12 +86,14 @@ typedef struct wctx {
 
 static void api_fail(dm_ctx *ctx, const char *message)
 {
+    stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
     snprintf(w->fail, sizeof w->fail, "%s", message ? message : "failed");
 }
 
 static void api_log(dm_ctx *ctx, const char *message)
 {
+    stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
     wmsg m = {.type = WMSG_LOG, .index = w->index};
     snprintf(m.text, sizeof m.text, "%s", message ? message : "");
@@ -79,6 +102,7 @@ static void api_log(dm_ctx *ctx, const char *message)
 
 static void api_progress(dm_ctx *ctx, long long done, long long total, const char *unit)
 {
+    stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
     double now = monotonic_seconds();
     if (now - w->last_progress < 0.2 && !(total >= 0 && done >= total))
@@ -97,22 +121,101 @@ static const dm_host_api host_api = {
     .progress = api_progress,
 };
 
-/* Set up once per connection: each migration's transaction starts by
- * inserting a guard row; a deferred trigger on it refuses any COMMIT that the
- * host's success record did not allow (it sets a transaction-local flag). So
- * a plugin's own COMMIT fails and rolls back. */
+/* Set up once per connection (and again after a full reset): each
+ * migration's transaction starts by inserting a guard row; a deferred trigger
+ * on it refuses any COMMIT that the host's success record did not allow (it
+ * sets a transaction-local flag). So a plugin's own COMMIT fails and rolls
+ * back. Every name in the trigger function is qualified, so no search_path a
+ * plugin sets (and no current_setting() or = it defines) can answer for it;
+ * cheaper than a SET clause on the function, measured. */
+#define GUARD_TABLE "pg_temp.delembic_guard"
+#define GUARD_FUNCTION "pg_temp.delembic_guard_check()"
+#define OPEN_STATEMENT "delembic_open"
+#define OPEN_CHECK_STATEMENT "delembic_open_check"
+#define TEMP_STATEMENT "delembic_temp"
 static const char *guard_sql =
     "BEGIN;"
     "SET LOCAL synchronous_commit = off;" /* temporary objects: nothing to make durable */
     "SET LOCAL client_min_messages = warning;"
     "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
-    "CREATE OR REPLACE FUNCTION pg_temp.delembic_guard_check() RETURNS trigger LANGUAGE plpgsql AS $g$"
-    "BEGIN IF current_setting('delembic.commit_ok', true) IS DISTINCT FROM 'on' THEN"
-    " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END IF; RETURN NULL; END $g$;"
-    "DROP TRIGGER IF EXISTS delembic_guard_t ON pg_temp.delembic_guard;"
-    "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON pg_temp.delembic_guard"
-    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION pg_temp.delembic_guard_check();"
+    "CREATE OR REPLACE FUNCTION " GUARD_FUNCTION " RETURNS trigger LANGUAGE plpgsql AS $g$"
+    "BEGIN IF pg_catalog.current_setting('delembic.commit_ok', true) OPERATOR(pg_catalog.=) 'on'"
+    " THEN RETURN NULL; END IF;"
+    " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END $g$;"
+    "DROP TRIGGER IF EXISTS delembic_guard_t ON " GUARD_TABLE ";"
+    "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON " GUARD_TABLE
+    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " GUARD_FUNCTION ";"
     "COMMIT;";
+
+/* Opening a migration's transaction: the guard row, the transaction id and
+ * the catalog dependencies this session created so far (compared with the
+ * record's count: did the plugin create objects?). Prepared once: no
+ * planning per migration. After a migration whose commands could have left
+ * prepared statements, LISTEN or held cursors (see plugin_result), the
+ * checked form also says whether it did: about 10 us of server time that the
+ * common case does not pay (measured). */
+#define DEPEND_COUNT                                                                                \
+    "pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)"
+#define OPEN_RETURNING " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
+static const char *open_sql =
+    "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
+static const char *open_check_sql =
+    "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
+    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name NOT IN ('"
+    STORE_RECORD_STATEMENT "', '" OPEN_STATEMENT "', '" OPEN_CHECK_STATEMENT "', '" TEMP_STATEMENT "'))"
+    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
+    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
+
+/* After a migration that created objects: are there temporary ones other
+ * than the guard's? (Each depends on the session's temporary schema.) */
+static const char *temp_sql =
+    "PREPARE " TEMP_STATEMENT " AS SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
+    "  WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
+    "  AND d.refobjid = pg_catalog.pg_my_temp_schema()"
+    "  AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
+    "           AND d.objid = '" GUARD_TABLE "'::pg_catalog.regclass)"
+    "  AND NOT (d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
+    "           AND d.objid = '" GUARD_FUNCTION "'::pg_catalog.regprocedure))";
+
+/* What every commit undoes, in the same round trip and before the record (so
+ * the record runs as the host, with the host's settings): session settings,
+ * SET ROLE, cached sequence values; SET SESSION AUTHORIZATION too when the
+ * server reported that it changed; the record itself releases session
+ * advisory locks. Prepared statements, LISTEN, held cursors and temporary
+ * objects are looked for only when the migration's commands could have left
+ * them (above); then the session is reset in full (DISCARD ALL), as after
+ * any failure. */
+#define SESSION_RESET "RESET ALL;RESET ROLE;DISCARD SEQUENCES;"
+#define SESSION_AUTH_RESET "SET SESSION AUTHORIZATION DEFAULT;"
+
+/* While a plugin callback runs, every result its commands produce on the
+ * worker's connection passes here (a libpq event procedure, whatever libpq
+ * call the plugin used): a command that can leave session state the commit
+ * does not undo makes the next transaction open with the checked form.
+ * PREPARE, LISTEN, DECLARE (a cursor WITH HOLD), protocol-level Parse (an
+ * untagged result), and DO or CALL (their code could PREPARE or LISTEN).
+ * What a function called from a plain SELECT does there is not seen. */
+static int g_in_callback, g_suspect;
+/* session_authorization as the server reported it at connection (it
+ * reports every change) */
+static char g_session_auth[128];
+
+static int plugin_result(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    if (id != PGEVT_RESULTCREATE || !g_in_callback)
+        return 1;
+    const PGresult *r = ((PGEventResultCreate *)info)->result;
+    ExecStatusType st = PQresultStatus(r);
+    const char *tag = PQcmdStatus((PGresult *)r);
+    static const char *const suspects[] = {"PREPARE", "LISTEN", "DECLARE CURSOR", "DO", "CALL"};
+    if (st == PGRES_COMMAND_OK && !*tag)
+        g_suspect = 1;
+    for (size_t i = 0; i < sizeof suspects / sizeof suspects[0]; i++)
+        if (!strcmp(tag, suspects[i]))
+            g_suspect = 1;
+    return 1;
+}
 
 static void set_msg(wmsg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(wmsg *m, const char *fmt, ...)
@@ -160,7 +263,15 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
                         wmsg *m)
 {
     w->fail[0] = '\0';
+    pqguard_protect(conn);
+    g_in_callback = 1;
     int rc = cb(conn, ctx);
+    stray_check(rc);
+    g_in_callback = 0;
+    if (pqguard_release() > 0) {
+        set_msg(m, "the migration closed the host's connection (PQfinish); its work was rolled back");
+        return -1;
+    }
     if (g_interrupted) {
         set_msg(m, "interrupted");
         return -1;
@@ -177,8 +288,8 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
 
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
- * allow. */
-static char *begin_sql(const worker_cfg *cfg)
+ * allow (with the session check, see open_sql). */
+static char *begin_sql(const worker_cfg *cfg, int checked)
 {
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN;");
@@ -186,21 +297,25 @@ static char *begin_sql(const worker_cfg *cfg)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
-    sbuf_puts(&b, "INSERT INTO pg_temp.delembic_guard VALUES (1) RETURNING txid_current()");
+    sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
     return b.s;
 }
 
-/* One round trip closes it: allow the commit, the success record (which
- * refuses when the guard row is gone or another run recorded a success), and
- * COMMIT, which never runs when the record raised. */
+/* One round trip closes it: the session reset, the success record (which
+ * refuses when the transaction is not the one opened, when the run lost its
+ * lock, or when another run recorded a success; else it allows the commit),
+ * and COMMIT, which never runs when the record raised. */
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
                         double ended, const char *checksum, long long xid, int open_next)
 {
     char *rec = store_record_sql(conn, rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg) : NULL;
-    char *sql = xasprintf("%s;COMMIT%s%s", rec, next ? ";" : "", next ? next : "");
+    char *next = open_next ? begin_sql(cfg, g_suspect) : NULL;
+    const char *auth = PQparameterStatus(conn, "session_authorization");
+    int auth_changed = auth && strcmp(auth, g_session_auth) != 0;
+    char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
+                          rec, next ? ";" : "", next ? next : "");
     free(rec);
     free(next);
     return sql;
@@ -221,16 +336,100 @@ static void read_next_messages(int fd)
         }
 }
 
-/* A transaction opened (BEGIN + guard row) for the next migration, and its id. */
+/* A transaction opened (BEGIN + guard row) for the next migration, its id
+ * and the catalog dependencies counted then; whether the session may hold
+ * what a plugin left (after anything but a committed migration, or when the
+ * plugin left prepared statements: then it is reset in full before the next
+ * one); whether the last migration created objects (then temporary ones are
+ * looked for before the next). */
 static int g_open;
-static long long g_open_xid;
+static long long g_open_xid, g_open_deps;
+static int g_dirty, g_check_temp;
 
-/* The transaction id a begin_sql answered with (its last result). */
-static long long xid_of(const PGresult *r)
+/* What open_sql answered with (its last result): 0, or -1 when the result is
+ * not that. */
+static int open_result(const PGresult *r, long long *xid, long long *deps, int *dirty)
 {
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 3)
         return -1;
-    return strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    *xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    *deps = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    *dirty = !strcmp(PQgetvalue(r, 0, 2), "t");
+    return *xid > 0 ? 0 : -1;
+}
+
+/* The session objects of the host: the guard and the prepared statements. */
+static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
+{
+    char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
+    char *sql = xasprintf("%s%s;%s;%s;%s", guard_sql, rec, open_sql, open_check_sql, temp_sql);
+    free(rec);
+    int rc = 0;
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        db_result_message(conn, r, msg, msgsz);
+        rc = -1;
+    }
+    PQclear(r);
+    if (rc != 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    return rc;
+}
+
+/* What a plugin left in the session, all of it: DISCARD ALL (which runs alone,
+ * outside any transaction), then the host's own objects again. */
+static int session_reset(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
+{
+    if (PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
+    PGresult *r = PQexec(conn, "DISCARD ALL");
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_result_message(conn, r, msg, msgsz);
+    PQclear(r);
+    if (!ok || session_setup(conn, cfg, msg, msgsz) != 0)
+        return -1;
+    g_dirty = g_check_temp = g_suspect = 0;
+    return 0;
+}
+
+/* In the open transaction: did the last migration leave temporary objects? */
+static int temp_objects_left(PGconn *conn)
+{
+    PGresult *r = PQexec(conn, "EXECUTE " TEMP_STATEMENT);
+    int left = !r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
+               strcmp(PQgetvalue(r, 0, 0), "f") != 0;
+    PQclear(r);
+    g_check_temp = 0;
+    return left;
+}
+
+/* Open the migration's transaction in its own round trip, from a clean
+ * session; 0 and its id, or -1 and why. */
+static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid, char *msg,
+                            size_t msgsz)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (g_dirty && session_reset(conn, cfg, msg, msgsz) != 0)
+            return -1;
+        char *sql = begin_sql(cfg, g_suspect);
+        PGresult *r = PQexec(conn, sql);
+        free(sql);
+        int dirty = 0;
+        if (open_result(r, xid, &g_open_deps, &dirty) != 0) {
+            db_result_message(conn, r, msg, msgsz);
+            PQclear(r);
+            return -1;
+        }
+        PQclear(r);
+        g_suspect = 0; /* the checked form answered */
+        if (!dirty && !(g_check_temp && temp_objects_left(conn)))
+            return 0;
+        g_dirty = 1; /* left over by the previous migration: reset, open again */
+    }
+    snprintf(msg, msgsz, "the worker's session could not be made clean");
+    return -1;
 }
 
 /* The migration the parent expects this worker to run next, verified and
@@ -258,6 +457,7 @@ static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, ch
     const mentry *e = &cfg->b->mf.m[index];
     char *path = path_join(cfg->b->dir, e->file);
     int rc = loader_load_verified(cfg->b->dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
+    stray_check(rc); /* a constructor that forked */
     if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
         loader_unload(lp);
     free(path);
@@ -274,9 +474,10 @@ static void prefetch_load(const worker_cfg *cfg, int index)
 }
 
 /* Send the commit; while the server flushes it, unload the finished plugin
- * and prefetch the next one; then read the result. */
+ * and prefetch the next one; then read the result. deps: the catalog
+ * dependencies counted when the transaction opened. */
 static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
-                  char *msg, size_t msgsz)
+                  long long deps, char *msg, size_t msgsz)
 {
     msg[0] = '\0';
     if (!PQsendQuery(conn, sql)) {
@@ -285,13 +486,15 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     }
     loader_unload(done);
     prefetch_load(cfg, g_hint);
-    int ok = 0;
+    int ok = 0, dirty = 0, created = 0;
     PGresult *r;
     g_open_xid = -1;
     while ((r = PQgetResult(conn))) {
         ExecStatusType st = PQresultStatus(r);
-        if (ok && st == PGRES_TUPLES_OK)
-            g_open_xid = xid_of(r); /* the next transaction's guard row */
+        if (ok && st == PGRES_TUPLES_OK && open_result(r, &g_open_xid, &g_open_deps, &dirty) != 0)
+            g_open_xid = -1; /* the next transaction's guard row */
+        if (!ok && st == PGRES_TUPLES_OK && PQnfields(r) == 2) /* the record */
+            created = strtoll(PQgetvalue(r, 0, 1), NULL, 10) > deps;
         if (!ok && st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
             ok = 1;
         else if (!ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
@@ -300,10 +503,18 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     }
     if (!ok && !msg[0])
         snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
-    /* the next transaction, if one was opened after the COMMIT */
-    g_open = ok && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
+    g_dirty = !ok || dirty;
+    g_check_temp = ok && created;
+    if (ok && g_open_xid > 0)
+        g_suspect = 0; /* the next transaction opened with the checked form if needed */
+    /* the next transaction, if one was opened after the COMMIT from a clean session */
+    g_open = ok && !dirty && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
+    if (g_open && g_check_temp && temp_objects_left(conn)) {
+        g_open = 0;
+        g_dirty = 1;
+    }
     if (ok && !g_open && PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open: start clean */
+        PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open or needs a reset */
     return ok ? 0 : -1;
 }
 
@@ -334,34 +545,34 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         set_msg(m, "interrupted");
         goto out;
     }
-    PGresult *r = NULL;
-    long long xid;
+    long long xid, deps;
     if (g_open) {
         g_open = 0; /* opened by the previous commit's round trip */
         xid = g_open_xid;
-        r = PQmakeEmptyPGresult(conn, PGRES_TUPLES_OK);
+        deps = g_open_deps;
     } else {
-        char *sql = begin_sql(cfg);
-        r = PQexec(conn, sql);
-        free(sql);
-        xid = xid_of(r);
-    }
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || xid <= 0) {
         char msg[1024];
-        db_result_message(conn, r, msg, sizeof msg);
-        PQclear(r);
-        rollback(conn);
-        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
-        set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
-        goto out;
+        if (open_transaction(conn, cfg, &xid, msg, sizeof msg) != 0) {
+            rollback(conn);
+            g_dirty = 1;
+            m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+            set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
+            goto out;
+        }
+        /* the parent learns it here (else from the previous RESULT), to
+         * check after a crash whether the plugin committed by itself */
+        wmsg x = {.type = WMSG_XID, .index = index, .xid = xid};
+        worker_send(fd, &x);
+        deps = g_open_deps;
     }
-    PQclear(r);
+    m->xid = xid;
     wctx w = {.fd = fd, .index = index};
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = cfg->b->dir, .host = &w};
     if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
         (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
         rollback(conn);
+        g_dirty = 1;
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
         goto out;
     }
@@ -369,10 +580,11 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     read_next_messages(fd);
     char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0);
     char msg[1024];
-    int rc = commit(conn, fin, cfg, &lp, msg, sizeof msg);
+    int rc = commit(conn, fin, cfg, &lp, deps, msg, sizeof msg);
     free(fin);
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
+        int lost = strstr(msg, STORE_LOST_LOCK) != NULL;
         if (strstr(msg, STORE_GUARD_MISSING))
             snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
         rollback(conn);
@@ -381,11 +593,17 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
             set_msg(m, "already applied by another run; this run's work was rolled back");
             goto out;
         }
+        if (lost) {
+            m->status = WRES_LOST_LOCK;
+            set_msg(m, "the run lost its lock (its lock session was terminated); rolled back");
+            goto out;
+        }
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
     m->status = WRES_OK;
+    m->next_xid = g_open ? g_open_xid : 0;
 out:
     if (!m->ended)
         m->ended = now_seconds();
@@ -412,6 +630,7 @@ static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
 
 static void worker_main(const worker_cfg *cfg, int fd)
 {
+    g_worker_pid = getpid();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -427,17 +646,13 @@ static void worker_main(const worker_cfg *cfg, int fd)
     wmsg m;
     if (!conn)
         worker_fatal(fd, NULL, "%s", err.msg);
-    const char *setup[] = {guard_sql, store_prepare_record_sql()};
-    for (size_t i = 0; i < sizeof setup / sizeof setup[0]; i++) {
-        PGresult *r = PQexec(conn, setup[i]);
-        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
-            char msg[1024];
-            db_result_message(conn, r, msg, sizeof msg);
-            PQclear(r);
-            worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
-        }
-        PQclear(r);
-    }
+    char msg[1024];
+    if (session_setup(conn, cfg, msg, sizeof msg) != 0)
+        worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
+    const char *auth = PQparameterStatus(conn, "session_authorization");
+    snprintf(g_session_auth, sizeof g_session_auth, "%s", auth ? auth : "");
+    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", NULL))
+        worker_fatal(fd, conn, "cannot prepare the worker connection: libpq refused its event procedure");
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;

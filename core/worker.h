@@ -2,8 +2,13 @@
  * worker; it opens its own connection (kept for every migration it runs),
  * then for each RUN message verifies the plugin file, loads it through the
  * open descriptor, and runs it inside a transaction that the worker opens and
- * commits together with the success record. Messages travel over a
- * SOCK_SEQPACKET socket pair, one datagram each. A worker dies with its parent. */
+ * commits together with the success record. Each migration starts from a
+ * clean session (what a plugin set, prepared, listened to or created for its
+ * session is undone), only the worker process itself ever continues after a
+ * plugin callback (a forked child ends there), and a plugin cannot free the
+ * worker's connection (PQfinish is refused, see pqguard.h). Messages travel
+ * over a SOCK_SEQPACKET socket pair, one datagram each. A worker dies with
+ * its parent. */
 #ifndef DEL_WORKER_H
 #define DEL_WORKER_H
 
@@ -11,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "bundle.h"
+#include "store.h"
 
 enum wmsg_type {
     WMSG_HELLO = 1, /* worker -> parent: ready; status = backend pid */
@@ -20,6 +26,8 @@ enum wmsg_type {
     WMSG_LOG,
     WMSG_RESULT,    /* worker -> parent; then = the index it continued with, or -1 */
     WMSG_FATAL,
+    WMSG_XID,       /* worker -> parent: the transaction id of the migration it starts (when
+                       no RESULT announced it as next_xid); for crash recovery */
 };
 
 enum wresult {
@@ -28,6 +36,7 @@ enum wresult {
     WRES_SKIPPED,      /* already applied by another run */
     WRES_BUNDLE,       /* the plugin file failed its checks; nothing ran */
     WRES_INTERRUPTED,  /* SIGINT/SIGTERM cancelled it; rolled back */
+    WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
 };
 
 typedef struct wmsg {
@@ -37,6 +46,8 @@ typedef struct wmsg {
     int then;          /* a continuation (see above), -1 for none */
     double started, ended;
     long long done, total;
+    long long xid;      /* RESULT, XID: the migration's transaction id */
+    long long next_xid; /* RESULT: the transaction opened for the next one, or 0 */
     char sha256[65];
     char text[3600];
 } wmsg;
@@ -46,6 +57,8 @@ typedef struct worker_cfg {
     const char *url;
     const char *statement_timeout;
     const char *lock_timeout;
+    const char *schema;    /* version_table_schema */
+    store_token token;     /* the run's fence */
     PGconn *parent_conn;   /* closed (not finished) in the child */
 } worker_cfg;
 
@@ -55,7 +68,11 @@ typedef struct worker {
     int backend_pid;
     long running;          /* manifest index, or -1 */
     long then;             /* reserved continuation of running, or -1 */
-    double started;
+    double started;        /* monotonic, when running started */
+    long long xid;         /* the running migration's transaction id, or 0 */
+    long long open_xid;    /* the transaction its last commit opened for the next, or 0 */
+    double cancel_at;      /* monotonic, when it was told to stop (SIGTERM), or 0 */
+    int timed_out;         /* stopped for passing the timeout */
     int hello;
 } worker;
 

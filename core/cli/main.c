@@ -20,7 +20,7 @@
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
-    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
 };
 
 /* which command takes which option (bit per option) */
@@ -29,6 +29,7 @@ enum {
     F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
     F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
     F_JSON = 1 << 12, /* prints one JSON document with --json */
+    F_TIMEOUT = 1 << 13,
 };
 
 typedef struct command {
@@ -53,15 +54,18 @@ static const command commands[] = {
      "graph. The new bundle replaces the old one whole, or not at all.\n"
      "  -j N      compile N at once (default: the number of cores)\n"
      "  -o DIR    write the bundle there"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_JSON, "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S]",
+    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT | F_JSON,
+     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S]",
      "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
      "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
      "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
      "  --strict           an applied migration whose code changed, or (from a project)\n"
      "                     sources changed since the last build, is an error (exit 2)\n"
      "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
-     "Exit codes: 0 done; 1 a migration failed or was BLOCKED; 2 usage, configuration\n"
-     "or bundle error; 3 lock timeout; 130/143 interrupted."},
+     "  --timeout S        stop (then kill) a migration running longer than S seconds\n"
+     "                     and record it as timed out (default: the section's timeout)\n"
+     "Exit codes: 0 done; 1 a migration failed, was BLOCKED or HELD; 2 usage,\n"
+     "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
     {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
     {"history", F_JSON, "history",
      "List every migration: applied / failed / pending / changed (its file differs\n"
@@ -189,7 +193,7 @@ static int run_cli(int argc, char **argv, char **db_copy)
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
     int help = 0, version = 0;
-    double lock_timeout = -1;
+    double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
     static const struct option longopts[] = {
@@ -208,6 +212,7 @@ static int run_cli(int argc, char **argv, char **db_copy)
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
         {"strict", no_argument, NULL, OPT_STRICT},
         {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"print", no_argument, NULL, OPT_PRINT},
         {"file", required_argument, NULL, OPT_FILE},
         {"auto", no_argument, NULL, OPT_AUTO},
@@ -251,6 +256,14 @@ static int run_cli(int argc, char **argv, char **db_copy)
             if (!*optarg || *end || lock_timeout < 0 || lock_timeout > 1e7)
                 note_usage(bad, sizeof bad, "--lock-timeout takes seconds (0 or more), not '%s'", optarg);
             used |= F_LOCKT;
+            break;
+        }
+        case OPT_TIMEOUT: {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (!*optarg || *end || !(timeout > 0) || timeout > 1e7)
+                note_usage(bad, sizeof bad, "--timeout takes seconds (more than 0), not '%s'", optarg);
+            used |= F_TIMEOUT;
             break;
         }
         case OPT_PRINT: print = 1; used |= F_PRINT; break;
@@ -345,7 +358,7 @@ static int run_cli(int argc, char **argv, char **db_copy)
                            st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
             } else if (!strcmp(name, "upgrade")) {
                 upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
-                                  .lock_timeout = lock_timeout};
+                                  .lock_timeout = lock_timeout, .timeout = timeout};
                 code = cmd_upgrade(&a, &u, &err);
                 documented = 1;
             } else if (!strcmp(name, "current")) {

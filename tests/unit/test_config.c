@@ -56,6 +56,54 @@ START_TEST(malformed)
 }
 END_TEST
 
+START_TEST(version_table_schema_defaults_to_public_and_takes_any_name)
+{
+    del_config c;
+    del_err e;
+    ck_assert_int_eq(parse("delembic:\n  database: x\n", NULL, &c, &e), 0);
+    ck_assert_str_eq(c.version_table_schema, "public");
+    config_free(&c);
+    ck_assert_int_eq(parse("delembic:\n  version_table_schema: 'Ops \"x\"'\n", NULL, &c, &e), 0);
+    ck_assert_str_eq(c.version_table_schema, "Ops \"x\"");
+    config_free(&c);
+    ck_assert_int_eq(parse("delembic:\n  version_table_schema: \"a\\tb\"\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "'version_table_schema'"));
+    ck_assert_int_eq(parse("delembic:\n  version_table_schema: "
+                           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+                           NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "63 bytes"));
+}
+END_TEST
+
+START_TEST(timeout_is_a_positive_duration)
+{
+    del_config c;
+    del_err e;
+    ck_assert_int_eq(parse("delembic:\n  timeout: 30min\n", NULL, &c, &e), 0);
+    ck_assert_str_eq(c.timeout, "30min");
+    config_free(&c);
+    ck_assert_int_eq(parse("delembic:\n  timeout: soon\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "delembic.yaml:2:12: field 'timeout' must be a duration"));
+    ck_assert_int_eq(parse("delembic:\n  timeout: 0s\n", NULL, &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "more than zero"));
+}
+END_TEST
+
+START_TEST(durations_read_as_postgresql_does)
+{
+    ck_assert_double_eq(config_duration_seconds("90s"), 90);
+    ck_assert_double_eq(config_duration_seconds("30min"), 1800);
+    ck_assert_double_eq(config_duration_seconds("1.5 h"), 5400);
+    ck_assert_double_eq(config_duration_seconds("2d"), 172800);
+    ck_assert_double_eq_tol(config_duration_seconds("1500"), 1.5, 1e-9); /* bare: milliseconds */
+    ck_assert_double_eq_tol(config_duration_seconds("250ms"), 0.25, 1e-9);
+    ck_assert_double_lt(config_duration_seconds("1.2.3s"), 0);
+    ck_assert_double_lt(config_duration_seconds("s"), 0);
+    ck_assert_double_lt(config_duration_seconds("5 weeks"), 0);
+    ck_assert_double_lt(config_duration_seconds(""), 0);
+}
+END_TEST
+
 START_TEST(walk_up)
 {
     char tmpl[] = "/tmp/delembic-cfg-XXXXXX";
@@ -96,6 +144,9 @@ Suite *make_suite(void)
     ADD(tc, good_config_and_sections);
     ADD(tc, malformed);
     ADD(tc, walk_up);
+    ADD(tc, version_table_schema_defaults_to_public_and_takes_any_name);
+    ADD(tc, timeout_is_a_positive_duration);
+    ADD(tc, durations_read_as_postgresql_does);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,399 @@
+#!/bin/bash
+# Issue "Guarantees that hold in the field": what a plugin does to its session
+# (search_path, roles, forks, closing the connection, committing by itself,
+# spinning in C) and what happens to the run lock cannot break exactly-once.
+source "$(dirname "$0")/lib.sh"
+
+log_project() {
+    new_project
+    sql "CREATE TABLE t_log (rev text)"
+    sql "CREATE TABLE t_count (rev text, started timestamptz DEFAULT clock_timestamp())"
+}
+
+# counter plugin: REV DEPS(C list) SLEEP
+cmig() {
+    use_plugin counter "$1" DEPS="$2" SLEEP="${3:-0}"
+    [ -n "$2" ] || sed -i 's/DM_DEPS()/DM_NO_DEPS/' "migrations/$1.c"
+}
+
+# a role of this test's own (roles are cluster-wide), dropped at the end
+make_role() {
+    ROLE="r_$DB"
+    PGOPTIONS="-c client_min_messages=warning" psql -qAtX -d postgres -c "DROP ROLE IF EXISTS \"$ROLE\"" -c "CREATE ROLE \"$ROLE\" NOLOGIN" >/dev/null
+}
+
+drop_role() {
+    sql "DROP OWNED BY \"$ROLE\""
+    psql -qAtX -d postgres -c "DROP ROLE \"$ROLE\"" >/dev/null
+}
+
+no_backend_left() {
+    local n=1
+    for _ in $(seq 50); do
+        n=$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        [ "$n" = 0 ] && return 0
+        sleep 0.1
+    done
+    fail "$n backend(s) left in the database"
+}
+
+# ---- 6: the record ignores the plugin's search_path, temp objects and role
+
+test_record_ignores_a_plugins_search_path() {
+    log_project
+    sql "CREATE SCHEMA cdm; CREATE TABLE cdm.t_log (rev text)"
+    # decoys with the same shape as the real tables
+    sql "CREATE TABLE cdm.delembic_version (revision text PRIMARY KEY, applied_at timestamptz, status text, execution_time_seconds double precision, checksum text)"
+    sql "CREATE TABLE cdm.delembic_run_history (id serial PRIMARY KEY, revision text, started_at timestamptz, ended_at timestamptz, duration_seconds double precision, status text, exception text, username text, hostname text, checksum text)"
+    mig T001 '' "SET LOCAL search_path = cdm; INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "SET search_path = cdm; INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM cdm.t_log" 2
+    expect_sql "SELECT string_agg(revision || '=' || status, ',' ORDER BY revision) FROM public.delembic_version" "T001=success,T002=success"
+    expect_sql "SELECT count(*) FROM public.delembic_run_history WHERE status = 'success'" 2
+    expect_sql "SELECT count(*) FROM cdm.delembic_version" 0
+    expect_sql "SELECT count(*) FROM cdm.delembic_run_history" 0
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "Nothing to do"
+}
+
+test_record_ignores_temp_tables_and_function_overloads() {
+    log_project
+    # temp tables named like ours, and a to_timestamp overload first on the path
+    mig T001 '' "CREATE TEMP TABLE delembic_version (revision text PRIMARY KEY, applied_at timestamptz, status text, execution_time_seconds double precision, checksum text) ON COMMIT DROP; CREATE TEMP TABLE delembic_run_history (id serial PRIMARY KEY, revision text, started_at timestamptz, ended_at timestamptz, duration_seconds double precision, status text, exception text, username text, hostname text, checksum text) ON COMMIT DROP; CREATE FUNCTION public.to_timestamp(double precision) RETURNS timestamptz LANGUAGE sql AS 'SELECT timestamptz ''1999-01-01 00:00:00+00'''; SET LOCAL search_path = public, pg_catalog; INSERT INTO t_log VALUES ('T001')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT status, applied_at > '2020-01-01' FROM delembic_version" "success|t"
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE status = 'success' AND started_at > '2020-01-01'" 1
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "Nothing to do"
+    expect_sql "SELECT count(*) FROM t_log" 1
+}
+
+test_record_is_written_with_the_hosts_role() {
+    log_project
+    make_role
+    sql "GRANT INSERT ON t_log TO \"$ROLE\""
+    mig T001 '' "SET LOCAL ROLE $ROLE; INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "SET ROLE $ROLE; INSERT INTO t_log VALUES ('T002')"
+    mig T003 '"T002"' "SET SESSION AUTHORIZATION $ROLE; INSERT INTO t_log VALUES ('T003')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 3
+    expect_sql "SELECT count(*) FROM t_log" 3
+    drop_role
+}
+
+test_guard_cannot_be_captured_by_search_path() {
+    log_project
+    # a current_setting() that always says 'on', found before pg_catalog's
+    sql "CREATE SCHEMA evil; CREATE FUNCTION evil.current_setting(text, boolean) RETURNS text LANGUAGE sql AS 'SELECT ''on''::text'"
+    mig T001 '' "INSERT INTO t_log VALUES ('T001'); SET LOCAL search_path = evil, pg_catalog; COMMIT"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "a migration may not COMMIT"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT status FROM delembic_version" failed
+}
+
+test_tables_live_in_version_table_schema() {
+    log_project
+    printf '  version_table_schema: DelOps\n' >>delembic.yaml
+    mig T001 '' "SET LOCAL search_path = public; INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 0
+    expect_sql "SELECT to_regclass('public.delembic_version') IS NULL AND to_regclass('public.delembic_run_history') IS NULL" t
+    expect_sql "SELECT revision || '=' || status FROM \"DelOps\".delembic_version" "T001=success"
+    expect_sql "SELECT count(*) FROM \"DelOps\".delembic_run_history" 1
+    run "$D" history
+    expect_rc 0
+    expect_out "applied  T001"
+    expect_out "pending  T002"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM \"DelOps\".delembic_version WHERE status = 'success'" 2
+    run "$D" upgrade head
+    expect_out "Nothing to do"
+    printf '  version_table_schema: ""\n' >>delembic.yaml
+    sed -i '/version_table_schema: DelOps/d' delembic.yaml
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out "version_table_schema"
+}
+
+# ---- 7: a forked child never comes back into the host
+
+test_forked_plugin_child_never_returns_to_the_host() {
+    log_project
+    use_plugin evil_fork T001 MODE=return
+    use_plugin evil_fork T002 MODE=insert
+    use_plugin evil_fork T003 MODE=log
+    sed -i 's/.description/.depends_on = DM_DEPS("T001"), .description/' migrations/T002.c
+    sed -i 's/.description/.depends_on = DM_DEPS("T002"), .description/' migrations/T003.c
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    [ "$(grep -c '  OK (' <<<"$OUT")" = 3 ] || fail "wanted 3 OK lines: $OUT"
+    expect_no_out "the child speaks"
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-parent,T002-child,T002-parent,T003-parent"
+    # every row committed in the transaction that recorded its migration's success
+    expect_sql "SELECT count(*) FROM t_log l JOIN delembic_version v ON l.rev LIKE v.revision || '-%' AND l.xmin = v.xmin" 4
+    expect_sql "SELECT string_agg(status, ',') FROM delembic_run_history" "success,success,success"
+}
+
+# ---- 8: each migration starts from a clean session
+
+test_each_migration_starts_from_a_clean_session() {
+    log_project
+    make_role
+    sql "GRANT pg_read_all_data, pg_write_all_data TO \"$ROLE\""
+    sql "CREATE TABLE t_seen (what text); CREATE SEQUENCE s"
+    mig T001 '' "LISTEN x; PREPARE p AS SELECT 1; CREATE TEMP TABLE t (x int); CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'; SET search_path = pg_temp, public; SET work_mem = '77MB'; SELECT pg_advisory_lock(42); DECLARE c CURSOR WITH HOLD FOR SELECT 1; SELECT nextval('public.s'); SET ROLE $ROLE; INSERT INTO public.t_log VALUES ('T001')"
+    mig T002 '"T001"' "INSERT INTO public.t_seen SELECT concat_ws('|', (SELECT count(*) FROM pg_listening_channels()), (SELECT count(*) FROM pg_prepared_statements WHERE name = 'p'), to_regclass('pg_temp.t') IS NULL, to_regprocedure('pg_temp.f()') IS NULL, current_setting('work_mem'), current_setting('search_path'), current_user, (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'), (SELECT count(*) FROM pg_cursors)); PREPARE p AS SELECT 2; DO \$\$ BEGIN PERFORM currval('public.s'); INSERT INTO public.t_seen VALUES ('currval leaked'); EXCEPTION WHEN object_not_in_prerequisite_state THEN NULL; END \$\$"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_sql "SELECT string_agg(what, ',') FROM t_seen" '0|0|t|t|4MB|"$user", public|postgres|0|0'
+    drop_role
+}
+
+# each leak on its own, seen by the next migration on the same worker
+test_each_kind_of_session_leak_is_undone_on_its_own() {
+    log_project
+    make_role
+    sql "CREATE TABLE t_seen (what text)"
+    local seen="INSERT INTO public.t_seen SELECT concat_ws('|', (SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'p%'), (SELECT count(*) FROM pg_listening_channels()), (SELECT count(*) FROM pg_cursors), current_setting('work_mem'), session_user, current_user)"
+    mig L1 '' "PREPARE p1 AS SELECT 1"
+    use_plugin evil_prepare L2 DEPS='"L1"'
+    mig L3 '"L2"' "$seen; DO \$\$ BEGIN EXECUTE 'PREPARE p3 AS SELECT 3'; END \$\$"
+    mig L4 '"L3"' "$seen; LISTEN y"
+    mig L5 '"L4"' "$seen; DECLARE c CURSOR WITH HOLD FOR SELECT 1"
+    mig L6 '"L5"' "$seen; SET SESSION AUTHORIZATION $ROLE; SET work_mem = '77MB'"
+    mig L7 '"L6"' "$seen"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    # (L2 leaves p_proto: L3's line says whether p1 and p_proto are gone)
+    expect_sql "SELECT count(*) FROM t_seen" 5
+    expect_sql "SELECT count(DISTINCT what) FROM t_seen" 1
+    expect_sql "SELECT min(what) FROM t_seen" "0|0|0|4MB|postgres|postgres"
+    drop_role
+}
+
+test_temporary_objects_of_a_migration_are_gone_for_the_next() {
+    log_project
+    sql "CREATE TABLE t_seen (what text)"
+    # only temporary objects this time (no prepared statement to give it away)
+    mig T001 '' "CREATE TEMP TABLE t (x int); CREATE TEMP VIEW v AS SELECT 1 AS one; CREATE TABLE public.kept (x int)"
+    mig T002 '"T001"' "INSERT INTO public.t_seen SELECT concat_ws('|', to_regclass('pg_temp.t') IS NULL, to_regclass('pg_temp.v') IS NULL, to_regclass('public.kept') IS NOT NULL)"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_sql "SELECT string_agg(what, ',') FROM t_seen" 't|t|t'
+}
+
+# ---- 9: a run that loses its lock stops; a second run completes alone
+
+test_a_run_that_loses_its_lock_stops_and_a_second_run_completes() {
+    log_project
+    local n=6
+    for i in $(seq 1 $n); do
+        deps=''
+        [ "$i" -gt 1 ] && deps="\"L$((i - 1))\""
+        cmig L$i "$deps" 0.6
+    done
+    build_ok
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    for _ in $(seq 150); do
+        [ "$(sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 2>/dev/null)" -ge 1 ] 2>/dev/null && break
+        sleep 0.1
+    done
+    # a pooler, a failover or an operator ends the lock holder's session
+    [ "$(sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'delembic upgrade pid=$pid1'")" = t ] ||
+        fail "no lock session to terminate: $(cat "$P/run1")"
+    run "$D" upgrade head
+    local rc1=0
+    wait $pid1 || rc1=$?
+    expect_rc 0
+    [ "$rc1" = 3 ] || fail "the first run exited $rc1: $(cat "$P/run1")"
+    grep -q "lost the run lock" "$P/run1" || fail "no lost-lock line: $(cat "$P/run1")"
+    expect_sql "SELECT count(*) || ':' || count(DISTINCT rev) FROM t_count" "$n:$n"
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" $n
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE status = 'success'" $n
+    ! grep -q "already applied" "$P/run1" || fail "both runs ran a migration: $(cat "$P/run1")"
+    expect_no_out "already applied"
+    local oks=$(($(grep -c '  OK (' "$P/run1") + $(grep -c '  OK (' <<<"$OUT")))
+    [ "$oks" = $n ] || fail "$oks OK lines for $n migrations: $(cat "$P/run1") $OUT"
+}
+
+test_fence_refuses_a_commit_after_the_lock_session_ended() {
+    log_project
+    cmig L1 '' 1.5
+    build_ok
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    for _ in $(seq 100); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' AND pid <> pg_backend_pid()")" = 1 ] && break
+        sleep 0.1
+    done
+    # the parent cannot react: only the migration's own transaction can tell
+    kill -STOP $pid1
+    sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'delembic upgrade pid=$pid1'" >/dev/null
+    # and another run holds the run lock now
+    psql -qAtX -d "$DB" -c "SELECT pg_advisory_lock(7234307559323232611), pg_sleep(30)" >/dev/null 2>&1 &
+    local holder=$!
+    for _ in $(seq 100); do
+        [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'delembic worker%' AND state = 'idle' AND query = 'ROLLBACK'")" = 1 ] && break
+        sleep 0.1
+    done
+    kill -CONT $pid1
+    local rc1=0
+    wait $pid1 || rc1=$?
+    kill $holder 2>/dev/null || true
+    wait $holder 2>/dev/null || true
+    [ "$rc1" = 3 ] || fail "exit $rc1: $(cat "$P/run1")"
+    grep -q "FAILED: the run lost its lock" "$P/run1" || fail "$(cat "$P/run1")"
+    expect_sql "SELECT count(*) FROM t_count" 0
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 0
+}
+
+# ---- 10: a wall-clock limit per migration
+
+test_timeout_kills_a_plugin_spinning_in_c() {
+    log_project
+    use_plugin crash T001 MODE=spin
+    build_ok
+    local t0=$SECONDS
+    run "$D" upgrade head --timeout 1
+    expect_rc 1
+    expect_out "timed out after 1 s"
+    [ $((SECONDS - t0)) -le 8 ] || fail "took $((SECONDS - t0))s"
+    expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" failed
+    expect_sql "SELECT exception LIKE '%timed out after 1 s%' FROM delembic_run_history WHERE revision = 'T001'" t
+    expect_sql "SELECT count(*) FROM t_log" 0
+    no_backend_left
+}
+
+test_timeout_from_the_section_stops_a_long_statement() {
+    log_project
+    printf '  timeout: 1500ms\n' >>delembic.yaml
+    use_plugin crash T001 MODE=hang
+    mig T002 '' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    local t0=$SECONDS
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "timed out after 1.5 s"
+    [ $((SECONDS - t0)) -le 8 ] || fail "took $((SECONDS - t0))s"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT count(*) FROM delembic_version WHERE revision = 'T002'" 0
+    no_backend_left
+    # a migration shorter than the limit is not touched
+    run "$D" upgrade T002 --timeout 30
+    expect_rc 0
+}
+
+test_timeout_values_are_checked() {
+    log_project
+    mig T001 '' "SELECT 1"
+    build_ok
+    run "$D" upgrade head --timeout soon
+    expect_rc 2
+    expect_out "--timeout"
+    printf '  timeout: forever\n' >>delembic.yaml
+    run "$D" upgrade head
+    expect_rc 2
+    expect_out "delembic.yaml:5:"
+    expect_out "'timeout'"
+}
+
+# ---- 11: PQfinish on the host's connection is the plugin's fault
+
+test_plugin_closing_the_hosts_connection_is_its_fault() {
+    log_project
+    use_plugin evil_pqfinish T001 MODE=host
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "FAILED: the migration closed the host's connection (PQfinish); its work was rolled back"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT status FROM delembic_version" failed
+    use_plugin evil_pqfinish T001 MODE=host_validate
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "closed the host's connection (PQfinish)"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    no_backend_left
+}
+
+test_plugin_may_close_its_own_connection() {
+    log_project
+    use_plugin evil_pqfinish T001 MODE=own DB="$DB"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T001-own"
+}
+
+# ---- 12: work a migration committed by itself is never run again silently
+
+self_commit_case() {
+    local mode=$1
+    log_project
+    use_plugin evil_self_commit T001 MODE="$mode"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    mig T003 '' "INSERT INTO t_log VALUES ('T003')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_out "the migration committed by itself; its work up to that point is committed"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-before"
+    expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" failed
+    expect_sql "SELECT exception LIKE '%the migration committed by itself; its work up to that point is committed%' FROM delembic_run_history" t
+    # not run again automatically, nor anything that depends on it
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "T001"
+    expect_out "delembic forget T001"
+    expect_out "delembic stamp T001"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-before"
+    expect_sql "SELECT count(*) FROM delembic_run_history" 1
+    run "$D" upgrade --dry-run
+    expect_rc 1
+    # an unrelated migration still runs when asked for by name
+    run "$D" upgrade T003
+    expect_rc 0
+    no_backend_left
+}
+
+test_self_commit_leaving_no_transaction_is_held() { self_commit_case idle; }
+test_self_commit_then_begin_is_held() { self_commit_case begin; }
+test_self_commit_then_failure_is_held() { self_commit_case fail; }
+test_self_commit_then_crash_is_held() { self_commit_case crash; }
+
+test_held_revision_accepted_by_sql_lets_dependents_run() {
+    log_project
+    use_plugin evil_self_commit T001 MODE=idle
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    # what the README says to do until 'delembic stamp' exists
+    sql "UPDATE delembic_version SET status = 'success', hold = NULL WHERE revision = 'T001'"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-before,T002"
+}
+
+run_tests
