@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "term.h"
 
 static const char *const status_names[] = {
     [STORE_SUCCESS] = "success",         [STORE_FAILED] = "failed",
@@ -463,7 +464,8 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
     snprintf(s_started, sizeof s_started, "%.6f", started);
     snprintf(s_ended, sizeof s_ended, "%.6f", ended);
     snprintf(s_secs, sizeof s_secs, "%.6f", ended - started);
-    const char *params[11] = {revision, s_started, s_ended, s_secs, message, store_username(),
+    char *text = utf8_valid(message); /* a plugin's message may hold any bytes */
+    const char *params[11] = {revision, s_started, s_ended, s_secs, text, store_username(),
                               store_hostname(), checksum, hold, store_status_name(STORE_FAILED),
                               store_status_name(STORE_SUCCESS)};
     names n;
@@ -483,6 +485,7 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
         n.version, n.history);
     PGresult *r = db_query(conn, sql, 11, params, err);
     free(sql);
+    free(text);
     names_free(&n);
     if (!r)
         return del_err_wrap(err, "cannot record the failure of %s", revision);

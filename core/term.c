@@ -30,6 +30,24 @@ size_t utf8_seq_len(const unsigned char *p, unsigned *cp)
     return n;
 }
 
+char *utf8_valid(const char *s)
+{
+    sbuf b = {0};
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    while (*p) {
+        unsigned cp;
+        size_t n = utf8_seq_len(p, &cp);
+        if (n == 0) {
+            sbuf_puts(&b, "\xef\xbf\xbd"); /* U+FFFD */
+            p++;
+        } else {
+            sbuf_add(&b, (const char *)p, n);
+            p += n;
+        }
+    }
+    return b.s ? b.s : xstrdup("");
+}
+
 /* Code points a terminal acts on, or that reorder or break what is shown. */
 static int unsafe_code_point(unsigned cp)
 {

@@ -18,6 +18,11 @@
  * 0 when p does not start one (a stray byte, an overlong form, a surrogate). */
 size_t utf8_seq_len(const unsigned char *p, unsigned *cp);
 
+/* s as valid UTF-8 (malloc'd): each byte that does not start a valid
+ * sequence becomes U+FFFD, so a plugin's message can always be stored in a
+ * UTF-8 database. */
+char *utf8_valid(const char *s);
+
 /* Append s, escaped for a terminal. */
 void sbuf_term(sbuf *b, const char *s);
 /* s escaped for a terminal (malloc'd). */

@@ -396,4 +396,18 @@ test_held_revision_accepted_by_sql_lets_dependents_run() {
     expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-before,T002"
 }
 
+# ---- the audit trail takes any bytes a plugin's message holds
+
+test_failure_with_bytes_that_are_not_utf8_is_recorded() {
+    log_project
+    use_plugin evil_bytes T001
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "FAILED: bad bytes"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" failed
+    expect_sql "SELECT exception = 'bad bytes ' || chr(65533) || ' here ' || chr(65533) || chr(65533) || ' end' FROM delembic_run_history WHERE revision = 'T001'" t
+}
+
 run_tests
