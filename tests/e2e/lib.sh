@@ -10,6 +10,8 @@ source "$ROOT/tests/pgcluster.sh"
 T_PASS=0
 T_FAIL=0
 T_FAILED_NAMES=()
+WAIT_TIMEOUT_S=${WAIT_TIMEOUT_S:-60}    # wait_for's default: generous, for shared cores and valgrind
+WAIT_POLL_S=0.05                        # how often wait_for looks again
 
 fail() {
     echo "    FAIL: $*" >&2
@@ -34,6 +36,36 @@ $OUT"
 expect_no_out() {
     ! grep -qF -- "$1" <<<"$OUT" || fail "output has '$1'; output:
 $OUT"
+}
+
+# wait_for 'CONDITION' [SECONDS]: evaluate the shell CONDITION every
+# WAIT_POLL_S until it holds; after SECONDS (default WAIT_TIMEOUT_S) fail,
+# naming it. For what another process does: a worker to exist, a statement to
+# be running, a lock to be held, a file to appear. Add context with || fail.
+wait_for() {
+    local _wf_cond=$1 _wf_limit=${2:-$WAIT_TIMEOUT_S}
+    local _wf_end=$((SECONDS + _wf_limit))
+    until eval "$_wf_cond"; do
+        [ "$SECONDS" -lt "$_wf_end" ] || { fail "gave up after ${_wf_limit}s waiting for: $_wf_cond"; return 1; }
+        sleep "$WAIT_POLL_S"
+    done
+}
+
+# wait_for_sql 'QUERY' VALUE [SECONDS]: wait_for QUERY (in $DB) to give VALUE
+wait_for_sql() {
+    local _ws_q=$1 _ws_v=$2
+    wait_for '[ "$(sql "$_ws_q" 2>&1)" = "$_ws_v" ]' "${3:-}" ||
+        fail "'$_ws_q' still gives '$(sql "$_ws_q" 2>&1)', not '$_ws_v'"
+}
+
+# touch_later FILE...: touch each file until its mtime has moved (the kernel
+# stamps files with a clock that ticks every few milliseconds)
+touch_later() {
+    local _tl_f _tl_old
+    for _tl_f in "$@"; do
+        _tl_old=$(stat -c %y -- "$_tl_f")
+        wait_for 'touch -- "$_tl_f" && [ "$(stat -c %y -- "$_tl_f")" != "$_tl_old" ]'
+    done
 }
 
 sql() {

@@ -82,13 +82,13 @@ test_incremental_parallel_build() {
     expect_out "5 compiled, 0 up to date"
     run "$D" build
     expect_out "0 compiled, 5 up to date"
-    sleep 0.01; touch migrations/T002.c
+    touch_later migrations/T002.c
     run "$D" build
     expect_out "1 compiled, 4 up to date"
-    sleep 0.01; touch migrations/local.h
+    touch_later migrations/local.h
     run "$D" build
     expect_out "1 compiled, 4 up to date"
-    sleep 0.01; touch "$P/sdk/delembic/plugin.h"
+    touch_later "$P/sdk/delembic/plugin.h"
     run "$D" build
     expect_out "5 compiled, 0 up to date"
     CFLAGS="-O1" run "$D" build
