@@ -13,6 +13,13 @@ T_FAILED_NAMES=()
 WAIT_TIMEOUT_S=${WAIT_TIMEOUT_S:-60}    # wait_for's default: generous, for shared cores and valgrind
 WAIT_POLL_S=0.05                        # how often wait_for looks again
 
+# psql in the tests: server NOTICEs ("table ... does not exist, skipping") are
+# noise in the suite's output; warnings and errors still show. A function, not
+# an exported PGOPTIONS, so delembic's own connections are not affected.
+psql() {
+    PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c client_min_messages=warning" command psql "$@"
+}
+
 fail() {
     echo "    FAIL: $*" >&2
     return 1
