@@ -10,6 +10,7 @@ source "$ROOT/tests/pgcluster.sh"
 T_PASS=0
 T_FAIL=0
 T_FAILED_NAMES=()
+T_DIRS=()                               # temp_dir's folders, removed with the project
 WAIT_TIMEOUT_S=${WAIT_TIMEOUT_S:-60}    # wait_for's default: generous, for shared cores and valgrind
 WAIT_POLL_S=0.05                        # how often wait_for looks again
 
@@ -75,6 +76,16 @@ touch_later() {
     done
 }
 
+# temp_dir VAR: a fresh folder (mode 755) outside the project, in VAR; removed
+# with the project, whether the test passes, fails or is interrupted
+temp_dir() {
+    local _td
+    _td=$(mktemp -d /tmp/delembic-test.XXXXXX) || return 1
+    chmod 755 "$_td"
+    T_DIRS+=("$_td")
+    printf -v "$1" '%s' "$_td"
+}
+
 sql() {
     psql -qAtX -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
 }
@@ -89,8 +100,7 @@ expect_sql() {
 new_project() {
     DB="t_$(date +%s%N | tail -c 10)_$RANDOM"
     URL=$(pg_newdb "$DB")
-    P=$(mktemp -d /tmp/delembic-test.XXXXXX)
-    chmod 755 "$P"
+    temp_dir P
     mkdir -p "$P/migrations"
     cat >"$P/delembic.yaml" <<YAML
 delembic:
@@ -160,8 +170,14 @@ build_ok() {
 
 cleanup_project() {
     cd /
-    [ -n "${P:-}" ] && rm -rf "$P"
+    local d
+    for d in "${T_DIRS[@]}"; do
+        # a test may have taken its own write permission away
+        chmod -R u+rwx "$d" 2>/dev/null || true
+        rm -rf "$d" || true
+    done
     [ -n "${DB:-}" ] && psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
+    T_DIRS=()
     P=
     DB=
 }
