@@ -79,6 +79,7 @@ if [ "$unit_rc" = 0 ]; then
 else
     grep -E 'FAIL|:F:|:E:' "$ROOT/$BUILD/unit.log"
     [ "$failures" -gt 0 ] || failures=1   # a program that died before its summary
+    echo "  FAIL  $failures of $checks checks ($programs programs passed; log: $BUILD/unit.log)"
 fi
 unit_pass=$((checks - failures))
 unit_fail=$failures
@@ -108,6 +109,10 @@ for dir in "$SAN_LOG_DIR" "${VALGRIND_LOG_DIR:-}"; do
 done
 finish
 echo
+summary="unit: $unit_pass passed, $unit_fail failed; end-to-end${TEST_FILTER:+ (TEST_FILTER=$TEST_FILTER)}:"
+summary+=" $e2e_pass passed, $e2e_fail failed"
+[ "$report_fail" = 0 ] || summary+="; sanitizer/valgrind reports: $report_fail failed"
+echo "$summary"
 pass=$((unit_pass + e2e_pass))
 fail=$((unit_fail + e2e_fail + report_fail))
 echo "$pass passed, $fail failed"
