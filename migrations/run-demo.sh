@@ -2,7 +2,8 @@
 # The demo, from a fresh Debian 12 machine: install, build delembic, build the
 # demo bundle, start a throwaway PostgreSQL, apply the schema with Alembic and
 # the data with Delembic, show the history, stop the server.
-# Usage: migrations/run-demo.sh   (KEEP=1 leaves the server running)
+# Usage: migrations/run-demo.sh   (KEEP=1 leaves the server running and prints
+# the command that stops it)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,7 +13,12 @@ meson compile -C build >/dev/null
 D=$root/build/core/delembic
 source tests/pgcluster.sh
 pg_start on
-[ -n "${KEEP:-}" ] || trap pg_stop EXIT
+if [ -n "${KEEP:-}" ]; then
+    # also when the demo stops half-way: the server runs on
+    trap 'echo "Stop the server and remove its folder with:"; echo "  $(pg_stop_command)"' EXIT
+else
+    trap pg_stop EXIT
+fi
 export DELEMBIC_DATABASE_URL=$(pg_newdb demo)
 cd migrations
 echo "== delembic build"

@@ -33,6 +33,14 @@ pg_stop() {
     PGTMP=
 }
 
+# pg_stop_command: the command that stops the server pg_start started and
+# removes its folder, for a server left running (run-demo.sh with KEEP=1)
+pg_stop_command() {
+    local as=
+    if [ "$(id -u)" = 0 ]; then as="runuser -u postgres -- "; fi
+    printf '%s%q -D %q -m fast stop && rm -rf %q\n' "$as" "$PGBIN/pg_ctl" "$PGTMP/data" "$PGTMP"
+}
+
 # pg_newdb NAME: a fresh database; prints its URL
 pg_newdb() {
     PGOPTIONS="-c client_min_messages=warning" psql -qAt -d postgres -c "DROP DATABASE IF EXISTS \"$1\"" -c "CREATE DATABASE \"$1\"" >/dev/null

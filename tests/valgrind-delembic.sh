@@ -1,8 +1,9 @@
 #!/bin/bash
 # Runs the built delembic under valgrind memcheck (used by tests/run.sh with
 # VALGRIND=1): any error, or any definite leak, makes it exit 99 and leaves a
-# report in $VALGRIND_LOG_DIR.
+# report in $VALGRIND_LOG_DIR. No gdbserver (--vgdb=no): its FIFOs in /tmp
+# would outlive a delembic killed with -9.
 exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
-    --errors-for-leak-kinds=definite --track-fds=no \
+    --errors-for-leak-kinds=definite --track-fds=no --vgdb=no \
     --log-file="${VALGRIND_LOG_DIR:-/tmp}/vg.%p.log" \
     "${DELEMBIC_REAL:?}" "$@"

@@ -10,6 +10,16 @@ source "$ROOT/tests/pgcluster.sh"
 T_PASS=0
 T_FAIL=0
 T_FAILED_NAMES=()
+T_DIRS=()                               # temp_dir's folders, removed with the project
+WAIT_TIMEOUT_S=${WAIT_TIMEOUT_S:-60}    # wait_for's default: generous, for shared cores and valgrind
+WAIT_POLL_S=0.05                        # how often wait_for looks again
+
+# psql in the tests: server NOTICEs ("table ... does not exist, skipping") are
+# noise in the suite's output; warnings and errors still show. A function, not
+# an exported PGOPTIONS, so delembic's own connections are not affected.
+psql() {
+    PGOPTIONS="${PGOPTIONS:+$PGOPTIONS }-c client_min_messages=warning" command psql "$@"
+}
 
 fail() {
     echo "    FAIL: $*" >&2
@@ -36,6 +46,46 @@ expect_no_out() {
 $OUT"
 }
 
+# wait_for 'CONDITION' [SECONDS]: evaluate the shell CONDITION every
+# WAIT_POLL_S until it holds; after SECONDS (default WAIT_TIMEOUT_S) fail,
+# naming it. For what another process does: a worker to exist, a statement to
+# be running, a lock to be held, a file to appear. Add context with || fail.
+wait_for() {
+    local _wf_cond=$1 _wf_limit=${2:-$WAIT_TIMEOUT_S}
+    local _wf_end=$((SECONDS + _wf_limit))
+    until eval "$_wf_cond"; do
+        [ "$SECONDS" -lt "$_wf_end" ] || { fail "gave up after ${_wf_limit}s waiting for: $_wf_cond"; return 1; }
+        sleep "$WAIT_POLL_S"
+    done
+}
+
+# wait_for_sql 'QUERY' VALUE [SECONDS]: wait_for QUERY (in $DB) to give VALUE
+wait_for_sql() {
+    local _ws_q=$1 _ws_v=$2
+    wait_for '[ "$(sql "$_ws_q" 2>&1)" = "$_ws_v" ]' "${3:-}" ||
+        fail "'$_ws_q' still gives '$(sql "$_ws_q" 2>&1)', not '$_ws_v'"
+}
+
+# touch_later FILE...: touch each file until its mtime has moved (the kernel
+# stamps files with a clock that ticks every few milliseconds)
+touch_later() {
+    local _tl_f _tl_old
+    for _tl_f in "$@"; do
+        _tl_old=$(stat -c %y -- "$_tl_f")
+        wait_for 'touch -- "$_tl_f" && [ "$(stat -c %y -- "$_tl_f")" != "$_tl_old" ]'
+    done
+}
+
+# temp_dir VAR: a fresh folder (mode 755) outside the project, in VAR; removed
+# with the project, whether the test passes, fails or is interrupted
+temp_dir() {
+    local _td
+    _td=$(mktemp -d /tmp/delembic-test.XXXXXX) || return 1
+    chmod 755 "$_td"
+    T_DIRS+=("$_td")
+    printf -v "$1" '%s' "$_td"
+}
+
 sql() {
     psql -qAtX -v ON_ERROR_STOP=1 -d "$DB" -c "$1"
 }
@@ -50,8 +100,7 @@ expect_sql() {
 new_project() {
     DB="t_$(date +%s%N | tail -c 10)_$RANDOM"
     URL=$(pg_newdb "$DB")
-    P=$(mktemp -d /tmp/delembic-test.XXXXXX)
-    chmod 755 "$P"
+    temp_dir P
     mkdir -p "$P/migrations"
     cat >"$P/delembic.yaml" <<YAML
 delembic:
@@ -121,8 +170,14 @@ build_ok() {
 
 cleanup_project() {
     cd /
-    [ -n "${P:-}" ] && rm -rf "$P"
+    local d
+    for d in "${T_DIRS[@]}"; do
+        # a test may have taken its own write permission away
+        chmod -R u+rwx "$d" 2>/dev/null || true
+        rm -rf "$d" || true
+    done
     [ -n "${DB:-}" ] && psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
+    T_DIRS=()
     P=
     DB=
 }

@@ -82,13 +82,13 @@ test_incremental_parallel_build() {
     expect_out "5 compiled, 0 up to date"
     run "$D" build
     expect_out "0 compiled, 5 up to date"
-    sleep 0.01; touch migrations/T002.c
+    touch_later migrations/T002.c
     run "$D" build
     expect_out "1 compiled, 4 up to date"
-    sleep 0.01; touch migrations/local.h
+    touch_later migrations/local.h
     run "$D" build
     expect_out "1 compiled, 4 up to date"
-    sleep 0.01; touch "$P/sdk/delembic/plugin.h"
+    touch_later "$P/sdk/delembic/plugin.h"
     run "$D" build
     expect_out "5 compiled, 0 up to date"
     CFLAGS="-O1" run "$D" build
@@ -181,8 +181,7 @@ test_bundle_runs_from_anywhere_with_bundle_flag() {
     sql "CREATE TABLE t_log (rev text)"
     mig T001 '' "INSERT INTO t_log VALUES ('T001')"
     build_ok
-    vendor=$(mktemp -d /tmp/delembic-vendor.XXXXXX)
-    chmod 755 "$vendor"
+    temp_dir vendor
     cp -a build/bundle "$vendor/bundle"
     cd "$vendor"
     run "$D" upgrade head --bundle "$vendor/bundle" --database "$URL"
@@ -190,7 +189,6 @@ test_bundle_runs_from_anywhere_with_bundle_flag() {
     expect_sql "SELECT count(*) FROM t_log" 1
     DELEMBIC_DATABASE_URL=$URL run "$D" --bundle "$vendor/bundle" history
     expect_out "applied  T001"
-    cd /; rm -rf "$vendor"
 }
 
 test_migration_built_outside_the_tree_with_pkg_config() {

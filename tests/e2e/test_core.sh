@@ -178,9 +178,12 @@ test_lock_timeout_names_the_holder() {
     new_project
     mig T001 '' "SELECT 1"
     build_ok
-    psql -d "$DB" -c "SELECT pg_advisory_lock(7234307559323232611); SELECT pg_sleep(5)" >/dev/null 2>&1 &
+    # the lock stays held for the whole test: the cleanup's DROP DATABASE ...
+    # WITH (FORCE) ends the sleeping backend
+    psql -d "$DB" -c "SELECT pg_advisory_lock(7234307559323232611); SELECT pg_sleep(600)" >/dev/null 2>&1 &
     holder=$!
-    sleep 0.5
+    wait_for_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())" 1
     run "$D" upgrade head --lock-timeout 1
     kill $holder 2>/dev/null || true
     wait $holder 2>/dev/null || true

@@ -9,7 +9,9 @@ log_project() {
     sql "CREATE TABLE t_count (rev text, started timestamptz DEFAULT clock_timestamp())"
 }
 
-# counter plugin: REV DEPS(C list) SLEEP
+# counter plugin: REV DEPS(C list) SLEEP. SLEEP is how long the migration
+# runs (pg_sleep before its row): the overlaps and orders the -j and kill -9
+# tests look at are made of it, so it is the behaviour under test, not a wait.
 cmig() {
     use_plugin counter "$1" DEPS="$2" SLEEP="${3:-0}"
     [ -n "$2" ] || sed -i 's/DM_DEPS()/DM_NO_DEPS/' "migrations/$1.c"
@@ -55,12 +57,13 @@ interrupt_case() {
     build_ok
     "$D" upgrade head >"$P/out" 2>&1 &
     local pid=$!
-    # wait until the migration is running (its worker exists)
-    for _ in $(seq 50); do
-        [ -n "$(pgrep -P $pid)" ] && break
-        sleep 0.1
-    done
-    sleep 0.7
+    # wait until the migration is running: its long statement, or (spin) its
+    # C loop after its INSERT
+    local running="query LIKE '%pg_sleep(600)%' AND state = 'active'"
+    [ "$mode" = spin ] && running="query LIKE 'INSERT INTO t_log%' AND state = 'idle in transaction'"
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND $running" 1 ||
+        fail "the migration never ran: $(cat "$P/out")"
     local t0=$EPOCHREALTIME
     kill -"$sig" $pid
     wait $pid && rc=0 || rc=$?
@@ -72,8 +75,8 @@ interrupt_case() {
     expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" failed
     expect_sql "SELECT exception LIKE '%interrupted%' FROM delembic_run_history WHERE revision = 'T001'" t
     expect_sql "SELECT count(*) FROM t_log" 0
-    sleep 0.2
-    expect_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()" 0
+    # the worker's connection ends (its backend goes a moment after the host)
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()" 0
 }
 
 test_sigterm_cancels_a_long_statement() { interrupt_case hang TERM 143; }
@@ -117,6 +120,7 @@ test_jobs_keep_a_chain_in_order() {
 test_jobs_stop_cleanly_after_a_failure() {
     log_project
     cmig A '' 1.0
+    # B fails 0.2 s in, while A still runs (the scenario, not a wait)
     mig B '' "SELECT pg_sleep(0.2); INSERT INTO no_such_table VALUES (1)"
     cmig C '' 0
     cmig E '"A"' 0
@@ -158,6 +162,8 @@ test_kill_9_at_random_instants_never_doubles() {
         cmig K$i "$deps" 0.0$((RANDOM % 5 + 1))
     done
     build_ok
+    # the kill lands at a random instant, 0.1 to 0.4 s in: the sleeps below
+    # are that instant (the behaviour under test), not waits
     for round in $(seq 1 10); do
         if [ $((round % 2)) = 0 ]; then
             setsid "$D" upgrade head -j 2 >/dev/null 2>&1 &
@@ -186,11 +192,11 @@ test_kill_9_of_a_worker_is_a_crash() {
     build_ok
     "$D" upgrade head >"$P/out" 2>&1 &
     local pid=$! w=""
-    for _ in $(seq 100); do
-        w=$(pgrep -P $pid | head -1) || true
-        [ -n "$w" ] && [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()")" != 0 ] && break
-        sleep 0.1
-    done
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()
+        AND query LIKE '%pg_sleep(600)%' AND state = 'active'" 1 ||
+        fail "the migration never ran: $(cat "$P/out")"
+    w=$(pgrep -P $pid | head -1) || true
     [ -n "$w" ] || fail "no worker process"
     kill -9 "$w"
     wait $pid && rc=0 || rc=$?

@@ -96,7 +96,7 @@ test_identity_follows_source_header_and_flags() {
     build_ok
     id1=$(ident_of T001) id2=$(ident_of T002) sha2=$(sha_of T002)
     # mtimes alone change nothing
-    sleep 0.01; touch migrations/*.c migrations/local.h
+    touch_later migrations/*.c migrations/local.h
     build_ok
     [ "$(ident_of T002)" = "$id2" ] && [ "$(sha_of T002)" = "$sha2" ] || fail "a touch changed T002"
     # the source
@@ -228,8 +228,7 @@ test_upgrade_strict_refuses_a_stale_bundle_before_anything_runs() {
 test_touch_without_content_change_is_not_stale() {
     ident_project
     build_ok
-    sleep 0.01
-    touch migrations/*.c migrations/local.h
+    touch_later migrations/*.c migrations/local.h
     run "$D" upgrade head --strict
     expect_rc 0
     expect_no_out "WARNING"

@@ -37,74 +37,256 @@ reseal() {
         build/bundle/manifest.yaml >m.new && mv m.new build/bundle/manifest.yaml
 }
 
-test_bad_inputs_table() {
+# bad_input_project: base_project, its database state remembered in $BEFORE
+bad_input_project() {
     base_project
-    # a role with a password, for the wrong-password case
-    sql "CREATE ROLE pwuser LOGIN PASSWORD 'right-one'" 2>/dev/null || true
-    _pg_as sh -c "sed -i '1i local all pwuser scram-sha-256' '$PGTMP/data/pg_hba.conf'"
-    _pg_as "$PGBIN/pg_ctl" -D "$PGTMP/data" reload >/dev/null
-    sleep 0.3
-    # a descriptor with a NULL revision, in a hand-made bundle entry
-    cc -shared -fPIC -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) \
-        -o "$P/null_rev.so" "$PLUGINS/broken/null_revision.c" -lpq 2>/dev/null || fail "cc"
-    before=$(snapshot)
-    local n=0
-    while IFS='|' read -r name want_rc needle setup cmd; do
-        [ -z "$name" ] && continue
-        restore
-        eval "$setup" || fail "$name: setup failed"
-        run eval "$cmd"
-        if [ "$RC" != "$want_rc" ] || ! grep -qF -- "$needle" <<<"$OUT"; then
-            fail "$name: exit $RC (want $want_rc), output lacks '$needle':
-$OUT"
-        fi
-        [ "$(wc -l <<<"$OUT")" -le 3 ] || fail "$name: more than one line of error: $OUT"
-        grep -q "right-one\|wrong-pass" <<<"$OUT" && fail "$name: a password was printed"
-        [ "$(snapshot)" = "$before" ] || fail "$name: the database changed"
-        n=$((n + 1))
-    done <<'TABLE'
-config: malformed YAML|2|delembic.yaml:3:|printf 'delembic:\n  script_location: [a\n  x: y\n' >delembic.yaml|"$D" upgrade head
-config: wrong type|2|field 'script_location' must be a text value|printf 'delembic:\n  script_location: [a, b]\n' >delembic.yaml|"$D" upgrade head
-config: unknown key|2|unknown field 'databse'|printf 'delembic:\n  databse: x\n' >delembic.yaml|"$D" upgrade head
-config: duplicate key|2|duplicate key 'build_dir'|printf 'delembic:\n  build_dir: a\n  build_dir: b\n' >delembic.yaml|"$D" upgrade head
-config: empty file|2|is empty|: >delembic.yaml|"$D" upgrade head
-config: binary file|2|NUL byte|head -c 3000 /dev/urandom >delembic.yaml; printf '\0' >>delembic.yaml|"$D" upgrade head
-config: huge file|2|larger than|printf '%3000000s' x >delembic.yaml|"$D" upgrade head
-config: unknown section|2|no section 'prod'|:|"$D" -n prod upgrade head
-config: jobs out of range|2|field 'jobs' must be a whole number from 1 to 256|printf '  jobs: -3\n' >>delembic.yaml|"$D" upgrade head
-config: bad duration|2|field 'statement_timeout' must be a duration|printf '  statement_timeout: "1; DROP TABLE t_log"\n' >>delembic.yaml|"$D" upgrade head
-manifest: malformed YAML|2|manifest.yaml:3:1: invalid YAML|printf 'format: 1\nabi: [1\n' >build/bundle/manifest.yaml|"$D" upgrade head
-manifest: missing key|2|required field 'sha256' is missing|sed -i '0,/sha256:/{/sha256:/d}' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: unknown key|2|unknown field 'sha512'|sed -i '0,/sha256:/s/sha256:/sha512:/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: duplicate key|2|duplicate key 'revision'|sed -i '0,/file:/s/  file:/  revision: X\n  file:/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: wrong type|2|field 'depends_on' must be a list|sed -i '0,/depends_on:/s/depends_on: .*/depends_on: 5/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: empty|2|the manifest is empty|: >build/bundle/manifest.yaml|"$D" upgrade head
-manifest: binary|2|NUL byte|head -c 500 /dev/urandom >build/bundle/manifest.yaml; printf '\0' >>build/bundle/manifest.yaml|"$D" upgrade head
-manifest: future format|2|manifest format 99|sed -i 's/^format: 1/format: 99/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: other ABI|2|bundle ABI 2|sed -i 's/^abi: 1/abi: 2/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: cycle|2|dependency cycle: T001 -> T002 -> T001|sed -i '0,/depends_on: \[\]/s/depends_on: \[\]/depends_on: [T002]/' build/bundle/manifest.yaml|"$D" upgrade head
-manifest: dangling dependency|2|T002 depends on T00X, which is neither|sed -i 's/depends_on: \[T001\]/depends_on: [T00X]/' build/bundle/manifest.yaml|"$D" upgrade head
-pipeline: wrong type|2|'steps' must be a list|printf 'steps: 3\n' >pipeline.yaml|"$D" pipeline run
-pipeline: unknown key|2|unknown field 'when'|printf 'steps:\n  - {type: delembic, target: head, when: always}\n' >pipeline.yaml|"$D" pipeline run
-pipeline: missing target|2|required field 'target' is missing|printf 'steps:\n  - {type: delembic}\n' >pipeline.yaml|"$D" pipeline run
-url: bad URL|2|bad database URL|:|"$D" --database 'postgresql://h/x?bogus=1' upgrade head
-url: unreachable|2|cannot connect to the database|:|"$D" --database "postgresql:///x?host=/nonexistent" upgrade head
-url: wrong password|2|password authentication failed for user "pwuser"|:|"$D" --database "postgresql://pwuser:wrong-pass@/$DB?host=$PGHOST" upgrade head
-url: refusing database|2|database "no_such_db" does not exist|:|"$D" --database "postgresql:///no_such_db?host=$PGHOST" upgrade head
-target: unknown revision|2|unknown target revision 'T999'|:|"$D" upgrade T999
-so: truncated|2|T002.so: cannot load|head -c 100 "$P/pristine-bundle/T002.so" >build/bundle/T002.so; reseal T002.so|"$D" upgrade head
-so: not ELF|2|T002.so: not a shared object|echo 'not elf' >build/bundle/T002.so; reseal T002.so|"$D" upgrade head
-so: NULL revision|2|T002.so: revision is NULL or empty|cp "$P/null_rev.so" build/bundle/T002.so; reseal T002.so|"$D" upgrade head
-perm: group-writable folder|2|chmod go-w|chmod g+w build/bundle|"$D" upgrade head
-perm: world-writable file|2|writable by everyone|chmod o+w build/bundle/T002.so|"$D" upgrade head
-perm: symlink out of the bundle|2|leaves the bundle folder|cp build/bundle/T002.so "$P/outside.so"; ln -sf "$P/outside.so" build/bundle/T002.so|"$D" upgrade head
-TABLE
-    [ $n -ge 25 ] || fail "only $n cases ran"
-    echo "    $n bad inputs refused" >&2
+    BEFORE=$(snapshot)
+}
+
+# refuses RC CULPRIT CMD...: CMD, run on bad input, exits RC with one short
+# error naming the CULPRIT, prints no password and changes nothing in the
+# database; the pristine project then still applies
+refuses() {
+    local want_rc=$1 culprit=$2
+    shift 2
+    run "$@"
+    expect_rc "$want_rc"
+    expect_out "$culprit"
+    [ "$(wc -l <<<"$OUT")" -le 3 ] || fail "more than one line of error: $OUT"
+    ! grep -q "right-one\|wrong-pass" <<<"$OUT" || fail "a password was printed: $OUT"
+    [ "$(snapshot)" = "$BEFORE" ] || fail "the database changed"
     restore
     run "$D" upgrade head
     expect_rc 0
     expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002"
+}
+
+# password_role: a role pwuser that must log in with its password (right-one)
+password_role() {
+    sql "CREATE ROLE pwuser LOGIN PASSWORD 'right-one'" 2>/dev/null || true
+    if ! _pg_as grep -q '^local all pwuser' "$PGTMP/data/pg_hba.conf"; then
+        _pg_as sh -c "sed -i '1i local all pwuser scram-sha-256' '$PGTMP/data/pg_hba.conf'"
+        _pg_as "$PGBIN/pg_ctl" -D "$PGTMP/data" reload >/dev/null
+    fi
+    # the server reads pg_hba.conf again a moment after the reload
+    wait_for '[[ "$(psql -w -U pwuser -d "$DB" -c "" 2>&1)" == *"no password supplied"* ]]'
+}
+
+# cc_null_revision OUT: OUT, a plugin whose descriptor has a NULL revision
+cc_null_revision() {
+    cc -shared -fPIC -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) \
+        -o "$1" "$PLUGINS/broken/null_revision.c" -lpq 2>/dev/null || fail "cc"
+}
+
+test_refuses_a_config_with_malformed_yaml() {
+    bad_input_project
+    printf 'delembic:\n  script_location: [a\n  x: y\n' >delembic.yaml
+    refuses 2 "delembic.yaml:3:" "$D" upgrade head
+}
+
+test_refuses_a_config_field_of_the_wrong_type() {
+    bad_input_project
+    printf 'delembic:\n  script_location: [a, b]\n' >delembic.yaml
+    refuses 2 "field 'script_location' must be a text value" "$D" upgrade head
+}
+
+test_refuses_a_config_with_an_unknown_key() {
+    bad_input_project
+    printf 'delembic:\n  databse: x\n' >delembic.yaml
+    refuses 2 "unknown field 'databse'" "$D" upgrade head
+}
+
+test_refuses_a_config_with_a_duplicate_key() {
+    bad_input_project
+    printf 'delembic:\n  build_dir: a\n  build_dir: b\n' >delembic.yaml
+    refuses 2 "duplicate key 'build_dir'" "$D" upgrade head
+}
+
+test_refuses_an_empty_config() {
+    bad_input_project
+    : >delembic.yaml
+    refuses 2 "is empty" "$D" upgrade head
+}
+
+test_refuses_a_binary_config() {
+    bad_input_project
+    head -c 3000 /dev/urandom >delembic.yaml
+    printf '\0' >>delembic.yaml
+    refuses 2 "NUL byte" "$D" upgrade head
+}
+
+test_refuses_a_huge_config() {
+    bad_input_project
+    printf '%3000000s' x >delembic.yaml
+    refuses 2 "larger than" "$D" upgrade head
+}
+
+test_refuses_an_unknown_config_section() {
+    bad_input_project
+    refuses 2 "no section 'prod'" "$D" -n prod upgrade head
+}
+
+test_refuses_jobs_out_of_range() {
+    bad_input_project
+    printf '  jobs: -3\n' >>delembic.yaml
+    refuses 2 "field 'jobs' must be a whole number from 1 to 256" "$D" upgrade head
+}
+
+test_refuses_a_statement_timeout_that_is_not_a_duration() {
+    bad_input_project
+    printf '  statement_timeout: "1; DROP TABLE t_log"\n' >>delembic.yaml
+    refuses 2 "field 'statement_timeout' must be a duration" "$D" upgrade head
+}
+
+test_refuses_a_manifest_with_malformed_yaml() {
+    bad_input_project
+    printf 'format: 1\nabi: [1\n' >build/bundle/manifest.yaml
+    refuses 2 "manifest.yaml:3:1: invalid YAML" "$D" upgrade head
+}
+
+test_refuses_a_manifest_missing_a_required_key() {
+    bad_input_project
+    sed -i '0,/sha256:/{/sha256:/d}' build/bundle/manifest.yaml
+    refuses 2 "required field 'sha256' is missing" "$D" upgrade head
+}
+
+test_refuses_a_manifest_with_an_unknown_key() {
+    bad_input_project
+    sed -i '0,/sha256:/s/sha256:/sha512:/' build/bundle/manifest.yaml
+    refuses 2 "unknown field 'sha512'" "$D" upgrade head
+}
+
+test_refuses_a_manifest_with_a_duplicate_key() {
+    bad_input_project
+    sed -i '0,/file:/s/  file:/  revision: X\n  file:/' build/bundle/manifest.yaml
+    refuses 2 "duplicate key 'revision'" "$D" upgrade head
+}
+
+test_refuses_a_manifest_field_of_the_wrong_type() {
+    bad_input_project
+    sed -i '0,/depends_on:/s/depends_on: .*/depends_on: 5/' build/bundle/manifest.yaml
+    refuses 2 "field 'depends_on' must be a list" "$D" upgrade head
+}
+
+test_refuses_an_empty_manifest() {
+    bad_input_project
+    : >build/bundle/manifest.yaml
+    refuses 2 "the manifest is empty" "$D" upgrade head
+}
+
+test_refuses_a_binary_manifest() {
+    bad_input_project
+    head -c 500 /dev/urandom >build/bundle/manifest.yaml
+    printf '\0' >>build/bundle/manifest.yaml
+    refuses 2 "NUL byte" "$D" upgrade head
+}
+
+test_refuses_a_manifest_of_a_future_format() {
+    bad_input_project
+    sed -i 's/^format: 1/format: 99/' build/bundle/manifest.yaml
+    refuses 2 "manifest format 99" "$D" upgrade head
+}
+
+test_refuses_a_bundle_for_another_abi() {
+    bad_input_project
+    sed -i 's/^abi: 1/abi: 2/' build/bundle/manifest.yaml
+    refuses 2 "bundle ABI 2" "$D" upgrade head
+}
+
+test_refuses_a_dependency_cycle() {
+    bad_input_project
+    sed -i '0,/depends_on: \[\]/s/depends_on: \[\]/depends_on: [T002]/' build/bundle/manifest.yaml
+    refuses 2 "dependency cycle: T001 -> T002 -> T001" "$D" upgrade head
+}
+
+test_refuses_a_dependency_on_an_unknown_revision() {
+    bad_input_project
+    sed -i 's/depends_on: \[T001\]/depends_on: [T00X]/' build/bundle/manifest.yaml
+    refuses 2 "T002 depends on T00X, which is neither" "$D" upgrade head
+}
+
+test_refuses_a_pipeline_whose_steps_are_not_a_list() {
+    bad_input_project
+    printf 'steps: 3\n' >pipeline.yaml
+    refuses 2 "'steps' must be a list" "$D" pipeline run
+}
+
+test_refuses_a_pipeline_step_with_an_unknown_key() {
+    bad_input_project
+    printf 'steps:\n  - {type: delembic, target: head, when: always}\n' >pipeline.yaml
+    refuses 2 "unknown field 'when'" "$D" pipeline run
+}
+
+test_refuses_a_pipeline_step_without_a_target() {
+    bad_input_project
+    printf 'steps:\n  - {type: delembic}\n' >pipeline.yaml
+    refuses 2 "required field 'target' is missing" "$D" pipeline run
+}
+
+test_refuses_a_malformed_database_url() {
+    bad_input_project
+    refuses 2 "bad database URL" "$D" --database 'postgresql://h/x?bogus=1' upgrade head
+}
+
+test_refuses_an_unreachable_database() {
+    bad_input_project
+    refuses 2 "cannot connect to the database" "$D" --database "postgresql:///x?host=/nonexistent" upgrade head
+}
+
+test_refuses_a_wrong_password_without_printing_it() {
+    bad_input_project
+    password_role
+    refuses 2 'password authentication failed for user "pwuser"' "$D" --database "postgresql://pwuser:wrong-pass@/$DB?host=$PGHOST" upgrade head
+}
+
+test_refuses_a_database_that_does_not_exist() {
+    bad_input_project
+    refuses 2 'database "no_such_db" does not exist' "$D" --database "postgresql:///no_such_db?host=$PGHOST" upgrade head
+}
+
+test_refuses_an_unknown_target_revision() {
+    bad_input_project
+    refuses 2 "unknown target revision 'T999'" "$D" upgrade T999
+}
+
+test_refuses_a_truncated_shared_object() {
+    bad_input_project
+    head -c 100 "$P/pristine-bundle/T002.so" >build/bundle/T002.so
+    reseal T002.so
+    refuses 2 "T002.so: cannot load" "$D" upgrade head
+}
+
+test_refuses_a_plugin_that_is_not_a_shared_object() {
+    bad_input_project
+    echo 'not elf' >build/bundle/T002.so
+    reseal T002.so
+    refuses 2 "T002.so: not a shared object" "$D" upgrade head
+}
+
+test_refuses_a_plugin_with_a_null_revision() {
+    bad_input_project
+    cc_null_revision build/bundle/T002.so
+    reseal T002.so
+    refuses 2 "T002.so: revision is NULL or empty" "$D" upgrade head
+}
+
+test_refuses_a_group_writable_bundle_folder() {
+    bad_input_project
+    chmod g+w build/bundle
+    refuses 2 "chmod go-w" "$D" upgrade head
+}
+
+test_refuses_a_world_writable_plugin() {
+    bad_input_project
+    chmod o+w build/bundle/T002.so
+    refuses 2 "writable by everyone" "$D" upgrade head
+}
+
+test_refuses_a_plugin_symlinked_out_of_the_bundle() {
+    bad_input_project
+    cp build/bundle/T002.so "$P/outside.so"
+    ln -sf "$P/outside.so" build/bundle/T002.so
+    refuses 2 "leaves the bundle folder" "$D" upgrade head
 }
 
 test_verify_clean_and_broken_bundles() {

@@ -130,6 +130,9 @@ START_TEST(walk_up)
     ck_assert_int_eq(config_load("/nonexistent/delembic.yaml", NULL, 0, &c, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "not found"));
     ck_assert_int_eq(chdir(old), 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
     free(want);
     free(found);
     free(deep);
