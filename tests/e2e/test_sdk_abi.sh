@@ -114,7 +114,7 @@ test_new_plugin_on_an_older_host_fails_naming_the_missing_host_function() {
     expect_rc 1
     local want
     want="this delembic's host API has no progress() (its table is $(c_value "offsetof(dm_host_api, log)") bytes, progress() needs $(c_value "DM_FIELD_END(dm_host_api, progress)")): upgrade delembic to run this migration"
-    expect_out "FAILED: T001 $want"
+    expect_out "FAILED: $want"
     expect_one_line "has no progress()"
     expect_sql "SELECT exception FROM delembic_run_history WHERE revision = 'T001'" "$want"
     expect_sql "SELECT count(*) FROM t_log" 0
@@ -134,7 +134,7 @@ test_helpers_work_outside_a_migration_with_no_ctx() {
         'statement failed: SELECT * FROM no_such_table: relation "no_such_table" does not exist' \
         "failed with 42" \
         "zeroed ctx log" \
-        "progress() needs the delembic host; this call has no ctx (outside a migration)" \
+        "progress() needs the delembic host, which this call does not reach (outside a migration)" \
         "path too long: data/x.csv")
     [ "$(cat "$P/stderr")" = "$want" ] || fail "stderr:
 $(cat "$P/stderr")
