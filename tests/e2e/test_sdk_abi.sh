@@ -41,7 +41,7 @@ expect_one_line() {
 $OUT"
 }
 
-test_descriptor_from_a_newer_sdk_loads_and_runs() {
+test_abi_descriptor_from_a_newer_sdk_loads_and_runs() {
     log_project
     use_plugin abi_future T001
     mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
@@ -57,7 +57,7 @@ test_descriptor_from_a_newer_sdk_loads_and_runs() {
         "T001=success,T002=success"
 }
 
-test_build_refuses_a_descriptor_smaller_than_abi_1_naming_file_size_and_need() {
+test_abi_build_refuses_a_descriptor_smaller_than_abi_1_naming_file_size_and_need() {
     log_project
     local need small
     need=$(c_value "DM_DESCRIPTOR_SIZE_V1")
@@ -71,7 +71,7 @@ test_build_refuses_a_descriptor_smaller_than_abi_1_naming_file_size_and_need() {
     [ ! -e build/bundle/manifest.yaml ] || fail "a bundle was written"
 }
 
-test_upgrade_refuses_a_vendor_plugin_whose_descriptor_is_too_small() {
+test_abi_upgrade_refuses_a_vendor_plugin_whose_descriptor_is_too_small() {
     log_project
     use_plugin abi_size T001 SIZE=8
     vendor_bundle T001
@@ -86,7 +86,7 @@ test_upgrade_refuses_a_vendor_plugin_whose_descriptor_is_too_small() {
     expect_out "T001.so: descriptor size 8"
 }
 
-test_helpers_degrade_on_an_older_host_table_without_reading_past_it() {
+test_abi_helpers_degrade_on_an_older_host_table_without_reading_past_it() {
     log_project
     use_plugin abi_old_host T001 MODE=degrade
     build_ok
@@ -97,7 +97,7 @@ test_helpers_degrade_on_an_older_host_table_without_reading_past_it() {
     expect_sql "SELECT rev FROM t_log" T001
 }
 
-test_helpers_read_no_ctx_field_past_an_older_ctx_size() {
+test_abi_helpers_read_no_ctx_field_past_an_older_ctx_size() {
     log_project
     use_plugin abi_old_host T001 MODE=ctx
     build_ok
@@ -106,7 +106,7 @@ test_helpers_read_no_ctx_field_past_an_older_ctx_size() {
     expect_sql "SELECT rev FROM t_log" T001
 }
 
-test_new_plugin_on_an_older_host_fails_naming_the_missing_host_function() {
+test_abi_new_plugin_on_an_older_host_fails_naming_the_missing_host_function() {
     log_project
     use_plugin abi_needs_host_fn T001
     build_ok
@@ -120,7 +120,7 @@ test_new_plugin_on_an_older_host_fails_naming_the_missing_host_function() {
     expect_sql "SELECT count(*) FROM t_log" 0
 }
 
-test_helpers_work_outside_a_migration_with_no_ctx() {
+test_abi_helpers_work_outside_a_migration_with_no_ctx() {
     log_project
     cc -std=c11 -Wall -Wextra -Werror -I"$SDK_INC" $(pkg-config --cflags libpq) -o "$P/outside" \
         "$PLUGINS/abi_outside.c" "$SDK_LIB" -lpq || fail "cc abi_outside.c"
