@@ -161,8 +161,7 @@ extern "C" {
 #define DM_ABI_VERSION 1u
 
 /* The longest message, with its NUL, that a helper formats and hands the host
- * (dm_fail, dm_log, SQL errors); longer ones are cut. The host keeps the same
- * size end to end. */
+ * (dm_fail, dm_log, SQL errors); longer ones are cut. */
 #define DM_MSG_MAX 4096
 
 /* The bytes a struct needs to hold `field` of `type`. */
