@@ -16,6 +16,7 @@
 #define MAX_DEPS 10000
 #define MAX_REVISION 200
 #define MAX_DESCRIPTION 65536
+#define MAX_DESCRIPTOR_SIZE 4096 /* more is not a size DM_MIGRATION wrote */
 
 int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_err *err)
 {
@@ -309,6 +310,19 @@ static int bounded_string(const char *s, size_t max)
     return s && strnlen(s, max + 1) <= max;
 }
 
+/* The host's copy of an accepted descriptor: the fields of ABI 1 (its size
+ * covers them), then each field added after validate only when the plugin's
+ * size covers it, one line per field:
+ *     if (DM_HAS_FIELD(d, d->size, struct dm_descriptor, mode)) c->mode = d->mode;
+ * A plugin built before a field existed keeps its default (zero); fields past
+ * this host's struct (a newer SDK's) are never read. */
+static const struct dm_descriptor *descriptor_copy(const struct dm_descriptor *d)
+{
+    struct dm_descriptor *c = xcalloc(1, sizeof *c);
+    memcpy(c, d, DM_DESCRIPTOR_SIZE_V1);
+    return c;
+}
+
 int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
 {
     memset(lp, 0, sizeof *lp);
@@ -335,9 +349,13 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
         snprintf(buf, sizeof buf, "plugin ABI %u, but this delembic speaks ABI %u; rebuild it against this delembic's SDK",
                  d->abi_version, DM_ABI_VERSION);
         problem = buf;
-    } else if (d->size < sizeof(struct dm_descriptor) || d->size > 4096) {
-        snprintf(buf, sizeof buf, "descriptor size %u, expected %zu for ABI %u; rebuild it against this delembic's SDK",
-                 d->size, sizeof(struct dm_descriptor), DM_ABI_VERSION);
+    } else if (d->size < DM_DESCRIPTOR_SIZE_V1) {
+        snprintf(buf, sizeof buf, "descriptor size %u, but delembic needs at least %zu bytes (the fields of ABI %u, up to .validate); rebuild it with DM_MIGRATION from <delembic/plugin.h>",
+                 d->size, DM_DESCRIPTOR_SIZE_V1, DM_ABI_VERSION);
+        problem = buf;
+    } else if (d->size > MAX_DESCRIPTOR_SIZE) {
+        snprintf(buf, sizeof buf, "descriptor size %u, but delembic takes at most %d bytes; rebuild it with DM_MIGRATION from <delembic/plugin.h>",
+                 d->size, MAX_DESCRIPTOR_SIZE);
         problem = buf;
     } else if (!d->revision || !*d->revision) {
         problem = "revision is NULL or empty; set .revision in DM_MIGRATION";
@@ -364,7 +382,7 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
         return del_fail(err, DEL_EUSAGE, "%s: %s", name, problem);
     }
     lp->handle = h;
-    lp->desc = d;
+    lp->desc = descriptor_copy(d);
     return 0;
 }
 
@@ -392,6 +410,7 @@ int loader_match_manifest(const struct dm_descriptor *d, const mentry *e, const 
 
 void loader_unload(loaded_plugin *lp)
 {
+    free((void *)lp->desc);
     if (lp->handle)
         dlclose(lp->handle);
     for (size_t i = lp->nlibs; i-- > 0;)

@@ -6,7 +6,9 @@
  * it needs the host's own or listed in the manifest; a listed library is
  * verified the same way and loaded first, through its own descriptor. Then the
  * descriptor is checked (ABI, size, revision, upgrade, depends_on) and
- * compared with the manifest entry. */
+ * compared with the manifest entry. A descriptor may be larger than this
+ * host's (a newer SDK's), never smaller than ABI 1's fields; the host reads
+ * only the fields both it and the plugin's size have (plugin.h). */
 #ifndef DEL_LOADER_H
 #define DEL_LOADER_H
 
@@ -18,7 +20,7 @@
 
 typedef struct loaded_plugin {
     void *handle;
-    const struct dm_descriptor *desc;
+    const struct dm_descriptor *desc; /* the host's copy: fields the plugin's size lacks are zero */
     void **libs;        /* loaded before it (the libraries it needs), closed after it */
     size_t nlibs;
 } loaded_plugin;

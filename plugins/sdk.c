@@ -1,10 +1,18 @@
 /* The plugin SDK helpers. Linked statically into every migration (PIC), they
- * use libc, libpq and the host's function table in ctx, nothing else. */
+ * use libc, libpq and the host's function table in ctx, nothing else.
+ *
+ * Every use of the host goes through HOST_FN (a function of the table) or
+ * CTX_FIELD (a field of ctx), which read only what the host's sizes cover, so
+ * a plugin built with this SDK never reads past an older host's structs, and
+ * a NULL ctx (a helper called outside a migration) is no host at all. A helper
+ * for a host function added after ABI 1 begins with one line:
+ *     if (DM_HOST_REQUIRE(ctx, fn) != 0) return -1;  */
 
 #include "delembic/plugin.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +20,51 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DM_MSG_MAX 4096
+/* The host's function fn, or NULL when there is no host or its table lacks fn. */
+#define HOST_FN(ctx, fn) (DM_HOST_HAS(ctx, fn) ? (ctx)->api->fn : NULL)
+
+/* Field f of ctx, or NULL when there is no ctx or the host's ctx lacks it. */
+#define CTX_FIELD(ctx, f) (DM_HAS_FIELD(ctx, (ctx)->size, struct dm_ctx, f) ? (ctx)->f : NULL)
+
+/* Without the host: the line on stderr, prefixed with the revision if known. */
+static void to_stderr(const dm_ctx *ctx, const char *msg)
+{
+    const char *rev = CTX_FIELD(ctx, revision);
+    if (rev)
+        fprintf(stderr, "%s: %s\n", rev, msg);
+    else
+        fprintf(stderr, "%s\n", msg);
+}
 
 static void host_fail(dm_ctx *ctx, const char *msg)
 {
-    if (ctx && ctx->api && ctx->api->fail)
-        ctx->api->fail(ctx, msg);
+    void (*fail)(dm_ctx *, const char *) = HOST_FN(ctx, fail);
+    if (fail)
+        fail(ctx, msg);
     else
-        fprintf(stderr, "%s\n", msg);
+        to_stderr(ctx, msg);
+}
+
+int dm_host_require(dm_ctx *ctx, const char *fn, size_t end, int present)
+{
+    if (present)
+        return 0;
+    char msg[DM_MSG_MAX];
+    const dm_host_api *api = CTX_FIELD(ctx, api);
+    if (!api)
+        snprintf(msg, sizeof msg, "%s() needs the delembic host, which this call does not reach (outside a migration)",
+                 fn ? fn : "?");
+    else if (api->abi_version != DM_ABI_VERSION)
+        snprintf(msg, sizeof msg, "the host's function table is of ABI %u, this plugin's SDK of ABI %u: rebuild the plugin against this delembic's SDK",
+                 api->abi_version, DM_ABI_VERSION);
+    else if (api->size < end)
+        snprintf(msg, sizeof msg, "this delembic's host API has no %s() (its table is %u bytes, %s() needs %zu): upgrade delembic to run this migration",
+                 fn ? fn : "?", api->size, fn ? fn : "?", end);
+    else
+        snprintf(msg, sizeof msg, "this delembic's host API has no %s() (it is NULL in its table): upgrade delembic to run this migration",
+                 fn ? fn : "?");
+    host_fail(ctx, msg);
+    return -1;
 }
 
 #define FORMAT_INTO(buf, fmt)                                                \
@@ -42,16 +87,18 @@ void dm_log(dm_ctx *ctx, const char *fmt, ...)
 {
     char buf[DM_MSG_MAX];
     FORMAT_INTO(buf, fmt);
-    if (ctx && ctx->api && ctx->api->log)
-        ctx->api->log(ctx, buf);
+    void (*log)(dm_ctx *, const char *) = HOST_FN(ctx, log);
+    if (log)
+        log(ctx, buf);
     else
-        fprintf(stderr, "%s\n", buf);
+        to_stderr(ctx, buf);
 }
 
 void dm_progress(dm_ctx *ctx, long long done, long long total, const char *unit)
 {
-    if (ctx && ctx->api && ctx->api->progress)
-        ctx->api->progress(ctx, done, total, unit ? unit : "");
+    void (*progress)(dm_ctx *, long long, long long, const char *) = HOST_FN(ctx, progress);
+    if (progress)
+        progress(ctx, done, total, unit ? unit : "");
 }
 
 /* First line of a statement, shortened, to say which one failed. */
@@ -220,11 +267,12 @@ int dm_path(dm_ctx *ctx, const char *relative, char *buf, size_t bufsize)
 {
     if (!relative || !buf || bufsize == 0)
         return dm_fail(ctx, "dm_path: NULL argument");
+    const char *dir = CTX_FIELD(ctx, bundle_dir);
     int n;
-    if (relative[0] == '/' || !ctx || !ctx->bundle_dir || !*ctx->bundle_dir)
+    if (relative[0] == '/' || !dir || !*dir)
         n = snprintf(buf, bufsize, "%s", relative);
     else
-        n = snprintf(buf, bufsize, "%s/%s", ctx->bundle_dir, relative);
+        n = snprintf(buf, bufsize, "%s/%s", dir, relative);
     if (n < 0 || (size_t)n >= bufsize)
         return dm_fail(ctx, "path too long: %s", relative);
     return 0;
@@ -300,7 +348,7 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
     const dm_copy_options *o = options ? options : &defaults;
     if (!conn || !table || !path)
         return dm_fail(ctx, "dm_copy_file: NULL connection, table or path");
-    char full[4096];
+    char full[PATH_MAX];
     if (dm_path(ctx, path, full, sizeof full) != 0)
         return -1;
     int fd = open(full, O_RDONLY | O_CLOEXEC);
@@ -334,7 +382,7 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
     }
     long long lines = 0;
     const char *abort_msg = NULL;
-    char errbuf[4400];
+    char errbuf[PATH_MAX + 128]; /* the path and strerror */
     for (;;) {
         ssize_t got = read(fd, buf, CHUNK);
         if (got < 0) {

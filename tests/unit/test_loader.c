@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,11 +73,34 @@ START_TEST(good_plugin_loads)
 }
 END_TEST
 
+/* ABI growth (plugin.h): a descriptor may be larger than the host's, never
+ * smaller than the fields of ABI 1; the host reads only its copy. */
+START_TEST(descriptor_size_covers_abi_1_fields)
+{
+    char need[128];
+    snprintf(need, sizeof need, "descriptor size %zu, but delembic needs at least %zu bytes",
+             DM_DESCRIPTOR_SIZE_V1 - 1, DM_DESCRIPTOR_SIZE_V1);
+    refused("abi_one_short", need);
+    refused("abi_too_large", "descriptor size 4097, but delembic takes at most 4096 bytes");
+    loaded_plugin lp;
+    const char *m = load("abi_larger", &lp);
+    ck_assert_msg(m == NULL, "%s", m ? m : "");
+    const struct dm_descriptor *own = dlsym(lp.handle, "dm_descriptor");
+    ck_assert_ptr_nonnull(own);
+    ck_assert_ptr_ne(lp.desc, own); /* the host's copy, not the plugin's struct */
+    ck_assert_uint_eq(lp.desc->size, DM_DESCRIPTOR_SIZE_V1 + 40);
+    ck_assert_str_eq(lp.desc->revision, "B012");
+    ck_assert_ptr_eq(lp.desc->upgrade, own->upgrade);
+    ck_assert_ptr_null(lp.desc->validate);
+    loader_unload(&lp);
+}
+END_TEST
+
 START_TEST(broken_plugins_refused)
 {
     refused("no_symbol", "no dm_descriptor symbol");
     refused("bad_abi", "plugin ABI 99");
-    refused("small_size", "descriptor size 8");
+    refused("small_size", "descriptor size 8, but delembic needs at least");
     refused("null_revision", "revision is NULL or empty");
     refused("empty_revision", "revision is NULL or empty");
     refused("no_upgrade", "no upgrade function");
@@ -176,6 +200,7 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     ADD(tc, good_plugin_loads);
     ADD(tc, broken_plugins_refused);
+    ADD(tc, descriptor_size_covers_abi_1_fields);
     ADD(tc, files_refused_before_loading);
     ADD(tc, crash_while_loading_is_contained);
     suite_add_tcase(s, tc);

@@ -1,5 +1,5 @@
 /*
- * <delembic/plugin.h> - the Delembic data-migration plugin SDK.
+ * <delembic/plugin.h> - the Delembic data-migration plugin SDK, ABI 1.
  *
  * A migration is a shared object that exports one symbol, `dm_descriptor`,
  * written with the DM_MIGRATION macro:
@@ -26,20 +26,123 @@
  *                  .upgrade = upgrade,
  *                  .validate = validate);
  *
- * Rules:
+ * Build a migration outside the Delembic tree with
+ *     cc -shared -fPIC -o D001.so D001.c $(pkg-config --cflags --libs delembic-plugin)
+ *
+ * THE RULES
  *  - The host opens the transaction and commits or rolls it back. Never COMMIT,
  *    ROLLBACK or END inside a callback: the host checks the transaction status
  *    after each callback and fails the migration if it was ended or left in error.
  *  - Return 0 for success. Any other value, a failed DM_CHECK, a failed statement
- *    or a crash fails the migration and rolls its work back.
+ *    (even one the callback ignored) or a crash fails the migration and rolls its
+ *    work back; the last message given to dm_fail is recorded.
  *  - upgrade() runs first; validate() (optional) runs after it on the same
  *    connection, inside the same transaction, before the commit.
  *  - Reach the host only through ctx (ctx->api is a function table the host
  *    fills in, as SQLite hands sqlite3_api_routines to its extensions). The
- *    helpers below do that for you. A plugin links libc and libpq only.
+ *    helpers below do that for you. A plugin links libc, libpq and this SDK's
+ *    archive, never symbols of the delembic executable.
+ *  - Return; never exit(): a worker that exits is recorded as a crash.
+ *  - Write nothing to stdout: it carries delembic's own output (JSON with
+ *    --json). Tell the operator with dm_log().
  *
- * Build a migration outside the Delembic tree with
- *     cc -shared -fPIC -o D001.so D001.c $(pkg-config --cflags --libs delembic-plugin)
+ * THE PROCESS A PLUGIN LIVES IN
+ *  - Plugin code never runs in the delembic process that reads the bundle and
+ *    holds the lock. It runs in a worker process that delembic forks: one
+ *    worker runs several migrations in sequence, on ONE database connection
+ *    that it opened once. With -j N there are N workers, each with its own
+ *    connection, running migrations at the same time.
+ *  - Each migration runs in its own transaction, which the host opens (BEGIN,
+ *    the section's statement_timeout and lock_timeout as SET LOCAL, a guard
+ *    row in pg_temp.delembic_guard) and commits together with the record of
+ *    the run.
+ *  - The session is not reset between migrations: what one leaves in the
+ *    session after its commit (SET without LOCAL, temporary tables, prepared
+ *    statements, session advisory locks, libpq settings of conn such as a
+ *    notice processor or the error verbosity) is there for the next migration
+ *    on that worker. Use SET LOCAL, ON COMMIT DROP and pg_advisory_xact_lock;
+ *    restore what you change on conn before returning; leave
+ *    pg_temp.delembic_guard alone. conn belongs to the host: never PQfinish it.
+ *  - The worker process itself is shared with the host and the migrations
+ *    after yours: its current folder (wherever delembic was started: use
+ *    dm_path for files), environment, locale, umask, signal dispositions, and
+ *    the state of the libraries the host uses too (libc, libpq). Change none
+ *    of it, or restore it before returning.
+ *  - The worker verifies the plugin file (sha256 against the manifest) and
+ *    dlopen()s that same open file with RTLD_NOW | RTLD_LOCAL, runs its
+ *    callbacks, and dlclose()s it after its migration, succeeded or failed.
+ *    Every migration therefore starts with its static data at its initial
+ *    values, and nothing of it survives into another migration. Whatever a
+ *    plugin leaves behind pointing into its code is its own bug once it is
+ *    unloaded: a thread still running, an atexit() handler, a signal handler,
+ *    a callback registered with a library or with conn.
+ *  - `delembic build` and `delembic verify` load every plugin too, in a child
+ *    process, only to read its descriptor: no ctx, no connection, no callback.
+ *
+ * LIFETIMES
+ *  - ctx, ctx->api and every string in ctx (revision, bundle_dir) live until
+ *    the callback returns; copy what you need to keep (there is little to keep:
+ *    the plugin is unloaded after its migration).
+ *  - The helpers copy or finish with the strings you pass before they return.
+ *  - The descriptor and the strings it points to are read by the host while
+ *    the plugin is loaded: make them static (string literals, DM_DEPS).
+ *
+ * CONSTRUCTORS AND DESTRUCTORS
+ * A function marked __attribute__((constructor)) (a C++ static initialiser
+ * too) runs when the plugin is loaded: in the worker, possibly before the
+ * previous migration's commit has returned, and in build and verify, which
+ * only read the descriptor. There is no ctx and no connection then. Safe:
+ * initialising the plugin's own static data, pure computation. Not safe:
+ * anything that touches the database or the host, output, files, sockets,
+ * threads, fork(), exit(), signal handlers, setenv(). Destructors run at
+ * dlclose() under the same rules. Do the work in upgrade().
+ *
+ * THREADS
+ * Only the thread the host called may use conn and ctx (a libpq connection is
+ * not thread-safe, and neither is the host's side of ctx). Join every thread a
+ * callback starts before it returns: the plugin's code is unmapped after it.
+ *
+ * CHILD PROCESSES
+ * A child that a callback forks must not use conn or ctx, and must end with
+ * _exit(), never by returning from the callback or calling exit(): nothing
+ * stops a child that returns from going on as a second worker on the same
+ * connection, and exit() would run the host's atexit handlers and flush its
+ * buffers a second time. Wait for your children before returning; prefer
+ * posix_spawn() or fork() + exec().
+ *
+ * SIGNALS
+ * The host cancels a run by sending SIGTERM to the workers (the terminal's
+ * SIGINT reaches them too). The worker's handler cancels the statement running
+ * on conn (the helper running it fails), and the migration is rolled back and
+ * recorded as interrupted; one still running a few seconds later (3 s) is
+ * killed with SIGKILL. The handlers are installed without SA_RESTART, so a
+ * system call in plugin code may fail with EINTR: retry it. SIGPIPE is
+ * ignored. Never change or block SIGINT, SIGTERM or SIGPIPE.
+ *
+ * VERSIONS AND SIZES, BOTH WAYS (as LV2's lv2.h does)
+ * Three structs cross between host and plugin: struct dm_descriptor (plugin to
+ * host), dm_ctx and dm_host_api (host to plugin). Each carries its size as its
+ * writer compiled it; the descriptor and the table carry DM_ABI_VERSION too.
+ *  - Structs grow only at the end: a field or host function is appended, never
+ *    inserted, removed, moved or retyped; that keeps DM_ABI_VERSION at 1. A
+ *    change that cannot be made so bumps it, and the host refuses a plugin of
+ *    another ABI, naming both versions: rebuild it against the new SDK.
+ *  - The host reads a descriptor field only when the plugin's size covers it:
+ *    it refuses a size below DM_DESCRIPTOR_SIZE_V1 (the fields of ABI 1, up to
+ *    .validate), gives a field added later its default (zero) when a plugin
+ *    built before the field existed lacks it, and never reads past the struct
+ *    it knows, so a plugin from a newer SDK runs on an older host of the same
+ *    ABI (fields the host does not know are ignored).
+ *  - The SDK reads a field of ctx only when ctx->size covers it, and calls a
+ *    host function only when the table's size covers it (and the table is of
+ *    this ABI). On an ABI 1 host every field and function of ABI 1 is there. A
+ *    helper that needs a function an older host lacks returns -1 after failing
+ *    the migration with a message naming the function and saying to upgrade
+ *    delembic. DM_HOST_HAS tests for a function; DM_HOST_REQUIRE requires one.
+ *  - Outside a migration (a plugin author's own tests), ctx may be NULL: the
+ *    helpers still run statements, and say on stderr what they would have told
+ *    the host; dm_progress is silent; dm_path leaves relative paths as they are.
+ *  - Both sides test coverage with DM_HAS_FIELD(ptr, size, type, field).
  */
 #ifndef DELEMBIC_PLUGIN_H
 #define DELEMBIC_PLUGIN_H
@@ -54,13 +157,30 @@ extern "C" {
 
 /* Bumped only when struct dm_descriptor, struct dm_ctx or dm_host_api change
  * incompatibly. Additions at the end of a struct keep the version and grow
- * `size`, which the host checks. */
+ * its `size`, which the other side reads before a field (see above). */
 #define DM_ABI_VERSION 1u
+
+/* The longest message, with its NUL, that a helper formats and hands the host
+ * (dm_fail, dm_log, SQL errors); longer ones are cut. */
+#define DM_MSG_MAX 4096
+
+/* The bytes a struct needs to hold `field` of `type`. */
+#define DM_FIELD_END(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Does the struct at ptr (a `type` that says it is `size` bytes) hold `field`?
+ * False when ptr is NULL; size is not evaluated then. Both sides use it before
+ * reading a field the other side wrote:
+ *     DM_HAS_FIELD(d, d->size, struct dm_descriptor, mode)             the host
+ *     DM_HAS_FIELD(ctx, ctx->size, struct dm_ctx, bundle_dir)          the SDK */
+#define DM_HAS_FIELD(ptr, size, type, field)                                \
+    ((ptr) != NULL && (size_t)(size) >= DM_FIELD_END(type, field))
 
 typedef struct dm_ctx dm_ctx;
 typedef int (*dm_callback)(PGconn *conn, dm_ctx *ctx);
 
-/* The one symbol a migration exports. Fill it with DM_MIGRATION. */
+/* The one symbol a migration exports. Fill it with DM_MIGRATION. New fields
+ * go at the end (after validate), each with a default of zero that the host
+ * uses for a plugin whose size does not cover it. */
 struct dm_descriptor {
     uint32_t abi_version;          /* DM_ABI_VERSION at compile time */
     uint32_t size;                 /* sizeof(struct dm_descriptor) at compile time */
@@ -69,27 +189,60 @@ struct dm_descriptor {
     const char *description;       /* shown by `delembic history` */
     dm_callback upgrade;           /* required */
     dm_callback validate;          /* optional */
+    /* ABI 1 ends here: DM_DESCRIPTOR_SIZE_V1. Later fields below this line. */
 };
 
-/* Host services. A plugin calls them through the helpers below. */
+/* The fields every descriptor of ABI 1 has; the host refuses a smaller size. */
+#define DM_DESCRIPTOR_SIZE_V1 DM_FIELD_END(struct dm_descriptor, validate)
+
+/* Host services. A plugin calls them through the helpers below, which check
+ * `size` first. New functions go at the end; an older host's table ends
+ * before them. */
 typedef struct dm_host_api {
-    uint32_t abi_version;
-    uint32_t size;
+    uint32_t abi_version;       /* DM_ABI_VERSION of the host */
+    uint32_t size;              /* sizeof(dm_host_api) as the host knows it */
     /* Record why the migration fails (the last message wins). */
     void (*fail)(dm_ctx *ctx, const char *message);
     /* A line for the operator, prefixed with the revision. */
     void (*log)(dm_ctx *ctx, const char *message);
     /* Progress of a long step: done of total (total < 0: unknown) units. */
     void (*progress)(dm_ctx *ctx, long long done, long long total, const char *unit);
+    /* ABI 1 ends here. Later functions below this line. */
 } dm_host_api;
 
+/* What the host hands each callback; it and its strings live until the
+ * callback returns. New fields go at the end. */
 struct dm_ctx {
     const dm_host_api *api;
     uint32_t size;              /* sizeof(struct dm_ctx) as the host knows it */
     const char *revision;       /* the migration being run */
     const char *bundle_dir;     /* the bundle folder: relative data paths start here */
     void *host;                 /* private to the host */
+    /* ABI 1 ends here. Later fields below this line. */
 };
+
+/* Does ctx (may be NULL) reach a host table of this ABI that is at least end
+ * bytes long? The test behind DM_HOST_HAS. */
+static inline int dm_host_covers(const dm_ctx *ctx, size_t end)
+{
+    return DM_HAS_FIELD(ctx, ctx->size, struct dm_ctx, api) && ctx->api &&
+           ctx->api->abi_version == DM_ABI_VERSION && ctx->api->size >= end;
+}
+
+/* Does the host have function fn of dm_host_api? DM_HOST_HAS(ctx, log).
+ * False with no ctx, or a host whose table ends before fn (an older host).
+ * ctx is evaluated more than once. */
+#define DM_HOST_HAS(ctx, fn)                                                \
+    (dm_host_covers((ctx), DM_FIELD_END(dm_host_api, fn)) && (ctx)->api->fn != NULL)
+
+/* 0 when the host has function fn; otherwise -1 after failing the migration
+ * (through the host's fail, or on stderr without one) with a message naming
+ * fn and saying to upgrade delembic:
+ *     if (DM_HOST_REQUIRE(ctx, progress) != 0) return -1;
+ * Every SDK helper that needs a host function added after ABI 1 starts so. */
+#define DM_HOST_REQUIRE(ctx, fn)                                            \
+    dm_host_require((ctx), #fn, DM_FIELD_END(dm_host_api, fn), DM_HOST_HAS(ctx, fn))
+int dm_host_require(dm_ctx *ctx, const char *fn, size_t end, int present);
 
 #if defined(__GNUC__)
 #define DM_EXPORT __attribute__((visibility("default"), used))
@@ -114,7 +267,8 @@ struct dm_ctx {
  * already told the host why (the SQL error, with detail and context), so the
  * usual pattern is `if (dm_exec(...) != 0) return -1;`. */
 
-/* Fail with a formatted message; always returns -1. */
+/* Fail with a formatted message (cut at DM_MSG_MAX); always returns -1.
+ * Without a host (ctx NULL), the message goes to stderr. */
 int dm_fail(dm_ctx *ctx, const char *fmt, ...) DM_PRINTF(2, 3);
 
 /* Fail unless cond holds: DM_CHECK(ctx, n > 0, "%lld orphans", n). */
@@ -124,10 +278,11 @@ int dm_fail(dm_ctx *ctx, const char *fmt, ...) DM_PRINTF(2, 3);
             return dm_fail((ctx), __VA_ARGS__);                             \
     } while (0)
 
-/* A line for the operator. */
+/* A line for the operator (cut at DM_MSG_MAX); on stderr without a host. */
 void dm_log(dm_ctx *ctx, const char *fmt, ...) DM_PRINTF(2, 3);
 
-/* Report progress (total < 0 when unknown). The host rate-limits display. */
+/* Report progress (total < 0 when unknown). The host rate-limits display.
+ * Nothing happens without a host. */
 void dm_progress(dm_ctx *ctx, long long done, long long total, const char *unit);
 
 /* Run one statement (no parameters; several ;-separated statements allowed). */
@@ -171,7 +326,8 @@ typedef struct dm_copy_options {
 int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
                  const dm_copy_options *options, long long *rows);
 
-/* Resolve a path relative to the bundle folder into buf. */
+/* Resolve a path relative to the bundle folder into buf (without a host, or
+ * for an absolute path, the path as it is). */
 int dm_path(dm_ctx *ctx, const char *relative, char *buf, size_t bufsize);
 
 #ifdef __cplusplus
