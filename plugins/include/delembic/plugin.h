@@ -43,8 +43,8 @@
  *    helpers below do that for you. A plugin links libc, libpq and this SDK's
  *    archive, never symbols of the delembic executable.
  *  - Return; never exit(): a worker that exits is recorded as a crash.
- *  - Write nothing to stdout: it carries delembic's own output (JSON with
- *    --json). Tell the operator with dm_log().
+ *  - Tell the operator with dm_log(). A worker's stdout is its stderr, so a
+ *    stray printf() never mixes into delembic's own output (JSON with --json).
  *
  * THE PROCESS A PLUGIN LIVES IN
  *  - Plugin code never runs in the delembic process that reads the bundle and
@@ -56,13 +56,15 @@
  *    the section's statement_timeout and lock_timeout as SET LOCAL, a guard
  *    row in pg_temp.delembic_guard) and commits together with the record of
  *    the run.
- *  - The session is not reset between migrations: what one leaves in the
- *    session after its commit (SET without LOCAL, temporary tables, prepared
- *    statements, session advisory locks, libpq settings of conn such as a
- *    notice processor or the error verbosity) is there for the next migration
- *    on that worker. Use SET LOCAL, ON COMMIT DROP and pg_advisory_xact_lock;
- *    restore what you change on conn before returning; leave
- *    pg_temp.delembic_guard alone. conn belongs to the host: never PQfinish it.
+ *  - Each migration starts from a clean session: between migrations the host
+ *    undoes what the previous one left (SET without LOCAL, SET ROLE, session
+ *    authorization, LISTEN, prepared statements, cursors, temporary objects,
+ *    session advisory locks), so SET LOCAL, ON COMMIT DROP and
+ *    pg_advisory_xact_lock are good manners, not a requirement. What it
+ *    cannot undo are libpq settings of conn (a notice processor, the error
+ *    verbosity): restore what you change on conn before returning, and leave
+ *    pg_temp.delembic_guard alone. conn belongs to the host: a PQfinish() of
+ *    it is refused and fails the migration.
  *  - The worker process itself is shared with the host and the migrations
  *    after yours: its current folder (wherever delembic was started: use
  *    dm_path for files), environment, locale, umask, signal dispositions, and
@@ -104,11 +106,13 @@
  *
  * CHILD PROCESSES
  * A child that a callback forks must not use conn or ctx, and must end with
- * _exit(), never by returning from the callback or calling exit(): nothing
- * stops a child that returns from going on as a second worker on the same
- * connection, and exit() would run the host's atexit handlers and flush its
- * buffers a second time. Wait for your children before returning; prefer
- * posix_spawn() or fork() + exec().
+ * _exit(), never by returning from the callback or calling exit(). A child
+ * that comes back into the host (returns from a callback, calls a ctx helper)
+ * is ended there at once, without touching the connection, so only the worker
+ * itself records the migration; but what the child did on conn before that
+ * belongs to the migration's transaction. exit() would run the host's atexit
+ * handlers and flush its buffers a second time. Wait for your children before
+ * returning; prefer posix_spawn() or fork() + exec().
  *
  * SIGNALS
  * The host cancels a run by sending SIGTERM to the workers (the terminal's
