@@ -716,6 +716,9 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
             if (close_fds[i] >= 0)
                 close(close_fds[i]);
         db_forget(cfg->parent_conn);
+        /* stdout carries the host's own output (one JSON document with
+         * --json): what plugin code prints goes to stderr instead */
+        dup2(STDERR_FILENO, STDOUT_FILENO);
         worker_main(cfg, sv[1]);
         _exit(0);
     }

@@ -410,4 +410,14 @@ test_failure_with_bytes_that_are_not_utf8_is_recorded() {
     expect_sql "SELECT exception = 'bad bytes ' || chr(65533) || ' here ' || chr(65533) || chr(65533) || ' end' FROM delembic_run_history WHERE revision = 'T001'" t
 }
 
+test_plugin_printing_to_stdout_leaves_the_json_document_whole() {
+    log_project
+    use_plugin evil_stdout T001
+    build_ok
+    "$D" --json upgrade head >"$P/out.json" 2>"$P/err.txt" || fail "exit $?: $(cat "$P/out.json" "$P/err.txt")"
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 0 || fail "not one JSON document: $(cat "$P/out.json")"
+    grep -q "plugin says hello" "$P/err.txt" || fail "the plugin's line is lost: $(cat "$P/err.txt")"
+    expect_sql "SELECT count(*) FROM t_log" 1
+}
+
 run_tests
