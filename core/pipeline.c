@@ -328,9 +328,12 @@ static int run_child(app *a, char **argv, const char *dir, int *interrupted, del
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        sigaction(SIGHUP, &old_hup, NULL);
+        /* default dispositions, even where delembic itself started with a
+         * signal ignored (a background job ignores SIGINT): Alembic must
+         * stop when the signal is passed on to it */
+        static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            signal(sigs[i], SIG_DFL);
         if (a->url)
             setenv("DELEMBIC_DATABASE_URL", a->url, 1);
         if (dir && chdir(dir) != 0) {

@@ -204,7 +204,8 @@ test_pipeline_with_libpq_defaults() {
     expect_sql "SELECT at FROM t_seen" r1
 }
 
-test_pipeline_interrupted_during_alembic_removes_the_config_copy() {
+pipeline_interrupt_case() {
+    local sig=$1 code=$2 name=$3
     new_project
     stock_alembic .
     printf '  alembic_config: alembic.ini\n' >>delembic.yaml
@@ -221,15 +222,19 @@ test_pipeline_interrupted_during_alembic_removes_the_config_copy() {
     done
     grep -q '^cwd=' "$SURFACE_SEEN" || fail "Alembic never ran: $(cat "$P/out")"
     [ -e "$(seen file)" ] || fail "no copy while Alembic runs"
-    kill -TERM "$pid"
+    kill -"$sig" "$pid"
     wait "$pid" && RC=0 || RC=$?
     OUT=$(cat "$P/out")
-    expect_rc 143
-    expect_out "interrupted by SIGTERM while 'alembic upgrade r1' ran"
+    expect_rc "$code"
+    expect_out "interrupted by $name while 'alembic upgrade r1' ran"
     [ ! -e "$(seen file)" ] || fail "the copy $(seen file) is left behind"
     [ -z "$(ls -A "$TMPDIR")" ] || fail "left in TMPDIR: $(ls -A "$TMPDIR")"
     expect_sql "SELECT to_regclass('schema_r1') IS NULL" t
 }
+
+# a background job starts with SIGINT ignored: Alembic must still stop on it
+test_pipeline_interrupted_during_alembic_removes_the_config_copy() { pipeline_interrupt_case TERM 143 SIGTERM; }
+test_pipeline_sigint_stops_alembic_even_from_a_background_job() { pipeline_interrupt_case INT 130 SIGINT; }
 
 test_pipeline_stops_when_alembic_migrated_another_database() {
     new_project
