@@ -174,15 +174,21 @@ static int b64_char(char c)
 static int b64_decode(const char *what, const char *s, size_t n, unsigned char *out, size_t want, del_err *err)
 {
     size_t enc = sodium_base64_ENCODED_LEN(want, sodium_base64_VARIANT_ORIGINAL) - 1;
+    int rc = need_sodium(err);
+    if (rc != 0)
+        return rc;
     if (n == 0)
         return fault(err, MINISIGN_ELENGTH, "the %s is empty (it is %zu base64 characters)", what, enc);
-    for (size_t i = 0; i < n; i++)
-        if (!b64_char(s[i]))
-            return fault(err, MINISIGN_EBASE64, "the %s is not base64 (character %zu is 0x%02x)", what,
-                         i + 1, (unsigned char)s[i]);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (b64_char(s[i]))
+            continue;
+        if (c > 0x20 && c < 0x7f)
+            return fault(err, MINISIGN_EBASE64, "the %s is not base64 (character %zu is '%c')", what, i + 1, c);
+        return fault(err, MINISIGN_EBASE64, "the %s is not base64 (character %zu is byte 0x%02x)", what, i + 1, c);
+    }
     if (n != enc && (n % 4 != 0 || n > enc))
-        return fault(err, MINISIGN_ELENGTH, "the %s has %zu base64 characters, not %zu: %s", what, n, enc,
-                     n < enc ? "cut short?" : "too long");
+        return fault(err, MINISIGN_ELENGTH, "the %s has %zu base64 characters, not %zu", what, n, enc);
     unsigned char buf[SK_BYTES + 3];
     size_t got = 0;
     if (n > sizeof buf / 3 * 4 ||
@@ -204,6 +210,7 @@ static char *b64_encode(const unsigned char *bin, size_t n)
 {
     size_t cap = sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
     char *s = xmalloc(cap);
+    need_sodium(NULL); /* base64 needs no randomness: nothing to report */
     sodium_bin2base64(s, cap, bin, n, sodium_base64_VARIANT_ORIGINAL);
     return s;
 }
@@ -265,9 +272,9 @@ static int pubkey_parse(const char *text, size_t len, minisign_pubkey *pk, del_e
         if (split_lines(s, n, l, 2, &rest) < 2)
             return fault(err, MINISIGN_ETRUNCATED, "no key line after the untrusted comment");
         key = l[1].s;
-        klen = l[1].len;
-        while (klen > 0 && (key[klen - 1] == ' ' || key[klen - 1] == '\t'))
-            klen--;
+        klen = 0;
+        while (klen < l[1].len && !is_blank(key[klen]))
+            klen++;
         after = (size_t)(key - s) + klen;
     } else {
         /* a bare key string */
@@ -294,6 +301,7 @@ void minisign_pubkey_base64(const minisign_pubkey *pk, char out[MINISIGN_PUBKEY_
     memcpy(raw, SIGALG, ALG_BYTES);
     memcpy(raw + ALG_BYTES, pk->key_id, MINISIGN_KEY_ID_BYTES);
     memcpy(raw + ALG_BYTES + MINISIGN_KEY_ID_BYTES, pk->key, MINISIGN_PUBLIC_KEY_BYTES);
+    need_sodium(NULL);
     sodium_bin2base64(out, MINISIGN_PUBKEY_BASE64_LEN + 1, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
 }
 

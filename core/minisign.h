@@ -42,7 +42,9 @@
 #define MINISIGN_SIGNATURE_BYTES 64
 #define MINISIGN_PUBKEY_BASE64_LEN 56     /* base64 of the 42-byte public key */
 
-/* Input limits: larger inputs are refused before they are parsed. */
+/* Input limits: larger inputs are refused before they are parsed (read a
+ * file with util.h's read_file(path, MINISIGN_SIG_FILE_MAX, ...) so a huge
+ * one is never read whole). */
 #define MINISIGN_PUBKEY_FILE_MAX 4096
 #define MINISIGN_SECKEY_FILE_MAX 4096
 #define MINISIGN_SIG_FILE_MAX 16384

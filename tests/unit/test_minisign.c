@@ -815,6 +815,8 @@ START_TEST(junk_after_public_key_is_refused)
     /* refused */
     snprintf(buf, sizeof buf, "%s extra", b64);
     ck_assert_int_eq(minisign_pubkey_parse("key", buf, strlen(buf), &out, &e), MINISIGN_EFORMAT);
+    snprintf(buf, sizeof buf, "untrusted comment: k\n%s junk\n", b64);
+    ck_assert_int_eq(minisign_pubkey_parse("k.pub", buf, strlen(buf), &out, &e), MINISIGN_EFORMAT);
     snprintf(buf, sizeof buf, "%sanother line\n", file);
     ck_assert_int_eq(minisign_pubkey_parse("k.pub", buf, strlen(buf), &out, &e), MINISIGN_EFORMAT);
     snprintf(buf, sizeof buf, "%s\n%s", b64, b64);
