@@ -83,7 +83,7 @@ typedef enum minisign_fault {
     MINISIGN_EBADCOMMENT = -10,/* the global signature does not match: trusted comment changed */
     MINISIGN_ENEEDPASS = -11,  /* the secret key is encrypted and no passphrase was given */
     MINISIGN_EPASSPHRASE = -12,/* wrong passphrase */
-    MINISIGN_ECORRUPT = -13,   /* an unencrypted secret key whose checksum or halves disagree */
+    MINISIGN_ECORRUPT = -13,   /* a damaged secret key: checksum (unencrypted) or halves disagree */
     MINISIGN_EARG = -14,       /* the caller's own argument: a comment with a newline, no keys */
 } minisign_fault;
 
