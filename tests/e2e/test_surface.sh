@@ -461,4 +461,189 @@ test_plugin_text_cannot_drive_the_terminal() {
     expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" success
 }
 
+# ---- issue 9 findings: the surface (S1-S7) ------------------------------
+
+# as_user USER DIR CMD...: run CMD as USER (with USER's group, no supplementary
+# root groups) in DIR, with the manifest cache off (root's HOME is not USER's);
+# the real binary, since valgrind's log folder is root's
+as_user() {
+    local u=$1 dir=$2
+    shift 2
+    (cd "$dir" && exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+        env DELEMBIC_CACHE_DIR=off HOME=/nonexistent "$@")
+}
+
+# limited CMD...: run CMD like `run`, stopped after WAIT_TIMEOUT_S (exit 124)
+limited() {
+    run timeout -k 5 "$WAIT_TIMEOUT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "still waiting after ${WAIT_TIMEOUT_S}s: $*"
+}
+
+# shared_folder VAR: a fresh sticky world-writable folder (as /tmp is), in VAR
+shared_folder() {
+    temp_dir "$1"
+    chmod 1777 "${!1}"
+}
+
+# S1: a victim (nobody) runs a bundle from a folder under a sticky shared
+# folder; another user (daemon) planted delembic.yaml above it
+test_config_planted_above_by_another_user_is_refused() {
+    new_project
+    mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
+    build_ok
+    local shared bin=${DELEMBIC_REAL:-$D}
+    shared_folder shared
+    mkdir "$shared/victim"
+    cp -a build/bundle "$shared/victim/bundle"
+    chown -R nobody: "$shared/victim"
+    run as_user nobody "$shared/victim" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_data" 1
+    # the attacker's file, owned by daemon, above the victim's folder
+    as_user daemon "$shared" sh -c 'printf "delembic:\n  version_table_schema: mallory\n" >delembic.yaml'
+    [ "$(stat -c %U "$shared/delembic.yaml")" = daemon ] || fail "not planted as daemon"
+    run as_user nobody "$shared/victim" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "-c FILE"
+    expect_sql "SELECT count(*) FROM t_data" 1
+    expect_sql "SELECT count(*) FROM pg_namespace WHERE nspname = 'mallory'" 0
+    # a build would run the planted config's compiler: refused the same way
+    mkdir "$shared/victim/src"
+    chown nobody: "$shared/victim/src"
+    run as_user nobody "$shared/victim/src" "$bin" build
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    # a FIFO planted there does not hang the victim's run
+    rm -f "$shared/delembic.yaml"
+    as_user daemon "$shared" mkfifo delembic.yaml
+    run as_user nobody "$shared/victim" timeout -k 5 "$WAIT_TIMEOUT_S" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    # -c FILE is the user's own choice: used as given
+    rm -f "$shared/delembic.yaml"
+    printf 'delembic:\n  version_table_schema: public\n' >"$shared/victim/mine.yaml"
+    chown nobody: "$shared/victim/mine.yaml"
+    run as_user nobody "$shared/victim" "$bin" -c mine.yaml upgrade --bundle ./bundle --database "$URL"
+    expect_rc 0
+    expect_out "Nothing to do"
+    expect_sql "SELECT count(*) FROM t_data" 1
+}
+
+# S1, as root (CI): a config found by walking up must be owned by root and
+# changeable by nobody else, and so must the folder it is in
+test_config_found_by_walking_up_is_refused_for_root_too() {
+    new_project
+    mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
+    build_ok
+    local shared
+    shared_folder shared
+    mkdir "$shared/work"
+    cp -a build/bundle "$shared/work/bundle"
+    printf 'delembic:\n  version_table_schema: mallory\n' >"$shared/delembic.yaml"
+    chown daemon: "$shared/delembic.yaml"
+    cd "$shared/work"
+    run "$D" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "owned by daemon"
+    expect_sql "SELECT count(*) FROM pg_namespace WHERE nspname = 'mallory'" 0
+    expect_sql "SELECT to_regclass('t_data') IS NULL" t
+    # root's own file, but in a folder anyone can write to
+    chown root: "$shared/delembic.yaml"
+    run "$D" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "writable by others"
+    expect_sql "SELECT to_regclass('t_data') IS NULL" t
+    # the project's own file, writable by its group
+    cd "$P"
+    chmod g+w delembic.yaml
+    run "$D" upgrade
+    expect_rc 2
+    expect_out "$P/delembic.yaml"
+    expect_out "writable by its group"
+    run "$D" -c delembic.yaml upgrade --dry-run
+    expect_rc 0
+    chmod g-w delembic.yaml
+    # a project folder others can write to
+    chmod o+w "$P"
+    run "$D" upgrade
+    expect_rc 2
+    expect_out "its folder $P is writable by others"
+    chmod o-w "$P"
+    run "$D" upgrade
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_data" 1
+}
+
+# S2: a FIFO or device node where delembic reads a file by name is refused
+# at once, never opened (an open of a FIFO waits for a writer forever)
+test_fifo_or_device_in_place_of_a_file_is_refused_at_once() {
+    new_project
+    stock_alembic .
+    printf '  alembic_config: alembic.ini\n' >>delembic.yaml
+    mig T001 '"r1"' "SELECT 1"
+    build_ok
+    cp delembic.yaml real.yaml
+    # delembic.yaml found by walking up, and given with -c
+    rm delembic.yaml && mkfifo delembic.yaml
+    limited "$D" upgrade --dry-run
+    expect_rc 2
+    expect_out "$P/delembic.yaml: a FIFO, not a regular file"
+    limited "$D" -c delembic.yaml upgrade --dry-run
+    expect_rc 2
+    expect_out "delembic.yaml: a FIFO, not a regular file"
+    mknod dev.yaml c 1 3
+    limited "$D" -c dev.yaml upgrade --dry-run
+    expect_rc 2
+    expect_out "dev.yaml: a character device, not a regular file"
+    rm delembic.yaml && cp real.yaml delembic.yaml
+    # pipeline.yaml
+    mkfifo pipe.yaml
+    limited "$D" pipeline run --file pipe.yaml
+    expect_rc 2
+    expect_out "pipe.yaml: a FIFO, not a regular file"
+    # alembic.ini, then an Alembic version script
+    mv alembic.ini alembic.ini.real && mkfifo alembic.ini
+    limited "$D" build
+    expect_rc 2
+    expect_out "alembic.ini: a FIFO, not a regular file"
+    limited "$D" pipeline run --auto
+    [ "$RC" != 0 ] || fail "pipeline ran with a FIFO alembic.ini: $OUT"
+    rm alembic.ini && mv alembic.ini.real alembic.ini
+    mkfifo alembic/versions/r3_fifo.py
+    limited "$D" build
+    expect_rc 2
+    expect_out "r3_fifo.py: a FIFO, not a regular file"
+    rm alembic/versions/r3_fifo.py
+    # a source replaced by a FIFO after the build: upgrade's stale check
+    rm migrations/T001.c && mkfifo migrations/T001.c
+    limited "$D" upgrade --dry-run
+    expect_out "migrations/T001.c"
+    rm migrations/T001.c
+    mig T001 '"r1"' "SELECT 1"
+    build_ok
+    # manifest.yaml
+    mv build/bundle/manifest.yaml real-manifest.yaml && mkfifo build/bundle/manifest.yaml
+    limited "$D" upgrade --dry-run --bundle build/bundle
+    expect_rc 2
+    expect_out "manifest.yaml: a FIFO, not a regular file"
+    limited "$D" verify --offline
+    expect_rc 2
+    rm build/bundle/manifest.yaml && mv real-manifest.yaml build/bundle/manifest.yaml
+    # a cache entry (the cache reads it non-blocking, then ignores it)
+    local cache
+    temp_dir cache
+    chmod 700 "$cache"
+    DELEMBIC_CACHE_DIR=$cache run "$D" verify --offline
+    expect_rc 0
+    local entry
+    entry=$(ls "$cache"/*.bin | head -1)
+    [ -n "$entry" ] || fail "no cache entry in $cache"
+    rm "$entry" && mkfifo "$entry"
+    DELEMBIC_CACHE_DIR=$cache limited "$D" verify --offline
+    expect_rc 0
+}
+
 run_tests

@@ -1,4 +1,7 @@
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "db.h"
@@ -167,6 +170,43 @@ START_TEST(paths_and_maps)
 }
 END_TEST
 
+/* A FIFO is refused before it is opened (an open would wait for a writer
+ * forever); a folder too; a regular file reads whole. */
+START_TEST(read_file_refuses_what_is_not_a_regular_file)
+{
+    char dir[] = "/tmp/delembic-unit.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *fifo = path_join(dir, "pipe.yaml"), *reg = path_join(dir, "ok.yaml");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    del_err e;
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(read_file(fifo, 100, &text, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "pipe.yaml: a FIFO, not a regular file"));
+    ck_assert_int_eq(read_file(dir, 100, &text, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "a folder, not a regular file"));
+    FILE *f = fopen(reg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("abc", f);
+    fclose(f);
+    ck_assert_int_eq(read_file(reg, 100, &text, &len, &e), 0);
+    ck_assert_str_eq(text, "abc");
+    ck_assert_uint_eq(len, 3);
+    free(text);
+    ck_assert_int_eq(read_file(reg, 2, &text, &len, &e), -1);
+    ck_assert_int_eq(entry_exists(fifo), 1);
+    unlink(fifo);
+    unlink(reg);
+    ck_assert_int_eq(symlink("nowhere", fifo), 0);
+    ck_assert_int_eq(entry_exists(fifo), 1);
+    ck_assert_int_eq(path_exists(fifo), 0);
+    unlink(fifo);
+    rmdir(dir);
+    free(fifo);
+    free(reg);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("util");
@@ -177,6 +217,7 @@ Suite *make_suite(void)
     ADD(tc, terminal_text_escaped);
     ADD(tc, url_precedence);
     ADD(tc, paths_and_maps);
+    ADD(tc, read_file_refuses_what_is_not_a_regular_file);
     suite_add_tcase(s, tc);
     return s;
 }
