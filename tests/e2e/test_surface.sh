@@ -646,4 +646,49 @@ test_fifo_or_device_in_place_of_a_file_is_refused_at_once() {
     expect_rc 0
 }
 
+# S3: two sections on one database, each numbering from D001
+test_two_sections_on_one_database_keep_their_records_apart() {
+    new_project
+    run "$D" -n silver init silver
+    expect_rc 0
+    expect_out "Next: delembic -n silver revision -m"
+    grep -A20 '^silver:' delembic.yaml | grep -q '^  version_table_schema: silver' ||
+        fail "no version_table_schema for silver: $(cat delembic.yaml)"
+    ! sed -n '/^delembic:/,/^silver:/p' delembic.yaml | grep -q '^  version_table_schema' ||
+        fail "the first section got a schema: $(cat delembic.yaml)"
+    U="$URL" awk '/^silver:/ { s = 1 } s && $1 == "database:" { print "  database: " ENVIRON["U"]; next } { print }' \
+        delembic.yaml >d.new && mv d.new delembic.yaml
+    mig D001 '' "CREATE TABLE t_main (x int)"
+    mig D001 '' "CREATE TABLE t_silver (x int)" '' ../silver/D001.c
+    build_ok
+    run "$D" -n silver build
+    expect_rc 0
+    run "$D" upgrade
+    expect_rc 0
+    run "$D" -n silver upgrade
+    expect_rc 0
+    expect_out "Running D001"
+    expect_sql "SELECT to_regclass('t_main') IS NOT NULL AND to_regclass('t_silver') IS NOT NULL" t
+    expect_sql "SELECT count(*) FROM silver.delembic_version" 1
+    expect_sql "SELECT count(*) FROM public.delembic_version" 1
+    run "$D" -n silver history
+    expect_out "applied"
+    expect_no_out "changed"
+    # a section that shares the first one's sources shares its records too
+    run "$D" -n staging init
+    expect_rc 0
+    expect_out "Next: delembic -n staging revision -m"
+    ! sed -n '/^staging:/,$p' delembic.yaml | grep -q '^  version_table_schema' ||
+        fail "a section with the same sources got its own schema: $(cat delembic.yaml)"
+    # a section name that appears in the header comment is appended whole
+    run "$D" -n data init data_src
+    expect_rc 0
+    grep -A20 '^data:' delembic.yaml | grep -q '^  version_table_schema: data' ||
+        fail "the data section is not whole: $(cat delembic.yaml)"
+    run "$D" -n data build
+    expect_rc 0
+    run "$D" -n silver current
+    expect_rc 0
+}
+
 run_tests
