@@ -691,4 +691,56 @@ test_two_sections_on_one_database_keep_their_records_apart() {
     expect_rc 0
 }
 
+# S4: an env.py that hard-codes another database; the target already shows
+# the revision a step asks for: Alembic must not run at all
+test_pipeline_skips_alembic_steps_the_database_already_shows() {
+    new_project
+    stock_alembic .
+    printf '  alembic_config: alembic.ini\n' >>delembic.yaml
+    local other="${DB}_x" other_url
+    other_url=$(pg_newdb "$other")
+    trap 'psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"'"$other"'\" WITH (FORCE)" >/dev/null 2>&1; cleanup_project' EXIT
+    U="$other_url" awk '{ print } /^config = context.config$/ { print "config.set_main_option(\"sqlalchemy.url\", \"" ENVIRON["U"] "\")" }' \
+        alembic/env.py >env.new && mv env.new alembic/env.py
+    grep -q "set_main_option" alembic/env.py || fail "env.py not changed"
+    pipeline_bundle
+    sql "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('r2')"
+    run "$D" pipeline run --auto
+    expect_rc 0
+    expect_out "schema already at r1: skipped"
+    expect_out "schema already at head: skipped"
+    expect_out "Pipeline complete"
+    [ "$(psql -qAtX -d "$other" -c "SELECT to_regclass('alembic_version') IS NULL")" = t ] ||
+        fail "Alembic ran against $other"
+    expect_sql "SELECT count(*) FROM t_seen" 1
+    # the target behind: Alembic runs, migrates the other database, and the
+    # check after the step stops the pipeline
+    sql "UPDATE alembic_version SET version_num = 'r1'"
+    run "$D" pipeline run --auto
+    expect_rc 2
+    expect_out "schema already at r1: skipped"
+    expect_out "alembic upgrade head reported success but"
+    expect_out "Alembic migrated another database"
+}
+
+# S5: any directory entry (a dangling symbolic link too) is an existing file
+test_pipeline_generate_keeps_a_dangling_symlink() {
+    new_project
+    mig D001 '' "SELECT 1"
+    build_ok
+    ln -s "$P/nowhere.yaml" out.yaml
+    run "$D" pipeline generate -o out.yaml
+    expect_rc 2
+    expect_out "out.yaml already exists"
+    [ -L out.yaml ] || fail "the link was replaced"
+    [ ! -e nowhere.yaml ] || fail "written through the link"
+    ln -s "$P/nowhere.yaml" pipeline.yaml
+    run "$D" pipeline generate
+    expect_rc 2
+    [ -L pipeline.yaml ] || fail "the link was replaced"
+    run "$D" pipeline generate -o out.yaml --force
+    expect_rc 0
+    grep -q "type: delembic" out.yaml || fail "--force did not write"
+}
+
 run_tests
