@@ -743,4 +743,27 @@ test_pipeline_generate_keeps_a_dangling_symlink() {
     grep -q "type: delembic" out.yaml || fail "--force did not write"
 }
 
+# S6: the manifest cache keeps its newest entries only
+test_manifest_cache_is_pruned_to_its_newest_entries() {
+    new_project
+    mig D001 '' "SELECT 1"
+    build_ok
+    local cache i
+    temp_dir cache
+    chmod 700 "$cache"
+    for i in $(seq 1 100); do
+        printf 'old' >"$cache/$(printf '%016x' "$i")-3.bin"
+    done
+    touch -d '2 days ago' "$cache"/*.bin
+    echo mine >"$cache/notes.txt"
+    DELEMBIC_CACHE_DIR=$cache run "$D" verify --offline
+    expect_rc 0
+    local n
+    n=$(find "$cache" -name '*.bin' | wc -l)
+    [ "$n" -le 64 ] || fail "$n entries kept"
+    [ "$n" -ge 32 ] || fail "only $n entries kept"
+    [ -n "$(find "$cache" -name '*.bin' -newermt '1 day ago')" ] || fail "the new entry is gone"
+    [ -f "$cache/notes.txt" ] || fail "a file that is not an entry was removed"
+}
+
 run_tests
