@@ -15,6 +15,7 @@
 #include "delembic/plugin.h"
 #include "json.h"
 #include "pipeline.h"
+#include "proctitle.h"
 #include "scaffold.h"
 #include "term.h"
 
@@ -186,8 +187,8 @@ static void redact_message(del_err *err, const app_opts *o)
     }
 }
 
-/* db_copy: the --database URL, kept here once its argument is masked */
-static int run_cli(int argc, char **argv, char **db_copy)
+/* argv: the arguments' copies in title (what ps shows is written there) */
+static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
     const char *message = NULL, *output = NULL, *file = NULL;
@@ -227,14 +228,16 @@ static int run_cli(int argc, char **argv, char **db_copy)
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
-        case OPT_DATABASE:
-            /* keep a copy, then hide the password from ps and /proc/PID/cmdline
-             * (workers are forked later, so they inherit the masked argument) */
-            free(*db_copy);
-            *db_copy = xstrdup(optarg);
-            o.database = *db_copy;
-            db_mask_in_place(optarg);
+        case OPT_DATABASE: {
+            /* hide the password from ps and /proc/PID/cmdline, as a fixed ***
+             * (workers are forked later, so they show the same) */
+            o.database = optarg;
+            char *shown = db_redact_text(optarg, NULL);
+            if (strcmp(shown, optarg) != 0)
+                proctitle_hide(title, optarg, shown);
+            free(shown);
             break;
+        }
         case OPT_BUNDLE: o.bundle = optarg; break;
         case OPT_JSON: o.json = 1; break;
         case 'q': o.quiet = 1; break;
@@ -393,8 +396,9 @@ static int run_cli(int argc, char **argv, char **db_copy)
 
 int main(int argc, char **argv)
 {
-    char *db_copy = NULL;
-    int code = run_cli(argc, argv, &db_copy);
-    free(db_copy);
+    proctitle title;
+    proctitle_init(&title, argc, argv);
+    int code = run_cli(argc, title.args, &title);
+    proctitle_free(&title);
     return code;
 }

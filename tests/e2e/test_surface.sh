@@ -766,4 +766,43 @@ test_manifest_cache_is_pruned_to_its_newest_entries() {
     [ -f "$cache/notes.txt" ] || fail "a file that is not an entry was removed"
 }
 
+# S7: ps shows a fixed *** whatever the password's length: two runs whose
+# passwords differ in length show the same command line, byte for byte
+test_ps_masks_a_password_with_a_fixed_width() {
+    new_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait W001
+    use_plugin surface_wait W002
+    use_plugin surface_wait W003
+    build_ok
+    local bin=${DELEMBIC_REAL:-$D} rev pw pid worker i f
+    for rev in W001 W002 W003; do
+        case $rev in
+        W001) pw=ab ;;
+        W002) pw=$PW ;;
+        W003) pw=abc ;;
+        esac
+        "$bin" --database "postgresql://postgres:$pw@/$DB?host=$PGTMP" upgrade $rev >"$P/out.$rev" 2>&1 &
+        pid=$!
+        worker=
+        for i in $(seq 1 600); do
+            worker=$(pgrep -P "$pid" | head -1) || true
+            [ -n "$worker" ] && [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go WHERE rev = ''$rev''%' AND pid <> pg_backend_pid()")" = 1 ] && break
+            sleep 0.05
+        done
+        [ -n "$worker" ] || fail "no worker for $rev"
+        sed "s/$rev/W00X/g" /proc/$pid/cmdline >"$P/host.$rev"
+        sed "s/$rev/W00X/g" /proc/$worker/cmdline >"$P/worker.$rev"
+        ps -o args= -p "$pid" | sed "s/$rev/W00X/g" >"$P/ps.$rev"
+        sql "INSERT INTO t_go VALUES ('$rev')"
+        wait $pid || fail "upgrade $rev failed: $(cat "$P/out.$rev")"
+        grep -q "postgres:\*\*\*@" "$P/ps.$rev" || fail "ps shows: $(cat "$P/ps.$rev")"
+    done
+    for f in host worker ps; do
+        cmp -s "$P/$f.W001" "$P/$f.W002" && cmp -s "$P/$f.W001" "$P/$f.W003" ||
+            fail "$f differs with the password's length: $(od -c "$P/$f.W001" | tail -4) / $(od -c "$P/$f.W002" | tail -4)"
+    done
+    ! grep -q "\*\*\*\*" "$P/ps.W002" || fail "the password's length shows: $(cat "$P/ps.W002")"
+}
+
 run_tests
