@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,9 +223,43 @@ static int trusted_owner(const struct stat *st)
     return st->st_uid == geteuid() || st->st_uid == 0;
 }
 
+/* A group only the owner is in (a user private group: with umask 002, as
+ * Ubuntu gives, every file is writable by it) lets nobody else write. Its
+ * members: the users whose primary group it is, and its own member list;
+ * exactly one, the owner (the rule of Debian's OpenSSH for StrictModes). */
+static int private_group(uid_t owner, gid_t gid)
+{
+    struct group *gr = getgrgid(gid);
+    if (!gr)
+        return 0;
+    int members = 0, others = 0;
+    struct passwd *pw;
+    setpwent();
+    while ((pw = getpwent()))
+        if (pw->pw_gid == gid) {
+            members++;
+            others |= pw->pw_uid != owner;
+        }
+    endpwent();
+    pw = getpwuid(owner);
+    gr = getgrgid(gid); /* getpwent may have reused the buffers */
+    if (!pw || !gr || others)
+        return 0;
+    for (char **m = gr->gr_mem; *m; m++) {
+        members++;
+        others |= strcmp(*m, pw->pw_name) != 0;
+    }
+    return members > 0 && !others;
+}
+
+/* Who besides the owner may write it: NULL for nobody. */
 static const char *who_else_writes(const struct stat *st)
 {
-    return (st->st_mode & S_IWOTH) ? "others" : (st->st_mode & S_IWGRP) ? "its group" : NULL;
+    if (st->st_mode & S_IWOTH)
+        return "others";
+    if ((st->st_mode & S_IWGRP) && !private_group(st->st_uid, st->st_gid))
+        return "its group";
+    return NULL;
 }
 
 static void owner_name(uid_t uid, char *buf, size_t bufsz)

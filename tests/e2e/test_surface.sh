@@ -556,8 +556,9 @@ test_config_found_by_walking_up_is_refused_for_root_too() {
     expect_out "$shared/delembic.yaml"
     expect_out "writable by others"
     expect_sql "SELECT to_regclass('t_data') IS NULL" t
-    # the project's own file, writable by its group
+    # the project's own file, writable by a group another user is in
     cd "$P"
+    chgrp daemon delembic.yaml
     chmod g+w delembic.yaml
     run "$D" upgrade
     expect_rc 2
@@ -565,7 +566,13 @@ test_config_found_by_walking_up_is_refused_for_root_too() {
     expect_out "writable by its group"
     run "$D" -c delembic.yaml upgrade --dry-run
     expect_rc 0
-    chmod g-w delembic.yaml
+    # writable by a group only its owner is in (umask 002 with user private
+    # groups): nobody else can write it
+    chgrp root delembic.yaml
+    chmod g+w delembic.yaml "$P"
+    run "$D" upgrade --dry-run
+    expect_rc 0
+    chmod g-w delembic.yaml "$P"
     # a project folder others can write to
     chmod o+w "$P"
     run "$D" upgrade
