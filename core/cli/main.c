@@ -43,7 +43,9 @@ typedef struct command {
 static const command commands[] = {
     {"init", 0, "init [DIR]",
      "Write delembic.yaml and the migrations folder DIR (default: migrations).\n"
-     "With -n NAME, add a section to an existing delembic.yaml. Never overwrites."},
+     "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
+     "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
+     "Never overwrites."},
     {"revision", F_MESSAGE, "revision -m MESSAGE",
      "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
      "D number, the message as description, and the database's Alembic heads as\n"
