@@ -8,6 +8,12 @@
 
 extern char **environ;
 
+/* The environment's copy, once the title runs on into its block: environ
+ * points to it (or to an array setenv made from it) for the rest of the
+ * process's life, so it is never freed, and kept here so that it is still
+ * reachable at exit. File scope, as environ itself is. */
+static char **moved_environ;
+
 /* The byte Linux looks at to tell a title from plain arguments: the block's
  * last one, not NUL. Never shown. */
 #define TITLE_MARK ' '
@@ -59,8 +65,8 @@ int proctitle_layout(char *block, size_t block_len, size_t env_len, const char *
 }
 
 /* The environment's strings to the heap, so that the title may overwrite
- * their block. The copy stays reachable through environ. */
-static void move_environ(proctitle *t)
+ * their block. */
+static void move_environ(void)
 {
     size_t n = 0;
     while (environ && environ[n])
@@ -69,7 +75,7 @@ static void move_environ(proctitle *t)
     for (size_t i = 0; i < n; i++)
         copy[i] = xstrdup(environ[i]);
     environ = copy;
-    t->moved_env = copy;
+    moved_environ = copy;
 }
 
 static char *render(const proctitle *t)
@@ -104,9 +110,9 @@ static void write_title(proctitle *t, int k, size_t pre)
     }
     char *title = render(t);
     size_t n = strlen(title);
-    if (n + 1 > t->block_len && n + 1 - t->block_len <= t->env_len && !t->moved_env)
-        move_environ(t);
-    size_t env = t->moved_env ? t->env_len : 0;
+    if (n + 1 > t->block_len && n + 1 - t->block_len <= t->env_len && !moved_environ)
+        move_environ();
+    size_t env = moved_environ ? t->env_len : 0;
     if (proctitle_layout(t->block, t->block_len, env, title) != 0) {
         /* the environment is not there to run on into: hide the whole value */
         free(t->shown[k]);
@@ -145,9 +151,5 @@ void proctitle_free(proctitle *t)
     free(t->orig);
     free(t->args);
     free(t->shown);
-    /* environ still points to the copy (or to a newer array setenv made
-     * from it, that holds its strings): leave the strings */
-    if (t->moved_env && environ != t->moved_env)
-        free(t->moved_env);
     memset(t, 0, sizeof *t);
 }

@@ -25,7 +25,6 @@ typedef struct proctitle {
     char **orig;      /* heap copies of the arguments, in order, NULL-terminated */
     char **args;      /* the same pointers, for the CLI to parse (getopt permutes them) */
     char **shown;     /* what each argument shows instead of itself, or NULL */
-    char **moved_env; /* the environment's copy, once the title ran on into its block */
 } proctitle;
 
 /* Copy the arguments; from then on the CLI parses t->args. */
