@@ -810,6 +810,18 @@ test_ps_masks_a_password_with_a_fixed_width() {
             fail "$f differs with the password's length: $(od -c "$P/$f.W001" | tail -4) / $(od -c "$P/$f.W002" | tail -4)"
     done
     ! grep -q "\*\*\*\*" "$P/ps.W002" || fail "the password's length shows: $(cat "$P/ps.W002")"
+    # the title that runs on into the environment block, in $D (under
+    # valgrind with VALGRIND=1): the run and the environment it passes on
+    # (to the compiler, to Alembic) are intact
+    run env SURFACE_ENV_CHECK=kept "$D" --database "postgresql://postgres:Q@/$DB?host=$PGTMP" history
+    expect_rc 0
+    expect_out "W003"
+    printf '#!/bin/sh\necho "SURFACE_ENV_CHECK=$SURFACE_ENV_CHECK"\nexit 1\n' >"$P/envcheck.sh"
+    chmod +x "$P/envcheck.sh"
+    printf 'delembic:\n  alembic_command: %s\n' "$P/envcheck.sh" >"$P/envcheck.yaml"
+    run env SURFACE_ENV_CHECK=kept "$D" -c "$P/envcheck.yaml" --bundle "$P/build/bundle" \
+        --database "postgresql://postgres:Q@/$DB?host=$PGTMP" pipeline run --auto
+    expect_out "SURFACE_ENV_CHECK=kept"
 }
 
 run_tests
