@@ -322,7 +322,7 @@ void manifest_cache_store(const char *text, size_t len, const manifest *mf)
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
     sbuf b = {0};
     put_manifest(&b, mf);
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     int ok = fd >= 0;
     for (size_t off = 0; ok && off < b.len;) {
         ssize_t w = write(fd, b.s + off, b.len - off);

@@ -479,6 +479,14 @@ limited() {
     [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "still waiting after ${WAIT_TIMEOUT_S}s: $*"
 }
 
+# needs_root: other users (setpriv, chown) and device nodes need root, as CI
+# runs the suite; as another user the test says it is skipped
+needs_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "    skipped: needs root (other users, device nodes)"
+    return 1
+}
+
 # shared_folder VAR: a fresh sticky world-writable folder (as /tmp is), in VAR
 shared_folder() {
     temp_dir "$1"
@@ -488,6 +496,7 @@ shared_folder() {
 # S1: a victim (nobody) runs a bundle from a folder under a sticky shared
 # folder; another user (daemon) planted delembic.yaml above it
 test_config_planted_above_by_another_user_is_refused() {
+    needs_root || return 0
     new_project
     mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
     build_ok
@@ -533,6 +542,7 @@ test_config_planted_above_by_another_user_is_refused() {
 # S1, as root (CI): a config found by walking up must be owned by root and
 # changeable by nobody else, and so must the folder it is in
 test_config_found_by_walking_up_is_refused_for_root_too() {
+    needs_root || return 0
     new_project
     mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
     build_ok
@@ -601,10 +611,12 @@ test_fifo_or_device_in_place_of_a_file_is_refused_at_once() {
     limited "$D" -c delembic.yaml upgrade --dry-run
     expect_rc 2
     expect_out "delembic.yaml: a FIFO, not a regular file"
-    mknod dev.yaml c 1 3
-    limited "$D" -c dev.yaml upgrade --dry-run
-    expect_rc 2
-    expect_out "dev.yaml: a character device, not a regular file"
+    if [ "$(id -u)" = 0 ]; then
+        mknod dev.yaml c 1 3
+        limited "$D" -c dev.yaml upgrade --dry-run
+        expect_rc 2
+        expect_out "dev.yaml: a character device, not a regular file"
+    fi
     rm delembic.yaml && cp real.yaml delembic.yaml
     # pipeline.yaml
     mkfifo pipe.yaml
