@@ -1,7 +1,11 @@
 #include "config.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -16,7 +20,9 @@ char *config_find(const char *start_dir)
     char *dir = path_absolute(start_dir);
     for (;;) {
         char *candidate = path_join(dir, DEL_CONFIG_FILE);
-        if (path_exists(candidate)) {
+        /* any entry stops the walk (a dangling link or a FIFO too): what is
+         * found is then checked, never skipped for one further up */
+        if (entry_exists(candidate)) {
             free(dir);
             return candidate;
         }
@@ -211,13 +217,113 @@ fail:
     return -1;
 }
 
+/* Owned by the invoking user or root, and writable by nobody else. */
+static int trusted_owner(const struct stat *st)
+{
+    return st->st_uid == geteuid() || st->st_uid == 0;
+}
+
+/* A group only the owner is in (a user private group: with umask 002, as
+ * Ubuntu gives, every file is writable by it) lets nobody else write. Its
+ * members: the users whose primary group it is, and its own member list;
+ * exactly one, the owner (the rule of Debian's OpenSSH for StrictModes). */
+static int private_group(uid_t owner, gid_t gid)
+{
+    struct group *gr = getgrgid(gid);
+    if (!gr)
+        return 0;
+    int members = 0, others = 0;
+    struct passwd *pw;
+    setpwent();
+    while ((pw = getpwent()))
+        if (pw->pw_gid == gid) {
+            members++;
+            others |= pw->pw_uid != owner;
+        }
+    endpwent();
+    pw = getpwuid(owner);
+    gr = getgrgid(gid); /* getpwent may have reused the buffers */
+    if (!pw || !gr || others)
+        return 0;
+    for (char **m = gr->gr_mem; *m; m++) {
+        members++;
+        others |= strcmp(*m, pw->pw_name) != 0;
+    }
+    return members > 0 && !others;
+}
+
+/* Who besides the owner may write it: NULL for nobody. */
+static const char *who_else_writes(const struct stat *st)
+{
+    if (st->st_mode & S_IWOTH)
+        return "others";
+    if ((st->st_mode & S_IWGRP) && !private_group(st->st_uid, st->st_gid))
+        return "its group";
+    return NULL;
+}
+
+static void owner_name(uid_t uid, char *buf, size_t bufsz)
+{
+    struct passwd *pw = getpwuid(uid);
+    if (pw && pw->pw_name)
+        snprintf(buf, bufsz, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+    else
+        snprintf(buf, bufsz, "uid %u", (unsigned)uid);
+}
+
+#define CONFIG_UNTRUSTED_HINT \
+    "a %s found by walking up is used only when you or root own it and its folder, and nobody else can write to either: " \
+    "pass it with -c FILE to use it anyway, fix its owner or mode, or run from a folder outside %s"
+
+/* A config found by walking up (not one given with -c): another user must
+ * not be able to choose it for you (a file planted above your folder in a
+ * shared /tmp, or one anybody can edit). The folder it is in and the file
+ * itself: owned by you or root, writable by nobody else. Then it is read
+ * through the descriptor that was checked. */
+static int read_found_config(const char *path, char **text, size_t *len, del_err *err)
+{
+    char *dir = path_dirname(path);
+    struct stat st, dst;
+    char who[96];
+    int rc = -1, fd = -1;
+    if (stat(path, &st) == 0 && !trusted_owner(&st)) {
+        owner_name(st.st_uid, who, sizeof who);
+        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
+                 path, who, DEL_CONFIG_FILE, dir);
+    } else if (stat(dir, &dst) != 0) {
+        del_fail(err, DEL_EUSAGE, "%s: cannot read its folder %s: %s", path, dir, strerror(errno));
+    } else if (!trusted_owner(&dst)) {
+        owner_name(dst.st_uid, who, sizeof who);
+        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but its folder %s is owned by %s; " CONFIG_UNTRUSTED_HINT,
+                 path, dir, who, DEL_CONFIG_FILE, dir);
+    } else if (who_else_writes(&dst)) {
+        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but its folder %s is writable by %s; " CONFIG_UNTRUSTED_HINT,
+                 path, dir, who_else_writes(&dst), DEL_CONFIG_FILE, dir);
+    } else if ((fd = open_regular(path, &st, err)) < 0) {
+        /* a FIFO, a device, a folder: refused without opening it */
+    } else if (!trusted_owner(&st)) { /* what was opened, should it have changed */
+        owner_name(st.st_uid, who, sizeof who);
+        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
+                 path, who, DEL_CONFIG_FILE, dir);
+    } else if (who_else_writes(&st)) {
+        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is writable by %s; " CONFIG_UNTRUSTED_HINT,
+                 path, who_else_writes(&st), DEL_CONFIG_FILE, dir);
+    } else {
+        rc = read_fd(fd, path, &st, CONFIG_MAX_BYTES, text, len, err);
+    }
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return rc;
+}
+
 int config_load(const char *explicit_path, const char *section, int allow_missing,
                 del_config *cfg, del_err *err)
 {
     char *path = NULL;
     memset(cfg, 0, sizeof *cfg);
     if (explicit_path) {
-        if (!path_exists(explicit_path))
+        if (!entry_exists(explicit_path))
             return del_fail(err, DEL_EUSAGE, "%s: config file not found (given with -c)", explicit_path);
         path = path_absolute(explicit_path);
     } else {
@@ -239,7 +345,9 @@ int config_load(const char *explicit_path, const char *section, int allow_missin
     }
     char *text;
     size_t len;
-    if (read_file(path, CONFIG_MAX_BYTES, &text, &len, err) != 0) {
+    int read_rc = explicit_path ? read_file(path, CONFIG_MAX_BYTES, &text, &len, err)
+                                : read_found_config(path, &text, &len, err);
+    if (read_rc != 0) {
         free(path);
         return -1;
     }

@@ -1,5 +1,7 @@
-/* delembic.yaml: found by walking up from the current folder (or -c FILE),
- * one section per environment (-n NAME, default "delembic"). */
+/* delembic.yaml: -c FILE, or found by walking up from the current folder
+ * (then used only when it and its folder are owned by the invoking user or
+ * root and nobody else can write to them), one section per environment
+ * (-n NAME, default "delembic"). */
 #ifndef DEL_CONFIG_H
 #define DEL_CONFIG_H
 
@@ -28,7 +30,8 @@ typedef struct del_config {
     long long jobs;         /* default 1 */
 } del_config;
 
-/* Find delembic.yaml from start_dir upwards; returns a malloc'd path or NULL. */
+/* The first entry named delembic.yaml from start_dir upwards (whatever it
+ * is: config_load checks it); a malloc'd path or NULL. */
 char *config_find(const char *start_dir);
 
 /* Load a config. explicit_path: -c FILE (must exist) or NULL to search;

@@ -410,20 +410,6 @@ char *db_redact(const char *url)
     return db_redact_text(url, url);
 }
 
-void db_mask_in_place(char *s)
-{
-    if (!s)
-        return;
-    size_t len = strlen(s);
-    char *m = xcalloc(len + 1, 1);
-    mark_uris(s, len, m);
-    mark_keywords(s, len, m);
-    for (size_t i = 0; i < len; i++)
-        if (m[i])
-            s[i] = '*';
-    free(m);
-}
-
 /* err->msg through the redaction, with the passwords of url */
 static void redact_err(del_err *err, const char *url)
 {

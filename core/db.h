@@ -33,9 +33,6 @@ char *db_redact(const char *url);
  * password that url (may be NULL) carries. The one redaction that every
  * message holding connection text (libpq's included) goes through. */
 char *db_redact_text(const char *text, const char *url);
-/* Overwrite the passwords of a connection string with '*', in place (the
- * process's visible arguments). */
-void db_mask_in_place(char *s);
 /* Validate syntax without connecting. */
 int db_check_url(const char *url, del_err *err);
 

@@ -1,5 +1,6 @@
 #include "manifest_cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -14,6 +15,10 @@
 #define CACHE_MAGIC "delembic-manifest-cache-5"
 /* an entry is smaller than the manifest it stands for */
 #define CACHE_MAX_BYTES MANIFEST_MAX_BYTES
+/* the entries kept: storing one removes all but the newest of these (by mtime) */
+#define CACHE_MAX_ENTRIES 64
+/* a temporary file this old was left by a writer that died before its rename */
+#define CACHE_TMP_STALE_S 3600
 
 /* $DELEMBIC_CACHE_DIR, else $XDG_CACHE_HOME/delembic, else ~/.cache/delembic;
  * "off" disables the cache. */
@@ -205,6 +210,97 @@ static int get_manifest(reader *r, manifest *mf)
     return r->bad || r->p != r->end ? -1 : 0;
 }
 
+/* ---- pruning ---- */
+
+/* An entry's name as entry_name writes it: 16 hex digits, '-', digits, ".bin". */
+static int is_entry_name(const char *n)
+{
+    size_t i = 0;
+    for (; i < 16; i++)
+        if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+            return 0;
+    if (n[i++] != '-' || !(n[i] >= '0' && n[i] <= '9'))
+        return 0;
+    while (n[i] >= '0' && n[i] <= '9')
+        i++;
+    return !strcmp(n + i, ".bin");
+}
+
+/* A writer's temporary file: an entry's name, ".tmp.", its pid. */
+static int is_tmp_name(const char *n)
+{
+    const char *t = strstr(n, ".tmp.");
+    char head[64];
+    size_t l = t ? (size_t)(t - n) : 0;
+    if (!t || l >= sizeof head || !t[5])
+        return 0;
+    memcpy(head, n, l);
+    head[l] = '\0';
+    for (t += 5; *t; t++)
+        if (*t < '0' || *t > '9')
+            return 0;
+    return is_entry_name(head);
+}
+
+typedef struct aged {
+    char *name;
+    long long mtime_ns;
+} aged;
+
+static int newest_first(const void *a, const void *b)
+{
+    const aged *x = a, *y = b;
+    if (x->mtime_ns != y->mtime_ns)
+        return x->mtime_ns > y->mtime_ns ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* Keep the CACHE_MAX_ENTRIES newest entries of the folder dfd; remove older
+ * ones, and temporary files of writers that died. Files that are not the
+ * cache's are left alone. Best effort. */
+static void prune(int dfd)
+{
+    int fd = dup(dfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    aged *v = NULL;
+    size_t n = 0, cap = 0;
+    double now = now_seconds();
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        struct stat st;
+        int entry = is_entry_name(de->d_name);
+        int tmp = !entry && is_tmp_name(de->d_name);
+        if ((!entry && !tmp) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (tmp) {
+            if (now - (double)st.st_mtim.tv_sec > CACHE_TMP_STALE_S)
+                unlinkat(dfd, de->d_name, 0);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : CACHE_MAX_ENTRIES * 2;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[n].name = xstrdup(de->d_name);
+        v[n].mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+        n++;
+    }
+    closedir(d);
+    if (n > CACHE_MAX_ENTRIES) {
+        qsort(v, n, sizeof *v, newest_first);
+        for (size_t i = CACHE_MAX_ENTRIES; i < n; i++)
+            unlinkat(dfd, v[i].name, 0);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
 /* ---- storing and loading ---- */
 
 void manifest_cache_store(const char *text, size_t len, const manifest *mf)
@@ -226,7 +322,7 @@ void manifest_cache_store(const char *text, size_t len, const manifest *mf)
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
     sbuf b = {0};
     put_manifest(&b, mf);
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     int ok = fd >= 0;
     for (size_t off = 0; ok && off < b.len;) {
         ssize_t w = write(fd, b.s + off, b.len - off);
@@ -239,6 +335,8 @@ void manifest_cache_store(const char *text, size_t len, const manifest *mf)
         ok = 0;
     if (fd >= 0 && (!ok || renameat(dfd, tmp, dfd, name) != 0))
         unlinkat(dfd, tmp, 0);
+    else if (fd >= 0)
+        prune(dfd);
     sbuf_free(&b);
     close(dfd);
 }

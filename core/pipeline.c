@@ -200,7 +200,7 @@ int cmd_pipeline_init(app *a, del_err *err)
 int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_err *err)
 {
     const char *path = output ? output : a->cfg.pipeline_file;
-    if (!print && !force && path_exists(path))
+    if (!print && !force && entry_exists(path)) /* a dangling link is there too */
         return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
                         path);
     bundle b;
@@ -455,17 +455,19 @@ static long resolve(const algraph *g, const char *target)
     return hit;
 }
 
-/* After an Alembic step that reported success: the database Delembic uses
- * must show what was asked for (the revision, or one of its descendants). */
-static int check_alembic_step(app *a, const char *target, const algraph *g, int have_graph,
-                              del_err *err)
+/* What the database Delembic uses shows for an Alembic target: *applied = 1
+ * when the target is applied there (the revision itself or a descendant; for
+ * head, every head of the graph). *known = 0 when the target names nothing
+ * that can be looked for (base, a label, a relative step, head without a
+ * graph): then *applied only says whether any revision is there. *shows: the
+ * version table's rows ("(none)" when empty), for messages. */
+static int alembic_target_state(app *a, const char *target, const algraph *g, int have_graph,
+                                int *known, int *applied, char *shows, size_t shows_sz, del_err *err)
 {
-    if (!strcmp(target, "base"))
-        return 0;
     PGconn *conn = app_connect(a, "pipeline", err);
     if (!conn)
         return -1;
-    strvec rows = {0}, want = {0}, applied = {0}, unknown = {0};
+    strvec rows = {0}, want = {0}, done = {0}, unknown = {0};
     int exists = 0;
     int rc = alembic_db_heads(conn, a->cfg.alembic_version_table, &rows, &exists, err);
     PQfinish(conn);
@@ -473,44 +475,71 @@ static int check_alembic_step(app *a, const char *target, const algraph *g, int 
         strvec_clear(&rows);
         return -1;
     }
-    int known = 1; /* the target names revisions we can look for */
-    if (!strcmp(target, "head") || !strcmp(target, "heads")) {
+    *known = 1;
+    if (!strcmp(target, "base")) {
+        *known = 0;
+    } else if (!strcmp(target, "head") || !strcmp(target, "heads")) {
         if (have_graph)
             algraph_heads(g, &want);
         else
-            known = 0;
+            *known = 0;
     } else if (have_graph && resolve(g, target) >= 0) {
         strvec_push(&want, g->nodes[resolve(g, target)].rev);
     } else if (strchr(target, '@') || target[0] == '+' || target[0] == '-') {
-        known = 0; /* a label or a relative step: only "something" can be checked */
+        *known = 0; /* a label or a relative step: only "something" can be checked */
     } else {
         strvec_push(&want, target);
     }
     if (have_graph)
-        algraph_applied(g, &rows, &applied, &unknown);
+        algraph_applied(g, &rows, &done, &unknown);
     else
         for (size_t i = 0; i < rows.n; i++)
-            strvec_push(&applied, rows.v[i]);
-    int ok = known ? 1 : rows.n > 0;
-    for (size_t w = 0; known && w < want.n; w++) {
+            strvec_push(&done, rows.v[i]);
+    *applied = *known ? want.n > 0 : rows.n > 0;
+    for (size_t w = 0; *known && w < want.n; w++) {
         int found = 0;
-        for (size_t i = 0; i < applied.n && !found; i++)
-            found = strncmp(applied.v[i], want.v[w], strlen(want.v[w])) == 0;
-        ok = ok && found;
+        for (size_t i = 0; i < done.n && !found; i++)
+            found = strncmp(done.v[i], want.v[w], strlen(want.v[w])) == 0;
+        *applied = *applied && found;
     }
-    if (!ok) {
-        char shows[1024];
-        strvec_join(&rows, ", ", shows, sizeof shows);
-        char *url = app_display_url(a);
-        rc = del_fail(err, DEL_EUSAGE, "alembic upgrade %s reported success but %s shows %s %s; Alembic migrated another database: check sqlalchemy.url or env.py",
-                      target, url, a->cfg.alembic_version_table, rows.n ? shows : "(none)");
-        free(url);
-    }
+    if (rows.n)
+        strvec_join(&rows, ", ", shows, shows_sz);
+    else
+        snprintf(shows, shows_sz, "(none)");
     strvec_clear(&rows);
     strvec_clear(&want);
-    strvec_clear(&applied);
+    strvec_clear(&done);
     strvec_clear(&unknown);
-    return rc;
+    return 0;
+}
+
+/* One Alembic step. When the database already shows the target, Alembic is
+ * not run at all (so an env.py that migrates another database cannot hide
+ * behind a database that was already there); after it runs, the database must
+ * show what was asked for. */
+static int alembic_step(app *a, const char *target, const algraph *g, int have_graph, del_err *err)
+{
+    int known, applied;
+    char shows[1024];
+    if (alembic_target_state(a, target, g, have_graph, &known, &applied, shows, sizeof shows, err) != 0)
+        return -1;
+    if (known && applied) {
+        term_line(stdout, "    schema already at %s: skipped", target);
+        return 0;
+    }
+    if (run_alembic(a, target, err) != 0)
+        return -1;
+    if (!strcmp(target, "base"))
+        return 0;
+    if (alembic_target_state(a, target, g, have_graph, &known, &applied, shows, sizeof shows, err) != 0)
+        return -1;
+    if (applied)
+        return 0;
+    char *url = app_display_url(a);
+    del_fail(err, DEL_EUSAGE, "alembic upgrade %s reported success but %s shows %s %s; Alembic migrated another database: check sqlalchemy.url or env.py",
+             target, url, a->cfg.alembic_version_table, shows);
+    free(url);
+    return -1;
 }
 
 int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
@@ -552,8 +581,7 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
                 load_graph(a, &graph, &have_graph);
                 graph_loaded = 1;
             }
-            if (run_alembic(a, s->target, err) != 0 ||
-                check_alembic_step(a, s->target, &graph, have_graph, err) != 0)
+            if (alembic_step(a, s->target, &graph, have_graph, err) != 0)
                 code = err->code ? err->code : 1;
         } else {
             upgrade_args u = {.target = s->target, .jobs = 0, .lock_timeout = -1};

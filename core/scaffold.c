@@ -56,6 +56,32 @@ static int write_new(const char *path, const char *text, del_err *err)
     return 0;
 }
 
+/* The version_table_schema line of a new section. Sections that share a
+ * database must keep their records apart: two sections numbering their own
+ * migrations from D001 would each take the other's D001 as theirs. So a
+ * section added with its own script folder gets a schema named after it; one
+ * that shares a folder with an existing section runs the same migrations
+ * (an environment) and keeps the default. */
+#define SCHEMA_LINE_OWN "version_table_schema: %s   # this section's own records: sections that share a database must not share them"
+#define SCHEMA_LINE_DEFAULT "# version_table_schema: public   # where the records live; sections that share a database need one each"
+
+/* Does an existing section of cfg_path use folder (absolute) for its sources? */
+static int folder_in_use(const char *cfg_path, char **names, size_t n, const char *folder)
+{
+    int used = 0;
+    for (size_t i = 0; i < n && !used; i++) {
+        del_config c;
+        del_err e;
+        if (config_load(cfg_path, names[i], 0, &c, &e) != 0)
+            continue; /* a section that does not parse shares nothing we can tell */
+        char *loc = path_absolute(c.script_location);
+        used = strcmp(loc, folder) == 0;
+        free(loc);
+        config_free(&c);
+    }
+    return used;
+}
+
 int cmd_init(const app_opts *o, const char *dir, del_err *err)
 {
     const char *folder = dir && *dir ? dir : "migrations";
@@ -66,62 +92,82 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
     if (folder[0] == '/' || strstr(folder, ".."))
         return del_fail(err, DEL_EUSAGE, "init DIR '%s' must be a folder inside this project (relative, no ..)", folder);
     const char *cfg_path = o->config_path ? o->config_path : "delembic.yaml";
-    const char *kv[] = {"section", section, "script_location", folder, NULL};
-    char *text = scaffold_render(tmpl_delembic_yaml_in, kv);
+    char *cfg_dir = path_dirname(cfg_path);
+    char *folder_path = path_join(cfg_dir, folder);
     int rc = 0;
-    if (path_exists(cfg_path)) {
+    if (entry_exists(cfg_path)) {
         if (!o->section) {
-            free(text);
+            free(cfg_dir);
+            free(folder_path);
             return del_fail(err, DEL_EUSAGE, "%s already exists; add another environment with 'delembic init -n NAME DIR'", cfg_path);
         }
         char **names;
         size_t n;
         if (config_list_sections(cfg_path, &names, &n, err) != 0) {
-            free(text);
-            return -1;
-        }
-        int exists = 0;
-        for (size_t i = 0; i < n; i++) {
-            exists |= strcmp(names[i], section) == 0;
-            free(names[i]);
-        }
-        free(names);
-        if (exists) {
-            free(text);
-            return del_fail(err, DEL_EUSAGE, "%s already has a section '%s'; not overwriting it", cfg_path, section);
-        }
-        /* append only the section, without the header comment */
-        const char *sec = strstr(text, section);
-        FILE *f = fopen(cfg_path, "a");
-        if (!f) {
-            free(text);
-            return del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", cfg_path, strerror(errno));
-        }
-        fprintf(f, "\n%s", sec ? sec : text);
-        fclose(f);
-        printf("Added section '%s' to %s\n", section, cfg_path);
-    } else {
-        rc = write_new(cfg_path, text, err);
-        if (rc == 0)
-            printf("Wrote %s\n", cfg_path);
-    }
-    free(text);
-    if (rc != 0)
-        return -1;
-    char *cfg_dir = path_dirname(cfg_path);
-    char *folder_path = path_join(cfg_dir, folder);
-    if (!is_dir(folder_path)) {
-        if (mkdir_p(folder_path, 0755, err) != 0) {
             free(cfg_dir);
             free(folder_path);
             return -1;
         }
-        printf("Created %s/ for the C sources of your data migrations\n", folder_path);
+        int exists = 0;
+        for (size_t i = 0; i < n; i++)
+            exists |= strcmp(names[i], section) == 0;
+        char *abs_folder = path_absolute(folder_path);
+        int shared = !exists && folder_in_use(cfg_path, names, n, abs_folder);
+        free(abs_folder);
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+        if (exists) {
+            free(cfg_dir);
+            free(folder_path);
+            return del_fail(err, DEL_EUSAGE, "%s already has a section '%s'; not overwriting it", cfg_path, section);
+        }
+        char *schema = shared ? xstrdup(SCHEMA_LINE_DEFAULT) : xasprintf(SCHEMA_LINE_OWN, section);
+        const char *kv[] = {"section", section, "script_location", folder, "version_table_schema", schema, NULL};
+        /* only the section, without the file's header comment */
+        const char *from = strstr(tmpl_delembic_yaml_in, "\n{{section}}:");
+        char *text = scaffold_render(from ? from + 1 : tmpl_delembic_yaml_in, kv);
+        free(schema);
+        FILE *f = fopen(cfg_path, "a");
+        if (!f) {
+            rc = del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", cfg_path, strerror(errno));
+        } else {
+            fprintf(f, "\n%s", text);
+            if (fclose(f) != 0)
+                rc = del_fail(err, DEL_EUSAGE, "%s: write error", cfg_path);
+            else
+                printf("Added section '%s' to %s%s\n", section, cfg_path,
+                       shared ? "" : " (with its own version_table_schema)");
+        }
+        free(text);
+    } else {
+        const char *kv[] = {"section", section, "script_location", folder,
+                            "version_table_schema", SCHEMA_LINE_DEFAULT, NULL};
+        char *text = scaffold_render(tmpl_delembic_yaml_in, kv);
+        rc = write_new(cfg_path, text, err);
+        if (rc == 0)
+            printf("Wrote %s\n", cfg_path);
+        free(text);
     }
-    printf("Next: delembic revision -m \"describe the change\"\n");
+    if (rc == 0 && !is_dir(folder_path)) {
+        rc = mkdir_p(folder_path, 0755, err);
+        if (rc == 0)
+            printf("Created %s/ for the C sources of your data migrations\n", folder_path);
+    }
+    if (rc == 0) {
+        /* the command to type next, with the options that chose this section */
+        sbuf next = {0};
+        sbuf_puts(&next, "delembic ");
+        if (o->config_path)
+            sbuf_printf(&next, "-c %s ", o->config_path);
+        if (o->section)
+            sbuf_printf(&next, "-n %s ", section);
+        printf("Next: %srevision -m \"describe the change\"\n", next.s);
+        sbuf_free(&next);
+    }
     free(cfg_dir);
     free(folder_path);
-    return 0;
+    return rc == 0 ? 0 : -1;
 }
 
 /* UTF-8 letters folded to ASCII for file names; others are dropped. */

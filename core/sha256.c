@@ -4,7 +4,10 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include "util.h"
 
 static void to_hex(const unsigned char digest[32], char hex[SHA256_HEX_LEN + 1])
 {
@@ -75,9 +78,10 @@ int sha256_parts(const void *const *parts, const size_t *lens, size_t n, char he
 
 int sha256_file(const char *path, char hex[SHA256_HEX_LEN + 1], del_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    int fd = open_regular(path, &st, err); /* never a FIFO or a device */
     if (fd < 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     int rc = sha256_fd(fd, path, hex, err);
     close(fd);
     return rc;

@@ -206,28 +206,60 @@ void sbuf_free(sbuf *b)
     b->len = b->cap = 0;
 }
 
-int read_file(const char *path, size_t max, char **out, size_t *len, del_err *err)
+const char *file_kind(unsigned mode)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a folder";
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+    default: return "not a file";
+    }
+}
+
+static int not_regular(const char *path, unsigned mode, del_err *err)
+{
+    return del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; delembic reads only regular files (replace it with one)",
+                    path, file_kind(mode));
+}
+
+int open_regular(const char *path, struct stat *st, del_err *err)
+{
+    struct stat before;
+    /* never open what is not a regular file: opening a FIFO waits for a
+     * writer, opening a device may act on it */
+    if (stat(path, &before) != 0)
+        return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+    if (!S_ISREG(before.st_mode))
+        return not_regular(path, before.st_mode, err);
+    /* O_NONBLOCK: should it be swapped for a FIFO meanwhile, the open still
+     * returns at once, and fstat below refuses it */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
         return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        unsigned mode = (unsigned)st->st_mode;
         close(fd);
-        return del_fail(err, DEL_EUSAGE, "%s: not a regular file", path);
+        return not_regular(path, mode, err);
     }
-    if ((size_t)st.st_size > max) {
-        close(fd);
+    return fd;
+}
+
+int read_fd(int fd, const char *path, const struct stat *st, size_t max, char **out, size_t *len,
+            del_err *err)
+{
+    if ((size_t)st->st_size > max)
         return del_fail(err, DEL_EUSAGE, "%s: file is %lld bytes, larger than the %zu allowed",
-                        path, (long long)st.st_size, max);
-    }
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+                        path, (long long)st->st_size, max);
+    size_t cap = (size_t)st->st_size + 1, n = 0;
     char *buf = xmalloc(cap);
     for (;;) {
         if (n + 1 >= cap) {
             if (cap > max + 1) {
                 free(buf);
-                close(fd);
                 return del_fail(err, DEL_EUSAGE, "%s: file grew past %zu bytes", path, max);
             }
             cap *= 2;
@@ -238,14 +270,12 @@ int read_file(const char *path, size_t max, char **out, size_t *len, del_err *er
             continue;
         if (r < 0) {
             free(buf);
-            close(fd);
             return del_fail(err, DEL_EUSAGE, "%s: read error: %s", path, strerror(errno));
         }
         if (r == 0)
             break;
         n += (size_t)r;
     }
-    close(fd);
     buf[n] = '\0';
     *out = buf;
     if (len)
@@ -253,10 +283,23 @@ int read_file(const char *path, size_t max, char **out, size_t *len, del_err *er
     return 0;
 }
 
+int read_file(const char *path, size_t max, char **out, size_t *len, del_err *err)
+{
+    struct stat st;
+    int fd = open_regular(path, &st, err);
+    if (fd < 0)
+        return -1;
+    int rc = read_fd(fd, path, &st, max, out, len, err);
+    close(fd);
+    return rc;
+}
+
 int write_file_atomic(const char *path, const char *data, size_t len, int mode, del_err *err)
 {
     char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    /* a fresh file: never through a link, a FIFO or a file left under its name */
+    unlink(tmp);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
         del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", path, strerror(errno));
         free(tmp);
@@ -314,6 +357,12 @@ int path_exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0;
+}
+
+int entry_exists(const char *p)
+{
+    struct stat st;
+    return lstat(p, &st) == 0;
 }
 
 int is_dir(const char *p)

@@ -42,8 +42,18 @@ void sbuf_puts(sbuf *b, const char *s);
 void sbuf_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sbuf_free(sbuf *b);
 
-/* Read a whole file (at most max bytes) into a NUL-terminated buffer. */
+struct stat;
+/* Read a whole regular file (at most max bytes) into a NUL-terminated
+ * buffer. Anything else (a FIFO, a device, a folder) is refused before it is
+ * opened, with one line naming it. */
 int read_file(const char *path, size_t max, char **out, size_t *len, del_err *err);
+/* The same in two steps: open a regular file (refused, unopened, when it is
+ * not one; *st is what the open descriptor is), then read it whole. */
+int open_regular(const char *path, struct stat *st, del_err *err);
+int read_fd(int fd, const char *path, const struct stat *st, size_t max, char **out, size_t *len,
+            del_err *err);
+/* "a FIFO", "a folder", ... for a st_mode, in messages. */
+const char *file_kind(unsigned mode);
 /* Write a file atomically (temp file + rename). */
 int write_file_atomic(const char *path, const char *data, size_t len, int mode, del_err *err);
 
@@ -51,6 +61,8 @@ char *path_join(const char *a, const char *b);
 char *path_dirname(const char *p);
 const char *path_basename(const char *p);
 int path_exists(const char *p);
+/* Any directory entry at p, a dangling symbolic link included. */
+int entry_exists(const char *p);
 int is_dir(const char *p);
 int mkdir_p(const char *path, int mode, del_err *err);
 /* An absolute, normalised version of p (the file need not exist). */

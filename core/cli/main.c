@@ -15,6 +15,7 @@
 #include "delembic/plugin.h"
 #include "json.h"
 #include "pipeline.h"
+#include "proctitle.h"
 #include "scaffold.h"
 #include "term.h"
 
@@ -42,7 +43,9 @@ typedef struct command {
 static const command commands[] = {
     {"init", 0, "init [DIR]",
      "Write delembic.yaml and the migrations folder DIR (default: migrations).\n"
-     "With -n NAME, add a section to an existing delembic.yaml. Never overwrites."},
+     "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
+     "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
+     "Never overwrites."},
     {"revision", F_MESSAGE, "revision -m MESSAGE",
      "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
      "D number, the message as description, and the database's Alembic heads as\n"
@@ -186,8 +189,8 @@ static void redact_message(del_err *err, const app_opts *o)
     }
 }
 
-/* db_copy: the --database URL, kept here once its argument is masked */
-static int run_cli(int argc, char **argv, char **db_copy)
+/* argv: the arguments' copies in title (what ps shows is written there) */
+static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
     const char *message = NULL, *output = NULL, *file = NULL;
@@ -227,14 +230,16 @@ static int run_cli(int argc, char **argv, char **db_copy)
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
-        case OPT_DATABASE:
-            /* keep a copy, then hide the password from ps and /proc/PID/cmdline
-             * (workers are forked later, so they inherit the masked argument) */
-            free(*db_copy);
-            *db_copy = xstrdup(optarg);
-            o.database = *db_copy;
-            db_mask_in_place(optarg);
+        case OPT_DATABASE: {
+            /* hide the password from ps and /proc/PID/cmdline, as a fixed ***
+             * (workers are forked later, so they show the same) */
+            o.database = optarg;
+            char *shown = db_redact_text(optarg, NULL);
+            if (strcmp(shown, optarg) != 0)
+                proctitle_hide(title, optarg, shown);
+            free(shown);
             break;
+        }
         case OPT_BUNDLE: o.bundle = optarg; break;
         case OPT_JSON: o.json = 1; break;
         case 'q': o.quiet = 1; break;
@@ -393,8 +398,9 @@ static int run_cli(int argc, char **argv, char **db_copy)
 
 int main(int argc, char **argv)
 {
-    char *db_copy = NULL;
-    int code = run_cli(argc, argv, &db_copy);
-    free(db_copy);
+    proctitle title;
+    proctitle_init(&title, argc, argv);
+    int code = run_cli(argc, title.args, &title);
+    proctitle_free(&title);
     return code;
 }

@@ -461,4 +461,379 @@ test_plugin_text_cannot_drive_the_terminal() {
     expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" success
 }
 
+# ---- issue 9 findings: the surface (S1-S7) ------------------------------
+
+# as_user USER DIR CMD...: run CMD as USER (with USER's group, no supplementary
+# root groups) in DIR, with the manifest cache off (root's HOME is not USER's);
+# the real binary, since valgrind's log folder is root's
+as_user() {
+    local u=$1 dir=$2
+    shift 2
+    (cd "$dir" && exec setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups \
+        env DELEMBIC_CACHE_DIR=off HOME=/nonexistent "$@")
+}
+
+# limited CMD...: run CMD like `run`, stopped after WAIT_TIMEOUT_S (exit 124)
+limited() {
+    run timeout -k 5 "$WAIT_TIMEOUT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "still waiting after ${WAIT_TIMEOUT_S}s: $*"
+}
+
+# needs_root: other users (setpriv, chown) and device nodes need root, as CI
+# runs the suite; as another user the test says it is skipped
+needs_root() {
+    [ "$(id -u)" = 0 ] && return 0
+    echo "    skipped: needs root (other users, device nodes)"
+    return 1
+}
+
+# shared_folder VAR: a fresh sticky world-writable folder (as /tmp is), in VAR
+shared_folder() {
+    temp_dir "$1"
+    chmod 1777 "${!1}"
+}
+
+# S1: a victim (nobody) runs a bundle from a folder under a sticky shared
+# folder; another user (daemon) planted delembic.yaml above it
+test_config_planted_above_by_another_user_is_refused() {
+    needs_root || return 0
+    new_project
+    mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
+    build_ok
+    local shared bin=${DELEMBIC_REAL:-$D}
+    shared_folder shared
+    mkdir "$shared/victim"
+    cp -a build/bundle "$shared/victim/bundle"
+    chown -R nobody: "$shared/victim"
+    run as_user nobody "$shared/victim" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_data" 1
+    # the attacker's file, owned by daemon, above the victim's folder
+    as_user daemon "$shared" sh -c 'printf "delembic:\n  version_table_schema: mallory\n" >delembic.yaml'
+    [ "$(stat -c %U "$shared/delembic.yaml")" = daemon ] || fail "not planted as daemon"
+    run as_user nobody "$shared/victim" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "-c FILE"
+    expect_sql "SELECT count(*) FROM t_data" 1
+    expect_sql "SELECT count(*) FROM pg_namespace WHERE nspname = 'mallory'" 0
+    # a build would run the planted config's compiler: refused the same way
+    mkdir "$shared/victim/src"
+    chown nobody: "$shared/victim/src"
+    run as_user nobody "$shared/victim/src" "$bin" build
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    # a FIFO planted there does not hang the victim's run
+    rm -f "$shared/delembic.yaml"
+    as_user daemon "$shared" mkfifo delembic.yaml
+    run as_user nobody "$shared/victim" timeout -k 5 "$WAIT_TIMEOUT_S" "$bin" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    # -c FILE is the user's own choice: used as given
+    rm -f "$shared/delembic.yaml"
+    printf 'delembic:\n  version_table_schema: public\n' >"$shared/victim/mine.yaml"
+    chown nobody: "$shared/victim/mine.yaml"
+    run as_user nobody "$shared/victim" "$bin" -c mine.yaml upgrade --bundle ./bundle --database "$URL"
+    expect_rc 0
+    expect_out "Nothing to do"
+    expect_sql "SELECT count(*) FROM t_data" 1
+}
+
+# S1, as root (CI): a config found by walking up must be owned by root and
+# changeable by nobody else, and so must the folder it is in
+test_config_found_by_walking_up_is_refused_for_root_too() {
+    needs_root || return 0
+    new_project
+    mig T001 '' "CREATE TABLE IF NOT EXISTS t_data (x int); INSERT INTO t_data VALUES (1)"
+    build_ok
+    local shared
+    shared_folder shared
+    mkdir "$shared/work"
+    cp -a build/bundle "$shared/work/bundle"
+    printf 'delembic:\n  version_table_schema: mallory\n' >"$shared/delembic.yaml"
+    chown daemon: "$shared/delembic.yaml"
+    cd "$shared/work"
+    run "$D" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "owned by daemon"
+    expect_sql "SELECT count(*) FROM pg_namespace WHERE nspname = 'mallory'" 0
+    expect_sql "SELECT to_regclass('t_data') IS NULL" t
+    # root's own file, but in a folder anyone can write to
+    chown root: "$shared/delembic.yaml"
+    run "$D" upgrade --bundle ./bundle --database "$URL"
+    expect_rc 2
+    expect_out "$shared/delembic.yaml"
+    expect_out "writable by others"
+    expect_sql "SELECT to_regclass('t_data') IS NULL" t
+    # the project's own file, writable by a group another user is in
+    cd "$P"
+    chgrp daemon delembic.yaml
+    chmod g+w delembic.yaml
+    run "$D" upgrade
+    expect_rc 2
+    expect_out "$P/delembic.yaml"
+    expect_out "writable by its group"
+    run "$D" -c delembic.yaml upgrade --dry-run
+    expect_rc 0
+    # writable by a group only its owner is in (umask 002 with user private
+    # groups): nobody else can write it
+    chgrp root delembic.yaml
+    chmod g+w delembic.yaml "$P"
+    run "$D" upgrade --dry-run
+    expect_rc 0
+    chmod g-w delembic.yaml "$P"
+    # a project folder others can write to
+    chmod o+w "$P"
+    run "$D" upgrade
+    expect_rc 2
+    expect_out "its folder $P is writable by others"
+    chmod o-w "$P"
+    run "$D" upgrade
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_data" 1
+}
+
+# S2: a FIFO or device node where delembic reads a file by name is refused
+# at once, never opened (an open of a FIFO waits for a writer forever)
+test_fifo_or_device_in_place_of_a_file_is_refused_at_once() {
+    new_project
+    stock_alembic .
+    printf '  alembic_config: alembic.ini\n' >>delembic.yaml
+    mig T001 '"r1"' "SELECT 1"
+    build_ok
+    cp delembic.yaml real.yaml
+    # delembic.yaml found by walking up, and given with -c
+    rm delembic.yaml && mkfifo delembic.yaml
+    limited "$D" upgrade --dry-run
+    expect_rc 2
+    expect_out "$P/delembic.yaml: a FIFO, not a regular file"
+    limited "$D" -c delembic.yaml upgrade --dry-run
+    expect_rc 2
+    expect_out "delembic.yaml: a FIFO, not a regular file"
+    if [ "$(id -u)" = 0 ]; then
+        mknod dev.yaml c 1 3
+        limited "$D" -c dev.yaml upgrade --dry-run
+        expect_rc 2
+        expect_out "dev.yaml: a character device, not a regular file"
+    fi
+    rm delembic.yaml && cp real.yaml delembic.yaml
+    # pipeline.yaml
+    mkfifo pipe.yaml
+    limited "$D" pipeline run --file pipe.yaml
+    expect_rc 2
+    expect_out "pipe.yaml: a FIFO, not a regular file"
+    # alembic.ini, then an Alembic version script
+    mv alembic.ini alembic.ini.real && mkfifo alembic.ini
+    limited "$D" build
+    expect_rc 2
+    expect_out "alembic.ini: a FIFO, not a regular file"
+    limited "$D" pipeline run --auto
+    [ "$RC" != 0 ] || fail "pipeline ran with a FIFO alembic.ini: $OUT"
+    rm alembic.ini && mv alembic.ini.real alembic.ini
+    mkfifo alembic/versions/r3_fifo.py
+    limited "$D" build
+    expect_rc 2
+    expect_out "r3_fifo.py: a FIFO, not a regular file"
+    rm alembic/versions/r3_fifo.py
+    # a source replaced by a FIFO after the build: upgrade's stale check
+    rm migrations/T001.c && mkfifo migrations/T001.c
+    limited "$D" upgrade --dry-run
+    expect_out "migrations/T001.c"
+    rm migrations/T001.c
+    mig T001 '"r1"' "SELECT 1"
+    build_ok
+    # manifest.yaml
+    mv build/bundle/manifest.yaml real-manifest.yaml && mkfifo build/bundle/manifest.yaml
+    limited "$D" upgrade --dry-run --bundle build/bundle
+    expect_rc 2
+    expect_out "manifest.yaml: a FIFO, not a regular file"
+    limited "$D" verify --offline
+    expect_rc 2
+    rm build/bundle/manifest.yaml && mv real-manifest.yaml build/bundle/manifest.yaml
+    # a cache entry (the cache reads it non-blocking, then ignores it)
+    local cache
+    temp_dir cache
+    chmod 700 "$cache"
+    DELEMBIC_CACHE_DIR=$cache run "$D" verify --offline
+    expect_rc 0
+    local entry
+    entry=$(ls "$cache"/*.bin | head -1)
+    [ -n "$entry" ] || fail "no cache entry in $cache"
+    rm "$entry" && mkfifo "$entry"
+    DELEMBIC_CACHE_DIR=$cache limited "$D" verify --offline
+    expect_rc 0
+}
+
+# S3: two sections on one database, each numbering from D001
+test_two_sections_on_one_database_keep_their_records_apart() {
+    new_project
+    run "$D" -n silver init silver
+    expect_rc 0
+    expect_out "Next: delembic -n silver revision -m"
+    grep -A20 '^silver:' delembic.yaml | grep -q '^  version_table_schema: silver' ||
+        fail "no version_table_schema for silver: $(cat delembic.yaml)"
+    ! sed -n '/^delembic:/,/^silver:/p' delembic.yaml | grep -q '^  version_table_schema' ||
+        fail "the first section got a schema: $(cat delembic.yaml)"
+    U="$URL" awk '/^silver:/ { s = 1 } s && $1 == "database:" { print "  database: " ENVIRON["U"]; next } { print }' \
+        delembic.yaml >d.new && mv d.new delembic.yaml
+    mig D001 '' "CREATE TABLE t_main (x int)"
+    mig D001 '' "CREATE TABLE t_silver (x int)" '' ../silver/D001.c
+    build_ok
+    run "$D" -n silver build
+    expect_rc 0
+    run "$D" upgrade
+    expect_rc 0
+    run "$D" -n silver upgrade
+    expect_rc 0
+    expect_out "Running D001"
+    expect_sql "SELECT to_regclass('t_main') IS NOT NULL AND to_regclass('t_silver') IS NOT NULL" t
+    expect_sql "SELECT count(*) FROM silver.delembic_version" 1
+    expect_sql "SELECT count(*) FROM public.delembic_version" 1
+    run "$D" -n silver history
+    expect_out "applied"
+    expect_no_out "changed"
+    # a section that shares the first one's sources shares its records too
+    run "$D" -n staging init
+    expect_rc 0
+    expect_out "Next: delembic -n staging revision -m"
+    ! sed -n '/^staging:/,$p' delembic.yaml | grep -q '^  version_table_schema' ||
+        fail "a section with the same sources got its own schema: $(cat delembic.yaml)"
+    # a section name that appears in the header comment is appended whole
+    run "$D" -n data init data_src
+    expect_rc 0
+    grep -A20 '^data:' delembic.yaml | grep -q '^  version_table_schema: data' ||
+        fail "the data section is not whole: $(cat delembic.yaml)"
+    run "$D" -n data build
+    expect_rc 0
+    run "$D" -n silver current
+    expect_rc 0
+}
+
+# S4: an env.py that hard-codes another database; the target already shows
+# the revision a step asks for: Alembic must not run at all
+test_pipeline_skips_alembic_steps_the_database_already_shows() {
+    new_project
+    stock_alembic .
+    printf '  alembic_config: alembic.ini\n' >>delembic.yaml
+    local other="${DB}_x" other_url
+    other_url=$(pg_newdb "$other")
+    trap 'psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"'"$other"'\" WITH (FORCE)" >/dev/null 2>&1; cleanup_project' EXIT
+    U="$other_url" awk '{ print } /^config = context.config$/ { print "config.set_main_option(\"sqlalchemy.url\", \"" ENVIRON["U"] "\")" }' \
+        alembic/env.py >env.new && mv env.new alembic/env.py
+    grep -q "set_main_option" alembic/env.py || fail "env.py not changed"
+    pipeline_bundle
+    sql "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); INSERT INTO alembic_version VALUES ('r2')"
+    run "$D" pipeline run --auto
+    expect_rc 0
+    expect_out "schema already at r1: skipped"
+    expect_out "schema already at head: skipped"
+    expect_out "Pipeline complete"
+    [ "$(psql -qAtX -d "$other" -c "SELECT to_regclass('alembic_version') IS NULL")" = t ] ||
+        fail "Alembic ran against $other"
+    expect_sql "SELECT count(*) FROM t_seen" 1
+    # the target behind: Alembic runs, migrates the other database, and the
+    # check after the step stops the pipeline
+    sql "UPDATE alembic_version SET version_num = 'r1'"
+    run "$D" pipeline run --auto
+    expect_rc 2
+    expect_out "schema already at r1: skipped"
+    expect_out "alembic upgrade head reported success but"
+    expect_out "Alembic migrated another database"
+}
+
+# S5: any directory entry (a dangling symbolic link too) is an existing file
+test_pipeline_generate_keeps_a_dangling_symlink() {
+    new_project
+    mig D001 '' "SELECT 1"
+    build_ok
+    ln -s "$P/nowhere.yaml" out.yaml
+    run "$D" pipeline generate -o out.yaml
+    expect_rc 2
+    expect_out "out.yaml already exists"
+    [ -L out.yaml ] || fail "the link was replaced"
+    [ ! -e nowhere.yaml ] || fail "written through the link"
+    ln -s "$P/nowhere.yaml" pipeline.yaml
+    run "$D" pipeline generate
+    expect_rc 2
+    [ -L pipeline.yaml ] || fail "the link was replaced"
+    run "$D" pipeline generate -o out.yaml --force
+    expect_rc 0
+    grep -q "type: delembic" out.yaml || fail "--force did not write"
+}
+
+# S6: the manifest cache keeps its newest entries only
+test_manifest_cache_is_pruned_to_its_newest_entries() {
+    new_project
+    mig D001 '' "SELECT 1"
+    build_ok
+    local cache i
+    temp_dir cache
+    chmod 700 "$cache"
+    for i in $(seq 1 100); do
+        printf 'old' >"$cache/$(printf '%016x' "$i")-3.bin"
+    done
+    touch -d '2 days ago' "$cache"/*.bin
+    echo mine >"$cache/notes.txt"
+    DELEMBIC_CACHE_DIR=$cache run "$D" verify --offline
+    expect_rc 0
+    local n
+    n=$(find "$cache" -name '*.bin' | wc -l)
+    [ "$n" -le 64 ] || fail "$n entries kept"
+    [ "$n" -ge 32 ] || fail "only $n entries kept"
+    [ -n "$(find "$cache" -name '*.bin' -newermt '1 day ago')" ] || fail "the new entry is gone"
+    [ -f "$cache/notes.txt" ] || fail "a file that is not an entry was removed"
+}
+
+# S7: ps shows a fixed *** whatever the password's length: two runs whose
+# passwords differ in length show the same command line, byte for byte
+test_ps_masks_a_password_with_a_fixed_width() {
+    new_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait W001
+    use_plugin surface_wait W002
+    use_plugin surface_wait W003
+    build_ok
+    local bin=${DELEMBIC_REAL:-$D} rev pw pid worker i f
+    for rev in W001 W002 W003; do
+        case $rev in
+        W001) pw=ab ;;
+        W002) pw=$PW ;;
+        W003) pw=abc ;;
+        esac
+        "$bin" --database "postgresql://postgres:$pw@/$DB?host=$PGTMP" upgrade $rev >"$P/out.$rev" 2>&1 &
+        pid=$!
+        worker=
+        for i in $(seq 1 600); do
+            worker=$(pgrep -P "$pid" | head -1) || true
+            [ -n "$worker" ] && [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go WHERE rev = ''$rev''%' AND pid <> pg_backend_pid()")" = 1 ] && break
+            sleep 0.05
+        done
+        [ -n "$worker" ] || fail "no worker for $rev"
+        sed "s/$rev/W00X/g" /proc/$pid/cmdline >"$P/host.$rev"
+        sed "s/$rev/W00X/g" /proc/$worker/cmdline >"$P/worker.$rev"
+        ps -o args= -p "$pid" | sed "s/$rev/W00X/g" >"$P/ps.$rev"
+        sql "INSERT INTO t_go VALUES ('$rev')"
+        wait $pid || fail "upgrade $rev failed: $(cat "$P/out.$rev")"
+        grep -q "postgres:\*\*\*@" "$P/ps.$rev" || fail "ps shows: $(cat "$P/ps.$rev")"
+    done
+    for f in host worker ps; do
+        cmp -s "$P/$f.W001" "$P/$f.W002" && cmp -s "$P/$f.W001" "$P/$f.W003" ||
+            fail "$f differs with the password's length: $(od -c "$P/$f.W001" | tail -4) / $(od -c "$P/$f.W002" | tail -4)"
+    done
+    ! grep -q "\*\*\*\*" "$P/ps.W002" || fail "the password's length shows: $(cat "$P/ps.W002")"
+    # the title that runs on into the environment block, in $D (under
+    # valgrind with VALGRIND=1): the run and the environment it passes on
+    # (to the compiler, to Alembic) are intact
+    run env SURFACE_ENV_CHECK=kept "$D" --database "postgresql://postgres:Q@/$DB?host=$PGTMP" history
+    expect_rc 0
+    expect_out "W003"
+    printf '#!/bin/sh\necho "SURFACE_ENV_CHECK=$SURFACE_ENV_CHECK"\nexit 1\n' >"$P/envcheck.sh"
+    chmod +x "$P/envcheck.sh"
+    printf 'delembic:\n  alembic_command: %s\n' "$P/envcheck.sh" >"$P/envcheck.yaml"
+    run env SURFACE_ENV_CHECK=kept "$D" -c "$P/envcheck.yaml" --bundle "$P/build/bundle" \
+        --database "postgresql://postgres:Q@/$DB?host=$PGTMP" pipeline run --auto
+    expect_out "SURFACE_ENV_CHECK=kept"
+}
+
 run_tests

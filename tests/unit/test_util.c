@@ -1,7 +1,11 @@
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "db.h"
+#include "proctitle.h"
 #include "term.h"
 #include "util.h"
 
@@ -100,10 +104,10 @@ START_TEST(passwords_masked_in_any_text)
     char *plain = db_redact_text("missing \"=\" after \"password\" in connection info string", NULL);
     ck_assert_str_eq(plain, "missing \"=\" after \"password\" in connection info string");
     free(plain);
-    /* in place, for argv: same length */
-    char arg[] = "--database=postgresql://u:hunter22@h/db?password=x2";
-    db_mask_in_place(arg);
-    ck_assert_str_eq(arg, "--database=postgresql://u:********@h/db?password=**");
+    /* what ps shows of --database: a fixed *** whatever the length */
+    char *shown = db_redact_text("postgresql://u:hunter22@h/db?password=x2", NULL);
+    ck_assert_str_eq(shown, "postgresql://u:***@h/db?password=***");
+    free(shown);
 }
 END_TEST
 
@@ -167,6 +171,94 @@ START_TEST(paths_and_maps)
 }
 END_TEST
 
+/* A FIFO is refused before it is opened (an open would wait for a writer
+ * forever); a folder too; a regular file reads whole. */
+START_TEST(read_file_refuses_what_is_not_a_regular_file)
+{
+    char dir[] = "/tmp/delembic-unit.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *fifo = path_join(dir, "pipe.yaml"), *reg = path_join(dir, "ok.yaml");
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    del_err e;
+    char *text = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(read_file(fifo, 100, &text, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "pipe.yaml: a FIFO, not a regular file"));
+    ck_assert_int_eq(read_file(dir, 100, &text, &len, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "a folder, not a regular file"));
+    FILE *f = fopen(reg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("abc", f);
+    fclose(f);
+    ck_assert_int_eq(read_file(reg, 100, &text, &len, &e), 0);
+    ck_assert_str_eq(text, "abc");
+    ck_assert_uint_eq(len, 3);
+    free(text);
+    ck_assert_int_eq(read_file(reg, 2, &text, &len, &e), -1);
+    ck_assert_int_eq(entry_exists(fifo), 1);
+    unlink(fifo);
+    unlink(reg);
+    ck_assert_int_eq(symlink("nowhere", fifo), 0);
+    ck_assert_int_eq(entry_exists(fifo), 1);
+    ck_assert_int_eq(path_exists(fifo), 0);
+    unlink(fifo);
+    rmdir(dir);
+    free(fifo);
+    free(reg);
+}
+END_TEST
+
+/* The title written over argv's block: what Linux shows is exactly the
+ * title, whatever the block's length; it runs on into the environment block
+ * when needed, and is refused when it cannot fit. */
+START_TEST(proctitle_layout_shows_exactly_the_title)
+{
+    char block[32];
+    /* shorter than the block: title, NUL, NULs, then a non-NUL last byte */
+    memset(block, 'x', sizeof block);
+    ck_assert_int_eq(proctitle_layout(block, 20, 0, "prog --db ***"), 0);
+    ck_assert_str_eq(block, "prog --db ***");
+    for (int i = 14; i < 19; i++)
+        ck_assert_int_eq(block[i], 0);
+    ck_assert_int_ne(block[19], 0);
+    ck_assert_int_eq(block[20], 'x'); /* nothing past the block */
+    /* exactly the block */
+    memset(block, 'x', sizeof block);
+    ck_assert_int_eq(proctitle_layout(block, 14, 0, "prog --db ***"), 0);
+    ck_assert_str_eq(block, "prog --db ***");
+    ck_assert_int_eq(block[14], 'x');
+    /* longer: into the environment block, only when there is one */
+    memset(block, 'x', sizeof block);
+    ck_assert_int_eq(proctitle_layout(block, 10, 0, "prog --db ***"), -1);
+    ck_assert_int_eq(block[0], 'x');
+    ck_assert_int_eq(proctitle_layout(block, 10, 4, "prog --db ***"), 0);
+    ck_assert_str_eq(block, "prog --db ***");
+    ck_assert_int_eq(block[14], 'x');
+}
+END_TEST
+
+/* proctitle_hide on a block laid out as the kernel does: the copies keep
+ * the real value, the block shows the masked one, NUL-padded title */
+START_TEST(proctitle_hides_a_value_in_the_block)
+{
+    char block[] = "prog\0--database=postgresql://u:hunter22@h/db\0upgrade";
+    char *argv[] = {block, block + 5, NULL, NULL};
+    argv[2] = argv[1] + strlen(argv[1]) + 1;
+    ck_assert_str_eq(argv[1], "--database=postgresql://u:hunter22@h/db");
+    ck_assert_str_eq(argv[2], "upgrade");
+    proctitle t;
+    proctitle_init(&t, 3, argv);
+    ck_assert_ptr_eq(t.block, block);
+    ck_assert_uint_eq(t.block_len, sizeof block);
+    const char *value = t.args[1] + strlen("--database=");
+    proctitle_hide(&t, value, "postgresql://u:***@h/db");
+    ck_assert_str_eq(block, "prog --database=postgresql://u:***@h/db upgrade");
+    ck_assert_int_ne(block[sizeof block - 1], 0);
+    ck_assert_str_eq(t.args[1], "--database=postgresql://u:hunter22@h/db");
+    proctitle_free(&t);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("util");
@@ -177,6 +269,9 @@ Suite *make_suite(void)
     ADD(tc, terminal_text_escaped);
     ADD(tc, url_precedence);
     ADD(tc, paths_and_maps);
+    ADD(tc, read_file_refuses_what_is_not_a_regular_file);
+    ADD(tc, proctitle_layout_shows_exactly_the_title);
+    ADD(tc, proctitle_hides_a_value_in_the_block);
     suite_add_tcase(s, tc);
     return s;
 }
