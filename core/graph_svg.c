@@ -19,7 +19,7 @@
 /* Graphviz measures text with Helvetica's (Arial's) widths, but a browser
  * without Helvetica or Arial draws a wider sans-serif (DejaVu Sans: about 12%
  * wider), which would overflow the nodes: nodes are laid out for text at
- * FONT_SIZE_LAYOUT and the SVG draws it at FONT_SIZE_DRAWN. */
+ * FONT_SIZE_LAYOUT (14% larger) and the SVG draws it at FONT_SIZE_DRAWN_SVG. */
 #define FONT_SIZE_LAYOUT "12.5"
 #define FONT_SIZE_LAYOUT_SVG " font-size=\"12.50\"" /* as Graphviz writes it */
 #define FONT_SIZE_DRAWN_SVG " font-size=\"11.00\""
@@ -37,6 +37,8 @@
 #define HUGE_GRAPH 2000
 #define HUGE_NSLIMIT "0.02"
 #define HUGE_MCLIMIT "0.05"
+
+#define PIPE_CHUNK (64 * 1024) /* read from the child this much at a time */
 
 /* The dot layout and the core renderers (svg, dot), linked in: no plugin
  * configuration is read and no font library is loaded. */
@@ -63,7 +65,7 @@ static const look looks[DG_NSTATUS] = {
     [DG_MISSING] = {"#ebebeb", "#737373", "filled,dotted", "1.5", "1"},
     [DG_ORPHANED] = {"#f5dcea", "#cc79a7", "filled,diagonals", "1.5", "1"},
     [DG_HELD] = {"#f7f1b0", "#000000", "filled,dashed", "3", "1"},
-    [DG_RUNNING] = {"#cde4f3", "#0072b2", "filled,bold", "3", "1"},
+    [DG_RUNNING] = {"#cde4f3", "#0072b2", "filled,bold,rounded", "3", "1"},
     [DG_PAUSED] = {"#e0f1fb", "#56b4e9", "filled,dotted", "3", "1"},
 };
 
@@ -683,7 +685,7 @@ static int render_in_child(const depgraph *g, const graph_svg_opts *opts, sbuf *
     }
     close(fds[1]);
     sbuf in = {0};
-    char buf[1 << 16];
+    char buf[PIPE_CHUNK];
     for (;;) {
         ssize_t r = read(fds[0], buf, sizeof buf);
         if (r < 0 && errno == EINTR)

@@ -43,7 +43,8 @@
  * Graphviz's own metrics), so the same graph gives the same SVG on every
  * machine and in every process. It runs in a child process (fork, the SVG
  * comes back through a pipe): Graphviz 2.42 leaks part of every cluster it
- * lays out (about 0.7 KB a node: tests/graphviz.supp names it for valgrind),
+ * lays out (some 200 KB for a few hundred nodes; tests/graphviz.supp names
+ * it for valgrind),
  * and its assertions abort; neither reaches the caller, so a long-running
  * server can draw again and again, and a Graphviz crash is an error value.
  * Graphviz's messages are kept from stderr; a failed layout or render is an

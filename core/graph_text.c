@@ -219,7 +219,8 @@ int graph_text(const depgraph *g, const graph_text_opts *opts, strvec *lines, de
             next[from][nnext[from]++] = pos[to];
         }
     for (size_t x = 0; x < n; x++)
-        qsort(next[x], nnext[x], sizeof *next[x], by_size);
+        if (nnext[x] > 1)
+            qsort(next[x], nnext[x], sizeof *next[x], by_size);
 
     drawing d = {o.utf8 ? glyph_utf8 : glyph_ascii, lines, NULL, 0};
     lane *cur = NULL, *nxt = NULL;
