@@ -35,8 +35,8 @@
  * the graph. Collapsed runs keep a long linear history small; past 400 drawn
  * nodes placement and crossing minimisation are cut short, past 2,000 more so
  * and without the clusters (tests/bench/graph_bench: 1,000 migrations and 305
- * Alembic revisions with few runs to collapse in about 0.3 s, 10,000 in about
- * 6 s, on this 2-core machine).
+ * Alembic revisions with few runs to collapse in 0.3-0.4 s, 10,000 in 4-6 s,
+ * on this 2-core machine).
  *
  * Graphviz runs with its dot layout and core renderer built in (no plugin
  * configuration is read, no font library is asked: text is measured with
