@@ -420,4 +420,164 @@ test_plugin_printing_to_stdout_leaves_the_json_document_whole() {
     expect_sql "SELECT count(*) FROM t_log" 1
 }
 
+# ==== issue 9 findings X1-X10: exactly once against plugins that leave the
+# host's transaction, reset or close its connection, or change its session
+
+# leave_case MODE: a migration that leaves the host's transaction (plugin
+# evil_leave_txn), and a second one that depends on it
+leave_case() {
+    log_project
+    use_plugin evil_leave_txn T001 MODE="$1"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+}
+
+# the rows of t_log, in order
+log_rows() { sql "SELECT coalesce(string_agg(rev, ',' ORDER BY rev), '') FROM t_log"; }
+
+# X1: what a plugin runs after its COMMIT was refused cannot commit: outside
+# the host's transaction the worker's session is read-only
+test_batches_after_a_refused_commit_never_double_data() {
+    leave_case batches
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_out "FAILED: upgrade ended the host's transaction"
+    expect_out "a migration may not COMMIT"
+    expect_sql "SELECT status || ':' || coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" "failed:none"
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+}
+
+test_autocommit_after_a_rollback_commits_nothing() {
+    leave_case autocommit
+    expect_rc 1
+    expect_out "ended the host's transaction"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+test_chained_transaction_after_a_rollback_is_rolled_back() {
+    leave_case chain
+    expect_rc 1
+    expect_out "ended the host's transaction"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+test_refused_commit_alone_is_a_plain_failure() {
+    leave_case refused
+    expect_rc 1
+    expect_out "a migration may not COMMIT"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+    use_plugin evil_leave_txn T001 MODE=savepoint
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-after,T001-host,T002"
+}
+
+test_savepoint_then_failure_is_a_plain_failure() {
+    leave_case savepoint_fail
+    expect_rc 1
+    expect_out "FAILED: gave up"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+# work that may have committed outside the host's transaction is held: the
+# migration is not run again (nor what depends on it) until an operator acts
+held_leave_case() {
+    leave_case "$1"
+    expect_rc 1
+    expect_out "may have committed"
+    local rows
+    rows=$(log_rows)
+    [ -n "$rows" ] || fail "nothing committed: $OUT"
+    expect_sql "SELECT status || ':' || (hold IS NOT NULL)::text FROM delembic_version WHERE revision = 'T001'" "failed:true"
+    expect_sql "SELECT exception LIKE '%may have committed%' FROM delembic_run_history WHERE revision = 'T001'" t
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_sql "SELECT coalesce(string_agg(rev, ',' ORDER BY rev), '') FROM t_log" "$rows"
+}
+
+test_batches_in_read_write_transactions_are_held() {
+    held_leave_case batches_rw
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-b1,T001-b2"
+}
+test_autocommit_after_turning_read_write_on_is_held() { held_leave_case autocommit_rw; }
+test_autocommit_after_set_config_is_held() { held_leave_case setconfig_rw; }
+test_chained_transaction_committed_is_held() { held_leave_case chain_commit; }
+
+# X2: PQreset on the host's connection: the new session is read-only like
+# the worker's, so a retry commits nothing; work that may have committed in it
+# anyway is held; the worker ends (its session changed under the parent)
+test_reset_connection_then_retry_commits_nothing() {
+    log_project
+    use_plugin evil_reset T001 MODE=terminated
+    mig T002 '' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_out "FAILED: the migration reset the host's connection (PQreset); its work was rolled back"
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    run "$D" upgrade T002
+    expect_rc 0
+    no_backend_left
+}
+
+test_reset_connection_then_read_write_retry_is_held() {
+    log_project
+    use_plugin evil_reset T001 MODE=terminated_rw
+    mig T002 '' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_out "the migration reset the host's connection (PQreset)"
+    expect_out "may have committed"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-retry"
+    expect_sql "SELECT (hold IS NOT NULL)::text FROM delembic_version WHERE revision = 'T001'" true
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-retry"
+    run "$D" upgrade T002
+    expect_rc 0
+    no_backend_left
+}
+
+test_reset_of_a_healthy_connection_is_a_plain_failure() {
+    log_project
+    use_plugin evil_reset T001 MODE=healthy
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "the migration reset the host's connection (PQreset); its work was rolled back"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version" none
+    no_backend_left
+}
+
+# X3: a PQfinish from a destructor (at dlclose, outside any callback) is
+# refused, with a warning naming the revision; the migration succeeds
+test_plugin_closing_the_connection_from_its_destructor_is_refused() {
+    log_project
+    use_plugin evil_pqfinish_dtor T001
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "T001: WARNING: its plugin called PQfinish on the host's connection"
+    [ "$(grep -c '  OK (' <<<"$OUT")" = 2 ] || fail "wanted 2 OK lines: $OUT"
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002"
+    expect_sql "SELECT string_agg(status || ':' || coalesce(hold, 'none'), ',' ORDER BY revision) FROM delembic_version" "success:none,success:none"
+}
+
 run_tests
