@@ -434,6 +434,29 @@ int store_xid_committed(PGconn *conn, long long xid)
     return rc;
 }
 
+int store_recorded_by(PGconn *conn, const char *schema, const char *revision, long long xid)
+{
+    if (xid <= 0)
+        return -1;
+    char x[32];
+    /* xmin is the low 32 bits of the txid_current() form */
+    snprintf(x, sizeof x, "%lld", xid & 0xffffffffLL);
+    const char *params[3] = {revision, x, store_status_name(STORE_SUCCESS)};
+    char *version = store_table(schema, "delembic_version");
+    char *sql = xasprintf("SELECT 1 FROM %s WHERE revision OPERATOR(pg_catalog.=) $1"
+                          " AND status OPERATOR(pg_catalog.=) $3"
+                          " AND xmin::pg_catalog.text OPERATOR(pg_catalog.=) $2",
+                          version);
+    PGresult *r = PQexecParams(conn, sql, 3, NULL, params, NULL, NULL, 0);
+    free(sql);
+    free(version);
+    int rc = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+        rc = PQntuples(r) == 1;
+    PQclear(r);
+    return rc;
+}
+
 const char *store_username(void)
 {
     static char name[128];
