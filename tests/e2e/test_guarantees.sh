@@ -580,4 +580,38 @@ test_plugin_closing_the_connection_from_its_destructor_is_refused() {
     expect_sql "SELECT string_agg(status || ':' || coalesce(hold, 'none'), ',' ORDER BY revision) FROM delembic_version" "success:none,success:none"
 }
 
+# X4: a plugin's client_encoding never reaches the record (its text travels
+# as hex, which every client encoding reads the same)
+test_record_survives_a_plugins_client_encoding() {
+    log_project
+    mig 'D001_ロード' '' "SET client_encoding = SJIS; INSERT INTO t_log VALUES ('D001')"
+    mig 'D002_ア' '"D001_ロード"' "SET client_encoding = BIG5; INSERT INTO t_log VALUES ('D002')"
+    mig 'D003_ü' '"D002_ア"' "SET client_encoding = GBK; INSERT INTO t_log VALUES ('D003')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(revision || '=' || status, ',' ORDER BY revision) FROM delembic_version" "D001_ロード=success,D002_ア=success,D003_ü=success"
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE status = 'success' AND username IS NOT NULL AND hostname IS NOT NULL" 3
+    expect_sql "SELECT count(*) FROM t_log" 3
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "Nothing to do"
+}
+
+# X5: DEALLOCATE or DISCARD in a migration: the host's prepared statements
+# are made again before they are needed, for it and for the next one
+test_deallocate_in_a_migration_leaves_the_host_working() {
+    log_project
+    mig T001 '' "DEALLOCATE ALL; INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "DEALLOCATE delembic_open; DEALLOCATE delembic_record; INSERT INTO t_log VALUES ('T002')"
+    mig T003 '"T002"' "DISCARD SEQUENCES; INSERT INTO t_log VALUES ('T003')"
+    mig T004 '"T003"' "DISCARD PLANS; DEALLOCATE delembic_temp; CREATE TABLE made_by_t004 (x int)"
+    mig T005 '"T004"' "INSERT INTO t_log VALUES ('T005')"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002,T003,T005"
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 5
+}
+
 run_tests
