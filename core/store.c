@@ -516,16 +516,33 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
     return 0;
 }
 
-static char *lit(PGconn *conn, const char *s)
+/* A text value for the record, whatever client_encoding the plugin left
+ * (the server reads the whole round trip with it, before RESET ALL runs):
+ * printable ASCII reads the same in every client encoding, so it goes as an
+ * E'' literal (whatever standard_conforming_strings says); anything else as
+ * hex, decoded on the server as UTF-8. */
+static void record_text(sbuf *b, const char *s)
 {
-    if (!s)
-        return xstrdup("NULL");
-    char *e = PQescapeLiteral(conn, s, strlen(s));
-    if (!e)
-        return xstrdup("NULL");
-    char *out = xstrdup(e);
-    PQfreemem(e);
-    return out;
+    if (!s) {
+        sbuf_puts(b, "NULL");
+        return;
+    }
+    int ascii = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p && ascii; p++)
+        ascii = *p >= 0x20 && *p < 0x7f;
+    if (ascii) {
+        char *q = quote_literal(s);
+        sbuf_puts(b, q);
+        free(q);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    sbuf_puts(b, "pg_catalog.convert_from(pg_catalog.decode('");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char h[2] = {hex[*p >> 4], hex[*p & 15]};
+        sbuf_add(b, h, 2);
+    }
+    sbuf_puts(b, "', 'hex'), 'UTF8')");
 }
 
 /* Every name qualified (tables with the schema, functions with pg_catalog):
@@ -562,16 +579,18 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
     names_free(&n);
     return sql;
 }
-char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum, long long xid)
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid)
 {
-    char *r = lit(conn, revision), *c = lit(conn, checksum), *u = lit(conn, store_username()),
-         *h = lit(conn, store_hostname());
-    char *sql = xasprintf("EXECUTE delembic_record(%s, %.6f, %.6f, %s, %s, %s, %lld)", r, started,
-                          ended, c, u, h, xid);
-    free(r);
-    free(c);
-    free(u);
-    free(h);
-    return sql;
+    sbuf b = {0};
+    sbuf_puts(&b, "EXECUTE " STORE_RECORD_STATEMENT "(");
+    record_text(&b, revision);
+    sbuf_printf(&b, ", %.6f, %.6f, ", started, ended);
+    record_text(&b, checksum);
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_username());
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_hostname());
+    sbuf_printf(&b, ", %lld)", xid);
+    return b.s;
 }

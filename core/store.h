@@ -117,8 +117,10 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
 #define STORE_ALREADY_APPLIED "delembic-already-applied"
 #define STORE_RECORD_STATEMENT "delembic_record"
 char *store_prepare_record_sql(const char *schema, const store_token *tok);
-char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum, long long xid);
+/* The EXECUTE of the record: its text values read the same whatever
+ * client_encoding and standard_conforming_strings the plugin left. */
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

@@ -406,7 +406,7 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
                         double ended, const char *checksum, long long xid, int open_next)
 {
-    char *rec = store_record_sql(conn, rev, started, ended, checksum, xid);
+    char *rec = store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
     char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect) : NULL;
