@@ -614,4 +614,34 @@ test_deallocate_in_a_migration_leaves_the_host_working() {
     expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 5
 }
 
+# X8: what a plugin or the server says goes through the same password
+# redaction as delembic's own messages, in text, --json and the history
+secret_case() {
+    log_project
+    use_plugin evil_secrets T001 MODE="$1" PW=S3cretPw
+    build_ok
+    local url="$URL&password=S3cretPw"
+    run "$D" --database "$url" upgrade head
+    expect_rc 1
+    local text=$OUT
+    "$D" --json --database "$url" upgrade head >"$P/out.json" 2>"$P/err.txt" || true
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 1 || fail "not one JSON document: $(cat "$P/out.json")"
+    local all
+    all="$text $(cat "$P/out.json" "$P/err.txt") $(sql "SELECT string_agg(exception, ' ') FROM delembic_run_history")"
+    ! grep -q "S3cretPw\|SrcPassw0rd" <<<"$all" || fail "a password is shown: $all"
+    grep -q '\*\*\*' <<<"$all" || fail "nothing masked: $all"
+}
+
+test_passwords_in_plugin_messages_are_masked() {
+    secret_case plugin
+    expect_out "connecting with ***"
+    expect_out "postgresql://etl:***@db.example/source"
+    expect_out "FAILED: source database:"
+}
+
+test_passwords_in_server_errors_from_a_plugin_are_masked() {
+    secret_case server
+    expect_out 'invalid input syntax for type integer: "***"'
+}
+
 run_tests
