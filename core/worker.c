@@ -81,15 +81,42 @@ static void on_signal(int sig)
 typedef struct wctx {
     int fd;
     int index;
+    const char *url;    /* the run's database: its password is masked in messages */
     char fail[3000];
     double last_progress;
 } wctx;
+
+/* text with every password masked (db_redact_text: URLs, password=, and the
+ * run's own password wherever it appears), its trailing newlines dropped
+ * (libpq ends its messages with one), into buf */
+static void redact_into(char *buf, size_t n, const char *text, const char *url)
+{
+    char *red = db_redact_text(text, url);
+    size_t len = strlen(red);
+    while (len && (red[len - 1] == '\n' || red[len - 1] == '\r'))
+        red[--len] = '\0';
+    snprintf(buf, n, "%s", red);
+    free(red);
+}
+
+/* Every message of a worker reaches the parent through here: what plugins,
+ * libpq and the server say is masked before it is printed, put in JSON or
+ * recorded. */
+static int send_text(int fd, wmsg *m, const char *url)
+{
+    if (m->text[0]) {
+        char *red = db_redact_text(m->text, url);
+        snprintf(m->text, sizeof m->text, "%s", red);
+        free(red);
+    }
+    return worker_send(fd, m);
+}
 
 static void api_fail(dm_ctx *ctx, const char *message)
 {
     stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
-    snprintf(w->fail, sizeof w->fail, "%s", message ? message : "failed");
+    redact_into(w->fail, sizeof w->fail, message ? message : "failed", w->url);
 }
 
 static void api_log(dm_ctx *ctx, const char *message)
@@ -97,7 +124,7 @@ static void api_log(dm_ctx *ctx, const char *message)
     stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
     wmsg m = {.type = WMSG_LOG, .index = w->index};
-    snprintf(m.text, sizeof m.text, "%s", message ? message : "");
+    redact_into(m.text, sizeof m.text, message ? message : "", w->url);
     worker_send(w->fd, &m);
 }
 
@@ -111,7 +138,7 @@ static void api_progress(dm_ctx *ctx, long long done, long long total, const cha
     w->last_progress = now;
     wmsg m = {.type = WMSG_PROGRESS, .index = w->index, .done = done, .total = total};
     snprintf(m.text, sizeof m.text, "%s", unit ? unit : "");
-    worker_send(w->fd, &m);
+    send_text(w->fd, &m, w->url);
 }
 
 static const dm_host_api host_api = {
@@ -712,7 +739,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     }
     m->xid = xid;
     txwatch_begin(&g_watch.tx);
-    wctx w = {.fd = fd, .index = index};
+    wctx w = {.fd = fd, .index = index, .url = cfg->url};
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = cfg->b->dir, .host = &w};
     if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
@@ -841,7 +868,7 @@ static void worker_main(const worker_cfg *cfg, int fd)
             int then = g_then;
             int go = m.status == WRES_OK && then >= 0 && (size_t)then < cfg->b->mf.n && !g_interrupted;
             m.then = go ? then : -1;
-            if (worker_send(fd, &m) != 0)
+            if (send_text(fd, &m, cfg->url) != 0)
                 goto done;
             /* a plugin reset the connection (or it broke): this session is
              * not the one the worker set up, nor the one the parent knew */
