@@ -644,4 +644,29 @@ test_passwords_in_server_errors_from_a_plugin_are_masked() {
     expect_out 'invalid input syntax for type integer: "***"'
 }
 
+# X6: the host's own statements name pg_catalog's operators: a user's
+# operator that matches their argument types exactly (pg_catalog has none
+# for float8 * int4, int8 % int4, oid = regclass, text || bigint) is never
+# chosen over them
+test_user_operators_never_capture_the_hosts_statements() {
+    log_project
+    local op l o r fn
+    for op in 'float8 * int4' 'int8 % int4' 'oid = regclass' 'text || bigint' 'oid = int4' 'text = text'; do
+        read -r l o r <<<"$op"
+        fn="evil_$(md5sum <<<"$op" | cut -c1-8)"
+        sql "CREATE FUNCTION public.$fn(a $l, b $r) RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION USING MESSAGE = 'captured: $op'; END \$\$"
+        sql "CREATE OPERATOR public.$o (LEFTARG = $l, RIGHTARG = $r, FUNCTION = public.$fn)"
+    done
+    mig T001 '' "CREATE TABLE made_by_t001 (x int); INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_no_out "captured"
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 2
+    run "$D" history
+    expect_rc 0
+    expect_no_out "captured"
+}
+
 run_tests
