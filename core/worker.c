@@ -189,8 +189,9 @@ static const char *open_sql =
     "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
 static const char *open_check_sql =
     "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
-    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name NOT IN ('"
-    STORE_RECORD_STATEMENT "', '" OPEN_STATEMENT "', '" OPEN_CHECK_STATEMENT "', '" TEMP_STATEMENT "'))"
+    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
+    " ANY ('{" STORE_RECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
+    "}'::pg_catalog.text[]))"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
 
@@ -198,12 +199,12 @@ static const char *open_check_sql =
  * than the guard's? (Each depends on the session's temporary schema.) */
 static const char *temp_sql =
     "PREPARE " TEMP_STATEMENT " AS SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-    "  WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
-    "  AND d.refobjid = pg_catalog.pg_my_temp_schema()"
-    "  AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-    "           AND d.objid = '" GUARD_TABLE "'::pg_catalog.regclass)"
-    "  AND NOT (d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-    "           AND d.objid = '" GUARD_FUNCTION "'::pg_catalog.regprocedure))";
+    "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid"
+    "  AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()"
+    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid"
+    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_TABLE "'::pg_catalog.regclass::pg_catalog.oid)"
+    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid"
+    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_FUNCTION "'::pg_catalog.regprocedure::pg_catalog.oid))";
 
 /* What every commit undoes, in the same round trip and before the record (so
  * the record runs as the host, with the host's settings): session settings,
