@@ -669,4 +669,27 @@ test_user_operators_never_capture_the_hosts_statements() {
     expect_no_out "captured"
 }
 
+# X7: the lock holder's role comes from the server: the waiting line and the
+# error show it escaped (the server itself turns control characters in an
+# application name into '?')
+test_lock_holder_names_are_escaped() {
+    log_project
+    ROLE=$'mallory\e[2J'"_$DB"
+    psql -qAtX -d postgres -c "DO \$\$ BEGIN EXECUTE format('CREATE ROLE %I LOGIN SUPERUSER', '$ROLE'); END \$\$" >/dev/null
+    mig T001 '' "INSERT INTO t_log VALUES ('T001')"
+    build_ok
+    PGUSER=$ROLE psql -qAtX -d "$DB" -c "SELECT pg_advisory_lock(7234307559323232611), pg_sleep(60)" >/dev/null 2>&1 &
+    local holder=$!
+    wait_for_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 1835166051" 1
+    run "$D" upgrade head --lock-timeout 1
+    kill $holder 2>/dev/null || true
+    wait $holder 2>/dev/null || true
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 0
+    psql -qAtX -d postgres -c "DO \$\$ BEGIN EXECUTE format('DROP ROLE %I', '$ROLE'); END \$\$" >/dev/null
+    expect_rc 3
+    expect_out "Waiting for the delembic lock held by"
+    expect_out 'user mallory\x1b[2J'
+    ! grep -q $'\e' <<<"$OUT" || fail "a raw escape reached the terminal: $(od -c <<<"$OUT" | head)"
+}
+
 run_tests
