@@ -237,7 +237,7 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
         if (!told && !quiet) {
             char who[512];
             lock_holder(conn, who, sizeof who);
-            fprintf(stderr, "Waiting for the delembic lock held by %s ...\n", who);
+            term_line(stderr, "Waiting for the delembic lock held by %s ...", who); /* server text */
             told = 1;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};

@@ -682,7 +682,7 @@ test_lock_holder_names_are_escaped() {
     local holder=$!
     wait_for_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 1835166051" 1
     run "$D" upgrade head --lock-timeout 1
-    kill $holder 2>/dev/null || true
+    sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '$ROLE'" >/dev/null
     wait $holder 2>/dev/null || true
     wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 0
     psql -qAtX -d postgres -c "DO \$\$ BEGIN EXECUTE format('DROP ROLE %I', '$ROLE'); END \$\$" >/dev/null
