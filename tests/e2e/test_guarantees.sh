@@ -692,4 +692,39 @@ test_lock_holder_names_are_escaped() {
     ! grep -q $'\e' <<<"$OUT" || fail "a raw escape reached the terminal: $(od -c <<<"$OUT" | head)"
 }
 
+# X9: a HELD revision's dependents are named: marked in --dry-run, listed in
+# the HELD line and in --json
+test_dependents_of_a_held_revision_are_named() {
+    log_project
+    use_plugin evil_self_commit T001 MODE=idle
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    mig T003 '"T002"' "INSERT INTO t_log VALUES ('T003')"
+    mig T004 '' "INSERT INTO t_log VALUES ('T004')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    run "$D" upgrade head --dry-run
+    expect_rc 1
+    expect_out "T001: commits by itself (idle)  [HELD]"
+    expect_out "T002: test migration T002  [after HELD T001]"
+    expect_out "T003: test migration T003  [after HELD T001]"
+    grep -q "T004: test migration T004$" <<<"$OUT" || fail "T004 is marked: $OUT"
+    expect_out "T002, T003"
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_out "T002, T003"
+    "$D" --json upgrade head --dry-run >"$P/out.json" 2>/dev/null || true
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 1 || fail "not one JSON document: $(cat "$P/out.json")"
+    python3 - "$P/out.json" <<'PY' || fail "JSON: $(cat "$P/out.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+held = {h["revision"]: h for h in d["held"]}
+assert held["T001"]["dependents"] == ["T002", "T003"], held
+plan = {e["revision"]: e for e in d["plan"]}
+assert plan["T002"]["after_held"] == "T001" and plan["T003"]["after_held"] == "T001", plan
+assert "after_held" not in plan["T004"] and "after_held" not in plan["T001"], plan
+PY
+}
+
 run_tests
