@@ -727,4 +727,81 @@ assert "after_held" not in plan["T004"] and "after_held" not in plan["T001"], pl
 PY
 }
 
+# X10: a build during a run swaps the bundle; the run keeps the one it
+# started with (its code and its data/), and the next build removes it
+test_build_during_a_run_leaves_the_run_its_bundle() {
+    log_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait L1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=old
+    mkdir -p migrations/data
+    echo old >migrations/data/v.txt
+    build_ok
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go%' AND pid <> pg_backend_pid()" 1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=new
+    echo new >migrations/data/v.txt
+    run "$D" build
+    expect_rc 0
+    sql "INSERT INTO t_go VALUES ('L1')"
+    local rc1=0
+    wait $pid1 || rc1=$?
+    [ "$rc1" = 0 ] || fail "the run exited $rc1: $(cat "$P/run1")"
+    ! grep -q "sha256" "$P/run1" || fail "the run saw the new bundle: $(cat "$P/run1")"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "L2-old:old"
+    # the old bundle waited for the run beside the new one; the next build removes it
+    ls -a build | grep -q '^\.bundle\.old-' || fail "no kept bundle: $(ls -a build)"
+    run "$D" build
+    expect_rc 0
+    ! ls -a build | grep -q '^\.bundle\.old-' || fail "the kept bundle is still there: $(ls -a build)"
+    # what ran is the old code: the new bundle's L2 shows as changed
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "WARNING: L2 changed since it was applied"
+}
+
+# a bundle replaced by other means (rm and copy, rsync --delete, a build of
+# an older delembic): the run goes on when what is there now is what it
+# started with (each file is checked against its manifest), and stops naming
+# the replacement otherwise
+replaced_by_hand() {
+    log_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait L1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=old
+    mkdir -p migrations/data
+    echo old >migrations/data/v.txt
+    build_ok
+    cp -a build/bundle "$P/copy"
+    if [ "$1" = other ]; then
+        use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=new
+        run "$D" build -o "$P/other"
+        expect_rc 0
+        rm -rf "$P/copy"
+        cp -a "$P/other" "$P/copy"
+    fi
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go%' AND pid <> pg_backend_pid()" 1
+    rm -rf build/bundle
+    cp -a "$P/copy" build/bundle
+    sql "INSERT INTO t_go VALUES ('L1')"
+    RC1=0
+    wait $pid1 || RC1=$?
+}
+
+test_bundle_copied_again_during_a_run_runs_on() {
+    replaced_by_hand same
+    [ "$RC1" = 0 ] || fail "the run exited $RC1: $(cat "$P/run1")"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "L2-old:old"
+}
+
+test_bundle_replaced_by_hand_during_a_run_is_named() {
+    replaced_by_hand other
+    [ "$RC1" = 2 ] || fail "the run exited $RC1: $(cat "$P/run1")"
+    grep -q "the bundle was replaced or removed while this run used it" "$P/run1" || fail "$(cat "$P/run1")"
+    expect_sql "SELECT count(*) FROM t_log" 0
+}
+
 run_tests
