@@ -233,7 +233,8 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
-    if (bundle_open_manifest(a->bundle_dir, &b, err) != 0) {
+    /* the run keeps this bundle folder, whatever a build puts in its place */
+    if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
         code = err->code;
         goto done;
     }

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -597,18 +598,31 @@ static void prefetch_drop(void)
 }
 
 /* Verify (through one open descriptor), load with the libraries it needs,
- * and check migration index. */
+ * and check migration index, from the bundle the run started with, wherever
+ * a build moved it since (bundle_path). */
 static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
                          del_err *err)
 {
     const mentry *e = &cfg->b->mf.m[index];
-    char *path = path_join(cfg->b->dir, e->file);
-    int rc = loader_load_verified(cfg->b->dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
-    stray_check(rc); /* a constructor that forked */
-    warn_refused(index);
-    if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
-        loader_unload(lp);
-    free(path);
+    int rc = -1;
+    /* a build may swap the bundle folder while we read it: then once more,
+     * from where the kept folder went */
+    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
+        char buf[PATH_MAX], after[PATH_MAX];
+        const char *dir = bundle_path(cfg->b, buf);
+        char *path = path_join(dir, e->file);
+        rc = loader_load_verified(dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
+        stray_check(rc); /* a constructor that forked */
+        warn_refused(index);
+        if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
+            loader_unload(lp);
+        free(path);
+        if (rc == 0 || strcmp(bundle_path(cfg->b, after), dir) == 0)
+            break;
+    }
+    if (rc != 0 && bundle_replaced(cfg->b)) /* the kept folder is gone (by hand, an older build) */
+        del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
+                 cfg->b->dir, e->file);
     return rc;
 }
 
@@ -741,8 +755,9 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     m->xid = xid;
     txwatch_begin(&g_watch.tx);
     wctx w = {.fd = fd, .index = index, .url = cfg->url};
+    char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
-                  .bundle_dir = cfg->b->dir, .host = &w};
+                  .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
     if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
         (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
         rollback(conn);
