@@ -372,8 +372,7 @@ static void show_progress(run *r, const wmsg *m)
  * us): a pid that another session took since never matches. */
 #define BACKEND_MATCH                                                                              \
     " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
-    " WHERE (pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                \
-    " 1000000::double precision)::bigint OPERATOR(pg_catalog.=) $2::bigint"
+    " WHERE " WORKER_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
 
 /* End a worker's server session (after the worker died or was killed), and
  * wait until it is gone. Only the session the worker last reported: never a

@@ -254,9 +254,7 @@ static char g_session_auth[128];
  * reset): its server pid and a key from its start time, so that the parent
  * never terminates a pid that another session took since. */
 #define BACKEND_KEY_SQL                                                                            \
-    "SELECT (pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                \
-    " 1000000::double precision)::bigint"                                                          \
-    " FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s"
+    "SELECT " WORKER_BACKEND_KEY " FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s"
 
 static long long backend_key(PGconn *conn, const char *before)
 {

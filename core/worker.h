@@ -41,6 +41,13 @@ enum wresult {
     WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
 };
 
+/* A server session's start time in microseconds, from pg_stat_get_activity
+ * row s: with its pid, it names the session (a pid alone may have been taken
+ * by another session since). The worker reports it, the parent matches it. */
+#define WORKER_BACKEND_KEY                                                                         \
+    "(pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                       \
+    " 1000000::double precision)::bigint"
+
 typedef struct wmsg {
     int type;
     int index;         /* manifest entry */
