@@ -370,6 +370,9 @@ static int check_txn(PGconn *conn, const char *what, int rc, wctx *w, wmsg *m)
         txwatch_idle(&g_watch.tx);
     if (g_watch.tx.outside) {
         left_message(&g_watch.tx, what, m);
+        size_t len = strlen(m->text);
+        if (w->fail[0] && len < sizeof m->text) /* what the plugin said, too */
+            snprintf(m->text + len, sizeof m->text - len, " (the migration said: %s)", w->fail);
         return -1;
     }
     if (rc != 0) {
