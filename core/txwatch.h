@@ -16,9 +16,9 @@
  *    SAVEPOINT, a ROLLBACK tag is taken for ROLLBACK TO SAVEPOINT;
  *  - outside it the worker's session is read-only (the worker sets
  *    default_transaction_read_only), so a command that succeeds there wrote
- *    nothing, unless the session was made read-write (SET or RESET after the
- *    end, default_transaction_read_only reported off, a reset connection that
- *    could not be made read-only):
+ *    nothing durable (temporary tables aside), unless the session was made
+ *    read-write (SET or RESET after the end, default_transaction_read_only
+ *    reported off, a reset connection that could not be made read-only):
  *    then any command but a harmless one (SET, SHOW, LISTEN, ...) may have
  *    committed. A transaction the plugin began, or the chained one that a
  *    ROLLBACK or COMMIT AND CHAIN opens (read-write like the host's), commits
