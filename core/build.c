@@ -688,22 +688,56 @@ static int swap_in(const char *staging, const char *target, int have_target, del
     return rc;
 }
 
-/* Staging folders of builds that were killed before they could clean up. */
+/* Remove a folder that held a bundle, unless a running upgrade still holds
+ * it (a shared flock, see bundle_open_kept): 0 removed, -1 in use. */
+static int remove_unless_used(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return -1;
+    }
+    remove_tree(dir);
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
+/* The previous bundle, after the swap (at the staging folder's name): a run
+ * that started with it keeps it until it ends, as .<bundle>.old-XXXXXX,
+ * which a later build removes. */
+static void retire_old_bundle(const char *old, const char *target)
+{
+    if (remove_unless_used(old) == 0)
+        return;
+    char *parent = path_dirname(target);
+    char *kept = xasprintf("%s/.%s.old-XXXXXX", parent, path_basename(target));
+    if (mkdtemp(kept) && rename(old, kept) != 0)
+        rmdir(kept); /* it stays under the staging name: removed the same way */
+    free(kept);
+    free(parent);
+}
+
+/* Staging folders of builds that were killed before they could clean up,
+ * and previous bundles that runs no longer use. */
 static void remove_leftovers(const char *target)
 {
     char *parent = path_dirname(target);
     char *prefix = xasprintf(".%s.new-", path_basename(target));
+    char *kept = xasprintf(".%s.old-", path_basename(target));
     DIR *d = opendir(parent);
     struct dirent *de;
     while (d && (de = readdir(d))) {
-        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+        if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 &&
+            strncmp(de->d_name, kept, strlen(kept)) != 0)
             continue;
         char *p = path_join(parent, de->d_name);
-        remove_tree(p);
+        remove_unless_used(p);
         free(p);
     }
     if (d)
         closedir(d);
+    free(kept);
     free(prefix);
     free(parent);
 }
@@ -759,7 +793,10 @@ static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_
         if (rc == 0)
             stats->removed = removed;
     }
-    remove_tree(staging);
+    if (rc == 0 && have_target)
+        retire_old_bundle(staging, c->target);
+    else
+        remove_tree(staging);
     free(staging);
     return rc;
 }

@@ -2,9 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "loader.h"
 
@@ -24,6 +29,8 @@ int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
 
 void bundle_close(bundle *b)
 {
+    if (b->kept)
+        close(b->dirfd); /* (and its flock, once the workers that shared it are gone) */
     free(b->dir);
     manifest_free(&b->mf);
     dag_free(&b->g);
@@ -92,6 +99,71 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
 fail:
     bundle_close(b);
     return -1;
+}
+
+/* A build swaps folders at most once per build and never brings an old one
+ * back, so a folder that is still at the bundle's path after the manifest
+ * and the listing were read is the one they were read from. Between two
+ * builds racing the run, try again this many times. */
+#define KEEP_ATTEMPTS 5
+
+static int same_folder(const char *dir, const struct stat *held)
+{
+    struct stat now;
+    return stat(dir, &now) == 0 && now.st_dev == held->st_dev && now.st_ino == held->st_ino;
+}
+
+int bundle_open_kept(const char *dir, bundle *b, del_err *err)
+{
+    for (int attempt = 0; attempt < KEEP_ATTEMPTS; attempt++) {
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            return bundle_open_manifest(dir, b, err); /* it says what is wrong */
+        struct stat held;
+        /* shared: a build that swapped this folder out removes it only when
+         * it gets an exclusive lock, i.e. once no run holds it */
+        while (flock(fd, LOCK_SH) != 0 && errno == EINTR)
+            ;
+        if (fstat(fd, &held) != 0 || !same_folder(dir, &held)) {
+            close(fd); /* swapped (and maybe removed) before we held it */
+            continue;
+        }
+        if (bundle_open_manifest(dir, b, err) != 0) {
+            close(fd);
+            return -1;
+        }
+        if (!same_folder(dir, &held)) {
+            bundle_close(b);
+            close(fd);
+            continue;
+        }
+        b->kept = 1;
+        b->dirfd = fd;
+        b->dev = held.st_dev;
+        b->ino = held.st_ino;
+        return 0;
+    }
+    return del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced %d times while this run read it; run upgrade again when no build is running",
+                    dir, KEEP_ATTEMPTS);
+}
+
+int bundle_replaced(const bundle *b)
+{
+    return b->kept && !same_folder(b->dir, &(struct stat){.st_dev = b->dev, .st_ino = b->ino});
+}
+
+const char *bundle_path(const bundle *b, char buf[PATH_MAX])
+{
+    if (!bundle_replaced(b))
+        return b->dir;
+    struct stat st;
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", b->dirfd);
+    ssize_t n = readlink(link, buf, PATH_MAX - 1);
+    if (fstat(b->dirfd, &st) != 0 || st.st_nlink == 0 || n <= 0 || n >= PATH_MAX - 1)
+        return b->dir; /* gone: what is there now, checked against the manifest */
+    buf[n] = '\0';
+    return buf;
 }
 
 int bundle_check(bundle *b, del_err *err)

@@ -5,6 +5,9 @@
 #ifndef DEL_BUNDLE_H
 #define DEL_BUNDLE_H
 
+#include <limits.h>
+#include <sys/types.h>
+
 #include "dag.h"
 #include "manifest.h"
 
@@ -12,9 +15,28 @@ typedef struct bundle {
     char *dir;          /* absolute */
     manifest mf;
     dag g;              /* node i is manifest entry i */
+    int kept;           /* bundle_open_kept: the folder is held open (dirfd, below) */
+    int dirfd;          /* O_DIRECTORY, with a shared flock that build respects */
+    dev_t dev;          /* the kept folder */
+    ino_t ino;
 } bundle;
 
 int bundle_open(const char *dir, bundle *b, del_err *err);
+/* bundle_open_manifest for a run: the folder is opened once and held, with a
+ * shared flock, until bundle_close; the manifest and the listing are read
+ * from that very folder. A build that swaps in a new bundle meanwhile
+ * exchanges the folder names: the held folder (the old bundle) stays as it
+ * is under another name (build leaves a folder it cannot lock exclusively,
+ * as .<bundle>.old-XXXXXX, for a later build to remove), so the run goes on
+ * with the bundle it started with (bundle_path). */
+int bundle_open_kept(const char *dir, bundle *b, del_err *err);
+/* Where the files of b are: b->dir, or, when a build put another bundle there
+ * since bundle_open_kept, the kept folder's new path (in buf). When the kept
+ * folder is gone (removed by hand, or by a build of an older delembic),
+ * b->dir again: what is there now runs only if it is what the manifest says. */
+const char *bundle_path(const bundle *b, char buf[PATH_MAX]);
+/* The folder at b->dir is no longer the one bundle_open_kept held. */
+int bundle_replaced(const bundle *b);
 /* bundle_open in two halves (the second can overlap a database round trip):
  * the folder, the manifest and the listing; then the DAG and dependencies.
  * Each closes b on failure. */

@@ -85,14 +85,54 @@ static const char *held(const bundle *b, const vstate *st, size_t i)
     return v && v->hold ? v->hold : NULL;
 }
 
-static char *held_message(const bundle *b, const vstate *st, size_t i)
+/* For each planned revision (by manifest index): the HELD revision it waits
+ * for, itself when it is held, or -1 (malloc'd; the plan is in DAG order, so
+ * dependencies come first). */
+static long *held_roots(const bundle *b, const plan *p, const vstate *st)
 {
-    const char *rev = b->mf.m[i].revision;
-    return xasprintf("HELD: %s %s: its work up to that point is committed, so it is not run again by itself (nor what depends on it). Check its data, then run 'delembic forget %s' to run it again or 'delembic stamp %s' to accept it",
-                     rev, held(b, st, i), rev, rev);
+    long *root = xmalloc((b->mf.n ? b->mf.n : 1) * sizeof *root);
+    for (size_t i = 0; i < b->mf.n; i++)
+        root[i] = -1;
+    for (size_t k = 0; k < p->nrun; k++) {
+        size_t i = p->run[k];
+        if (held(b, st, i)) {
+            root[i] = (long)i;
+            continue;
+        }
+        const dag_node *nd = &b->g.nodes[i];
+        for (size_t d = 0; d < nd->ndeps && root[i] < 0; d++)
+            root[i] = root[nd->deps[d]];
+    }
+    return root;
 }
 
-static void print_plan(const bundle *b, const plan *p, const vstate *st, int jobs, FILE *out)
+/* The planned revisions that wait for held revision h: "T002, T003". */
+static char *dependents(const bundle *b, const plan *p, const long *root, size_t h)
+{
+    sbuf list = {0};
+    for (size_t k = 0; k < p->nrun; k++)
+        if (p->run[k] != h && root[p->run[k]] == (long)h)
+            sbuf_printf(&list, "%s%s", list.len ? ", " : "", b->mf.m[p->run[k]].revision);
+    return list.s ? list.s : xstrdup("");
+}
+
+static char *held_message(const bundle *b, const plan *p, const vstate *st, const long *root,
+                          size_t i)
+{
+    const char *rev = b->mf.m[i].revision;
+    char *deps = dependents(b, p, root, i);
+    char *waiting = *deps ? xasprintf("; %s, which depend%s on it, wait%s too", deps,
+                                      strchr(deps, ',') ? "" : "s", strchr(deps, ',') ? "" : "s")
+                          : xstrdup("");
+    char *msg = xasprintf("HELD: %s %s: part of its work is or may be committed, so it is not run again by itself (nor what depends on it)%s. Check its data, then run 'delembic forget %s' to run it again or 'delembic stamp %s' to accept it",
+                          rev, held(b, st, i), waiting, rev, rev);
+    free(deps);
+    free(waiting);
+    return msg;
+}
+
+static void print_plan(const bundle *b, const plan *p, const vstate *st, const long *root,
+                       int jobs, FILE *out)
 {
     if (!p->nrun) {
         fprintf(out, "Nothing to do: all %zu migrations are applied.\n", b->mf.n);
@@ -100,28 +140,38 @@ static void print_plan(const bundle *b, const plan *p, const vstate *st, int job
     }
     fprintf(out, "Would run %zu migration(s)%s:\n", p->nrun, jobs > 1 ? " (by wave)" : "");
     for (size_t k = 0; k < p->nrun; k++) {
-        const mentry *e = &b->mf.m[p->run[k]];
+        size_t i = p->run[k];
+        const mentry *e = &b->mf.m[i];
         int blocked = 0;
         for (size_t x = 0; x < p->nblocked; x++)
-            if (p->blocked[x].index == p->run[k])
+            if (p->blocked[x].index == i)
                 blocked = 1;
-        const char *mk = blocked ? "  [BLOCKED]" : held(b, st, p->run[k]) ? "  [HELD]" : "";
+        char mk[256] = "";
+        if (blocked)
+            snprintf(mk, sizeof mk, "  [BLOCKED]");
+        else if (root[i] == (long)i)
+            snprintf(mk, sizeof mk, "  [HELD]");
+        else if (root[i] >= 0)
+            snprintf(mk, sizeof mk, "  [after HELD %s]", b->mf.m[root[i]].revision);
         if (jobs > 1)
-            term_line(out, "  wave %zu  %s: %s%s", p->wave[p->run[k]], e->revision, e->description, mk);
+            term_line(out, "  wave %zu  %s: %s%s", p->wave[i], e->revision, e->description, mk);
         else
             term_line(out, "  %s: %s%s", e->revision, e->description, mk);
     }
 }
 
-static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st)
+static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st, const long *root)
 {
     json_arr_open(j, "plan");
     for (size_t k = 0; k < p->nrun; k++) {
-        const mentry *e = &b->mf.m[p->run[k]];
+        size_t i = p->run[k];
+        const mentry *e = &b->mf.m[i];
         json_obj_open(j, NULL);
         json_str(j, "revision", e->revision);
         json_str(j, "description", e->description);
-        json_int(j, "wave", (long long)p->wave[p->run[k]]);
+        json_int(j, "wave", (long long)p->wave[i]);
+        if (root[i] >= 0 && root[i] != (long)i)
+            json_str(j, "after_held", b->mf.m[root[i]].revision);
         json_obj_close(j);
     }
     json_arr_close(j);
@@ -141,12 +191,18 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st)
     json_arr_close(j);
     json_arr_open(j, "held");
     for (size_t k = 0; k < p->nrun; k++) {
-        if (!held(b, st, p->run[k]))
+        size_t i = p->run[k];
+        if (root[i] != (long)i)
             continue;
         json_obj_open(j, NULL);
-        json_str(j, "revision", b->mf.m[p->run[k]].revision);
-        json_str(j, "hold", held(b, st, p->run[k]));
-        char *msg = held_message(b, st, p->run[k]);
+        json_str(j, "revision", b->mf.m[i].revision);
+        json_str(j, "hold", held(b, st, i));
+        json_arr_open(j, "dependents");
+        for (size_t x = 0; x < p->nrun; x++)
+            if (p->run[x] != i && root[p->run[x]] == (long)i)
+                json_str(j, NULL, b->mf.m[p->run[x]].revision);
+        json_arr_close(j);
+        char *msg = held_message(b, p, st, root, i);
         json_str(j, "message", msg);
         free(msg);
         json_obj_close(j);
@@ -165,6 +221,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     FILE *out = use_json ? NULL : stdout;
     /* the server starts a backend while we read the bundle */
     PGresult *res_drain;
+    long *root = NULL; /* per revision: the HELD one it waits for */
     memset(&b, 0, sizeof b);
     PGconn *conn = app_connect_start(a, "upgrade", err);
     if (!conn) {
@@ -176,7 +233,8 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
-    if (bundle_open_manifest(a->bundle_dir, &b, err) != 0) {
+    /* the run keeps this bundle folder, whatever a build puts in its place */
+    if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -219,19 +277,20 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         strvec_clear(&heads);
     }
     int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
+    root = held_roots(&b, &p, &st);
     if (use_json) {
         json_obj_open(&js, NULL);
         json_str(&js, "command", "upgrade");
         json_str(&js, "target", u->target ? u->target : "head");
         json_bool(&js, "dry_run", u->dry_run);
-        json_plan(&js, &b, &p, &st);
+        json_plan(&js, &b, &p, &st, root);
     }
     size_t nheld = 0;
     for (size_t k = 0; k < p.nrun; k++)
         nheld += held(&b, &st, p.run[k]) != NULL;
     if (u->dry_run) {
         if (out)
-            print_plan(&b, &p, &st, jobs, out);
+            print_plan(&b, &p, &st, root, jobs, out);
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (out)
@@ -241,7 +300,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         for (size_t k = 0; k < p.nrun && out; k++) {
             if (!held(&b, &st, p.run[k]))
                 continue;
-            char *msg = held_message(&b, &st, p.run[k]);
+            char *msg = held_message(&b, &p, &st, root, p.run[k]);
             term_line(out, "%s", msg);
             free(msg);
         }
@@ -257,7 +316,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         for (size_t k = 0; k < p.nrun; k++) {
             if (!held(&b, &st, p.run[k]))
                 continue;
-            char *msg = held_message(&b, &st, p.run[k]);
+            char *msg = held_message(&b, &p, &st, root, p.run[k]);
             if (!use_json)
                 term_line(stdout, "%s", msg);
             if (first)
@@ -322,6 +381,7 @@ done:
     }
     if (conn)
         PQfinish(conn);
+    free(root);
     store_free_state(&st);
     plan_free(&p);
     bundle_close(&b);

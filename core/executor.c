@@ -309,15 +309,27 @@ static void on_result(run *r, worker *w, const wmsg *m)
     case WRES_LOST_LOCK:
     case WRES_FAILED:
     default:
-        r->state[i] = M_FAILED;
-        r->res->failed++;
-        r->stop = 1;
         if (committed_by_itself(r, m->xid)) {
+            /* its transaction committed: with its own success record (the
+             * worker lost the answer), or by itself */
+            if (store_recorded_by(state_db(r), r->o->schema, r->b->mf.m[i].revision, m->xid) == 1) {
+                r->state[i] = M_DONE;
+                r->res->applied++;
+                out_line(r, "  %sOK (%s; committed with its record, though its worker reported: %s)",
+                         mark(r, i, mk, sizeof mk), dur, m->text);
+                json_outcome(r, i, "applied", secs, NULL);
+                break;
+            }
             text = SELF_COMMIT_MESSAGE;
             hold = STORE_HOLD_SELF_COMMIT;
+        } else if (m->hold) {
+            hold = STORE_HOLD_MAY_COMMIT;
         } else if (why && m->status != WRES_FAILED) {
             text = why; /* cancelled by the parent: say why */
         }
+        r->state[i] = M_FAILED;
+        r->res->failed++;
+        r->stop = 1;
         out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), text);
         record_failure(r, i, m->started, text, m->sha256, hold);
         json_outcome(r, i, m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed",
@@ -356,29 +368,38 @@ static void show_progress(run *r, const wmsg *m)
     }
 }
 
-static void terminate_backend(run *r, int pid)
+/* The server session with this pid and start key (the worker's, as it told
+ * us): a pid that another session took since never matches. */
+#define BACKEND_MATCH                                                                              \
+    " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
+    " WHERE " WORKER_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
+
+/* End a worker's server session (after the worker died or was killed), and
+ * wait until it is gone. Only the session the worker last reported: never a
+ * pid it did not get from the worker's current session. */
+static void terminate_backend(run *r, int pid, long long key)
 {
-    if (pid <= 0)
+    if (pid <= 0 || key == 0)
         return;
-    char p[32];
+    char p[32], k[32];
     snprintf(p, sizeof p, "%d", pid);
-    const char *params[1] = {p};
+    snprintf(k, sizeof k, "%lld", key);
+    const char *params[2] = {p, k};
     PGconn *conn = state_db(r);
-    PGresult *q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend($1::int)", 1, NULL,
-                               params, NULL, NULL, 0);
+    PGresult *q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH,
+                               2, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(q) != PGRES_TUPLES_OK && !r->lost_lock) {
         check_lock_session(r); /* the lock session itself may be gone: go on with a fresh one */
         PQclear(q);
         conn = state_db(r);
-        q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend($1::int)", 1, NULL, params,
-                         NULL, NULL, 0);
+        q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH, 2,
+                         NULL, params, NULL, NULL, 0);
     }
     PQclear(q);
     if (!conn)
         return;
     for (int tries = 0; tries < 100; tries++) {
-        q = PQexecParams(conn, "SELECT 1 FROM pg_catalog.pg_stat_activity WHERE pid = $1::int", 1,
-                         NULL, params, NULL, NULL, 0);
+        q = PQexecParams(conn, "SELECT 1" BACKEND_MATCH, 2, NULL, params, NULL, NULL, 0);
         int gone = !q || PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) == 0;
         PQclear(q);
         if (gone)
@@ -437,7 +458,7 @@ static void on_worker_gone(run *r, worker *w)
     w->cancel_at = 0;
     w->timed_out = 0;
     /* make sure its transaction is gone before reading or writing state */
-    terminate_backend(r, w->backend_pid);
+    terminate_backend(r, w->backend_pid, w->backend_key);
     char st[32] = "";
     del_err e;
     char mk[256];
@@ -687,6 +708,11 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
             case WMSG_HELLO:
                 w->hello = 1;
                 w->backend_pid = m.status;
+                w->backend_key = m.backend_key;
+                break;
+            case WMSG_BACKEND: /* a plugin reset its connection: another session */
+                w->backend_pid = m.status;
+                w->backend_key = m.backend_key;
                 break;
             case WMSG_XID:
                 if (m.index == w->running)

@@ -6,7 +6,11 @@
  * then killed, and recorded as timed out; a run whose lock session is gone
  * starts nothing new, cancels what runs (the fence refuses its commits
  * anyway), records on a fresh connection and exits 3; a migration that
- * committed by itself is recorded as failed with a hold. */
+ * committed by itself, or whose worker reports that work may have committed
+ * outside its transaction, is recorded as failed with a hold (one whose
+ * transaction committed with its own success record succeeded). A dead
+ * worker's server session is terminated only when its pid and start key are
+ * the ones the worker last reported. */
 #ifndef DEL_EXECUTOR_H
 #define DEL_EXECUTOR_H
 

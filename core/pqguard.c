@@ -13,10 +13,17 @@ void pqguard_protect(PGconn *conn)
     refused = 0;
 }
 
-int pqguard_release(void)
+int pqguard_refused(void)
+{
+    int n = refused;
+    refused = 0;
+    return n;
+}
+
+void pqguard_release(void)
 {
     guarded = NULL;
-    return refused;
+    refused = 0;
 }
 
 typedef void (*pqfinish_fn)(PGconn *);

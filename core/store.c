@@ -100,12 +100,15 @@ static char *schema_check_sql(const names *n)
     return xasprintf(
         "SELECT pg_catalog.to_regclass(%1$s) IS NOT NULL,"
         " pg_catalog.to_regclass(%2$s) IS NOT NULL,"
-        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%1$s)"
-        "         AND attname = 'checksum' AND NOT attisdropped),"
-        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%2$s)"
-        "         AND attname = 'checksum' AND NOT attisdropped),"
-        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = pg_catalog.to_regclass(%1$s)"
-        "         AND attname = 'hold' AND NOT attisdropped),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+        "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%1$s)::pg_catalog.oid"
+        "         AND attname OPERATOR(pg_catalog.=) 'checksum'::pg_catalog.name AND NOT attisdropped),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+        "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%2$s)::pg_catalog.oid"
+        "         AND attname OPERATOR(pg_catalog.=) 'checksum'::pg_catalog.name AND NOT attisdropped),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+        "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%1$s)::pg_catalog.oid"
+        "         AND attname OPERATOR(pg_catalog.=) 'hold'::pg_catalog.name AND NOT attisdropped),"
         " pg_catalog.to_regnamespace(%3$s) IS NOT NULL",
         n->lit_version, n->lit_history, n->lit_schema);
 }
@@ -187,17 +190,21 @@ int store_ensure_schema(PGconn *conn, const char *schema, del_err *err)
 
 static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
 {
-    char sql[512];
-    snprintf(sql, sizeof sql,
-             "SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'),"
-             " coalesce(host(a.client_addr), 'local socket'), a.usename,"
-             " to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')"
-             " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-             " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-             " AND l.classid = %u AND l.objid = %u LIMIT 1",
+    char *sql = xasprintf(
+             "SELECT a.pid, CASE WHEN a.application_name OPERATOR(pg_catalog.<>) ''::pg_catalog.text"
+             "  THEN a.application_name ELSE '?' END,"
+             " coalesce(pg_catalog.host(a.client_addr), 'local socket'), a.usename,"
+             " pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')"
+             " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a"
+             "  ON a.pid OPERATOR(pg_catalog.=) l.pid"
+             " WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'::pg_catalog.text AND l.granted"
+             " AND l.objsubid OPERATOR(pg_catalog.=) 1::pg_catalog.int2"
+             " AND l.classid OPERATOR(pg_catalog.=) %u::pg_catalog.oid"
+             " AND l.objid OPERATOR(pg_catalog.=) %u::pg_catalog.oid LIMIT 1",
              (unsigned)((unsigned long long)STORE_LOCK_KEY >> 32),
              (unsigned)((unsigned long long)STORE_LOCK_KEY & 0xffffffffu));
     PGresult *r = PQexec(conn, sql);
+    free(sql);
     if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
         snprintf(buf, bufsz, "server pid %s, %s, user %s from %s, since %s", PQgetvalue(r, 0, 0),
                  PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 4));
@@ -209,7 +216,7 @@ static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
 int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
 {
     char sql[128];
-    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%lld)", (long long)STORE_LOCK_KEY);
+    snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_try_advisory_lock(%lld)", (long long)STORE_LOCK_KEY);
     double start = monotonic_seconds();
     int told = 0;
     for (;;) {
@@ -230,7 +237,7 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
         if (!told && !quiet) {
             char who[512];
             lock_holder(conn, who, sizeof who);
-            fprintf(stderr, "Waiting for the delembic lock held by %s ...\n", who);
+            term_line(stderr, "Waiting for the delembic lock held by %s ...", who); /* server text */
             told = 1;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};
@@ -263,8 +270,9 @@ static void state_from_result(vstate *st, const PGresult *r)
 #define FENCE_SQL                                                                                  \
     "SELECT t.pid, t.key, pg_catalog.pg_try_advisory_lock(t.pid, t.key) FROM"                      \
     " (SELECT pg_catalog.pg_backend_pid() AS pid,"                                                 \
-    "  coalesce((pg_catalog.floor(pg_catalog.date_part('epoch', s.backend_start) * 1000000)::bigint" \
-    "   % 2147483647)::int, 0) AS key"                                                             \
+    "  coalesce((pg_catalog.floor(pg_catalog.date_part('epoch', s.backend_start)"                  \
+    "   OPERATOR(pg_catalog.*) 1000000::double precision)::bigint"                                 \
+    "   OPERATOR(pg_catalog.%) 2147483647::bigint)::int, 0) AS key"                                \
     "  FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s) t"
 
 static int token_from_result(const PGresult *r, store_token *tok)
@@ -407,7 +415,7 @@ int store_status_of(PGconn *conn, const char *schema, const char *revision, char
 {
     const char *params[1] = {revision};
     char *version = store_table(schema, "delembic_version");
-    char *sql = xasprintf("SELECT status FROM %s WHERE revision = $1", version);
+    char *sql = xasprintf("SELECT status FROM %s WHERE revision OPERATOR(pg_catalog.=) $1", version);
     PGresult *r = db_query(conn, sql, 1, params, err);
     free(sql);
     free(version);
@@ -430,6 +438,29 @@ int store_xid_committed(PGconn *conn, long long xid)
     int rc = -1;
     if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
         rc = !strcmp(PQgetvalue(r, 0, 0), "committed");
+    PQclear(r);
+    return rc;
+}
+
+int store_recorded_by(PGconn *conn, const char *schema, const char *revision, long long xid)
+{
+    if (xid <= 0)
+        return -1;
+    char x[32];
+    /* xmin is the low 32 bits of the txid_current() form */
+    snprintf(x, sizeof x, "%lld", xid & 0xffffffffLL);
+    const char *params[3] = {revision, x, store_status_name(STORE_SUCCESS)};
+    char *version = store_table(schema, "delembic_version");
+    char *sql = xasprintf("SELECT 1 FROM %s WHERE revision OPERATOR(pg_catalog.=) $1"
+                          " AND status OPERATOR(pg_catalog.=) $3"
+                          " AND xmin::pg_catalog.text OPERATOR(pg_catalog.=) $2",
+                          version);
+    PGresult *r = PQexecParams(conn, sql, 3, NULL, params, NULL, NULL, 0);
+    free(sql);
+    free(version);
+    int rc = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK)
+        rc = PQntuples(r) == 1;
     PQclear(r);
     return rc;
 }
@@ -477,7 +508,7 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
         " ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = EXCLUDED.status,"
         "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum,"
         "  hold = EXCLUDED.hold"
-        " WHERE %1$s.status IS DISTINCT FROM $11)"
+        " WHERE %1$s.status IS NULL OR %1$s.status OPERATOR(pg_catalog.<>) $11)"
         " INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
         "  exception, username, hostname, checksum)"
         " VALUES ($1, pg_catalog.to_timestamp($2::double precision), pg_catalog.to_timestamp($3::double precision),"
@@ -493,16 +524,33 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
     return 0;
 }
 
-static char *lit(PGconn *conn, const char *s)
+/* A text value for the record, whatever client_encoding the plugin left
+ * (the server reads the whole round trip with it, before RESET ALL runs):
+ * printable ASCII reads the same in every client encoding, so it goes as an
+ * E'' literal (whatever standard_conforming_strings says); anything else as
+ * hex, decoded on the server as UTF-8. */
+static void record_text(sbuf *b, const char *s)
 {
-    if (!s)
-        return xstrdup("NULL");
-    char *e = PQescapeLiteral(conn, s, strlen(s));
-    if (!e)
-        return xstrdup("NULL");
-    char *out = xstrdup(e);
-    PQfreemem(e);
-    return out;
+    if (!s) {
+        sbuf_puts(b, "NULL");
+        return;
+    }
+    int ascii = 1;
+    for (const unsigned char *p = (const unsigned char *)s; *p && ascii; p++)
+        ascii = *p >= 0x20 && *p < 0x7f;
+    if (ascii) {
+        char *q = quote_literal(s);
+        sbuf_puts(b, q);
+        free(q);
+        return;
+    }
+    static const char hex[] = "0123456789abcdef";
+    sbuf_puts(b, "pg_catalog.convert_from(pg_catalog.decode('");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char h[2] = {hex[*p >> 4], hex[*p & 15]};
+        sbuf_add(b, h, 2);
+    }
+    sbuf_puts(b, "', 'hex'), 'UTF8')");
 }
 
 /* Every name qualified (tables with the schema, functions with pg_catalog):
@@ -518,20 +566,25 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
     char *sql = xasprintf(
         "PREPARE " STORE_RECORD_STATEMENT "(text, double precision, double precision, text, text, text, bigint) AS"
         " WITH v AS (INSERT INTO %1$s (revision, applied_at, status, execution_time_seconds, checksum, hold)"
-        "  VALUES ($1, pg_catalog.to_timestamp($3), '%3$s', $3 - $2, $4, NULL)"
+        "  VALUES ($1, pg_catalog.to_timestamp($3), '%3$s', $3 OPERATOR(pg_catalog.-) $2, $4, NULL)"
         "  ON CONFLICT (revision) DO UPDATE SET applied_at = EXCLUDED.applied_at, status = EXCLUDED.status,"
         "  execution_time_seconds = EXCLUDED.execution_time_seconds, checksum = EXCLUDED.checksum, hold = NULL"
-        "  WHERE %1$s.status IS DISTINCT FROM '%3$s' RETURNING 1),"
+        "  WHERE %1$s.status IS NULL OR %1$s.status OPERATOR(pg_catalog.<>) '%3$s'::pg_catalog.text"
+        "  RETURNING 1),"
         " h AS (INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
         "  exception, username, hostname, checksum)"
-        "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 - $2, '%3$s', NULL, $5, $6, $4 FROM v)"
-        " SELECT CASE WHEN pg_catalog.txid_current() <> $7"
-        "  THEN ('" STORE_GUARD_MISSING ":' || pg_catalog.txid_current())::int"
+        "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 OPERATOR(pg_catalog.-) $2,"
+        "  '%3$s', NULL, $5, $6, $4 FROM v)"
+        " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
+        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
         "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
         "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
-        "  THEN ('" STORE_LOST_LOCK ":' || pg_catalog.txid_current())::int"
+        "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
         "  WHEN NOT EXISTS (SELECT 1 FROM v)"
-        "  THEN ('" STORE_ALREADY_APPLIED ":' || (SELECT pg_catalog.count(*) FROM v))::int"
+        "  THEN ('" STORE_ALREADY_APPLIED ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::int"
         "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
         "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
         " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
@@ -539,16 +592,18 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
     names_free(&n);
     return sql;
 }
-char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum, long long xid)
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid)
 {
-    char *r = lit(conn, revision), *c = lit(conn, checksum), *u = lit(conn, store_username()),
-         *h = lit(conn, store_hostname());
-    char *sql = xasprintf("EXECUTE delembic_record(%s, %.6f, %.6f, %s, %s, %s, %lld)", r, started,
-                          ended, c, u, h, xid);
-    free(r);
-    free(c);
-    free(u);
-    free(h);
-    return sql;
+    sbuf b = {0};
+    sbuf_puts(&b, "EXECUTE " STORE_RECORD_STATEMENT "(");
+    record_text(&b, revision);
+    sbuf_printf(&b, ", %.6f, %.6f, ", started, ended);
+    record_text(&b, checksum);
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_username());
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_hostname());
+    sbuf_printf(&b, ", %lld)", xid);
+    return b.s;
 }

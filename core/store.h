@@ -36,6 +36,9 @@ const char *store_status_name(store_status s);
  * committed by itself): upgrade will not run it again until an operator
  * clears the hold. */
 #define STORE_HOLD_SELF_COMMIT "committed by itself"
+/* The hold on a failed row whose migration left its transaction and then ran
+ * commands that may have committed on their own. */
+#define STORE_HOLD_MAY_COMMIT "may have committed outside its transaction"
 
 typedef struct vrow {
     char *revision;
@@ -85,6 +88,9 @@ int store_status_of(PGconn *conn, const char *schema, const char *revision, char
                     size_t bufsz, del_err *err);
 /* Did transaction xid (txid_current() form) commit? 1 yes, 0 no, -1 unknown. */
 int store_xid_committed(PGconn *conn, long long xid);
+/* Is revision's version row a success that transaction xid (txid_current()
+ * form) wrote? 1 yes, 0 no, -1 unknown. */
+int store_recorded_by(PGconn *conn, const char *schema, const char *revision, long long xid);
 
 /* Failure record, on its own connection/transaction after the work rolled back:
  * replaces a failed row, never a success; hold is NULL or STORE_HOLD_*. */
@@ -111,8 +117,10 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
 #define STORE_ALREADY_APPLIED "delembic-already-applied"
 #define STORE_RECORD_STATEMENT "delembic_record"
 char *store_prepare_record_sql(const char *schema, const store_token *tok);
-char *store_record_sql(PGconn *conn, const char *revision, double started, double ended,
-                       const char *checksum, long long xid);
+/* The EXECUTE of the record: its text values read the same whatever
+ * client_encoding and standard_conforming_strings the plugin left. */
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

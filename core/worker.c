@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "loader.h"
 #include "pqguard.h"
 #include "store.h"
+#include "txwatch.h"
 
 int worker_send(int fd, const wmsg *m)
 {
@@ -80,15 +82,42 @@ static void on_signal(int sig)
 typedef struct wctx {
     int fd;
     int index;
+    const char *url;    /* the run's database: its password is masked in messages */
     char fail[3000];
     double last_progress;
 } wctx;
+
+/* text with every password masked (db_redact_text: URLs, password=, and the
+ * run's own password wherever it appears), its trailing newlines dropped
+ * (libpq ends its messages with one), into buf */
+static void redact_into(char *buf, size_t n, const char *text, const char *url)
+{
+    char *red = db_redact_text(text, url);
+    size_t len = strlen(red);
+    while (len && (red[len - 1] == '\n' || red[len - 1] == '\r'))
+        red[--len] = '\0';
+    snprintf(buf, n, "%s", red);
+    free(red);
+}
+
+/* Every message of a worker reaches the parent through here: what plugins,
+ * libpq and the server say is masked before it is printed, put in JSON or
+ * recorded. */
+static int send_text(int fd, wmsg *m, const char *url)
+{
+    if (m->text[0]) {
+        char *red = db_redact_text(m->text, url);
+        snprintf(m->text, sizeof m->text, "%s", red);
+        free(red);
+    }
+    return worker_send(fd, m);
+}
 
 static void api_fail(dm_ctx *ctx, const char *message)
 {
     stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
-    snprintf(w->fail, sizeof w->fail, "%s", message ? message : "failed");
+    redact_into(w->fail, sizeof w->fail, message ? message : "failed", w->url);
 }
 
 static void api_log(dm_ctx *ctx, const char *message)
@@ -96,7 +125,7 @@ static void api_log(dm_ctx *ctx, const char *message)
     stray_check(STRAY_EXIT_FAILED);
     wctx *w = ctx->host;
     wmsg m = {.type = WMSG_LOG, .index = w->index};
-    snprintf(m.text, sizeof m.text, "%s", message ? message : "");
+    redact_into(m.text, sizeof m.text, message ? message : "", w->url);
     worker_send(w->fd, &m);
 }
 
@@ -110,7 +139,7 @@ static void api_progress(dm_ctx *ctx, long long done, long long total, const cha
     w->last_progress = now;
     wmsg m = {.type = WMSG_PROGRESS, .index = w->index, .done = done, .total = total};
     snprintf(m.text, sizeof m.text, "%s", unit ? unit : "");
-    worker_send(w->fd, &m);
+    send_text(w->fd, &m, w->url);
 }
 
 static const dm_host_api host_api = {
@@ -161,8 +190,9 @@ static const char *open_sql =
     "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
 static const char *open_check_sql =
     "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
-    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE name NOT IN ('"
-    STORE_RECORD_STATEMENT "', '" OPEN_STATEMENT "', '" OPEN_CHECK_STATEMENT "', '" TEMP_STATEMENT "'))"
+    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
+    " ANY ('{" STORE_RECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
+    "}'::pg_catalog.text[]))"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
 
@@ -170,12 +200,12 @@ static const char *open_check_sql =
  * than the guard's? (Each depends on the session's temporary schema.) */
 static const char *temp_sql =
     "PREPARE " TEMP_STATEMENT " AS SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-    "  WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"
-    "  AND d.refobjid = pg_catalog.pg_my_temp_schema()"
-    "  AND NOT (d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass"
-    "           AND d.objid = '" GUARD_TABLE "'::pg_catalog.regclass)"
-    "  AND NOT (d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass"
-    "           AND d.objid = '" GUARD_FUNCTION "'::pg_catalog.regprocedure))";
+    "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid"
+    "  AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()"
+    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid"
+    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_TABLE "'::pg_catalog.regclass::pg_catalog.oid)"
+    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid"
+    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_FUNCTION "'::pg_catalog.regprocedure::pg_catalog.oid))";
 
 /* What every commit undoes, in the same round trip and before the record (so
  * the record runs as the host, with the host's settings): session settings,
@@ -184,36 +214,113 @@ static const char *temp_sql =
  * advisory locks. Prepared statements, LISTEN, held cursors and temporary
  * objects are looked for only when the migration's commands could have left
  * them (above); then the session is reset in full (DISCARD ALL), as after
- * any failure. */
-#define SESSION_RESET "RESET ALL;RESET ROLE;DISCARD SEQUENCES;"
+ * any failure. Outside the host's transactions the session is read-only
+ * (SESSION_READ_ONLY, again after RESET ALL; the host's own transactions
+ * begin READ WRITE): what a plugin runs after it left the host's transaction
+ * cannot write, unless it turns read-write on itself (txwatch.h). */
+#define SESSION_READ_ONLY "SET default_transaction_read_only = on;"
+#define SESSION_RESET "RESET ALL;RESET ROLE;DISCARD SEQUENCES;" SESSION_READ_ONLY
 #define SESSION_AUTH_RESET "SET SESSION AUTHORIZATION DEFAULT;"
 
-/* While a plugin callback runs, every result its commands produce on the
- * worker's connection passes here (a libpq event procedure, whatever libpq
- * call the plugin used): a command that can leave session state the commit
- * does not undo makes the next transaction open with the checked form.
- * PREPARE, LISTEN, DECLARE (a cursor WITH HOLD), protocol-level Parse (an
- * untagged result), and DO or CALL (their code could PREPARE or LISTEN).
- * What a function called from a plain SELECT does there is not seen. */
-static int g_in_callback, g_suspect;
+/* Every result a plugin's commands produce on the worker's connection passes
+ * through the worker's libpq event procedure (whatever libpq call the plugin
+ * used), and so does a PQreset of it:
+ *  - what the plugin did to the host's transaction, and whether anything may
+ *    have committed outside it (txwatch.h);
+ *  - a command that can leave session state the commit does not undo makes
+ *    the next transaction open with the checked form: PREPARE, LISTEN,
+ *    DECLARE (a cursor WITH HOLD), protocol-level Parse (an untagged result),
+ *    and DO or CALL (their code could PREPARE or LISTEN); what a function
+ *    called from a plain SELECT does there is not seen;
+ *  - DEALLOCATE or DISCARD: the host's prepared statements (or its guard) may
+ *    be gone, so they are made again before the record needs them;
+ *  - a PQreset gives the worker another server session: its new backend is
+ *    told to the parent at once (the parent only ever terminates the worker's
+ *    current session), and the worker ends after reporting the migration. */
+typedef struct session_watch {
+    txwatch tx;
+    int active;          /* a plugin callback runs */
+    int fd;              /* the parent's socket */
+    int backend_pid;     /* the worker's server session, as the parent knows it */
+    long long backend_key;
+} session_watch;
+
+static session_watch g_watch = {.fd = -1};
 /* session_authorization as the server reported it at connection (it
  * reports every change) */
 static char g_session_auth[128];
 
+/* The worker's session, told to the parent (HELLO, or BACKEND after a
+ * reset): its server pid and a key from its start time, so that the parent
+ * never terminates a pid that another session took since. */
+#define BACKEND_KEY_SQL                                                                            \
+    "SELECT " WORKER_BACKEND_KEY " FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s"
+
+static long long backend_key(PGconn *conn, const char *before)
+{
+    char *sql = xasprintf("%s" BACKEND_KEY_SQL, before);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    long long key = 0;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        key = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return key;
+}
+
+static void refresh_cancel(PGconn *conn)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    PGcancel *prev = g_cancel;
+    g_cancel = PQgetCancel(conn);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    PQfreeCancel(prev);
+}
+
 static int plugin_result(PGEventId id, void *info, void *pass)
 {
-    (void)pass;
-    if (id != PGEVT_RESULTCREATE || !g_in_callback)
+    session_watch *sw = pass;
+    if (id == PGEVT_CONNRESET) {
+        /* a new session, outside the host's transaction: read-only like the
+         * worker's own (so the plugin's retry cannot commit), and told to the
+         * parent at once, so that it never terminates the old pid */
+        PGconn *conn = ((PGEventConnReset *)info)->conn;
+        int active = sw->active;
+        sw->active = 0;
+        sw->backend_key = backend_key(conn, SESSION_READ_ONLY);
+        sw->active = active;
+        const char *ro = PQparameterStatus(conn, "default_transaction_read_only");
+        txwatch_reset(&sw->tx, sw->backend_key && ro && !strcmp(ro, "on"));
+        sw->backend_pid = PQbackendPID(conn);
+        refresh_cancel(conn);
+        wmsg m = {.type = WMSG_BACKEND, .status = sw->backend_pid, .backend_key = sw->backend_key};
+        worker_send(sw->fd, &m);
         return 1;
-    const PGresult *r = ((PGEventResultCreate *)info)->result;
-    ExecStatusType st = PQresultStatus(r);
-    const char *tag = PQcmdStatus((PGresult *)r);
-    static const char *const suspects[] = {"PREPARE", "LISTEN", "DECLARE CURSOR", "DO", "CALL"};
-    if (st == PGRES_COMMAND_OK && !*tag)
-        g_suspect = 1;
-    for (size_t i = 0; i < sizeof suspects / sizeof suspects[0]; i++)
-        if (!strcmp(tag, suspects[i]))
-            g_suspect = 1;
+    }
+    if (id != PGEVT_RESULTCREATE || !sw->active)
+        return 1;
+    const PGEventResultCreate *e = info;
+    const char *ro = PQparameterStatus(e->conn, "default_transaction_read_only");
+    if (ro && strcmp(ro, "on") != 0)
+        txwatch_read_write(&sw->tx);
+    const PGresult *r = e->result;
+    switch (PQresultStatus(r)) {
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+        txwatch_ok(&sw->tx, PQcmdStatus((PGresult *)r));
+        break;
+    case PGRES_FATAL_ERROR:
+        /* the server's refusals only (libpq's own errors leave no SQLSTATE) */
+        if (PQresultErrorField(r, PG_DIAG_SQLSTATE))
+            txwatch_error(&sw->tx, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+        break;
+    default: /* a COPY in progress, single rows, pipeline markers */
+        break;
+    }
     return 1;
 }
 
@@ -237,43 +344,35 @@ static void last_error(PGconn *conn, char *buf, size_t n)
     db_result_message(conn, NULL, buf, n);
 }
 
-/* After a callback: did the plugin leave the transaction as it found it? */
-static int check_txn(PGconn *conn, const char *what, wctx *w, wmsg *m)
+/* The plugin left the host's transaction (txwatch says how): what to say,
+ * and whether its migration is held (m->hold). */
+static void left_message(const txwatch *tx, const char *what, wmsg *m)
 {
-    PGTransactionStatusType ts = PQtransactionStatus(conn);
-    if (ts == PQTRANS_INTRANS)
-        return 0;
-    if (ts == PQTRANS_INERROR) {
-        char e[1024];
-        last_error(conn, e, sizeof e);
-        set_msg(m, "%s: a statement failed and the migration went on (%s); check the result of every dm_exec",
-                what, w->fail[0] ? w->fail : e);
-    } else if (ts == PQTRANS_IDLE) {
-        set_msg(m, "%s ended the host's transaction (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back",
-                what);
-    } else {
-        char e[1024];
-        last_error(conn, e, sizeof e);
-        set_msg(m, "%s: the connection is broken: %s", what, e);
-    }
-    return -1;
+    m->hold = tx->may_commit;
+    if (tx->reset && tx->may_commit)
+        set_msg(m, "the migration reset the host's connection (PQreset), then ran commands that may have committed on their own in the new session; the work before the reset was rolled back. Check its data before running it again");
+    else if (tx->reset)
+        set_msg(m, "the migration reset the host's connection (PQreset); its work was rolled back");
+    else if (tx->may_commit)
+        set_msg(m, "%s left the host's transaction (%s) and ran commands that may have committed on their own (autocommitted, or in a transaction of its own); the rest was rolled back. COMMIT or ROLLBACK inside a migration is not allowed; check its data before running it again",
+                what, tx->ended_by);
+    else
+        set_msg(m, "%s ended the host's transaction (%s): COMMIT or ROLLBACK inside a migration is not allowed; its work was rolled back",
+                what, tx->ended_by);
 }
 
-static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
-                        wmsg *m)
+/* After a callback that returned rc: did the plugin leave the transaction
+ * as it found it? */
+static int check_txn(PGconn *conn, const char *what, int rc, wctx *w, wmsg *m)
 {
-    w->fail[0] = '\0';
-    pqguard_protect(conn);
-    g_in_callback = 1;
-    int rc = cb(conn, ctx);
-    stray_check(rc);
-    g_in_callback = 0;
-    if (pqguard_release() > 0) {
-        set_msg(m, "the migration closed the host's connection (PQfinish); its work was rolled back");
-        return -1;
-    }
-    if (g_interrupted) {
-        set_msg(m, "interrupted");
+    PGTransactionStatusType ts = PQtransactionStatus(conn);
+    if (ts == PQTRANS_IDLE)
+        txwatch_idle(&g_watch.tx);
+    if (g_watch.tx.outside) {
+        left_message(&g_watch.tx, what, m);
+        size_t len = strlen(m->text);
+        if (w->fail[0] && len < sizeof m->text) /* what the plugin said, too */
+            snprintf(m->text + len, sizeof m->text - len, " (the migration said: %s)", w->fail);
         return -1;
     }
     if (rc != 0) {
@@ -283,7 +382,36 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
             set_msg(m, "%s returned %d", what, rc);
         return -1;
     }
-    return check_txn(conn, what, w, m);
+    if (ts == PQTRANS_INTRANS)
+        return 0;
+    char e[1024];
+    last_error(conn, e, sizeof e);
+    if (ts == PQTRANS_INERROR)
+        set_msg(m, "%s: a statement failed and the migration went on (%s); check the result of every dm_exec",
+                what, w->fail[0] ? w->fail : e);
+    else
+        set_msg(m, "%s: the connection is broken: %s", what, e);
+    return -1;
+}
+
+static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
+                        wmsg *m)
+{
+    w->fail[0] = '\0';
+    pqguard_refused();
+    g_watch.active = 1;
+    int rc = cb(conn, ctx);
+    stray_check(rc);
+    g_watch.active = 0;
+    if (pqguard_refused() > 0) {
+        set_msg(m, "the migration closed the host's connection (PQfinish); its work was rolled back");
+        return -1;
+    }
+    if (g_interrupted) {
+        set_msg(m, "interrupted");
+        return -1;
+    }
+    return check_txn(conn, what, rc, w, m);
 }
 
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
@@ -292,7 +420,7 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
 static char *begin_sql(const worker_cfg *cfg, int checked)
 {
     sbuf b = {0};
-    sbuf_puts(&b, "BEGIN;");
+    sbuf_puts(&b, "BEGIN READ WRITE;");
     if (cfg->statement_timeout)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
     if (cfg->lock_timeout)
@@ -308,10 +436,10 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
                         double ended, const char *checksum, long long xid, int open_next)
 {
-    char *rec = store_record_sql(conn, rev, started, ended, checksum, xid);
+    char *rec = store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg, g_suspect) : NULL;
+    char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
     int auth_changed = auth && strcmp(auth, g_session_auth) != 0;
     char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
@@ -362,7 +490,8 @@ static int open_result(const PGresult *r, long long *xid, long long *deps, int *
 static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
-    char *sql = xasprintf("%s%s;%s;%s;%s", guard_sql, rec, open_sql, open_check_sql, temp_sql);
+    char *sql = xasprintf("%s%s;%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, open_sql,
+                          open_check_sql, temp_sql);
     free(rec);
     int rc = 0;
     PGresult *r = PQexec(conn, sql);
@@ -390,7 +519,7 @@ static int session_reset(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     PQclear(r);
     if (!ok || session_setup(conn, cfg, msg, msgsz) != 0)
         return -1;
-    g_dirty = g_check_temp = g_suspect = 0;
+    g_dirty = g_check_temp = g_watch.tx.suspect = 0;
     return 0;
 }
 
@@ -413,7 +542,7 @@ static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid,
     for (int attempt = 0; attempt < 2; attempt++) {
         if (g_dirty && session_reset(conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg, g_suspect);
+        char *sql = begin_sql(cfg, g_watch.tx.suspect);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
@@ -423,7 +552,7 @@ static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid,
             return -1;
         }
         PQclear(r);
-        g_suspect = 0; /* the checked form answered */
+        g_watch.tx.suspect = 0; /* the checked form answered */
         if (!dirty && !(g_check_temp && temp_objects_left(conn)))
             return 0;
         g_dirty = 1; /* left over by the previous migration: reset, open again */
@@ -443,24 +572,58 @@ typedef struct prefetch {
 
 static prefetch g_pre = {.index = -1};
 
+/* A PQfinish of the host's connection that pqguard refused while the plugin
+ * of migration index was loaded or unloaded (a constructor or destructor,
+ * outside any callback): the operator hears of it, naming the revision. */
+static void warn_refused(int index)
+{
+    if (pqguard_refused() == 0 || index < 0)
+        return;
+    wmsg m = {.type = WMSG_LOG, .index = index};
+    set_msg(&m, "WARNING: its plugin called PQfinish on the host's connection while it was being loaded or unloaded (a constructor or destructor); refused: the connection belongs to the host");
+    worker_send(g_watch.fd, &m);
+}
+
+static void unload(loaded_plugin *lp, int index)
+{
+    int had = lp->handle != NULL;
+    loader_unload(lp);
+    if (had)
+        warn_refused(index);
+}
+
 static void prefetch_drop(void)
 {
-    loader_unload(&g_pre.lp);
+    unload(&g_pre.lp, g_pre.index);
     g_pre.index = -1;
 }
 
 /* Verify (through one open descriptor), load with the libraries it needs,
- * and check migration index. */
+ * and check migration index, from the bundle the run started with, wherever
+ * a build moved it since (bundle_path). */
 static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
                          del_err *err)
 {
     const mentry *e = &cfg->b->mf.m[index];
-    char *path = path_join(cfg->b->dir, e->file);
-    int rc = loader_load_verified(cfg->b->dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
-    stray_check(rc); /* a constructor that forked */
-    if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
-        loader_unload(lp);
-    free(path);
+    int rc = -1;
+    /* a build may swap the bundle folder while we read it: then once more,
+     * from where the kept folder went */
+    for (int attempt = 0; attempt < 2 && rc != 0; attempt++) {
+        char buf[PATH_MAX], after[PATH_MAX];
+        const char *dir = bundle_path(cfg->b, buf);
+        char *path = path_join(dir, e->file);
+        rc = loader_load_verified(dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
+        stray_check(rc); /* a constructor that forked */
+        warn_refused(index);
+        if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
+            loader_unload(lp);
+        free(path);
+        if (rc == 0 || strcmp(bundle_path(cfg->b, after), dir) == 0)
+            break;
+    }
+    if (rc != 0 && bundle_replaced(cfg->b)) /* the kept folder is gone (by hand, an older build) */
+        del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
+                 cfg->b->dir, e->file);
     return rc;
 }
 
@@ -477,14 +640,14 @@ static void prefetch_load(const worker_cfg *cfg, int index)
  * and prefetch the next one; then read the result. deps: the catalog
  * dependencies counted when the transaction opened. */
 static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
-                  long long deps, char *msg, size_t msgsz)
+                  int index, long long deps, char *msg, size_t msgsz)
 {
     msg[0] = '\0';
     if (!PQsendQuery(conn, sql)) {
         db_result_message(conn, NULL, msg, msgsz);
         return -1;
     }
-    loader_unload(done);
+    unload(done, index);
     prefetch_load(cfg, g_hint);
     int ok = 0, dirty = 0, created = 0;
     PGresult *r;
@@ -506,7 +669,7 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     g_dirty = !ok || dirty;
     g_check_temp = ok && created;
     if (ok && g_open_xid > 0)
-        g_suspect = 0; /* the next transaction opened with the checked form if needed */
+        g_watch.tx.suspect = 0; /* the next transaction opened with the checked form if needed */
     /* the next transaction, if one was opened after the COMMIT from a clean session */
     g_open = ok && !dirty && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
     if (g_open && g_check_temp && temp_objects_left(conn)) {
@@ -516,6 +679,31 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     if (ok && !g_open && PQtransactionStatus(conn) != PQTRANS_IDLE)
         PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open or needs a reset */
     return ok ? 0 : -1;
+}
+
+/* In the migration's transaction, after it ran DEALLOCATE or DISCARD: the
+ * record statement is prepared again if it is gone (prepared statements
+ * are not transactional). */
+static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
+{
+    PGresult *r = PQexec(conn, "SELECT 1 FROM pg_catalog.pg_prepared_statements"
+                               " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
+    int rc = 0;
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        db_result_message(conn, r, msg, msgsz);
+        rc = -1;
+    } else if (PQntuples(r) == 0) {
+        char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
+        PQclear(r);
+        r = PQexec(conn, rec);
+        free(rec);
+        if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+            db_result_message(conn, r, msg, msgsz);
+            rc = -1;
+        }
+    }
+    PQclear(r);
+    return rc;
 }
 
 static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
@@ -566,9 +754,11 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         deps = g_open_deps;
     }
     m->xid = xid;
-    wctx w = {.fd = fd, .index = index};
+    txwatch_begin(&g_watch.tx);
+    wctx w = {.fd = fd, .index = index, .url = cfg->url};
+    char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
-                  .bundle_dir = cfg->b->dir, .host = &w};
+                  .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
     if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
         (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
         rollback(conn);
@@ -578,10 +768,24 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     }
     m->ended = now_seconds();
     read_next_messages(fd);
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0);
     char msg[1024];
-    int rc = commit(conn, fin, cfg, &lp, deps, msg, sizeof msg);
+    /* after DEALLOCATE or DISCARD: the record statement again if it is gone;
+     * the next migration starts from a full session reset */
+    int renew = g_watch.tx.host_objects;
+    if (renew && ensure_record(conn, cfg, msg, sizeof msg) != 0) {
+        rollback(conn);
+        g_dirty = 1;
+        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+        set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
+        goto out;
+    }
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0 && !renew);
+    int rc = commit(conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
     free(fin);
+    if (renew) {
+        g_dirty = 1;
+        g_watch.tx.host_objects = 0;
+    }
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
         int lost = strstr(msg, STORE_LOST_LOCK) != NULL;
@@ -607,7 +811,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
 out:
     if (!m->ended)
         m->ended = now_seconds();
-    loader_unload(&lp);
+    unload(&lp, index);
 }
 
 /* Tell the parent why this worker cannot work, and end it. */
@@ -623,6 +827,7 @@ static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
     vsnprintf(m.text, sizeof m.text, fmt, ap);
     va_end(ap);
     worker_send(fd, &m);
+    pqguard_release();
     if (conn)
         PQfinish(conn);
     _exit(0);
@@ -646,17 +851,23 @@ static void worker_main(const worker_cfg *cfg, int fd)
     wmsg m;
     if (!conn)
         worker_fatal(fd, NULL, "%s", err.msg);
+    /* only this worker's own shutdown may free its connection */
+    pqguard_protect(conn);
+    g_watch.fd = fd;
     char msg[1024];
     if (session_setup(conn, cfg, msg, sizeof msg) != 0)
         worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
     const char *auth = PQparameterStatus(conn, "session_authorization");
     snprintf(g_session_auth, sizeof g_session_auth, "%s", auth ? auth : "");
-    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", NULL))
+    g_watch.backend_pid = PQbackendPID(conn);
+    g_watch.backend_key = backend_key(conn, "");
+    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", &g_watch))
         worker_fatal(fd, conn, "cannot prepare the worker connection: libpq refused its event procedure");
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;
-    m.status = PQbackendPID(conn);
+    m.status = g_watch.backend_pid;
+    m.backend_key = g_watch.backend_key;
     worker_send(fd, &m);
     for (;;) {
         wmsg in;
@@ -674,7 +885,11 @@ static void worker_main(const worker_cfg *cfg, int fd)
             int then = g_then;
             int go = m.status == WRES_OK && then >= 0 && (size_t)then < cfg->b->mf.n && !g_interrupted;
             m.then = go ? then : -1;
-            if (worker_send(fd, &m) != 0)
+            if (send_text(fd, &m, cfg->url) != 0)
+                goto done;
+            /* a plugin reset the connection (or it broke): this session is
+             * not the one the worker set up, nor the one the parent knew */
+            if (g_watch.tx.reset || PQstatus(conn) != CONNECTION_OK)
                 goto done;
             if (!go)
                 break;
@@ -688,6 +903,7 @@ done:
     PGcancel *c = g_cancel;
     g_cancel = NULL;
     PQfreeCancel(c);
+    pqguard_release();
     PQfinish(conn);
     _exit(0);
 }

@@ -28,6 +28,8 @@ enum wmsg_type {
     WMSG_FATAL,
     WMSG_XID,       /* worker -> parent: the transaction id of the migration it starts (when
                        no RESULT announced it as next_xid); for crash recovery */
+    WMSG_BACKEND,   /* worker -> parent: its connection was reset (PQreset by a plugin): its
+                       new server session (status = pid, backend_key), or none (pid 0) */
 };
 
 enum wresult {
@@ -39,15 +41,24 @@ enum wresult {
     WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
 };
 
+/* A server session's start time in microseconds, from pg_stat_get_activity
+ * row s: with its pid, it names the session (a pid alone may have been taken
+ * by another session since). The worker reports it, the parent matches it. */
+#define WORKER_BACKEND_KEY                                                                         \
+    "(pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                       \
+    " 1000000::double precision)::bigint"
+
 typedef struct wmsg {
     int type;
     int index;         /* manifest entry */
-    int status;        /* enum wresult, or the backend pid in HELLO, or a hint */
+    int status;        /* enum wresult, or the backend pid in HELLO and BACKEND, or a hint */
     int then;          /* a continuation (see above), -1 for none */
     double started, ended;
     long long done, total;
     long long xid;      /* RESULT, XID: the migration's transaction id */
     long long next_xid; /* RESULT: the transaction opened for the next one, or 0 */
+    long long backend_key; /* HELLO, BACKEND: the server session's start, in microseconds */
+    int hold;          /* RESULT, failed: work may have committed outside its transaction */
     char sha256[65];
     char text[3600];
 } wmsg;
@@ -65,7 +76,8 @@ typedef struct worker_cfg {
 typedef struct worker {
     pid_t pid;
     int fd;
-    int backend_pid;
+    int backend_pid;       /* its server session: pid and start key (HELLO, BACKEND) */
+    long long backend_key;
     long running;          /* manifest index, or -1 */
     long then;             /* reserved continuation of running, or -1 */
     double started;        /* monotonic, when running started */

@@ -420,4 +420,388 @@ test_plugin_printing_to_stdout_leaves_the_json_document_whole() {
     expect_sql "SELECT count(*) FROM t_log" 1
 }
 
+# ==== issue 9 findings X1-X10: exactly once against plugins that leave the
+# host's transaction, reset or close its connection, or change its session
+
+# leave_case MODE: a migration that leaves the host's transaction (plugin
+# evil_leave_txn), and a second one that depends on it
+leave_case() {
+    log_project
+    use_plugin evil_leave_txn T001 MODE="$1"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+}
+
+# the rows of t_log, in order
+log_rows() { sql "SELECT coalesce(string_agg(rev, ',' ORDER BY rev), '') FROM t_log"; }
+
+# X1: what a plugin runs after its COMMIT was refused cannot commit: outside
+# the host's transaction the worker's session is read-only
+test_batches_after_a_refused_commit_never_double_data() {
+    leave_case batches
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_out "FAILED: upgrade ended the host's transaction"
+    expect_out "a migration may not COMMIT"
+    expect_sql "SELECT status || ':' || coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" "failed:none"
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+}
+
+test_autocommit_after_a_rollback_commits_nothing() {
+    leave_case autocommit
+    expect_rc 1
+    expect_out "ended the host's transaction"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+test_chained_transaction_after_a_rollback_is_rolled_back() {
+    leave_case chain
+    expect_rc 1
+    expect_out "ended the host's transaction"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+test_refused_commit_alone_is_a_plain_failure() {
+    leave_case refused
+    expect_rc 1
+    expect_out "a migration may not COMMIT"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+    use_plugin evil_leave_txn T001 MODE=savepoint
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-after,T001-host,T002"
+}
+
+test_savepoint_then_failure_is_a_plain_failure() {
+    leave_case savepoint_fail
+    expect_rc 1
+    expect_out "FAILED: gave up"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+}
+
+# work that may have committed outside the host's transaction is held: the
+# migration is not run again (nor what depends on it) until an operator acts
+held_leave_case() {
+    leave_case "$1"
+    expect_rc 1
+    expect_out "may have committed"
+    local rows
+    rows=$(log_rows)
+    [ -n "$rows" ] || fail "nothing committed: $OUT"
+    expect_sql "SELECT status || ':' || (hold IS NOT NULL)::text FROM delembic_version WHERE revision = 'T001'" "failed:true"
+    expect_sql "SELECT exception LIKE '%may have committed%' FROM delembic_run_history WHERE revision = 'T001'" t
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_sql "SELECT coalesce(string_agg(rev, ',' ORDER BY rev), '') FROM t_log" "$rows"
+}
+
+test_batches_in_read_write_transactions_are_held() {
+    held_leave_case batches_rw
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001-b1,T001-b2"
+}
+test_autocommit_after_turning_read_write_on_is_held() { held_leave_case autocommit_rw; }
+test_autocommit_after_set_config_is_held() { held_leave_case setconfig_rw; }
+test_chained_transaction_committed_is_held() { held_leave_case chain_commit; }
+
+# X2: PQreset on the host's connection: the new session is read-only like
+# the worker's, so a retry commits nothing; work that may have committed in it
+# anyway is held; the worker ends (its session changed under the parent)
+test_reset_connection_then_retry_commits_nothing() {
+    log_project
+    use_plugin evil_reset T001 MODE=terminated
+    mig T002 '' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_out "FAILED: the migration reset the host's connection (PQreset); its work was rolled back"
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version WHERE revision = 'T001'" none
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM t_log" 0
+    run "$D" upgrade T002
+    expect_rc 0
+    no_backend_left
+}
+
+test_reset_connection_then_read_write_retry_is_held() {
+    log_project
+    use_plugin evil_reset T001 MODE=terminated_rw
+    mig T002 '' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_out "the migration reset the host's connection (PQreset)"
+    expect_out "may have committed"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-retry"
+    expect_sql "SELECT (hold IS NOT NULL)::text FROM delembic_version WHERE revision = 'T001'" true
+    run "$D" upgrade T001
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-retry"
+    run "$D" upgrade T002
+    expect_rc 0
+    no_backend_left
+}
+
+test_reset_of_a_healthy_connection_is_a_plain_failure() {
+    log_project
+    use_plugin evil_reset T001 MODE=healthy
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "the migration reset the host's connection (PQreset); its work was rolled back"
+    expect_sql "SELECT count(*) FROM t_log" 0
+    expect_sql "SELECT coalesce(hold, 'none') FROM delembic_version" none
+    no_backend_left
+}
+
+# X3: a PQfinish from a destructor (at dlclose, outside any callback) is
+# refused, with a warning naming the revision; the migration succeeds
+test_plugin_closing_the_connection_from_its_destructor_is_refused() {
+    log_project
+    use_plugin evil_pqfinish_dtor T001
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "T001: WARNING: its plugin called PQfinish on the host's connection"
+    [ "$(grep -c '  OK (' <<<"$OUT")" = 2 ] || fail "wanted 2 OK lines: $OUT"
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002"
+    expect_sql "SELECT string_agg(status || ':' || coalesce(hold, 'none'), ',' ORDER BY revision) FROM delembic_version" "success:none,success:none"
+}
+
+# X4: a plugin's client_encoding never reaches the record (its text travels
+# as hex, which every client encoding reads the same)
+test_record_survives_a_plugins_client_encoding() {
+    log_project
+    mig 'D001_ロード' '' "SET client_encoding = SJIS; INSERT INTO t_log VALUES ('D001')"
+    mig 'D002_ア' '"D001_ロード"' "SET client_encoding = BIG5; INSERT INTO t_log VALUES ('D002')"
+    mig 'D003_ü' '"D002_ア"' "SET client_encoding = GBK; INSERT INTO t_log VALUES ('D003')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(revision || '=' || status, ',' ORDER BY revision) FROM delembic_version" "D001_ロード=success,D002_ア=success,D003_ü=success"
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE status = 'success' AND username IS NOT NULL AND hostname IS NOT NULL" 3
+    expect_sql "SELECT count(*) FROM t_log" 3
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "Nothing to do"
+}
+
+# X5: DEALLOCATE or DISCARD in a migration: the host's prepared statements
+# are made again before they are needed, for it and for the next one
+test_deallocate_in_a_migration_leaves_the_host_working() {
+    log_project
+    mig T001 '' "DEALLOCATE ALL; INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "DEALLOCATE delembic_open; DEALLOCATE delembic_record; INSERT INTO t_log VALUES ('T002')"
+    mig T003 '"T002"' "DISCARD SEQUENCES; INSERT INTO t_log VALUES ('T003')"
+    mig T004 '"T003"' "DISCARD PLANS; DEALLOCATE delembic_temp; CREATE TABLE made_by_t004 (x int)"
+    mig T005 '"T004"' "INSERT INTO t_log VALUES ('T005')"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_log" "T001,T002,T003,T005"
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 5
+}
+
+# X8: what a plugin or the server says goes through the same password
+# redaction as delembic's own messages, in text, --json and the history
+secret_case() {
+    log_project
+    use_plugin evil_secrets T001 MODE="$1" PW=S3cretPw
+    build_ok
+    local url="$URL&password=S3cretPw"
+    run "$D" --database "$url" upgrade head
+    expect_rc 1
+    local text=$OUT
+    "$D" --json --database "$url" upgrade head >"$P/out.json" 2>"$P/err.txt" || true
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 1 || fail "not one JSON document: $(cat "$P/out.json")"
+    local all
+    all="$text $(cat "$P/out.json" "$P/err.txt") $(sql "SELECT string_agg(exception, ' ') FROM delembic_run_history")"
+    ! grep -q "S3cretPw\|SrcPassw0rd" <<<"$all" || fail "a password is shown: $all"
+    grep -q '\*\*\*' <<<"$all" || fail "nothing masked: $all"
+}
+
+test_passwords_in_plugin_messages_are_masked() {
+    secret_case plugin
+    expect_out "connecting with ***"
+    expect_out "postgresql://etl:***@db.example/source"
+    expect_out "FAILED: source database:"
+}
+
+test_passwords_in_server_errors_from_a_plugin_are_masked() {
+    secret_case server
+    expect_out 'invalid input syntax for type integer: "***"'
+}
+
+# X6: the host's own statements name pg_catalog's operators: a user's
+# operator that matches their argument types exactly (pg_catalog has none
+# for float8 * int4, int8 % int4, oid = regclass, text || bigint) is never
+# chosen over them
+test_user_operators_never_capture_the_hosts_statements() {
+    log_project
+    local op l o r fn
+    for op in 'float8 * int4' 'int8 % int4' 'oid = regclass' 'text || bigint' 'oid = int4' 'text = text'; do
+        read -r l o r <<<"$op"
+        fn="evil_$(md5sum <<<"$op" | cut -c1-8)"
+        sql "CREATE FUNCTION public.$fn(a $l, b $r) RETURNS boolean LANGUAGE plpgsql AS \$\$ BEGIN RAISE EXCEPTION USING MESSAGE = 'captured: $op'; END \$\$"
+        sql "CREATE OPERATOR public.$o (LEFTARG = $l, RIGHTARG = $r, FUNCTION = public.$fn)"
+    done
+    mig T001 '' "CREATE TABLE made_by_t001 (x int); INSERT INTO t_log VALUES ('T001')"
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    run "$D" upgrade head -j 1
+    expect_rc 0
+    expect_no_out "captured"
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 2
+    run "$D" history
+    expect_rc 0
+    expect_no_out "captured"
+}
+
+# X7: the lock holder's role comes from the server: the waiting line and the
+# error show it escaped (the server itself turns control characters in an
+# application name into '?')
+test_lock_holder_names_are_escaped() {
+    log_project
+    ROLE=$'mallory\e[2J'"_$DB"
+    psql -qAtX -d postgres -c "DO \$\$ BEGIN EXECUTE format('CREATE ROLE %I LOGIN SUPERUSER', '$ROLE'); END \$\$" >/dev/null
+    mig T001 '' "INSERT INTO t_log VALUES ('T001')"
+    build_ok
+    PGUSER=$ROLE psql -qAtX -d "$DB" -c "SELECT pg_advisory_lock(7234307559323232611), pg_sleep(60)" >/dev/null 2>&1 &
+    local holder=$!
+    wait_for_sql "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = 1835166051" 1
+    run "$D" upgrade head --lock-timeout 1
+    sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '$ROLE'" >/dev/null
+    wait $holder 2>/dev/null || true
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE usename = '$ROLE'" 0
+    psql -qAtX -d postgres -c "DO \$\$ BEGIN EXECUTE format('DROP ROLE %I', '$ROLE'); END \$\$" >/dev/null
+    expect_rc 3
+    expect_out "Waiting for the delembic lock held by"
+    expect_out 'user mallory\x1b[2J'
+    ! grep -q $'\e' <<<"$OUT" || fail "a raw escape reached the terminal: $(od -c <<<"$OUT" | head)"
+}
+
+# X9: a HELD revision's dependents are named: marked in --dry-run, listed in
+# the HELD line and in --json
+test_dependents_of_a_held_revision_are_named() {
+    log_project
+    use_plugin evil_self_commit T001 MODE=idle
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    mig T003 '"T002"' "INSERT INTO t_log VALUES ('T003')"
+    mig T004 '' "INSERT INTO t_log VALUES ('T004')"
+    build_ok
+    run "$D" upgrade T001
+    expect_rc 1
+    run "$D" upgrade head --dry-run
+    expect_rc 1
+    expect_out "T001: commits by itself (idle)  [HELD]"
+    expect_out "T002: test migration T002  [after HELD T001]"
+    expect_out "T003: test migration T003  [after HELD T001]"
+    grep -q "T004: test migration T004$" <<<"$OUT" || fail "T004 is marked: $OUT"
+    expect_out "T002, T003"
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_out "T002, T003"
+    "$D" --json upgrade head --dry-run >"$P/out.json" 2>/dev/null || true
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 1 || fail "not one JSON document: $(cat "$P/out.json")"
+    python3 - "$P/out.json" <<'PY' || fail "JSON: $(cat "$P/out.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+held = {h["revision"]: h for h in d["held"]}
+assert held["T001"]["dependents"] == ["T002", "T003"], held
+plan = {e["revision"]: e for e in d["plan"]}
+assert plan["T002"]["after_held"] == "T001" and plan["T003"]["after_held"] == "T001", plan
+assert "after_held" not in plan["T004"] and "after_held" not in plan["T001"], plan
+PY
+}
+
+# X10: a build during a run swaps the bundle; the run keeps the one it
+# started with (its code and its data/), and the next build removes it
+test_build_during_a_run_leaves_the_run_its_bundle() {
+    log_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait L1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=old
+    mkdir -p migrations/data
+    echo old >migrations/data/v.txt
+    build_ok
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go%' AND pid <> pg_backend_pid()" 1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=new
+    echo new >migrations/data/v.txt
+    run "$D" build
+    expect_rc 0
+    sql "INSERT INTO t_go VALUES ('L1')"
+    local rc1=0
+    wait $pid1 || rc1=$?
+    [ "$rc1" = 0 ] || fail "the run exited $rc1: $(cat "$P/run1")"
+    ! grep -q "sha256" "$P/run1" || fail "the run saw the new bundle: $(cat "$P/run1")"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "L2-old:old"
+    # the old bundle waited for the run beside the new one; the next build removes it
+    ls -a build | grep -q '^\.bundle\.old-' || fail "no kept bundle: $(ls -a build)"
+    run "$D" build
+    expect_rc 0
+    ! ls -a build | grep -q '^\.bundle\.old-' || fail "the kept bundle is still there: $(ls -a build)"
+    # what ran is the old code: the new bundle's L2 shows as changed
+    run "$D" upgrade head
+    expect_rc 0
+    expect_out "WARNING: L2 changed since it was applied"
+}
+
+# a bundle replaced by other means (rm and copy, rsync --delete, a build of
+# an older delembic): the run goes on when what is there now is what it
+# started with (each file is checked against its manifest), and stops naming
+# the replacement otherwise
+replaced_by_hand() {
+    log_project
+    sql "CREATE TABLE t_go (rev text)"
+    use_plugin surface_wait L1
+    use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=old
+    mkdir -p migrations/data
+    echo old >migrations/data/v.txt
+    build_ok
+    cp -a build/bundle "$P/copy"
+    if [ "$1" = other ]; then
+        use_plugin evil_swap_reader L2 DEPS='"L1"' TAG=new
+        run "$D" build -o "$P/other"
+        expect_rc 0
+        rm -rf "$P/copy"
+        cp -a "$P/other" "$P/copy"
+    fi
+    "$D" upgrade head >"$P/run1" 2>&1 &
+    local pid1=$!
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%t_go%' AND pid <> pg_backend_pid()" 1
+    rm -rf build/bundle
+    cp -a "$P/copy" build/bundle
+    sql "INSERT INTO t_go VALUES ('L1')"
+    RC1=0
+    wait $pid1 || RC1=$?
+}
+
+test_bundle_copied_again_during_a_run_runs_on() {
+    replaced_by_hand same
+    [ "$RC1" = 0 ] || fail "the run exited $RC1: $(cat "$P/run1")"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "L2-old:old"
+}
+
+test_bundle_replaced_by_hand_during_a_run_is_named() {
+    replaced_by_hand other
+    [ "$RC1" = 2 ] || fail "the run exited $RC1: $(cat "$P/run1")"
+    grep -q "the bundle was replaced or removed while this run used it" "$P/run1" || fail "$(cat "$P/run1")"
+    expect_sql "SELECT count(*) FROM t_log" 0
+}
+
 run_tests

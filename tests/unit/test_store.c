@@ -41,6 +41,20 @@ START_TEST(record_statement_is_fenced_and_qualified)
 }
 END_TEST
 
+START_TEST(record_text_reads_the_same_in_any_client_encoding)
+{
+    char *sql = store_record_sql("D001_\xe3\x83\xad", 1.5, 2.25, "ab'c\\d", 42);
+    /* non-ASCII as hex decoded as UTF-8; printable ASCII as an E'' literal */
+    ck_assert_ptr_nonnull(strstr(sql, "EXECUTE " STORE_RECORD_STATEMENT "(pg_catalog.convert_from("
+                                      "pg_catalog.decode('443030315fe383ad', 'hex'), 'UTF8'), 1.500000, 2.250000,"
+                                      " E'ab''c\\\\d', "));
+    ck_assert_ptr_nonnull(strstr(sql, ", 42)"));
+    for (const unsigned char *p = (const unsigned char *)sql; *p; p++)
+        ck_assert(*p >= 0x20 && *p < 0x7f);
+    free(sql);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("store");
@@ -48,6 +62,7 @@ Suite *make_suite(void)
     ADD(tc, tables_are_qualified_with_a_quoted_schema);
     ADD(tc, one_name_per_status);
     ADD(tc, record_statement_is_fenced_and_qualified);
+    ADD(tc, record_text_reads_the_same_in_any_client_encoding);
     suite_add_tcase(s, tc);
     return s;
 }
