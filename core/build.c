@@ -152,6 +152,12 @@ static int under(const char *path, const char *dir)
     return l > 1 && strncmp(path, dir, l) == 0 && path[l] == '/';
 }
 
+/* path as a message shows it: from the project folder when inside it */
+static const char *shown(const build_ctx *c, const char *path)
+{
+    return under(path, c->project) ? path + strlen(c->project) + 1 : path;
+}
+
 /* A file of the project (not a system or SDK header): what staleness tracks. */
 static int is_local(const build_ctx *c, const char *path)
 {
@@ -566,11 +572,17 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
             info[todo[t]] = fresh[t];
         free(fresh);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (info[i].error) {
             rc = del_fail(err, DEL_EUSAGE, "%s (from %s)", info[i].error, units[i].src);
             goto out;
         }
+        /* nothing that is not plain UTF-8 text reaches the manifest */
+        if (plugin_info_check(&info[i], shown(c, units[i].src), err) != 0) {
+            rc = -1;
+            goto out;
+        }
+    }
     /* duplicate revisions name both sources */
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "loader.h"
+#include "term.h"
 
 void plugin_info_free(plugin_info *pi)
 {
@@ -20,6 +21,53 @@ void plugin_info_free(plugin_info *pi)
     free(pi->description);
     strvec_clear(&pi->depends_on);
     memset(pi, 0, sizeof *pi);
+}
+
+/* Where s stops being text a manifest can carry: NULL when it is valid
+ * UTF-8 without control characters (C0, DEL, C1), else why, with *at the
+ * byte offset and *byte the byte there. */
+static const char *text_problem(const char *s, size_t *at, unsigned *byte)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned cp;
+        size_t n = utf8_seq_len(p, &cp);
+        *at = (size_t)(p - (const unsigned char *)s);
+        *byte = *p;
+        if (n == 0)
+            return "is not valid UTF-8";
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            return "holds a control character";
+        p += n;
+    }
+    return NULL;
+}
+
+static int field_fail(const char *source, const char *rev, const char *field, const char *what,
+                      size_t at, unsigned byte, del_err *err)
+{
+    int utf8 = strstr(what, "UTF-8") != NULL;
+    return del_fail(err, DEL_EUSAGE, "%s: the %s of %s %s (byte 0x%02x at offset %zu); %s", source, field, rev,
+                    what, byte, at,
+                    utf8 ? "save the source as UTF-8" : "remove it");
+}
+
+int plugin_info_check(const plugin_info *pi, const char *source, del_err *err)
+{
+    size_t at;
+    unsigned byte;
+    const char *why;
+    if ((why = text_problem(pi->revision, &at, &byte)))
+        return field_fail(source, "this migration", "revision", why, at, byte, err);
+    if ((why = text_problem(pi->description, &at, &byte)))
+        return field_fail(source, pi->revision, "description", why, at, byte, err);
+    for (size_t i = 0; i < pi->depends_on.n; i++)
+        if ((why = text_problem(pi->depends_on.v[i], &at, &byte))) {
+            char field[64];
+            snprintf(field, sizeof field, "depends_on entry %zu", i + 1);
+            return field_fail(source, pi->revision, field, why, at, byte, err);
+        }
+    return 0;
 }
 
 typedef struct rec_head {

@@ -24,5 +24,9 @@ typedef struct plugin_info {
 int inspect_plugins(const char *dir, const manifest *mf, char *const *files, size_t n,
                     plugin_info *out, del_err *err);
 void plugin_info_free(plugin_info *pi);
+/* A descriptor read without error whose text can go into manifest.yaml:
+ * revision, description and each depends_on entry valid UTF-8 without
+ * control characters. Else -1, the message naming source and the field. */
+int plugin_info_check(const plugin_info *pi, const char *source, del_err *err);
 
 #endif

@@ -274,4 +274,42 @@ test_concurrent_builds_and_a_killed_one_leave_a_good_bundle() {
     expect_rc 0
 }
 
+# ---- findings against issue 9 (the build engineer's B items) ---------------
+
+# a command that used to hang: it must end by itself well within this
+HANG_LIMIT_S=120
+run_bounded() {
+    run timeout -k 5 "$HANG_LIMIT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
+}
+
+test_build_refuses_a_latin1_description_naming_source_and_field() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    # saved as ISO-8859-1: "donn\xe9es" is not UTF-8
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "Chargement des donn\xe9es", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_latin1.c"
+    expect_out "description"
+    expect_out "not valid UTF-8"
+    expect_out "save the source as UTF-8"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    # control characters in the description are refused the same way
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "clear \\033[2J screen", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_latin1.c"
+    expect_out "description of T003 holds a control character"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    # saved as UTF-8, it builds
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "Chargement des donn\xc3\xa9es", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    build_ok
+    grep -q "description: Chargement des donn" build/bundle/manifest.yaml || fail "no description in: $(cat build/bundle/manifest.yaml)"
+}
+
 run_tests

@@ -249,4 +249,39 @@ test_plugin_needing_libc_libm_and_libpq_dependencies_is_accepted() {
     expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM s_log" "T001,T002"
 }
 
+# ---- findings against issue 9 (the build engineer's B items) ---------------
+
+# a command that used to hang: it must end by itself well within this
+HANG_LIMIT_S=120
+run_bounded() {
+    run timeout -k 5 "$HANG_LIMIT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
+}
+
+test_cache_entry_with_invalid_utf8_is_not_handed_to_libyaml() {
+    supply_project
+    run "$D" verify --offline # fills the cache
+    expect_rc 0
+    local entries=("$DELEMBIC_CACHE_DIR"/*.bin)
+    [ -f "${entries[0]}" ] || fail "no cache entry"
+    # the entry's description of T002 becomes Latin-1 (same length)
+    python3 - "${entries[0]}" <<'PY' || fail "cannot patch the cache entry"
+import sys
+path = sys.argv[1]
+data = open(path, 'rb').read()
+at = data.rfind(b'test migration T002')
+assert at >= 0, "the entry does not hold the description"
+with open(path, 'r+b') as f:
+    f.write(data[:at] + b'test migr\xe9tion T002' + data[at + 19:])
+PY
+    run_bounded "$D" verify --offline
+    expect_rc 0
+    expect_out "2 migration(s), 0 problem(s)"
+    run_bounded "$D" upgrade head
+    expect_rc 0
+    run_bounded "$D" history
+    expect_rc 0
+    expect_out "test migration T002"
+}
+
 run_tests
