@@ -541,7 +541,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     char **files = xcalloc(n ? n : 1, sizeof *files);
     plugin_info *info = xcalloc(n ? n : 1, sizeof *info);
     size_t *todo = xcalloc(n ? n : 1, sizeof *todo);
-    char **todo_files = xcalloc(n ? n : 1, sizeof *todo_files);
+    inspect_item *todo_items = xcalloc(n ? n : 1, sizeof *todo_items);
     size_t ntodo = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -558,12 +558,12 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
                 strvec_push(&info[i].depends_on, old.m[k].depends_on.v[d]);
         } else {
             todo[ntodo] = i;
-            todo_files[ntodo++] = files[i];
+            todo_items[ntodo++] = (inspect_item){files[i], units[i].sha256, shown(c, units[i].src)};
         }
     }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(staging, NULL, todo_files, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(staging, NULL, todo_items, ntodo, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;
@@ -574,7 +574,17 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     }
     for (size_t i = 0; i < n; i++) {
         if (info[i].error) {
-            rc = del_fail(err, DEL_EUSAGE, "%s (from %s)", info[i].error, units[i].src);
+            /* name the source, never the hidden staging folder */
+            const char *msg = info[i].error;
+            char *staged = xasprintf("%s/%s: ", staging, files[i]);
+            char *src = xasprintf("%s: ", shown(c, units[i].src));
+            if (!strncmp(msg, staged, strlen(staged)))
+                msg += strlen(staged);
+            else if (!strncmp(msg, src, strlen(src)))
+                msg += strlen(src);
+            rc = del_fail(err, DEL_EUSAGE, "%s: %s", shown(c, units[i].src), msg);
+            free(staged);
+            free(src);
             goto out;
         }
         /* nothing that is not plain UTF-8 text reaches the manifest */
@@ -663,7 +673,7 @@ out:
     free(files);
     free(info);
     free(todo);
-    free(todo_files);
+    free(todo_items);
     if (have_old)
         manifest_free(&old);
     return rc;

@@ -120,8 +120,23 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         problem(&r, "bundle", "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR", dir);
         goto summary;
     }
-    if (loader_check_mode(dir, &st, 1, &e) != 0)
+    /* a folder or manifest that others could have changed: its plugins are
+     * checked, but none is loaded (that would run its constructors) */
+    int trusted = 1;
+    if (loader_check_mode(dir, &st, 1, &e) != 0) {
         problem(&r, "permissions", "%s", e.msg);
+        trusted = 0;
+    }
+    char *mpath = path_join(dir, MANIFEST_FILE);
+    struct stat mst;
+    int manifest_file = lstat(mpath, &mst) != 0 || S_ISREG(mst.st_mode); /* missing: manifest_load says so */
+    free(mpath);
+    if (bundle_check_manifest_file(dir, &e) != 0) {
+        problem(&r, manifest_file ? "permissions" : "manifest", "%s", e.msg);
+        trusted = 0;
+        if (!manifest_file)
+            goto summary;
+    }
     if (manifest_load(dir, &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
@@ -133,7 +148,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     check_listing(&r, dir, &mf);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n ? mf.n : 1, 65);
-    char **ok_files = xcalloc(mf.n ? mf.n : 1, sizeof *ok_files);
+    inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);
     size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
     size_t nok = 0;
     /* the libraries it lists: each verified as a plugin is */
@@ -159,14 +174,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
             problem(&r, "library", "%s", e.msg);
             continue;
         }
-        ok_files[nok] = mf.m[i].file;
+        ok_items[nok] = (inspect_item){mf.m[i].file, mf.m[i].sha256, NULL};
         ok_idx[nok++] = i;
     }
     free(lib_failed);
-    /* descriptors, in a child process that loads each as a run does */
-    if (nok) {
+    /* descriptors, in a child process that loads each as a run does: only
+     * files that passed every check above, from a bundle that did */
+    if (nok && trusted) {
         plugin_info *info = xcalloc(nok, sizeof *info);
-        if (inspect_plugins(dir, &mf, ok_files, nok, info, &e) != 0) {
+        if (inspect_plugins(dir, &mf, ok_items, nok, info, &e) != 0) {
             problem(&r, "inspect", "%s", e.msg);
         } else {
             for (size_t k = 0; k < nok; k++) {
@@ -187,7 +203,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         }
         free(info);
     }
-    free(ok_files);
+    free(ok_items);
     free(ok_idx);
     /* the DAG and dependencies */
     dag g;

@@ -104,7 +104,7 @@ static int read_all(int fd, void *p, size_t n)
     return 0;
 }
 
-static void child(int fd, const char *dir, const manifest *mf, char *const *files, size_t start,
+static void child(int fd, const char *dir, const manifest *mf, const inspect_item *items, size_t start,
                   size_t n)
 {
     for (size_t i = start; i < n; i++) {
@@ -113,11 +113,15 @@ static void child(int fd, const char *dir, const manifest *mf, char *const *file
         del_err err;
         int pfd = -1;
         char sha[65];
-        char *path = path_join(dir, files[i]);
+        const inspect_item *it = &items[i];
+        char *path = path_join(dir, it->file);
+        const char *name = it->name ? it->name : path;
         loaded_plugin lp;
-        int failed = mf ? loader_load_verified(dir, mf, files[i], NULL, &lp, sha, &err) != 0
-                        : loader_open_verified(dir, files[i], NULL, &pfd, sha, &err) != 0 ||
-                              loader_load_fd(pfd, path, &lp, &err) != 0;
+        /* the file loaded is the one opened and hashed here, never one
+         * reopened by name after a check */
+        int failed = mf ? loader_load_verified(dir, mf, it->file, it->sha256, &lp, sha, &err) != 0
+                        : loader_open_verified(dir, it->file, it->sha256, &pfd, sha, &err) != 0 ||
+                              loader_load_fd(pfd, name, &lp, &err) != 0;
         if (failed) {
             sbuf_puts(&payload, err.msg);
         } else {
@@ -161,7 +165,7 @@ static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
     }
 }
 
-int inspect_plugins(const char *dir, const manifest *mf, char *const *files, size_t n,
+int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *items, size_t n,
                     plugin_info *out, del_err *err)
 {
     for (size_t i = 0; i < n; i++)
@@ -182,7 +186,7 @@ int inspect_plugins(const char *dir, const manifest *mf, char *const *files, siz
         if (pid == 0) {
             close(pfd[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
-            child(pfd[1], dir, mf, files, next, n);
+            child(pfd[1], dir, mf, items, next, n);
         }
         close(pfd[1]);
         for (;;) {
@@ -211,9 +215,9 @@ int inspect_plugins(const char *dir, const manifest *mf, char *const *files, siz
                 snprintf(why, sizeof why, "SIG%s", sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?");
             else
                 snprintf(why, sizeof why, "exit status %d", WEXITSTATUS(status));
-            char *path = path_join(dir, files[next]);
+            char *path = path_join(dir, items[next].file);
             out[next].error = xasprintf("%s: crashed while loading (%s); a constructor or the descriptor of this plugin is broken",
-                                        path, why);
+                                        items[next].name ? items[next].name : path, why);
             free(path);
             next++;
         }

@@ -16,12 +16,20 @@ typedef struct plugin_info {
     char sha256[65];
 } plugin_info;
 
-/* files are names inside dir. With a manifest (verify), each is loaded as a
- * run loads it (loader_load_verified: what it brings in checked, listed
- * libraries verified and loaded first); without one (build, before there is
- * a manifest), as it is. Always fills out[0..n); returns -1 only when the
+/* One file to read the descriptor of. */
+typedef struct inspect_item {
+    const char *file;       /* a name inside dir */
+    const char *sha256;     /* what it must hash to, checked on the descriptor
+                             * that is loaded; NULL: not checked */
+    const char *name;       /* for messages; NULL: dir/file */
+} inspect_item;
+
+/* With a manifest (verify), each file is loaded as a run loads it
+ * (loader_load_verified: what it brings in checked, listed libraries
+ * verified and loaded first); without one (build, before there is a
+ * manifest), as it is. Always fills out[0..n); returns -1 only when the
  * child cannot be started. */
-int inspect_plugins(const char *dir, const manifest *mf, char *const *files, size_t n,
+int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *items, size_t n,
                     plugin_info *out, del_err *err);
 void plugin_info_free(plugin_info *pi);
 /* A descriptor read without error whose text can go into manifest.yaml:

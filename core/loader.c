@@ -31,6 +31,12 @@ int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_e
     return 0;
 }
 
+static int not_regular(const char *path, del_err *err)
+{
+    return del_fail(err, DEL_EUSAGE, "%s: not a regular file (a FIFO, a device or a folder); a bundle holds only files: rebuild the bundle or restore the file",
+                    path);
+}
+
 /* Open bundle_dir/rel after the checks: inside the bundle (directly for a
  * plugin; in a folder of it, each folder checked too, when sub), a regular
  * file, owner and mode, ELF for this host, and the sha256 when expected. */
@@ -44,6 +50,12 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     if (lstat(path, &st) != 0) {
         del_fail(err, DEL_EUSAGE, "%s: listed in the manifest but missing: %s; rebuild the bundle or restore the file",
                  path, strerror(errno));
+        goto fail;
+    }
+    /* a FIFO or a device is refused before it is opened: opening one can
+     * block, or do what the device does */
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        not_regular(path, err);
         goto fail;
     }
     if (!realpath(bundle_dir, real_dir) || !realpath(path, real_file)) {
@@ -67,13 +79,19 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
         if (bad)
             goto fail;
     }
-    fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* what a symbolic link leads to, too; then the descriptor itself (without
+     * blocking, should the file have been replaced since) */
+    if (lstat(real_file, &st) != 0 || !S_ISREG(st.st_mode)) {
+        not_regular(path, err);
+        goto fail;
+    }
+    fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        del_fail(err, DEL_EUSAGE, "%s: not a regular file", path);
+        not_regular(path, err);
         goto fail;
     }
     if (loader_check_mode(path, &st, 0, err) != 0 || elf_check_fd(fd, path, err) != 0)

@@ -284,4 +284,143 @@ PY
     expect_out "test migration T002"
 }
 
+# T002 of the bundle is the evil twin (its constructor leaves $P/evil-ran)
+evil_bundle() {
+    supply_project
+    use_plugin supply_marker T002 MARKER="$P/evil-ran"
+    build_ok
+    rm -f "$P/evil-ran" # build read its descriptor
+}
+
+expect_no_plugin_loaded() {
+    [ ! -e "$P/evil-ran" ] || fail "a plugin of a refused bundle was loaded"
+    expect_sql "SELECT count(*) FROM s_log" 0
+}
+
+test_verify_loads_no_plugin_from_a_world_writable_bundle_folder() {
+    evil_bundle
+    chmod 777 build/bundle
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "permissions: $P/build/bundle: folder is writable by everyone"
+    expect_no_plugin_loaded
+    chmod 755 build/bundle
+    run "$D" verify --offline
+    expect_rc 0
+    [ -e "$P/evil-ran" ] || fail "verify of a good bundle did not read T002's descriptor"
+}
+
+test_verify_loads_no_plugin_from_a_bundle_folder_of_another_user() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root to chown)" >&2; return 0; }
+    evil_bundle
+    chown nobody build/bundle
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "permissions: $P/build/bundle: belongs to another user"
+    expect_no_plugin_loaded
+}
+
+test_manifest_writable_by_others_is_refused_before_any_plugin_loads() {
+    evil_bundle
+    chmod 666 build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by everyone"
+    expect_no_plugin_loaded
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by everyone"
+    expect_no_plugin_loaded
+    chmod 620 build/bundle/manifest.yaml
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by its group"
+    expect_no_plugin_loaded
+}
+
+test_manifest_of_another_user_is_refused_before_any_plugin_loads() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root to chown)" >&2; return 0; }
+    evil_bundle
+    chown nobody build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: belongs to another user"
+    expect_no_plugin_loaded
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: belongs to another user"
+    expect_no_plugin_loaded
+}
+
+test_manifest_that_is_not_a_regular_file_is_refused() {
+    supply_project
+    mv build/bundle/manifest.yaml "$P/manifest.yaml"
+    ln -s "$P/manifest.yaml" build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    rm build/bundle/manifest.yaml
+    mkfifo build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_sql "SELECT count(*) FROM s_log" 0
+}
+
+test_verify_loads_the_file_it_verified_not_one_swapped_in_after() {
+    supply_project
+    # T001's constructor, once armed, puts the evil twin in T002.so's place:
+    # after verify checked T002.so's sha256, before its child loads it
+    use_plugin supply_swapper T001 TRIGGER="$P/armed" FROM="$P/evil/T002.so" TO="$P/build/bundle/T002.so"
+    build_ok
+    use_plugin supply_marker T002 MARKER="$P/evil-ran"
+    run "$D" build -o "$P/evil"
+    [ "$RC" = 0 ] || fail "build of the evil twin failed: $OUT"
+    rm -f "$P/evil-ran"
+    touch "$P/armed"
+    run_bounded "$D" verify --offline
+    [ ! -e "$P/armed" ] || fail "the swap did not happen"
+    [ ! -e "$P/evil-ran" ] || fail "verify loaded a file other than the one it verified"
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: sha256 is"
+}
+
+test_fifo_in_place_of_a_plugin_is_refused_without_hanging() {
+    supply_project
+    rm build/bundle/T002.so
+    mkfifo build/bundle/T002.so
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    not_applied T002
+}
+
+test_device_node_in_place_of_a_plugin_is_never_opened() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root for mknod)" >&2; return 0; }
+    supply_project
+    rm build/bundle/T002.so
+    mknod build/bundle/T002.so c 1 5 # /dev/zero: reading it never ends
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    not_applied T002
+    # and through a symbolic link inside the bundle
+    rm build/bundle/T002.so
+    mknod build/bundle/zero c 1 5
+    ln -s zero build/bundle/T002.so
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "T002.so: not a regular file"
+}
+
 run_tests
