@@ -20,6 +20,7 @@
 #include "bundle.h"
 #include "identity.h"
 #include "inspect.h"
+#include "loader.h"
 #include "manifest.h"
 #include "sha256.h"
 
@@ -531,6 +532,39 @@ static int stage_data(const build_ctx *c, const char *staging, del_err *err)
     return rc;
 }
 
+/* A problem with staging/file, said of the source it was built from: the
+ * hidden staging folder is never named. */
+static int source_fail(const build_ctx *c, const char *staging, const char *file, const unit *u, const char *msg,
+                       del_err *err)
+{
+    char *staged = xasprintf("%s/%s: ", staging, file);
+    char *src = xasprintf("%s: ", shown(c, u->src));
+    if (!strncmp(msg, staged, strlen(staged)))
+        msg += strlen(staged);
+    else if (!strncmp(msg, src, strlen(src)))
+        msg += strlen(src);
+    int rc = del_fail(err, DEL_EUSAGE, "%s: %s", shown(c, u->src), msg);
+    free(staged);
+    free(src);
+    return rc;
+}
+
+/* What verify and upgrade check before loading a plugin, on what was just
+ * built, before any of it is loaded: an ELF object for this host whose run
+ * paths stay inside the bundle and whose libraries are the host's own (a
+ * bundle build writes lists none). */
+static int check_built(const build_ctx *c, const char *staging, const char *file, const unit *u, del_err *err)
+{
+    int fd;
+    del_err e;
+    manifest none = {0};
+    if (loader_open_verified(staging, file, u->sha256, &fd, NULL, &e) != 0)
+        return source_fail(c, staging, file, u, e.msg, err);
+    int rc = loader_check_links(staging, &none, fd, file, shown(c, u->src), NULL, &e);
+    close(fd);
+    return rc == 0 ? 0 : source_fail(c, staging, file, u, e.msg, err);
+}
+
 static int build_manifest(build_ctx *c, const char *staging, int have_target, const strvec *names, unit *units,
                           del_err *err)
 {
@@ -561,6 +595,12 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
             todo_items[ntodo++] = (inspect_item){files[i], units[i].sha256, shown(c, units[i].src)};
         }
     }
+    /* nothing is loaded that verify and upgrade would refuse to load */
+    for (size_t i = 0; i < n; i++)
+        if (check_built(c, staging, files[i], &units[i], err) != 0) {
+            rc = -1;
+            goto out;
+        }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
         if (inspect_plugins(staging, NULL, todo_items, ntodo, fresh, err) != 0) {
@@ -574,17 +614,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     }
     for (size_t i = 0; i < n; i++) {
         if (info[i].error) {
-            /* name the source, never the hidden staging folder */
-            const char *msg = info[i].error;
-            char *staged = xasprintf("%s/%s: ", staging, files[i]);
-            char *src = xasprintf("%s: ", shown(c, units[i].src));
-            if (!strncmp(msg, staged, strlen(staged)))
-                msg += strlen(staged);
-            else if (!strncmp(msg, src, strlen(src)))
-                msg += strlen(src);
-            rc = del_fail(err, DEL_EUSAGE, "%s: %s", shown(c, units[i].src), msg);
-            free(staged);
-            free(src);
+            rc = source_fail(c, staging, files[i], &units[i], info[i].error, err);
             goto out;
         }
         /* nothing that is not plain UTF-8 text reaches the manifest */

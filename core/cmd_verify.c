@@ -163,7 +163,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
             continue;
         }
         int linked = strcmp(actual[i], mf.m[i].sha256) == 0 &&
-                     loader_check_links(dir, &mf, fd, mf.m[i].file, lib_failed, &e) == 0;
+                     loader_check_links(dir, &mf, fd, mf.m[i].file, NULL, lib_failed, &e) == 0;
         close(fd);
         if (strcmp(actual[i], mf.m[i].sha256) != 0) {
             problem(&r, "checksum", "%s/%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",

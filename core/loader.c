@@ -240,13 +240,13 @@ static void walk_init(walk *w, const char *dir, const manifest *mf, int open_lib
 }
 
 int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
-                       const char *lib_failed, del_err *err)
+                       const char *name, const char *lib_failed, del_err *err)
 {
     walk w;
     walk_init(&w, bundle_dir, mf, 0);
     w.lib_failed = lib_failed;
     char *path = path_join(bundle_dir, rel);
-    int rc = walk_object(&w, fd, path, rel, NULL, err);
+    int rc = walk_object(&w, fd, name ? name : path, rel, NULL, err);
     free(path);
     walk_free(&w);
     return rc;

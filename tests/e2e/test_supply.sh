@@ -24,11 +24,16 @@ make_lib() {
 }
 
 # build_with FLAGS...: T002.so built with these compiler/linker flags added
-# (by delembic build, into another folder), put in the bundle and its sha256
-# in the manifest, as a vendor's own build would
+# (by the compiler, as a vendor's own build would: delembic build refuses
+# what verify and upgrade refuse), put in the bundle and its sha256 in the
+# manifest
 build_with() {
-    run env CFLAGS="-O2 $*" "$D" build -o "$P/flagged"
-    [ "$RC" = 0 ] || fail "build failed: $OUT"
+    local sdk_lib
+    sdk_lib=$(dirname "$(dirname "${DELEMBIC_REAL:-$D}")")/plugins/libdelembic-plugin.a
+    mkdir -p "$P/flagged"
+    run cc -std=c11 -fPIC -shared -O2 -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) "$@" \
+        -o "$P/flagged/T002.so" migrations/T002.c "$sdk_lib" -lpq
+    [ "$RC" = 0 ] || fail "cc failed: $OUT"
     cp "$P/flagged/T002.so" build/bundle/T002.so
     local sha
     sha=$(sha256sum build/bundle/T002.so | cut -d' ' -f1)
@@ -421,6 +426,34 @@ test_device_node_in_place_of_a_plugin_is_never_opened() {
     run_bounded "$D" verify --offline
     expect_rc 2
     expect_out "T002.so: not a regular file"
+}
+
+test_build_refuses_a_run_path_leaving_the_bundle_and_keeps_the_good_one() {
+    supply_project
+    cp -a build/bundle "$P/before"
+    sed -i 's/VALUES (.T002., 2)/VALUES ('"'"'T002'"'"', 22)/' migrations/T002.c
+    CFLAGS="-O2 -g -Wl,-rpath,/tmp/anywhere" run "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: its run path (DT_RUNPATH) has '/tmp/anywhere', which leads outside the bundle"
+    expect_no_out ".bundle.new-"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev || v, ',' ORDER BY rev) FROM s_log" "T0011,T0022"
+}
+
+test_build_refuses_a_library_no_manifest_lists_without_loading_it() {
+    supply_project
+    cp -a build/bundle "$P/before"
+    local w=$P/writable
+    make_lib "$w" 7 "$P/lib-ran"
+    use_plugin supply_libuser T002
+    CFLAGS="-O2 -L$w -Wl,--no-as-needed -lsupply_lib" LD_LIBRARY_PATH=$w run "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: needs libsupply_lib.so, which is not part of the C library, libpq or a library libpq needs"
+    expect_no_out ".bundle.new-"
+    [ ! -e "$P/lib-ran" ] || fail "build loaded a library no check saw"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
 }
 
 run_tests
