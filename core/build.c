@@ -128,6 +128,9 @@ typedef struct build_ctx {
     char *flags;            /* canonical flags for the identity */
     srcset known;           /* input records of earlier builds: hashes reused */
     srcset snaps;           /* inputs seen by this build */
+    strvec dep_paths;       /* headers stat'ed by this build, once each */
+    struct timespec *dep_times;     /* their mtimes (tv_nsec -1: missing) */
+    strmap dep_idx;
 } build_ctx;
 
 static void unit_free(unit *u)
@@ -179,7 +182,24 @@ static int newer(const struct timespec *a, const struct timespec *b)
     return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* The files of a -MMD depfile ("target: dep dep \\\n dep"), absolute. */
+/* The mtime of a header of some depfile; every unit includes the same
+ * system headers, so each is stat'ed once per build. */
+static int dep_mtime(build_ctx *c, const char *path, struct timespec *ts)
+{
+    long i = c->dep_paths.n ? strmap_get(&c->dep_idx, path) : -1;
+    if (i < 0) {
+        i = (long)c->dep_paths.n;
+        strvec_push(&c->dep_paths, path);
+        c->dep_times = xrealloc(c->dep_times, c->dep_paths.n * sizeof *c->dep_times);
+        if (mtime_of(path, &c->dep_times[i]) != 0)
+            c->dep_times[i].tv_nsec = -1;
+        strmap_put(&c->dep_idx, c->dep_paths.v[i], i);
+    }
+    *ts = c->dep_times[i];
+    return ts->tv_nsec < 0 ? -1 : 0;
+}
+
+/* The files of a -MD depfile ("target: dep dep \\\n dep"), absolute. */
 static void depfile_paths(const char *depfile, const char *base, strvec *out)
 {
     char *deps = NULL;
@@ -240,7 +260,7 @@ static int write_id(const unit *u, del_err *err)
 
 /* Is the compiled object still what this source, its headers, the SDK and
  * the command give? Up to date: u->sha256 and u->identity are set. */
-static int needs_build(const build_ctx *c, unit *u)
+static int needs_build(build_ctx *c, unit *u)
 {
     struct timespec so_t, t;
     if (mtime_of(u->obj, &so_t) != 0)
@@ -259,8 +279,9 @@ static int needs_build(const build_ctx *c, unit *u)
     strvec deps = {0};
     depfile_paths(u->dep, c->project, &deps);
     int rebuild = deps.n == 0;
+    /* every header, system ones too (-isystem folders are not the system's) */
     for (size_t i = 0; i < deps.n && !rebuild; i++)
-        if (mtime_of(deps.v[i], &t) != 0 || newer(&t, &so_t))
+        if (dep_mtime(c, deps.v[i], &t) != 0 || newer(&t, &so_t))
             rebuild = 1;
     strvec_clear(&deps);
     if (rebuild)
@@ -920,7 +941,7 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     split_words(pq, &u->pp);
     push_maps(c, u, &u->argv);
     push_maps(c, u, &u->pp);
-    const char *tail[] = {"-MMD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
+    const char *tail[] = {"-MD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
     for (const char **f = tail; *f; f++)
         strvec_push(&u->argv, *f);
     const char *pp_tail[] = {"-E", "-P", "-o", u->unitfile, u->src, NULL};
@@ -1057,6 +1078,9 @@ out:
     strvec_clear(&common);
     srcset_free(&c.known);
     srcset_free(&c.snaps);
+    strvec_clear(&c.dep_paths);
+    free(c.dep_times);
+    strmap_free(&c.dep_idx);
     free(pq);
     free(parent);
     free(c.flags);

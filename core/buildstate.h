@@ -2,7 +2,7 @@
  * and never inside it, in <parent>/.<bundle-name>.build-state/:
  *
  *   obj/NAME.so   the compiled migration (the bundle hard-links it)
- *   NAME.d        the compiler's dependency list (-MMD)
+ *   NAME.d        the compiler's dependency list (-MD: system headers too)
  *   NAME.cmd      the compile key: command line, SDK digest, identity version
  *   NAME.id       identity, .so sha256, and the inputs it was compiled from
  *   inputs        every source and local header of the bundle last built,

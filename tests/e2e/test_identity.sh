@@ -312,4 +312,31 @@ test_build_refuses_a_latin1_description_naming_source_and_field() {
     grep -q "description: Chargement des donn" build/bundle/manifest.yaml || fail "no description in: $(cat build/bundle/manifest.yaml)"
 }
 
+test_system_header_change_rebuilds_and_changes_the_identity() {
+    ident_project
+    local X
+    temp_dir X
+    printf '#define SHARED_TAG "s1"\n' >"$X/shared_util.h"
+    sed -i 's|#include <delembic/plugin.h>|#include <delembic/plugin.h>\n#include <shared_util.h>|; s|VALUES (.T001.)|VALUES ('"'"'T001 " SHARED_TAG "'"'"')|' \
+        migrations/T001_first.c
+    export CFLAGS="-O2 -g -isystem $X"
+    build_ok
+    local id1
+    id1=$(ident_of T001)
+    printf '#define SHARED_TAG "s2"\n' >"$X/shared_util.h"
+    touch_later "$X/shared_util.h"
+    run "$D" build
+    expect_rc 0
+    expect_out "1 compiled"
+    [ "$(ident_of T001)" != "$id1" ] || fail "a change to an -isystem header kept T001's identity"
+    # what a teammate's fresh build gives
+    run "$D" build -o "$P/fresh"
+    expect_rc 0
+    [ "$(ident_of T001)" = "$(ident_of T001 "$P/fresh")" ] || fail "the incremental identity is not a fresh build's"
+    cmp build/bundle/T001_first.so "$P/fresh/T001_first.so" || fail "the incremental .so is not a fresh build's"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT rev FROM t_log WHERE rev LIKE 'T001%'" "T001 s2"
+}
+
 run_tests
