@@ -22,9 +22,11 @@
 #include "inspect.h"
 #include "loader.h"
 #include "manifest.h"
+#include "sdk_digest.h"
 #include "sha256.h"
 
 #define STATE_OBJ_DIR "obj"
+#define POSIX_FLAG "-D_POSIX_C_SOURCE=200809L"
 #define STATE_LOCK "lock"
 #define BUNDLE_MODE 0755
 #define PLUGIN_MODE 0755
@@ -124,7 +126,7 @@ typedef struct build_ctx {
     char *state;
     char *objdir;
     const char *sdk_inc, *sdk_lib;
-    char sdk_sha[SHA256_HEX_LEN + 1];
+    char sdk_sha[SHA256_HEX_LEN + 1];   /* the archive's bytes: the .so's, not the identity's */
     char *flags;            /* canonical flags for the identity */
     srcset known;           /* input records of earlier builds: hashes reused */
     srcset snaps;           /* inputs seen by this build */
@@ -349,7 +351,7 @@ static int finish_unit(build_ctx *c, unit *u, del_err *err)
     int rc = read_file(u->unitfile, UNIT_MAX_BYTES, &text, &len, err);
     unlink(u->unitfile);
     if (rc == 0)
-        rc = identity_digest(c->sdk_sha, c->flags, text, len, u->identity, err);
+        rc = identity_digest(DEL_SDK_SOURCE_SHA256, c->flags, text, len, u->identity, err);
     free(text);
     strvec deps = {0};
     depfile_paths(u->dep, c->project, &deps);
@@ -933,9 +935,12 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     u->log = xasprintf("%s/%s.log", c->state, u->name);
     u->unitfile = xasprintf("%s/%s.i", c->state, u->name);
     for (size_t k = 0; k < common->n; k++) {
-        strvec_push(&u->argv, common->v[k]);
-        if (strcmp(common->v[k], "-shared") != 0)
-            strvec_push(&u->pp, common->v[k]);
+        const char *f = common->v[k];
+        strvec_push(&u->argv, f);
+        /* not -g*: -g3 keeps the #defines in -E output, and debug flags are
+         * not part of the identity */
+        if (strcmp(f, "-shared") != 0 && strncmp(f, "-g", 2) != 0)
+            strvec_push(&u->pp, f);
     }
     split_words(pq, &u->argv);
     split_words(pq, &u->pp);
@@ -950,7 +955,7 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     sbuf key = {0};
     for (size_t k = 0; k < u->argv.n; k++)
         sbuf_printf(&key, "%s%s", k ? " " : "", u->argv.v[k]);
-    sbuf_printf(&key, "\nsdk %s\nidentity %d\n", c->sdk_sha, IDENTITY_VERSION);
+    sbuf_printf(&key, "\nsdk %s\nsdk-source %s\nidentity %d\n", c->sdk_sha, DEL_SDK_SOURCE_SHA256, IDENTITY_VERSION);
     u->key = key.s;
 }
 
@@ -1022,6 +1027,8 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     const char *cc = getenv("CC");
     const char *user_cflags = getenv("CFLAGS");
     split_words(cc && *cc ? cc : "cc", &common);
+    /* POSIX (fork, pid_t, strdup) under -std=c11; CFLAGS can still ask for more */
+    strvec_push(&common, POSIX_FLAG);
     split_words(user_cflags && *user_cflags ? user_cflags : "-O2 -g", &common);
     const char *fixed[] = {"-std=c11", "-fPIC", "-shared", "-Wall", "-Wextra", "-fvisibility=hidden", NULL};
     for (const char **f = fixed; *f; f++)

@@ -339,4 +339,83 @@ test_system_header_change_rebuilds_and_changes_the_identity() {
     expect_sql "SELECT rev FROM t_log WHERE rev LIKE 'T001%'" "T001 s2"
 }
 
+# CFLAGS="$1" build -o $P/other: the identity of T001 and T002 there
+other_idents() {
+    rm -rf "$P/other" "$P/.other.build-state"
+    CFLAGS="$1" run "$D" build -o "$P/other"
+    [ "$RC" = 0 ] || { fail "build with CFLAGS='$1' failed: $OUT"; return 1; }
+    echo "$(ident_of T001 "$P/other") $(ident_of T002 "$P/other")"
+}
+
+test_identity_ignores_debug_and_warning_flags_and_flag_order() {
+    ident_project
+    build_ok # CFLAGS="-O2 -g"
+    local want="$(ident_of T001) $(ident_of T002)" flags got
+    for flags in "-g -O2" "-O2" "-O2 -g3 -ggdb -gdwarf-4" "-O2 -g -Wno-unused-parameter -Wshadow -Werror -pedantic -w" \
+        "-O2 -g -fdiagnostics-color=never -fmax-errors=3 -Werror=format-security -pedantic-errors -w"; do
+        got=$(other_idents "$flags") || return 1
+        [ "$got" = "$want" ] || fail "CFLAGS='$flags' changed the identities: $got, not $want"
+    done
+    # flags that change the code still count, and so does their order
+    for flags in "-O1 -g" "-O2 -g -fno-inline" "-O2 -g -DTAG=1" "-O2 -g -Wl,-z,now" "-O2 -g -Wp,-DTAG=1" "-O3 -O2 -O1"; do
+        got=$(other_idents "$flags") || return 1
+        [ "$got" != "$want" ] || fail "CFLAGS='$flags' kept the identities"
+    done
+    [ "$(other_idents "-O1 -O2")" != "$(other_idents "-O2 -O1")" ] || fail "the order of -O flags does not count"
+}
+
+test_identity_is_the_sdk_source_not_how_its_archive_was_compiled() {
+    ident_project
+    build_ok
+    local want="$(ident_of T001) $(ident_of T002)" X
+    temp_dir X
+    # the same sdk.c compiled otherwise, as a release build of delembic would
+    cc -std=c11 -D_GNU_SOURCE -O0 -fPIC -c "$ROOT/plugins/sdk.c" -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) -o "$X/sdk.o" \
+        || fail "cc sdk.c"
+    ar rcs "$X/libdelembic-plugin.a" "$X/sdk.o"
+    DELEMBIC_SDK_LIB=$X/libdelembic-plugin.a run "$D" build -o "$P/other"
+    expect_rc 0
+    [ "$(sha_of T001 "$P/other")" != "$(sha_of T001)" ] || fail "the other archive gave the same .so"
+    [ "$(ident_of T001 "$P/other") $(ident_of T002 "$P/other")" = "$want" ] || fail "the archive's bytes changed the identities"
+    # the SDK header is part of the identity
+    mkdir -p "$X/include/delembic"
+    { cat "$ROOT/plugins/include/delembic/plugin.h"; echo '/* another SDK header */ typedef int dm_other_t;'; } \
+        >"$X/include/delembic/plugin.h"
+    DELEMBIC_SDK_INCLUDE=$X/include run "$D" build -o "$P/other2"
+    expect_rc 0
+    [ "$(ident_of T001 "$P/other2")" != "$(ident_of T001)" ] || fail "another SDK header kept the identity"
+}
+
+test_migration_using_posix_and_free_builds_without_warnings() {
+    new_project
+    sql "CREATE TABLE t_log (rev text)"
+    # no feature macro, no <stdlib.h>: plugin.h and build's flags bring what the README promises
+    cat >migrations/T001_posix.c <<'C'
+#include <string.h>
+#include <unistd.h>
+#include <delembic/plugin.h>
+
+static int upgrade(PGconn *conn, dm_ctx *ctx)
+{
+    pid_t me = getpid();
+    char *name = strdup("T001");
+    char *v = NULL;
+    if (!name || me <= 0 || dm_scalar_text(ctx, conn, "SELECT 'ok'", &v) != 0)
+        return -1;
+    int rc = dm_exec_params(ctx, conn, "INSERT INTO t_log VALUES ($1 || ' ' || $2)", 2, DM_PARAMS(name, v), NULL);
+    free(v);
+    free(name);
+    return rc;
+}
+
+DM_MIGRATION(.revision = "T001", .depends_on = DM_NO_DEPS, .description = "posix", .upgrade = upgrade);
+C
+    run "$D" build
+    expect_rc 0
+    expect_no_out "warning"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT rev FROM t_log" "T001 ok"
+}
+
 run_tests
