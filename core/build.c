@@ -254,7 +254,7 @@ static int write_id(const unit *u, del_err *err)
 {
     sbuf b = {0};
     sbuf_printf(&b, "identity %s\nsha256 %s\n", u->identity, u->sha256);
-    srcset_format(&u->inputs, &b);
+    srcset_format(&u->inputs, NULL, &b);
     int rc = write_file_atomic(u->idfile, b.s, b.len, 0644, err);
     sbuf_free(&b);
     return rc;
@@ -873,7 +873,7 @@ static int write_inputs(const build_ctx *c, const unit *units, size_t n, del_err
             srcset_add(&all, &units[i].inputs.f[k]);
     sbuf b = {0};
     sbuf_puts(&b, BUILDSTATE_INPUTS_HEADER);
-    srcset_format(&all, &b);
+    srcset_format(&all, c->project, &b);
     char *path = path_join(c->state, BUILDSTATE_INPUTS);
     int rc = write_file_atomic(path, b.s, b.len, 0644, err);
     free(path);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "buildstate.h"
 #include "db.h"
 #include "drift.h"
 #include "inspect.h"
@@ -30,7 +31,8 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int warning = !strcmp(kind, "changed") || !strcmp(kind, "missing") || !strcmp(kind, "warning");
+    int warning = !strcmp(kind, "changed") || !strcmp(kind, "missing") || !strcmp(kind, "warning") ||
+                  !strcmp(kind, "stale");
     if (warning)
         r->warnings++;
     else
@@ -221,6 +223,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
                             mf.m[i].revision, x);
             }
         dag_free(&g);
+    }
+    /* from a project: sources edited since the build, as upgrade says */
+    if (!a->o->bundle) {
+        strvec stale = {0};
+        buildstate_stale(a->bundle_dir, a->cfg.dir, a->cfg.script_location, &stale);
+        for (size_t i = 0; i < stale.n; i++)
+            problem(&r, v->strict ? "stale (strict)" : "stale", "%s changed since the last build; run 'delembic build'",
+                    stale.v[i]);
+        strvec_clear(&stale);
     }
     /* drift, when a database is configured */
     if (!v->offline && a->url)

@@ -418,4 +418,59 @@ C
     expect_sql "SELECT rev FROM t_log" "T001 ok"
 }
 
+test_project_copied_with_its_build_folder_is_not_stale() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    local M
+    temp_dir M
+    cp -a "$P" "$M/mate2"
+    cd "$M/mate2"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+    run "$D" verify --strict
+    expect_rc 0
+    expect_no_out "stale"
+    # moved, the old folder gone
+    mv "$M/mate2" "$M/moved"
+    cd "$M/moved"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+    # and an edit in the copy is still seen
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    run "$D" upgrade head --strict
+    expect_rc 2
+    expect_out "sources changed since the last build: migrations/T001_first.c; run 'delembic build' (--strict)"
+}
+
+test_verify_reports_stale_sources_as_upgrade_does() {
+    ident_project
+    build_ok
+    run "$D" verify
+    expect_rc 0
+    expect_no_out "stale"
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    printf '#define LOCAL_TAG "v9"\n' >migrations/local.h
+    run "$D" verify
+    expect_rc 0
+    expect_out "stale: migrations/T001_first.c changed since the last build; run 'delembic build'"
+    expect_out "stale: migrations/local.h changed since the last build; run 'delembic build'"
+    expect_out "0 problem(s), 2 warning(s)"
+    run "$D" verify --strict
+    expect_rc 2
+    expect_out "stale (strict): migrations/T001_first.c"
+    run "$D" upgrade head --strict
+    expect_rc 2
+    # a shipped bundle has no sources to compare
+    run "$D" verify --strict --bundle build/bundle
+    expect_rc 0
+    expect_no_out "stale"
+    build_ok
+    run "$D" verify --strict
+    expect_rc 0
+}
+
 run_tests
