@@ -323,6 +323,11 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
             fprintf(stderr, "cannot enter %s: %s\n", cwd, strerror(errno));
             _exit(127);
         }
+        /* GCC names the folder in debug information by $PWD when $PWD is the
+         * current folder: through a symbolic link that would be the link's
+         * path, which no prefix map covers. cwd is the real path. */
+        if (setenv("PWD", cwd, 1) != 0)
+            unsetenv("PWD");
         execvp(argv->v[0], argv->v);
         fprintf(stderr, "cannot run the compiler '%s': %s\n", argv->v[0], strerror(errno));
         _exit(127);

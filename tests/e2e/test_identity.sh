@@ -473,4 +473,21 @@ test_verify_reports_stale_sources_as_upgrade_does() {
     expect_rc 0
 }
 
+test_build_from_a_symlinked_folder_gives_the_same_bytes() {
+    ident_project
+    build_ok
+    local L
+    temp_dir L
+    ln -s "$P" "$L/via-link"
+    cd "$L/via-link"
+    run env PWD="$L/via-link" "$D" build -o "$L/via-link/build/other"
+    expect_rc 0
+    cd "$P"
+    for f in T001_first.so T002_second.so; do
+        cmp "build/bundle/$f" "build/other/$f" || fail "$f differs when built through a symbolic link"
+    done
+    grep -l -- "$L" build/other/*.so && fail "the symbolic link's path is in the .so"
+    return 0
+}
+
 run_tests
