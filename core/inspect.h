@@ -1,12 +1,16 @@
 /* Reading the descriptors of built plugins (for build's manifest and for
  * verify) in a child process, so a plugin that crashes while loading takes
- * down the child, not delembic. */
+ * down the child, not delembic, and one whose constructor spins is killed
+ * after INSPECT_TIMEOUT_S (DELEMBIC_LOAD_TIMEOUT overrides it). */
 #ifndef DEL_INSPECT_H
 #define DEL_INSPECT_H
 
 #include "err.h"
 #include "manifest.h"
 #include "util.h"
+
+/* seconds one plugin may take to load and unload in the child */
+#define INSPECT_TIMEOUT_S 30
 
 typedef struct plugin_info {
     char *error;            /* NULL when the descriptor was read */

@@ -456,4 +456,38 @@ test_build_refuses_a_library_no_manifest_lists_without_loading_it() {
     diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
 }
 
+test_verify_and_build_give_up_on_a_constructor_that_spins() {
+    supply_project
+    use_plugin supply_ctor_spin T002 TRIGGER="$P/armed"
+    build_ok
+    cp -a build/bundle "$P/before"
+    touch "$P/armed"
+    export DELEMBIC_LOAD_TIMEOUT=2
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: timed out while loading"
+    expect_out "more than 2 s"
+    # T001, before it, was read; a plugin after it would be too
+    mig T003 '"T001"' "INSERT INTO s_log VALUES ('T003', 3)"
+    sed -i 's/VALUES (.T002., 1)/VALUES ('"'"'T002'"'"', 12)/' migrations/T002.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T002.c: timed out while loading"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
+    DELEMBIC_LOAD_TIMEOUT=soon run "$D" verify --offline
+    expect_rc 2
+    expect_out "DELEMBIC_LOAD_TIMEOUT"
+}
+
+test_forged_descriptor_record_is_refused() {
+    supply_project
+    use_plugin supply_forge_record T001
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: wrote into delembic's own pipe while loading"
+    [ ! -e build/bundle/T001.so ] || grep -q "description: forges" build/bundle/manifest.yaml \
+        && fail "a forged record was taken: $(cat build/bundle/manifest.yaml)"
+    return 0
+}
+
 run_tests
