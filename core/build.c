@@ -337,12 +337,36 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
     return pid;
 }
 
-static void show_log(const unit *u)
+/* The linker names a place by its debug information, where the source is
+ * MAP_SOURCE ("././migration.c:7: undefined reference ..."): that name,
+ * standing alone and followed by ':', becomes the source's own. */
+static void name_source(const char *text, const char *source, sbuf *out)
+{
+    const char *p = text, *hit;
+    size_t ml = strlen(MAP_SOURCE);
+    while ((hit = strstr(p, MAP_SOURCE ":"))) {
+        const char *start = hit;
+        while (start - p >= 2 && start[-2] == '.' && start[-1] == '/')
+            start -= 2;
+        int alone = start == text || strchr(" \t\n'`\"(", start[-1]) != NULL;
+        sbuf_add(out, p, (size_t)(alone ? start - p : hit + ml - p));
+        if (alone)
+            sbuf_puts(out, source);
+        p = hit + ml;
+    }
+    sbuf_puts(out, p);
+}
+
+static void show_log(const build_ctx *c, const unit *u)
 {
     char *text = NULL;
     if (read_file(u->log, 1 << 20, &text, NULL, NULL) == 0) {
-        if (*text)
-            fputs(text, stderr);
+        if (*text) {
+            sbuf b = {0};
+            name_source(text, shown(c, u->src), &b);
+            fputs(b.s, stderr);
+            sbuf_free(&b);
+        }
         free(text);
     }
 }
@@ -387,7 +411,7 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
 {
     int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (u->phase == PHASE_COMPILE) {
-        show_log(u);
+        show_log(c, u);
         if (ok) {
             u->phase = PHASE_IDENTITY;
             u->pid = start_job(&u->pp, c->project, u->log);
@@ -406,7 +430,7 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
         }
         fprintf(stderr, "%s\n", e.msg);
     } else {
-        show_log(u);
+        show_log(c, u);
         fprintf(stderr, "%s: the preprocessor failed, so its identity is unknown\n", u->src);
     }
     unlink(u->tmp);
@@ -951,7 +975,10 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     split_words(pq, &u->pp);
     push_maps(c, u, &u->argv);
     push_maps(c, u, &u->pp);
-    const char *tail[] = {"-MD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
+    /* -z defs: a symbol defined nowhere is a link error naming file:line,
+     * not a plugin that cannot be loaded (not part of the identity: it
+     * changes no output, only refuses) */
+    const char *tail[] = {"-Wl,-z,defs", "-MD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
     for (const char **f = tail; *f; f++)
         strvec_push(&u->argv, *f);
     const char *pp_tail[] = {"-E", "-P", "-o", u->unitfile, u->src, NULL};

@@ -490,4 +490,28 @@ test_build_from_a_symlinked_folder_gives_the_same_bytes() {
     return 0
 }
 
+test_undefined_symbol_fails_the_build_naming_source_and_line() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    cat >migrations/T003_undefined.c <<'C'
+#include <delembic/plugin.h>
+extern int nowhere_defined(void);
+static int upgrade(PGconn *conn, dm_ctx *ctx)
+{
+    (void)conn;
+    (void)ctx;
+    return nowhere_defined();
+}
+DM_MIGRATION(.revision = "T003", .depends_on = DM_NO_DEPS, .description = "undefined", .upgrade = upgrade);
+C
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_undefined.c:7: undefined reference to \`nowhere_defined'"
+    expect_out "did not compile: T003_undefined.c"
+    expect_no_out "migration.c:"
+    expect_no_out ".bundle.new-"
+    diff -r "$P/before" build/bundle || fail "the failed build changed the bundle"
+}
+
 run_tests
