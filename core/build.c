@@ -24,6 +24,7 @@
 #include "manifest.h"
 #include "sdk_digest.h"
 #include "sha256.h"
+#include "term.h"
 
 #define STATE_OBJ_DIR "obj"
 #define POSIX_FLAG "-D_POSIX_C_SOURCE=200809L"
@@ -716,8 +717,8 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
                 rc = del_fail(err, DEL_EUSAGE, "%s (%s): depends_on entry '%s' is neither a data migration nor an Alembic revision in %s; fix the typo",
                               info[i].revision, units[i].src, dep, a->cfg.alembic_config);
             else if (!have_graph && !a->o->quiet)
-                fprintf(stderr, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it\n",
-                        info[i].revision, dep);
+                term_line(stderr, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it",
+                          info[i].revision, dep);
             strvec_push(&e->alembic, dep);
         }
     }

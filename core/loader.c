@@ -323,6 +323,15 @@ int loader_load_verified(const char *bundle_dir, const manifest *mf, const char 
     return rc;
 }
 
+/* what manifest.yaml accepts in a revision or a depends_on entry */
+static int revision_chars_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '[' || *p == ']')
+            return 0;
+    return 1;
+}
+
 static int bounded_string(const char *s, size_t max)
 {
     return s && strnlen(s, max + 1) <= max;
@@ -362,7 +371,7 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
                         name);
     }
     const char *problem = NULL;
-    char buf[256];
+    char buf[512]; /* a message with a bounded entry (MAX_REVISION) */
     if (d->abi_version != DM_ABI_VERSION) {
         snprintf(buf, sizeof buf, "plugin ABI %u, but this delembic speaks ABI %u; rebuild it against this delembic's SDK",
                  d->abi_version, DM_ABI_VERSION);
@@ -384,15 +393,20 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
     } else if (d->description && !bounded_string(d->description, MAX_DESCRIPTION)) {
         problem = "description is longer than 64 KiB";
     } else {
-        for (const unsigned char *p = (const unsigned char *)d->revision; *p && !problem; p++)
-            if (*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '[' || *p == ']')
-                problem = "revision contains spaces, control characters, commas or brackets";
+        if (!revision_chars_ok(d->revision))
+            problem = "revision contains spaces, control characters, commas or brackets";
         size_t nd = 0;
         for (const char *const *p = d->depends_on; p && *p && !problem; p++, nd++) {
             if (nd >= MAX_DEPS)
                 problem = "depends_on has more than 10000 entries (is it NULL-terminated? use DM_DEPS)";
             else if (!**p || !bounded_string(*p, MAX_REVISION))
                 problem = "depends_on has an empty or overlong entry";
+            else if (!revision_chars_ok(*p)) {
+                /* the entry is bounded and has no control character to print */
+                snprintf(buf, sizeof buf, "depends_on entry '%.*s' contains spaces, control characters, commas or brackets",
+                         MAX_REVISION, *p);
+                problem = buf;
+            }
         }
     }
     if (problem) {

@@ -514,4 +514,42 @@ C
     diff -r "$P/before" build/bundle || fail "the failed build changed the bundle"
 }
 
+# migrations/T003.c whose depends_on is the C string literal $1
+dep_mig() {
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002", %s), .description = "deps", .upgrade = up);\n' \
+        "$1" >migrations/T003.c
+}
+
+test_build_refuses_a_depends_on_entry_no_manifest_can_hold() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    dep_mig '"T\001X"'
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003.c: depends_on entry 'T\\x01X' contains spaces, control characters, commas or brackets"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    dep_mig '"D 1"'
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003.c: depends_on entry 'D 1' contains spaces, control characters, commas or brackets"
+    dep_mig '"a,b"'
+    run "$D" build
+    expect_rc 2
+    expect_out "depends_on entry 'a,b' contains"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    run "$D" upgrade head
+    expect_rc 0
+}
+
+test_build_warning_about_an_unknown_dependency_is_escaped() {
+    ident_project
+    dep_mig '"x\xe2\x80\xaey"' # U+202E, right-to-left override
+    run "$D" build
+    expect_rc 0
+    expect_out "warning: T003 depends on 'x\\u202ey', taken as an Alembic revision"
+    grep -q $'\xe2\x80\xae' <<<"$OUT" && fail "the override reached the terminal raw"
+    return 0
+}
+
 run_tests
