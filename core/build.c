@@ -830,14 +830,25 @@ static size_t count_removed(const char *target, const strvec *names)
     return removed;
 }
 
+/* The folder build replaces: not /, and new, empty or a bundle. */
+static int check_target(const char *target, del_err *err)
+{
+    struct stat st;
+    if (!strcmp(target, "/"))
+        return del_fail(err, DEL_EUSAGE, "/: the root folder cannot be a bundle folder; name another with -o DIR or build_dir");
+    if (lstat(target, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR", target);
+    return check_replaceable(target, err);
+}
+
 static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_stats *stats, del_err *err)
 {
     struct stat st;
     int have_target = lstat(c->target, &st) == 0;
-    if (have_target && !S_ISDIR(st.st_mode))
-        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR",
-                        c->target);
-    if (have_target && check_replaceable(c->target, err) != 0)
+    /* again: the folder may have changed while compiling */
+    if (check_target(c->target, err) != 0)
         return -1;
     remove_leftovers(c->target);
     char *parent = path_dirname(c->target);
@@ -1039,6 +1050,11 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     char *pq = NULL;
     char *parent = path_dirname(c.target);
     int lockfd = -1, rc = 0;
+    /* a folder build may not replace is refused before anything is made */
+    if (check_target(c.target, err) != 0) {
+        rc = -1;
+        goto out;
+    }
     if (list_sources(a->cfg.script_location, &sources, err) != 0 || mkdir_p(parent, 0755, err) != 0 ||
         mkdir_p(c.objdir, 0755, err) != 0 || take_lock(&c, &lockfd, err) != 0) {
         rc = -1;

@@ -552,4 +552,34 @@ test_build_warning_about_an_unknown_dependency_is_escaped() {
     return 0
 }
 
+test_build_refuses_a_target_that_is_not_a_bundle_before_any_work() {
+    ident_project
+    mkdir -p "$P/a/proj"
+    cp -a "$P/migrations" "$P/a/proj/"
+    printf 'delembic:\n  script_location: migrations\n  build_dir: ..\n' >"$P/a/proj/delembic.yaml"
+    cd "$P/a/proj"
+    run "$D" build
+    expect_rc 2
+    expect_out "$P/a: not a bundle folder (it holds 'proj')"
+    expect_no_out "compiled"
+    [ ! -e "$P/.a.build-state" ] || fail "build state left beside a folder it refused: $(ls -A "$P")"
+    # the root folder
+    local had_root_state=0
+    [ -e "/..build-state" ] && had_root_state=1
+    run "$D" build -o /
+    expect_rc 2
+    expect_out "/: the root folder cannot be a bundle folder"
+    if [ "$had_root_state" = 0 ] && [ -e "/..build-state" ]; then
+        rm -rf "/..build-state"
+        fail "build state left in /"
+    fi
+    # a file
+    touch "$P/a/file"
+    run "$D" build -o "$P/a/file"
+    expect_rc 2
+    expect_out "$P/a/file: exists and is not a folder"
+    [ ! -e "$P/a/.file.build-state" ] || fail "build state left beside a file it refused"
+    return 0
+}
+
 run_tests
