@@ -91,8 +91,9 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
         const char *now = actual[i][0] ? actual[i] : m->sha256;
         if (drift_changed(row->checksum, m->identity, m->sha256) || drift_changed(row->checksum, m->identity, now))
             problem(r, v->strict ? "changed (strict)" : "changed",
-                    "%s was applied from sha256 %.12s..., the bundle now has %.12s...; its code changed after it ran",
-                    m->revision, row->checksum, m->identity ? m->identity : now);
+                    "%s was applied with identity %.12s..., the bundle now has %s %.12s...; its code changed after it ran",
+                    m->revision, row->checksum, m->identity ? "identity" : ".so sha256",
+                    m->identity ? m->identity : now);
     }
     for (size_t k = 0; k < st.n; k++)
         if (manifest_find(mf, st.rows[k].revision) < 0)

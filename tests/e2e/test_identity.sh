@@ -83,7 +83,7 @@ test_applied_from_one_checkout_no_drift_from_another() {
     expect_out "changed  T002"
     run "$D" verify --strict
     expect_rc 2
-    expect_out "T002 was applied from sha256 abababababab"
+    expect_out "T002 was applied with identity abababababab..., the bundle now has identity $(ident_of T002 | cut -c1-12)..."
     run "$D" upgrade head --strict
     expect_rc 2
     expect_out "changed since they ran (--strict)"
@@ -580,6 +580,24 @@ test_build_refuses_a_target_that_is_not_a_bundle_before_any_work() {
     expect_out "$P/a/file: exists and is not a folder"
     [ ! -e "$P/a/.file.build-state" ] || fail "build state left beside a file it refused"
     return 0
+}
+
+test_history_json_names_the_applied_identity() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    run "$D" --json history
+    expect_rc 0
+    printf '%s' "$OUT" >"$P/history.json"
+    python3 - "$(ident_of T001)" "$P/history.json" <<'PY' || fail "history --json: $OUT"
+import json, sys
+doc = json.load(open(sys.argv[2]))
+t1 = [m for m in doc["migrations"] if m["revision"] == "T001"][0]
+assert t1["applied_identity"] == sys.argv[1], t1
+assert t1["applied_sha256"] == t1["applied_identity"], t1   # the old key, kept
+assert t1["identity"] == sys.argv[1], t1
+PY
 }
 
 run_tests
