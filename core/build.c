@@ -225,9 +225,14 @@ static void depfile_paths(const char *depfile, const char *base, strvec *out)
             sbuf_add(&word, p++, 1);
         }
         sbuf_add(&word, "", 1);
-        char *joined = path_join(base, word.s);
-        strvec_push_owned(out, path_absolute(joined));
-        free(joined);
+        /* most entries are system headers, absolute and already normal */
+        if (word.s[0] == '/' && !strstr(word.s, "/./") && !strstr(word.s, "/../") && !strstr(word.s, "//")) {
+            strvec_push(out, word.s);
+        } else {
+            char *joined = path_join(base, word.s);
+            strvec_push_owned(out, path_absolute(joined));
+            free(joined);
+        }
     }
     sbuf_free(&word);
     free(deps);
@@ -611,7 +616,8 @@ static int check_built(const build_ctx *c, const char *staging, const char *file
     int fd;
     del_err e;
     manifest none = {0};
-    if (loader_open_verified(staging, file, u->sha256, &fd, NULL, &e) != 0)
+    /* its sha256 was checked when it was found up to date or compiled */
+    if (loader_open_verified(staging, file, NULL, &fd, NULL, &e) != 0)
         return source_fail(c, staging, file, u, e.msg, err);
     int rc = loader_check_links(staging, &none, fd, file, shown(c, u->src), NULL, &e);
     close(fd);
@@ -648,9 +654,10 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
             todo_items[ntodo++] = (inspect_item){files[i], units[i].sha256, shown(c, units[i].src)};
         }
     }
-    /* nothing is loaded that verify and upgrade would refuse to load */
-    for (size_t i = 0; i < n; i++)
-        if (check_built(c, staging, files[i], &units[i], err) != 0) {
+    /* nothing is loaded that verify and upgrade would refuse to load; a
+     * file reused from the previous bundle passed this when it was built */
+    for (size_t t = 0; t < ntodo; t++)
+        if (check_built(c, staging, files[todo[t]], &units[todo[t]], err) != 0) {
             rc = -1;
             goto out;
         }

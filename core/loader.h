@@ -27,7 +27,8 @@ typedef struct loaded_plugin {
 
 /* Permissions of a bundle file or folder (st from lstat/fstat). */
 int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_err *err);
-/* Open bundle_dir/file after the checks above; expected_sha may be NULL. */
+/* Open bundle_dir/file after the checks above; expected_sha may be NULL, and
+ * with sha_out NULL too the file is not hashed at all. */
 int loader_open_verified(const char *bundle_dir, const char *file, const char *expected_sha,
                          int *fd_out, char sha_out[65], del_err *err);
 /* The object open at fd (rel: its path inside the bundle) brings in only
