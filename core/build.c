@@ -20,10 +20,14 @@
 #include "bundle.h"
 #include "identity.h"
 #include "inspect.h"
+#include "loader.h"
 #include "manifest.h"
+#include "sdk_digest.h"
 #include "sha256.h"
+#include "term.h"
 
 #define STATE_OBJ_DIR "obj"
+#define POSIX_FLAG "-D_POSIX_C_SOURCE=200809L"
 #define STATE_LOCK "lock"
 #define BUNDLE_MODE 0755
 #define PLUGIN_MODE 0755
@@ -123,10 +127,13 @@ typedef struct build_ctx {
     char *state;
     char *objdir;
     const char *sdk_inc, *sdk_lib;
-    char sdk_sha[SHA256_HEX_LEN + 1];
+    char sdk_sha[SHA256_HEX_LEN + 1];   /* the archive's bytes: the .so's, not the identity's */
     char *flags;            /* canonical flags for the identity */
     srcset known;           /* input records of earlier builds: hashes reused */
     srcset snaps;           /* inputs seen by this build */
+    strvec dep_paths;       /* headers stat'ed by this build, once each */
+    struct timespec *dep_times;     /* their mtimes (tv_nsec -1: missing) */
+    strmap dep_idx;
 } build_ctx;
 
 static void unit_free(unit *u)
@@ -152,6 +159,12 @@ static int under(const char *path, const char *dir)
     return l > 1 && strncmp(path, dir, l) == 0 && path[l] == '/';
 }
 
+/* path as a message shows it: from the project folder when inside it */
+static const char *shown(const build_ctx *c, const char *path)
+{
+    return under(path, c->project) ? path + strlen(c->project) + 1 : path;
+}
+
 /* A file of the project (not a system or SDK header): what staleness tracks. */
 static int is_local(const build_ctx *c, const char *path)
 {
@@ -172,7 +185,24 @@ static int newer(const struct timespec *a, const struct timespec *b)
     return a->tv_sec > b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
-/* The files of a -MMD depfile ("target: dep dep \\\n dep"), absolute. */
+/* The mtime of a header of some depfile; every unit includes the same
+ * system headers, so each is stat'ed once per build. */
+static int dep_mtime(build_ctx *c, const char *path, struct timespec *ts)
+{
+    long i = c->dep_paths.n ? strmap_get(&c->dep_idx, path) : -1;
+    if (i < 0) {
+        i = (long)c->dep_paths.n;
+        strvec_push(&c->dep_paths, path);
+        c->dep_times = xrealloc(c->dep_times, c->dep_paths.n * sizeof *c->dep_times);
+        if (mtime_of(path, &c->dep_times[i]) != 0)
+            c->dep_times[i].tv_nsec = -1;
+        strmap_put(&c->dep_idx, c->dep_paths.v[i], i);
+    }
+    *ts = c->dep_times[i];
+    return ts->tv_nsec < 0 ? -1 : 0;
+}
+
+/* The files of a -MD depfile ("target: dep dep \\\n dep"), absolute. */
 static void depfile_paths(const char *depfile, const char *base, strvec *out)
 {
     char *deps = NULL;
@@ -195,9 +225,14 @@ static void depfile_paths(const char *depfile, const char *base, strvec *out)
             sbuf_add(&word, p++, 1);
         }
         sbuf_add(&word, "", 1);
-        char *joined = path_join(base, word.s);
-        strvec_push_owned(out, path_absolute(joined));
-        free(joined);
+        /* most entries are system headers, absolute and already normal */
+        if (word.s[0] == '/' && !strstr(word.s, "/./") && !strstr(word.s, "/../") && !strstr(word.s, "//")) {
+            strvec_push(out, word.s);
+        } else {
+            char *joined = path_join(base, word.s);
+            strvec_push_owned(out, path_absolute(joined));
+            free(joined);
+        }
     }
     sbuf_free(&word);
     free(deps);
@@ -225,7 +260,7 @@ static int write_id(const unit *u, del_err *err)
 {
     sbuf b = {0};
     sbuf_printf(&b, "identity %s\nsha256 %s\n", u->identity, u->sha256);
-    srcset_format(&u->inputs, &b);
+    srcset_format(&u->inputs, NULL, &b);
     int rc = write_file_atomic(u->idfile, b.s, b.len, 0644, err);
     sbuf_free(&b);
     return rc;
@@ -233,7 +268,7 @@ static int write_id(const unit *u, del_err *err)
 
 /* Is the compiled object still what this source, its headers, the SDK and
  * the command give? Up to date: u->sha256 and u->identity are set. */
-static int needs_build(const build_ctx *c, unit *u)
+static int needs_build(build_ctx *c, unit *u)
 {
     struct timespec so_t, t;
     if (mtime_of(u->obj, &so_t) != 0)
@@ -252,8 +287,9 @@ static int needs_build(const build_ctx *c, unit *u)
     strvec deps = {0};
     depfile_paths(u->dep, c->project, &deps);
     int rebuild = deps.n == 0;
+    /* every header, system ones too (-isystem folders are not the system's) */
     for (size_t i = 0; i < deps.n && !rebuild; i++)
-        if (mtime_of(deps.v[i], &t) != 0 || newer(&t, &so_t))
+        if (dep_mtime(c, deps.v[i], &t) != 0 || newer(&t, &so_t))
             rebuild = 1;
     strvec_clear(&deps);
     if (rebuild)
@@ -293,6 +329,11 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
             fprintf(stderr, "cannot enter %s: %s\n", cwd, strerror(errno));
             _exit(127);
         }
+        /* GCC names the folder in debug information by $PWD when $PWD is the
+         * current folder: through a symbolic link that would be the link's
+         * path, which no prefix map covers. cwd is the real path. */
+        if (setenv("PWD", cwd, 1) != 0)
+            unsetenv("PWD");
         execvp(argv->v[0], argv->v);
         fprintf(stderr, "cannot run the compiler '%s': %s\n", argv->v[0], strerror(errno));
         _exit(127);
@@ -302,12 +343,36 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
     return pid;
 }
 
-static void show_log(const unit *u)
+/* The linker names a place by its debug information, where the source is
+ * MAP_SOURCE ("././migration.c:7: undefined reference ..."): that name,
+ * standing alone and followed by ':', becomes the source's own. */
+static void name_source(const char *text, const char *source, sbuf *out)
+{
+    const char *p = text, *hit;
+    size_t ml = strlen(MAP_SOURCE);
+    while ((hit = strstr(p, MAP_SOURCE ":"))) {
+        const char *start = hit;
+        while (start - p >= 2 && start[-2] == '.' && start[-1] == '/')
+            start -= 2;
+        int alone = start == text || strchr(" \t\n'`\"(", start[-1]) != NULL;
+        sbuf_add(out, p, (size_t)(alone ? start - p : hit + ml - p));
+        if (alone)
+            sbuf_puts(out, source);
+        p = hit + ml;
+    }
+    sbuf_puts(out, p);
+}
+
+static void show_log(const build_ctx *c, const unit *u)
 {
     char *text = NULL;
     if (read_file(u->log, 1 << 20, &text, NULL, NULL) == 0) {
-        if (*text)
-            fputs(text, stderr);
+        if (*text) {
+            sbuf b = {0};
+            name_source(text, shown(c, u->src), &b);
+            fputs(b.s, stderr);
+            sbuf_free(&b);
+        }
         free(text);
     }
 }
@@ -321,7 +386,7 @@ static int finish_unit(build_ctx *c, unit *u, del_err *err)
     int rc = read_file(u->unitfile, UNIT_MAX_BYTES, &text, &len, err);
     unlink(u->unitfile);
     if (rc == 0)
-        rc = identity_digest(c->sdk_sha, c->flags, text, len, u->identity, err);
+        rc = identity_digest(DEL_SDK_SOURCE_SHA256, c->flags, text, len, u->identity, err);
     free(text);
     strvec deps = {0};
     depfile_paths(u->dep, c->project, &deps);
@@ -352,7 +417,7 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
 {
     int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (u->phase == PHASE_COMPILE) {
-        show_log(u);
+        show_log(c, u);
         if (ok) {
             u->phase = PHASE_IDENTITY;
             u->pid = start_job(&u->pp, c->project, u->log);
@@ -371,7 +436,7 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
         }
         fprintf(stderr, "%s\n", e.msg);
     } else {
-        show_log(u);
+        show_log(c, u);
         fprintf(stderr, "%s: the preprocessor failed, so its identity is unknown\n", u->src);
     }
     unlink(u->tmp);
@@ -525,6 +590,40 @@ static int stage_data(const build_ctx *c, const char *staging, del_err *err)
     return rc;
 }
 
+/* A problem with staging/file, said of the source it was built from: the
+ * hidden staging folder is never named. */
+static int source_fail(const build_ctx *c, const char *staging, const char *file, const unit *u, const char *msg,
+                       del_err *err)
+{
+    char *staged = xasprintf("%s/%s: ", staging, file);
+    char *src = xasprintf("%s: ", shown(c, u->src));
+    if (!strncmp(msg, staged, strlen(staged)))
+        msg += strlen(staged);
+    else if (!strncmp(msg, src, strlen(src)))
+        msg += strlen(src);
+    int rc = del_fail(err, DEL_EUSAGE, "%s: %s", shown(c, u->src), msg);
+    free(staged);
+    free(src);
+    return rc;
+}
+
+/* What verify and upgrade check before loading a plugin, on what was just
+ * built, before any of it is loaded: an ELF object for this host whose run
+ * paths stay inside the bundle and whose libraries are the host's own (a
+ * bundle build writes lists none). */
+static int check_built(const build_ctx *c, const char *staging, const char *file, const unit *u, del_err *err)
+{
+    int fd;
+    del_err e;
+    manifest none = {0};
+    /* its sha256 was checked when it was found up to date or compiled */
+    if (loader_open_verified(staging, file, NULL, &fd, NULL, &e) != 0)
+        return source_fail(c, staging, file, u, e.msg, err);
+    int rc = loader_check_links(staging, &none, fd, file, shown(c, u->src), NULL, &e);
+    close(fd);
+    return rc == 0 ? 0 : source_fail(c, staging, file, u, e.msg, err);
+}
+
 static int build_manifest(build_ctx *c, const char *staging, int have_target, const strvec *names, unit *units,
                           del_err *err)
 {
@@ -535,7 +634,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     char **files = xcalloc(n ? n : 1, sizeof *files);
     plugin_info *info = xcalloc(n ? n : 1, sizeof *info);
     size_t *todo = xcalloc(n ? n : 1, sizeof *todo);
-    char **todo_files = xcalloc(n ? n : 1, sizeof *todo_files);
+    inspect_item *todo_items = xcalloc(n ? n : 1, sizeof *todo_items);
     size_t ntodo = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -552,12 +651,19 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
                 strvec_push(&info[i].depends_on, old.m[k].depends_on.v[d]);
         } else {
             todo[ntodo] = i;
-            todo_files[ntodo++] = files[i];
+            todo_items[ntodo++] = (inspect_item){files[i], units[i].sha256, shown(c, units[i].src)};
         }
     }
+    /* nothing is loaded that verify and upgrade would refuse to load; a
+     * file reused from the previous bundle passed this when it was built */
+    for (size_t t = 0; t < ntodo; t++)
+        if (check_built(c, staging, files[todo[t]], &units[todo[t]], err) != 0) {
+            rc = -1;
+            goto out;
+        }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(staging, NULL, todo_files, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(staging, NULL, todo_items, ntodo, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;
@@ -566,11 +672,17 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
             info[todo[t]] = fresh[t];
         free(fresh);
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (info[i].error) {
-            rc = del_fail(err, DEL_EUSAGE, "%s (from %s)", info[i].error, units[i].src);
+            rc = source_fail(c, staging, files[i], &units[i], info[i].error, err);
             goto out;
         }
+        /* nothing that is not plain UTF-8 text reaches the manifest */
+        if (plugin_info_check(&info[i], shown(c, units[i].src), err) != 0) {
+            rc = -1;
+            goto out;
+        }
+    }
     /* duplicate revisions name both sources */
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
@@ -612,8 +724,8 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
                 rc = del_fail(err, DEL_EUSAGE, "%s (%s): depends_on entry '%s' is neither a data migration nor an Alembic revision in %s; fix the typo",
                               info[i].revision, units[i].src, dep, a->cfg.alembic_config);
             else if (!have_graph && !a->o->quiet)
-                fprintf(stderr, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it\n",
-                        info[i].revision, dep);
+                term_line(stderr, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it",
+                          info[i].revision, dep);
             strvec_push(&e->alembic, dep);
         }
     }
@@ -651,7 +763,7 @@ out:
     free(files);
     free(info);
     free(todo);
-    free(todo_files);
+    free(todo_items);
     if (have_old)
         manifest_free(&old);
     return rc;
@@ -759,14 +871,25 @@ static size_t count_removed(const char *target, const strvec *names)
     return removed;
 }
 
+/* The folder build replaces: not /, and new, empty or a bundle. */
+static int check_target(const char *target, del_err *err)
+{
+    struct stat st;
+    if (!strcmp(target, "/"))
+        return del_fail(err, DEL_EUSAGE, "/: the root folder cannot be a bundle folder; name another with -o DIR or build_dir");
+    if (lstat(target, &st) != 0)
+        return 0;
+    if (!S_ISDIR(st.st_mode))
+        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR", target);
+    return check_replaceable(target, err);
+}
+
 static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_stats *stats, del_err *err)
 {
     struct stat st;
     int have_target = lstat(c->target, &st) == 0;
-    if (have_target && !S_ISDIR(st.st_mode))
-        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR",
-                        c->target);
-    if (have_target && check_replaceable(c->target, err) != 0)
+    /* again: the folder may have changed while compiling */
+    if (check_target(c->target, err) != 0)
         return -1;
     remove_leftovers(c->target);
     char *parent = path_dirname(c->target);
@@ -835,7 +958,7 @@ static int write_inputs(const build_ctx *c, const unit *units, size_t n, del_err
             srcset_add(&all, &units[i].inputs.f[k]);
     sbuf b = {0};
     sbuf_puts(&b, BUILDSTATE_INPUTS_HEADER);
-    srcset_format(&all, &b);
+    srcset_format(&all, c->project, &b);
     char *path = path_join(c->state, BUILDSTATE_INPUTS);
     int rc = write_file_atomic(path, b.s, b.len, 0644, err);
     free(path);
@@ -897,15 +1020,21 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     u->log = xasprintf("%s/%s.log", c->state, u->name);
     u->unitfile = xasprintf("%s/%s.i", c->state, u->name);
     for (size_t k = 0; k < common->n; k++) {
-        strvec_push(&u->argv, common->v[k]);
-        if (strcmp(common->v[k], "-shared") != 0)
-            strvec_push(&u->pp, common->v[k]);
+        const char *f = common->v[k];
+        strvec_push(&u->argv, f);
+        /* not -g*: -g3 keeps the #defines in -E output, and debug flags are
+         * not part of the identity */
+        if (strcmp(f, "-shared") != 0 && strncmp(f, "-g", 2) != 0)
+            strvec_push(&u->pp, f);
     }
     split_words(pq, &u->argv);
     split_words(pq, &u->pp);
     push_maps(c, u, &u->argv);
     push_maps(c, u, &u->pp);
-    const char *tail[] = {"-MMD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
+    /* -z defs: a symbol defined nowhere is a link error naming file:line,
+     * not a plugin that cannot be loaded (not part of the identity: it
+     * changes no output, only refuses) */
+    const char *tail[] = {"-Wl,-z,defs", "-MD", "-MF", u->dep, "-o", u->tmp, u->src, c->sdk_lib, "-lpq", NULL};
     for (const char **f = tail; *f; f++)
         strvec_push(&u->argv, *f);
     const char *pp_tail[] = {"-E", "-P", "-o", u->unitfile, u->src, NULL};
@@ -914,7 +1043,7 @@ static void make_unit(build_ctx *c, unit *u, const char *source, const strvec *c
     sbuf key = {0};
     for (size_t k = 0; k < u->argv.n; k++)
         sbuf_printf(&key, "%s%s", k ? " " : "", u->argv.v[k]);
-    sbuf_printf(&key, "\nsdk %s\nidentity %d\n", c->sdk_sha, IDENTITY_VERSION);
+    sbuf_printf(&key, "\nsdk %s\nsdk-source %s\nidentity %d\n", c->sdk_sha, DEL_SDK_SOURCE_SHA256, IDENTITY_VERSION);
     u->key = key.s;
 }
 
@@ -965,6 +1094,11 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     char *pq = NULL;
     char *parent = path_dirname(c.target);
     int lockfd = -1, rc = 0;
+    /* a folder build may not replace is refused before anything is made */
+    if (check_target(c.target, err) != 0) {
+        rc = -1;
+        goto out;
+    }
     if (list_sources(a->cfg.script_location, &sources, err) != 0 || mkdir_p(parent, 0755, err) != 0 ||
         mkdir_p(c.objdir, 0755, err) != 0 || take_lock(&c, &lockfd, err) != 0) {
         rc = -1;
@@ -986,6 +1120,8 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     const char *cc = getenv("CC");
     const char *user_cflags = getenv("CFLAGS");
     split_words(cc && *cc ? cc : "cc", &common);
+    /* POSIX (fork, pid_t, strdup) under -std=c11; CFLAGS can still ask for more */
+    strvec_push(&common, POSIX_FLAG);
     split_words(user_cflags && *user_cflags ? user_cflags : "-O2 -g", &common);
     const char *fixed[] = {"-std=c11", "-fPIC", "-shared", "-Wall", "-Wextra", "-fvisibility=hidden", NULL};
     for (const char **f = fixed; *f; f++)
@@ -1042,6 +1178,9 @@ out:
     strvec_clear(&common);
     srcset_free(&c.known);
     srcset_free(&c.snaps);
+    strvec_clear(&c.dep_paths);
+    free(c.dep_times);
+    strmap_free(&c.dep_idx);
     free(pq);
     free(parent);
     free(c.flags);

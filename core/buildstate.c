@@ -83,7 +83,7 @@ static int view_line(const char *line, recview *r)
         if (!((q[i] >= '0' && q[i] <= '9') || (q[i] >= 'a' && q[i] <= 'f')))
             return -1;
     q += SHA256_HEX_LEN + 1;
-    if (parse_num(&q, &r->size) != 0 || parse_num(&q, &r->sec) != 0 || parse_num(&q, &r->nsec) != 0 || *q != '/')
+    if (parse_num(&q, &r->size) != 0 || parse_num(&q, &r->sec) != 0 || parse_num(&q, &r->nsec) != 0 || !*q)
         return -1;
     r->path = q;
     return 0;
@@ -116,11 +116,18 @@ void srcset_parse(char *text, srcset *s)
     }
 }
 
-void srcset_format(const srcset *s, sbuf *out)
+/* path from base when inside it, else as it is */
+static const char *relative_to(const char *path, const char *base)
+{
+    size_t l = base ? strlen(base) : 0;
+    return l > 1 && strncmp(path, base, l) == 0 && path[l] == '/' ? path + l + 1 : path;
+}
+
+void srcset_format(const srcset *s, const char *base, sbuf *out)
 {
     for (size_t i = 0; i < s->n; i++)
         sbuf_printf(out, "input %s %lld %lld %lld %s\n", s->f[i].sha256, s->f[i].size, s->f[i].sec,
-                    s->f[i].nsec, s->f[i].path);
+                    s->f[i].nsec, relative_to(s->f[i].path, base));
 }
 
 static void stat_into(const struct stat *st, srcfile *f)
@@ -163,15 +170,6 @@ int srcfile_moved(const srcfile *f)
     return !same_stat(f, &now);
 }
 
-static void push_shown(strvec *out, const char *project_dir, const char *path)
-{
-    size_t l = strlen(project_dir);
-    if (l > 1 && strncmp(path, project_dir, l) == 0 && path[l] == '/')
-        strvec_push(out, path + l + 1);
-    else
-        strvec_push(out, path);
-}
-
 static int is_source_of(const char *path, const char *script_dir)
 {
     size_t l = strlen(script_dir);
@@ -187,29 +185,42 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
     char *file = path_join(dir, BUILDSTATE_INPUTS);
     free(dir);
     char *text = NULL;
-    int have = read_file(file, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) == 0 &&
-               strncmp(text, BUILDSTATE_INPUTS_HEADER, strlen(BUILDSTATE_INPUTS_HEADER)) == 0;
+    size_t hlen = 0;
+    if (read_file(file, BUILDSTATE_MAX_BYTES, &text, NULL, NULL) == 0) {
+        if (strncmp(text, BUILDSTATE_INPUTS_HEADER, strlen(BUILDSTATE_INPUTS_HEADER)) == 0)
+            hlen = strlen(BUILDSTATE_INPUTS_HEADER);
+        else if (strncmp(text, BUILDSTATE_INPUTS_HEADER_V1, strlen(BUILDSTATE_INPUTS_HEADER_V1)) == 0)
+            hlen = strlen(BUILDSTATE_INPUTS_HEADER_V1); /* absolute paths: read the same way */
+    }
     free(file);
-    if (!have) {
+    if (!hlen) {
         free(text);
         return;
     }
-    const char **sources = NULL;
-    size_t nsources = 0, cap = 0;
+    /* the sources recorded, by base name (they are directly in script_dir) */
+    strmap sources = {0};
+    size_t nsources = 0;
     int source_gone = 0;
-    char *p = text + strlen(BUILDSTATE_INPUTS_HEADER), *line;
+    char *p = text + hlen, *line;
+    char full[PATH_MAX];
+    size_t plen = strlen(project_dir);
     while ((line = next_line(&p))) {
         recview r;
         if (view_line(line, &r) != 0)
             break;
+        /* a path inside the project is recorded from it, so a project moved
+         * or copied with its build folder keeps its record */
+        const char *path = r.path;
+        if (path[0] != '/') {
+            if (plen + 1 + strlen(path) >= sizeof full)
+                continue;
+            snprintf(full, sizeof full, "%s/%s", project_dir, path);
+            path = full;
+        }
         struct stat st;
-        int gone = stat(r.path, &st) != 0;
-        if (is_source_of(r.path, script_dir)) {
-            if (nsources == cap) {
-                cap = cap ? cap * 2 : 256;
-                sources = xrealloc(sources, cap * sizeof *sources);
-            }
-            sources[nsources++] = r.path;
+        int gone = stat(path, &st) != 0;
+        if (is_source_of(path, script_dir)) {
+            strmap_put(&sources, path_basename(r.path), (long)nsources++);
             source_gone |= gone;
         }
         if (!gone && (long long)st.st_size == r.size && (long long)st.st_mtim.tv_sec == r.sec &&
@@ -217,8 +228,8 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
             continue;
         char now[SHA256_HEX_LEN + 1];
         /* gone, unreadable or another content: stale; only the bytes decide */
-        if (gone || sha256_file(r.path, now, NULL) != 0 || memcmp(now, r.sha, SHA256_HEX_LEN) != 0)
-            push_shown(stale, project_dir, r.path);
+        if (gone || sha256_file(path, now, NULL) != 0 || memcmp(now, r.sha, SHA256_HEX_LEN) != 0)
+            strvec_push(stale, relative_to(path, project_dir));
     }
     /* sources never built: the folder has other names than the record */
     size_t ndir = 0;
@@ -227,23 +238,20 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
     while (d && (de = readdir(d)))
         ndir += de->d_name[0] != '.' && has_suffix(de->d_name, ".c");
     if (d && (ndir != nsources || source_gone)) {
-        strmap known = {0};
-        for (size_t i = 0; i < nsources; i++)
-            strmap_put(&known, sources[i], (long)i);
         rewinddir(d);
         while ((de = readdir(d))) {
             if (de->d_name[0] == '.' || !has_suffix(de->d_name, ".c"))
                 continue;
-            char *src = path_join(script_dir, de->d_name);
-            if (!nsources || strmap_get(&known, src) < 0)
-                push_shown(stale, project_dir, src);
-            free(src);
+            if (!nsources || strmap_get(&sources, de->d_name) < 0) {
+                char *src = path_join(script_dir, de->d_name);
+                strvec_push(stale, relative_to(src, project_dir));
+                free(src);
+            }
         }
-        strmap_free(&known);
     }
     if (d)
         closedir(d);
-    free(sources);
+    strmap_free(&sources);
     free(text);
     strvec_sort_natural(stale);
 }

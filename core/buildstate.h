@@ -2,14 +2,17 @@
  * and never inside it, in <parent>/.<bundle-name>.build-state/:
  *
  *   obj/NAME.so   the compiled migration (the bundle hard-links it)
- *   NAME.d        the compiler's dependency list (-MMD)
+ *   NAME.d        the compiler's dependency list (-MD: system headers too)
  *   NAME.cmd      the compile key: command line, SDK digest, identity version
  *   NAME.id       identity, .so sha256, and the inputs it was compiled from
  *   inputs        every source and local header of the bundle last built,
- *                 with size, mtime and sha256 (read by upgrade's stale check)
+ *                 with size, mtime and sha256 (read by the stale check of
+ *                 upgrade and verify)
  *   lock          one build at a time
  *
- * Input records are lines "input SHA256 SIZE SEC NSEC PATH" (absolute PATH). */
+ * Input records are lines "input SHA256 SIZE SEC NSEC PATH": in NAME.id an
+ * absolute PATH; in inputs, PATH from the project folder when inside it (so
+ * a project copied or moved with its build folder keeps its record). */
 #ifndef DEL_BUILDSTATE_H
 #define DEL_BUILDSTATE_H
 
@@ -18,11 +21,12 @@
 #include "util.h"
 
 #define BUILDSTATE_INPUTS "inputs"
-#define BUILDSTATE_INPUTS_HEADER "delembic-build-inputs 1\n"
+#define BUILDSTATE_INPUTS_HEADER "delembic-build-inputs 2\n"
+#define BUILDSTATE_INPUTS_HEADER_V1 "delembic-build-inputs 1\n"   /* absolute paths only */
 #define BUILDSTATE_MAX_BYTES (64u << 20)
 
 typedef struct srcfile {
-    char *path;                   /* absolute */
+    char *path;                   /* absolute (relative to the project only in the inputs file) */
     long long size, sec, nsec;    /* as seen before it was compiled */
     char sha256[SHA256_HEX_LEN + 1];
 } srcfile;
@@ -43,7 +47,8 @@ void srcset_add(srcset *s, const srcfile *f);
 /* Read the "input" lines of text (others are skipped; a damaged line ends
  * the read). The text's newlines become NULs. */
 void srcset_parse(char *text, srcset *s);
-void srcset_format(const srcset *s, sbuf *out);
+/* The "input" lines; paths inside base (may be NULL) relative to it. */
+void srcset_format(const srcset *s, const char *base, sbuf *out);
 /* Record path as it is now: stat it, reuse the sha256 known for the same
  * size and mtime, else hash the file. */
 int srcset_snap(srcset *s, const char *path, const srcset *known, del_err *err);

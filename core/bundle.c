@@ -74,6 +74,24 @@ static int check_listing(bundle *b, del_err *err)
     return rc;
 }
 
+int bundle_check_manifest_file(const char *dir, del_err *err)
+{
+    char *path = path_join(dir, MANIFEST_FILE);
+    struct stat st;
+    int rc = 0;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT) /* missing: manifest_load says what to do */
+            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = del_fail(err, DEL_EUSAGE, "%s: not a regular file (a symbolic link, a FIFO, a device or a folder); a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
+                      path);
+    } else {
+        rc = loader_check_mode(path, &st, 0, err);
+    }
+    free(path);
+    return rc;
+}
+
 int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
 {
     memset(b, 0, sizeof *b);
@@ -84,7 +102,7 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
                  b->dir);
         goto fail;
     }
-    if (loader_check_mode(b->dir, &st, 1, err) != 0)
+    if (loader_check_mode(b->dir, &st, 1, err) != 0 || bundle_check_manifest_file(b->dir, err) != 0)
         goto fail;
     if (manifest_load(b->dir, &b->mf, err) != 0)
         goto fail;

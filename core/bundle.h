@@ -1,7 +1,7 @@
 /* A bundle: a folder with manifest.yaml and one .so per migration. Opening
- * one checks the manifest as a whole (syntax, fields, the folder's owner and
- * permissions, every .so listed and every listed file present, the DAG)
- * without reading or loading any plugin file. */
+ * one checks the manifest as a whole (syntax, fields, the owner and
+ * permissions of the folder and of manifest.yaml, every .so listed and every
+ * listed file present, the DAG) without reading or loading any plugin file. */
 #ifndef DEL_BUNDLE_H
 #define DEL_BUNDLE_H
 
@@ -43,6 +43,10 @@ int bundle_replaced(const bundle *b);
 int bundle_open_manifest(const char *dir, bundle *b, del_err *err);
 int bundle_check(bundle *b, del_err *err);
 void bundle_close(bundle *b);
+/* dir/manifest.yaml is a regular file (not a link, FIFO or device), owned by
+ * root or the user and writable by nobody else, as plugins must be; missing
+ * is not this check's problem (0). */
+int bundle_check_manifest_file(const char *dir, del_err *err);
 /* Build the DAG of a manifest (also used by build before writing one). */
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err);
 

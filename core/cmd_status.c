@@ -115,6 +115,10 @@ int cmd_history(app *a, del_err *err)
                 json_str(&js, "seconds", NULL);
             json_str(&js, "sha256", e->sha256);
             json_str(&js, "identity", e->identity);
+            /* the code that ran: its identity (the .so sha256 in rows of
+             * earlier versions); applied_sha256 is the same, kept for
+             * readers of the older key */
+            json_str(&js, "applied_identity", row ? row->checksum : NULL);
             json_str(&js, "applied_sha256", row ? row->checksum : NULL);
             json_str(&js, "error", emsg);
             json_obj_close(&js);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "buildstate.h"
 #include "db.h"
 #include "drift.h"
 #include "inspect.h"
@@ -30,7 +31,8 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int warning = !strcmp(kind, "changed") || !strcmp(kind, "missing") || !strcmp(kind, "warning");
+    int warning = !strcmp(kind, "changed") || !strcmp(kind, "missing") || !strcmp(kind, "warning") ||
+                  !strcmp(kind, "stale");
     if (warning)
         r->warnings++;
     else
@@ -89,8 +91,9 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
         const char *now = actual[i][0] ? actual[i] : m->sha256;
         if (drift_changed(row->checksum, m->identity, m->sha256) || drift_changed(row->checksum, m->identity, now))
             problem(r, v->strict ? "changed (strict)" : "changed",
-                    "%s was applied from sha256 %.12s..., the bundle now has %.12s...; its code changed after it ran",
-                    m->revision, row->checksum, m->identity ? m->identity : now);
+                    "%s was applied with identity %.12s..., the bundle now has %s %.12s...; its code changed after it ran",
+                    m->revision, row->checksum, m->identity ? "identity" : ".so sha256",
+                    m->identity ? m->identity : now);
     }
     for (size_t k = 0; k < st.n; k++)
         if (manifest_find(mf, st.rows[k].revision) < 0)
@@ -120,8 +123,23 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         problem(&r, "bundle", "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR", dir);
         goto summary;
     }
-    if (loader_check_mode(dir, &st, 1, &e) != 0)
+    /* a folder or manifest that others could have changed: its plugins are
+     * checked, but none is loaded (that would run its constructors) */
+    int trusted = 1;
+    if (loader_check_mode(dir, &st, 1, &e) != 0) {
         problem(&r, "permissions", "%s", e.msg);
+        trusted = 0;
+    }
+    char *mpath = path_join(dir, MANIFEST_FILE);
+    struct stat mst;
+    int manifest_file = lstat(mpath, &mst) != 0 || S_ISREG(mst.st_mode); /* missing: manifest_load says so */
+    free(mpath);
+    if (bundle_check_manifest_file(dir, &e) != 0) {
+        problem(&r, manifest_file ? "permissions" : "manifest", "%s", e.msg);
+        trusted = 0;
+        if (!manifest_file)
+            goto summary;
+    }
     if (manifest_load(dir, &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
@@ -133,7 +151,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     check_listing(&r, dir, &mf);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n ? mf.n : 1, 65);
-    char **ok_files = xcalloc(mf.n ? mf.n : 1, sizeof *ok_files);
+    inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);
     size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
     size_t nok = 0;
     /* the libraries it lists: each verified as a plugin is */
@@ -148,7 +166,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
             continue;
         }
         int linked = strcmp(actual[i], mf.m[i].sha256) == 0 &&
-                     loader_check_links(dir, &mf, fd, mf.m[i].file, lib_failed, &e) == 0;
+                     loader_check_links(dir, &mf, fd, mf.m[i].file, NULL, lib_failed, &e) == 0;
         close(fd);
         if (strcmp(actual[i], mf.m[i].sha256) != 0) {
             problem(&r, "checksum", "%s/%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
@@ -159,14 +177,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
             problem(&r, "library", "%s", e.msg);
             continue;
         }
-        ok_files[nok] = mf.m[i].file;
+        ok_items[nok] = (inspect_item){mf.m[i].file, mf.m[i].sha256, NULL};
         ok_idx[nok++] = i;
     }
     free(lib_failed);
-    /* descriptors, in a child process that loads each as a run does */
-    if (nok) {
+    /* descriptors, in a child process that loads each as a run does: only
+     * files that passed every check above, from a bundle that did */
+    if (nok && trusted) {
         plugin_info *info = xcalloc(nok, sizeof *info);
-        if (inspect_plugins(dir, &mf, ok_files, nok, info, &e) != 0) {
+        if (inspect_plugins(dir, &mf, ok_items, nok, info, &e) != 0) {
             problem(&r, "inspect", "%s", e.msg);
         } else {
             for (size_t k = 0; k < nok; k++) {
@@ -187,7 +206,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         }
         free(info);
     }
-    free(ok_files);
+    free(ok_items);
     free(ok_idx);
     /* the DAG and dependencies */
     dag g;
@@ -205,6 +224,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
                             mf.m[i].revision, x);
             }
         dag_free(&g);
+    }
+    /* from a project: sources edited since the build, as upgrade says */
+    if (!a->o->bundle) {
+        strvec stale = {0};
+        buildstate_stale(a->bundle_dir, a->cfg.dir, a->cfg.script_location, &stale);
+        for (size_t i = 0; i < stale.n; i++)
+            problem(&r, v->strict ? "stale (strict)" : "stale", "%s changed since the last build; run 'delembic build'",
+                    stale.v[i]);
+        strvec_clear(&stale);
     }
     /* drift, when a database is configured */
     if (!v->offline && a->url)

@@ -14,9 +14,33 @@ static int starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Flags that only change what the compiler says, never the code: warnings
+ * (-W..., but -Wl, -Wa, -Wp, pass options on), -w, -pedantic..., and how
+ * diagnostics look. */
+static const char *const diagnostic_flags[] = {"-pedantic", "--pedantic", "-fdiagnostics-", "-fno-diagnostics-",
+                                               "-fmax-errors=", "-fmessage-length=", "-fshow-column",
+                                               "-fno-show-column", NULL};
+
+static int diagnostic_only(const char *a)
+{
+    if (a[0] == '-' && a[1] == 'W')
+        return !(starts_with(a, "-Wl,") || starts_with(a, "-Wa,") || starts_with(a, "-Wp,"));
+    if (!strcmp(a, "-w"))
+        return 1;
+    for (const char *const *f = diagnostic_flags; *f; f++)
+        if (starts_with(a, *f))
+            return 1;
+    return 0;
+}
+
 /* 0: keep; 1: drop this argument; 2: drop it and the next */
 static int dropped(const char *a)
 {
+    /* -g, -g3, -ggdb, -gdwarf-4, -gsplit-dwarf, ...: debug information only */
+    if (a[0] == '-' && a[1] == 'g')
+        return 1;
+    if (diagnostic_only(a))
+        return 1;
     for (const char *const *f = path_flags; *f; f++)
         if (starts_with(a, *f))
             return strcmp(a, *f) == 0 ? 2 : 1;
@@ -65,12 +89,12 @@ void identity_flags(char *const *args, size_t n, const identity_root *roots, siz
         sbuf_puts(out, "");
 }
 
-int identity_digest(const char *sdk_sha256, const char *flags, const char *unit, size_t unit_len,
+int identity_digest(const char *sdk_source, const char *flags, const char *unit, size_t unit_len,
                     char hex[SHA256_HEX_LEN + 1], del_err *err)
 {
     char head[256];
-    int hl = snprintf(head, sizeof head, "delembic-identity %d\nsdk %s\nflags %zu\n", IDENTITY_VERSION,
-                      sdk_sha256, strlen(flags));
+    int hl = snprintf(head, sizeof head, "delembic-identity %d\nsdk-source %s\nflags %zu\n", IDENTITY_VERSION,
+                      sdk_source, strlen(flags));
     char mid[64];
     int ml = snprintf(mid, sizeof mid, "unit %zu\n", unit_len);
     const void *parts[] = {head, flags, mid, unit};

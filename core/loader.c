@@ -31,6 +31,12 @@ int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_e
     return 0;
 }
 
+static int not_regular(const char *path, del_err *err)
+{
+    return del_fail(err, DEL_EUSAGE, "%s: not a regular file (a FIFO, a device or a folder); a bundle holds only files: rebuild the bundle or restore the file",
+                    path);
+}
+
 /* Open bundle_dir/rel after the checks: inside the bundle (directly for a
  * plugin; in a folder of it, each folder checked too, when sub), a regular
  * file, owner and mode, ELF for this host, and the sha256 when expected. */
@@ -44,6 +50,12 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     if (lstat(path, &st) != 0) {
         del_fail(err, DEL_EUSAGE, "%s: listed in the manifest but missing: %s; rebuild the bundle or restore the file",
                  path, strerror(errno));
+        goto fail;
+    }
+    /* a FIFO or a device is refused before it is opened: opening one can
+     * block, or do what the device does */
+    if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+        not_regular(path, err);
         goto fail;
     }
     if (!realpath(bundle_dir, real_dir) || !realpath(path, real_file)) {
@@ -67,19 +79,26 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
         if (bad)
             goto fail;
     }
-    fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* what a symbolic link leads to, too; then the descriptor itself (without
+     * blocking, should the file have been replaced since) */
+    if (lstat(real_file, &st) != 0 || !S_ISREG(st.st_mode)) {
+        not_regular(path, err);
+        goto fail;
+    }
+    fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
         del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        del_fail(err, DEL_EUSAGE, "%s: not a regular file", path);
+        not_regular(path, err);
         goto fail;
     }
     if (loader_check_mode(path, &st, 0, err) != 0 || elf_check_fd(fd, path, err) != 0)
         goto fail;
     char hex[65];
-    if (sha256_fd(fd, path, hex, err) != 0)
+    /* neither checked nor asked for: not read (build, on its own files) */
+    if ((expected_sha || sha_out) && sha256_fd(fd, path, hex, err) != 0)
         goto fail;
     if (expected_sha && strcmp(hex, expected_sha) != 0) {
         del_fail(err, DEL_EUSAGE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
@@ -222,13 +241,13 @@ static void walk_init(walk *w, const char *dir, const manifest *mf, int open_lib
 }
 
 int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
-                       const char *lib_failed, del_err *err)
+                       const char *name, const char *lib_failed, del_err *err)
 {
     walk w;
     walk_init(&w, bundle_dir, mf, 0);
     w.lib_failed = lib_failed;
     char *path = path_join(bundle_dir, rel);
-    int rc = walk_object(&w, fd, path, rel, NULL, err);
+    int rc = walk_object(&w, fd, name ? name : path, rel, NULL, err);
     free(path);
     walk_free(&w);
     return rc;
@@ -305,6 +324,15 @@ int loader_load_verified(const char *bundle_dir, const manifest *mf, const char 
     return rc;
 }
 
+/* what manifest.yaml accepts in a revision or a depends_on entry */
+static int revision_chars_ok(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '[' || *p == ']')
+            return 0;
+    return 1;
+}
+
 static int bounded_string(const char *s, size_t max)
 {
     return s && strnlen(s, max + 1) <= max;
@@ -344,7 +372,7 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
                         name);
     }
     const char *problem = NULL;
-    char buf[256];
+    char buf[512]; /* a message with a bounded entry (MAX_REVISION) */
     if (d->abi_version != DM_ABI_VERSION) {
         snprintf(buf, sizeof buf, "plugin ABI %u, but this delembic speaks ABI %u; rebuild it against this delembic's SDK",
                  d->abi_version, DM_ABI_VERSION);
@@ -366,15 +394,20 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
     } else if (d->description && !bounded_string(d->description, MAX_DESCRIPTION)) {
         problem = "description is longer than 64 KiB";
     } else {
-        for (const unsigned char *p = (const unsigned char *)d->revision; *p && !problem; p++)
-            if (*p <= 0x20 || *p == 0x7f || *p == ',' || *p == '[' || *p == ']')
-                problem = "revision contains spaces, control characters, commas or brackets";
+        if (!revision_chars_ok(d->revision))
+            problem = "revision contains spaces, control characters, commas or brackets";
         size_t nd = 0;
         for (const char *const *p = d->depends_on; p && *p && !problem; p++, nd++) {
             if (nd >= MAX_DEPS)
                 problem = "depends_on has more than 10000 entries (is it NULL-terminated? use DM_DEPS)";
             else if (!**p || !bounded_string(*p, MAX_REVISION))
                 problem = "depends_on has an empty or overlong entry";
+            else if (!revision_chars_ok(*p)) {
+                /* the entry is bounded and has no control character to print */
+                snprintf(buf, sizeof buf, "depends_on entry '%.*s' contains spaces, control characters, commas or brackets",
+                         MAX_REVISION, *p);
+                problem = buf;
+            }
         }
     }
     if (problem) {

@@ -27,15 +27,16 @@ typedef struct loaded_plugin {
 
 /* Permissions of a bundle file or folder (st from lstat/fstat). */
 int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_err *err);
-/* Open bundle_dir/file after the checks above; expected_sha may be NULL. */
+/* Open bundle_dir/file after the checks above; expected_sha may be NULL, and
+ * with sha_out NULL too the file is not hashed at all. */
 int loader_open_verified(const char *bundle_dir, const char *file, const char *expected_sha,
                          int *fd_out, char sha_out[65], del_err *err);
 /* The object open at fd (rel: its path inside the bundle) brings in only
  * what mf allows; listed libraries are named, not opened (verify checks each
  * with loader_check_library), and one flagged in lib_failed (may be NULL) is
- * refused. */
+ * refused. Messages name it name (NULL: bundle_dir/rel). */
 int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
-                       const char *lib_failed, del_err *err);
+                       const char *name, const char *lib_failed, del_err *err);
 /* Listed library i: checked as a plugin is (inside the bundle, owner, mode,
  * ELF, sha256 as listed), its soname is its file name, what it brings in is
  * allowed, and it is not a library the host already provides. */

@@ -6,6 +6,7 @@
 
 #include "manifest_cache.h"
 #include "sha256.h"
+#include "term.h"
 #include "yamltree.h"
 
 void manifest_free(manifest *mf)
@@ -507,10 +508,47 @@ static void string_list(emit *e, const strvec *sv)
     seq_end(e);
 }
 
-/* The whole manifest through e's emitter; 0, or -1 when the emitter failed. */
+static int is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    unsigned cp;
+    size_t n;
+    for (; *p; p += n)
+        if ((n = utf8_seq_len(p, &cp)) == 0)
+            return 0;
+    return 1;
+}
+
+static int list_utf8(const strvec *sv)
+{
+    for (size_t i = 0; i < sv->n; i++)
+        if (!is_utf8(sv->v[i]))
+            return 0;
+    return 1;
+}
+
+/* libyaml's emitter must never see invalid UTF-8: it can loop forever or
+ * corrupt its heap on it. Every string of the manifest, checked first. */
+static int manifest_utf8(const manifest *mf)
+{
+    int ok = is_utf8(mf->version_table);
+    for (size_t i = 0; i < mf->n && ok; i++) {
+        const mentry *m = &mf->m[i];
+        ok = is_utf8(m->revision) && is_utf8(m->file) && is_utf8(m->sha256) && is_utf8(m->identity) &&
+             is_utf8(m->description) && list_utf8(&m->depends_on) && list_utf8(&m->alembic);
+    }
+    for (size_t i = 0; i < mf->graph.n && ok; i++)
+        ok = is_utf8(mf->graph.nodes[i].rev) && list_utf8(&mf->graph.nodes[i].down);
+    for (size_t i = 0; i < mf->nlibs && ok; i++)
+        ok = is_utf8(mf->libs[i].file) && is_utf8(mf->libs[i].sha256);
+    return ok;
+}
+
+/* The whole manifest through e's emitter; 0, or -1 when the emitter failed
+ * (or was not started: a string that is not UTF-8). */
 static int emit_manifest(const manifest *mf, emit *e)
 {
-    if (!yaml_emitter_initialize(&e->em))
+    if (!manifest_utf8(mf) || !yaml_emitter_initialize(&e->em))
         return -1;
     yaml_emitter_set_output(&e->em, write_handler, e);
     yaml_emitter_set_unicode(&e->em, 1);
@@ -596,7 +634,8 @@ int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err)
     memset(&e, 0, sizeof e);
     if (emit_manifest(mf, &e) != 0) {
         sbuf_free(&e.out);
-        return del_fail(err, DEL_EUSAGE, "cannot write the manifest as YAML");
+        return del_fail(err, DEL_EUSAGE, "cannot write the manifest as YAML%s",
+                        manifest_utf8(mf) ? "" : ": a value is not valid UTF-8");
     }
     *out = e.out.s ? e.out.s : xstrdup("");
     *len = e.out.len;

@@ -71,8 +71,8 @@ static const command commands[] = {
      "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
     {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
     {"history", F_JSON, "history",
-     "List every migration: applied / failed / pending / changed (its file differs\n"
-     "from the one applied) / missing (in the database, not the bundle), when, how long."},
+     "List every migration: applied / failed / pending / changed (its code identity\n"
+     "differs from the one applied) / missing (in the database, not the bundle), when, how long."},
     {"verify", F_STRICT | F_OFFLINE | F_JSON, "verify [--strict] [--offline]",
      "Check a bundle without running it: manifest, files, permissions, ELF machine,\n"
      "checksums, descriptors, DAG, Alembic graph; then drift against the database\n"

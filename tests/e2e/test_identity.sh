@@ -83,7 +83,7 @@ test_applied_from_one_checkout_no_drift_from_another() {
     expect_out "changed  T002"
     run "$D" verify --strict
     expect_rc 2
-    expect_out "T002 was applied from sha256 abababababab"
+    expect_out "T002 was applied with identity abababababab..., the bundle now has identity $(ident_of T002 | cut -c1-12)..."
     run "$D" upgrade head --strict
     expect_rc 2
     expect_out "changed since they ran (--strict)"
@@ -272,6 +272,332 @@ test_concurrent_builds_and_a_killed_one_leave_a_good_bundle() {
     [ ! -e build/.bundle.new-Zz9Yy8 ] || fail "a dead build's staging folder was left"
     run "$D" upgrade head
     expect_rc 0
+}
+
+# ---- findings against issue 9 (the build engineer's B items) ---------------
+
+# a command that used to hang: it must end by itself well within this
+HANG_LIMIT_S=120
+run_bounded() {
+    run timeout -k 5 "$HANG_LIMIT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
+}
+
+test_build_refuses_a_latin1_description_naming_source_and_field() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    # saved as ISO-8859-1: "donn\xe9es" is not UTF-8
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "Chargement des donn\xe9es", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_latin1.c"
+    expect_out "description"
+    expect_out "not valid UTF-8"
+    expect_out "save the source as UTF-8"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    # control characters in the description are refused the same way
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "clear \\033[2J screen", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_latin1.c"
+    expect_out "description of T003 holds a control character"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    # saved as UTF-8, it builds
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002"), .description = "Chargement des donn\xc3\xa9es", .upgrade = up);\n' \
+        >migrations/T003_latin1.c
+    build_ok
+    grep -q "description: Chargement des donn" build/bundle/manifest.yaml || fail "no description in: $(cat build/bundle/manifest.yaml)"
+}
+
+test_system_header_change_rebuilds_and_changes_the_identity() {
+    ident_project
+    local X
+    temp_dir X
+    printf '#define SHARED_TAG "s1"\n' >"$X/shared_util.h"
+    sed -i 's|#include <delembic/plugin.h>|#include <delembic/plugin.h>\n#include <shared_util.h>|; s|VALUES (.T001.)|VALUES ('"'"'T001 " SHARED_TAG "'"'"')|' \
+        migrations/T001_first.c
+    export CFLAGS="-O2 -g -isystem $X"
+    build_ok
+    local id1
+    id1=$(ident_of T001)
+    printf '#define SHARED_TAG "s2"\n' >"$X/shared_util.h"
+    touch_later "$X/shared_util.h"
+    run "$D" build
+    expect_rc 0
+    expect_out "1 compiled"
+    [ "$(ident_of T001)" != "$id1" ] || fail "a change to an -isystem header kept T001's identity"
+    # what a teammate's fresh build gives
+    run "$D" build -o "$P/fresh"
+    expect_rc 0
+    [ "$(ident_of T001)" = "$(ident_of T001 "$P/fresh")" ] || fail "the incremental identity is not a fresh build's"
+    cmp build/bundle/T001_first.so "$P/fresh/T001_first.so" || fail "the incremental .so is not a fresh build's"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT rev FROM t_log WHERE rev LIKE 'T001%'" "T001 s2"
+}
+
+# CFLAGS="$1" build -o $P/other: the identity of T001 and T002 there
+other_idents() {
+    rm -rf "$P/other" "$P/.other.build-state"
+    CFLAGS="$1" run "$D" build -o "$P/other"
+    [ "$RC" = 0 ] || { fail "build with CFLAGS='$1' failed: $OUT"; return 1; }
+    echo "$(ident_of T001 "$P/other") $(ident_of T002 "$P/other")"
+}
+
+test_identity_ignores_debug_and_warning_flags_and_flag_order() {
+    ident_project
+    build_ok # CFLAGS="-O2 -g"
+    local want="$(ident_of T001) $(ident_of T002)" flags got
+    for flags in "-g -O2" "-O2" "-O2 -g3 -ggdb -gdwarf-4" "-O2 -g -Wno-unused-parameter -Wshadow -Werror -pedantic -w" \
+        "-O2 -g -fdiagnostics-color=never -fmax-errors=3 -Werror=format-security -pedantic-errors -w"; do
+        got=$(other_idents "$flags") || return 1
+        [ "$got" = "$want" ] || fail "CFLAGS='$flags' changed the identities: $got, not $want"
+    done
+    # flags that change the code still count, and so does their order
+    for flags in "-O1 -g" "-O2 -g -fno-inline" "-O2 -g -DTAG=1" "-O2 -g -Wl,-z,now" "-O2 -g -Wp,-DTAG=1" "-O3 -O2 -O1"; do
+        got=$(other_idents "$flags") || return 1
+        [ "$got" != "$want" ] || fail "CFLAGS='$flags' kept the identities"
+    done
+    [ "$(other_idents "-O1 -O2")" != "$(other_idents "-O2 -O1")" ] || fail "the order of -O flags does not count"
+}
+
+test_identity_is_the_sdk_source_not_how_its_archive_was_compiled() {
+    ident_project
+    build_ok
+    local want="$(ident_of T001) $(ident_of T002)" X
+    temp_dir X
+    # the same sdk.c compiled otherwise, as a release build of delembic would
+    cc -std=c11 -D_GNU_SOURCE -O0 -fPIC -c "$ROOT/plugins/sdk.c" -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) -o "$X/sdk.o" \
+        || fail "cc sdk.c"
+    ar rcs "$X/libdelembic-plugin.a" "$X/sdk.o"
+    DELEMBIC_SDK_LIB=$X/libdelembic-plugin.a run "$D" build -o "$P/other"
+    expect_rc 0
+    [ "$(sha_of T001 "$P/other")" != "$(sha_of T001)" ] || fail "the other archive gave the same .so"
+    [ "$(ident_of T001 "$P/other") $(ident_of T002 "$P/other")" = "$want" ] || fail "the archive's bytes changed the identities"
+    # the SDK header is part of the identity
+    mkdir -p "$X/include/delembic"
+    { cat "$ROOT/plugins/include/delembic/plugin.h"; echo '/* another SDK header */ typedef int dm_other_t;'; } \
+        >"$X/include/delembic/plugin.h"
+    DELEMBIC_SDK_INCLUDE=$X/include run "$D" build -o "$P/other2"
+    expect_rc 0
+    [ "$(ident_of T001 "$P/other2")" != "$(ident_of T001)" ] || fail "another SDK header kept the identity"
+}
+
+test_migration_using_posix_and_free_builds_without_warnings() {
+    new_project
+    sql "CREATE TABLE t_log (rev text)"
+    # no feature macro, no <stdlib.h>: plugin.h and build's flags bring what the README promises
+    cat >migrations/T001_posix.c <<'C'
+#include <string.h>
+#include <unistd.h>
+#include <delembic/plugin.h>
+
+static int upgrade(PGconn *conn, dm_ctx *ctx)
+{
+    pid_t me = getpid();
+    char *name = strdup("T001");
+    char *v = NULL;
+    if (!name || me <= 0 || dm_scalar_text(ctx, conn, "SELECT 'ok'", &v) != 0)
+        return -1;
+    int rc = dm_exec_params(ctx, conn, "INSERT INTO t_log VALUES ($1 || ' ' || $2)", 2, DM_PARAMS(name, v), NULL);
+    free(v);
+    free(name);
+    return rc;
+}
+
+DM_MIGRATION(.revision = "T001", .depends_on = DM_NO_DEPS, .description = "posix", .upgrade = upgrade);
+C
+    run "$D" build
+    expect_rc 0
+    expect_no_out "warning"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT rev FROM t_log" "T001 ok"
+}
+
+test_project_copied_with_its_build_folder_is_not_stale() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    local M
+    temp_dir M
+    cp -a "$P" "$M/mate2"
+    cd "$M/mate2"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+    run "$D" verify --strict
+    expect_rc 0
+    expect_no_out "stale"
+    # moved, the old folder gone
+    mv "$M/mate2" "$M/moved"
+    cd "$M/moved"
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+    # and an edit in the copy is still seen
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    run "$D" upgrade head --strict
+    expect_rc 2
+    expect_out "sources changed since the last build: migrations/T001_first.c; run 'delembic build' (--strict)"
+}
+
+test_verify_reports_stale_sources_as_upgrade_does() {
+    ident_project
+    build_ok
+    run "$D" verify
+    expect_rc 0
+    expect_no_out "stale"
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_first.c
+    printf '#define LOCAL_TAG "v9"\n' >migrations/local.h
+    run "$D" verify
+    expect_rc 0
+    expect_out "stale: migrations/T001_first.c changed since the last build; run 'delembic build'"
+    expect_out "stale: migrations/local.h changed since the last build; run 'delembic build'"
+    expect_out "0 problem(s), 2 warning(s)"
+    run "$D" verify --strict
+    expect_rc 2
+    expect_out "stale (strict): migrations/T001_first.c"
+    run "$D" upgrade head --strict
+    expect_rc 2
+    # a shipped bundle has no sources to compare
+    run "$D" verify --strict --bundle build/bundle
+    expect_rc 0
+    expect_no_out "stale"
+    build_ok
+    run "$D" verify --strict
+    expect_rc 0
+}
+
+test_build_from_a_symlinked_folder_gives_the_same_bytes() {
+    ident_project
+    build_ok
+    local L
+    temp_dir L
+    ln -s "$P" "$L/via-link"
+    cd "$L/via-link"
+    run env PWD="$L/via-link" "$D" build -o "$L/via-link/build/other"
+    expect_rc 0
+    cd "$P"
+    for f in T001_first.so T002_second.so; do
+        cmp "build/bundle/$f" "build/other/$f" || fail "$f differs when built through a symbolic link"
+    done
+    grep -l -- "$L" build/other/*.so && fail "the symbolic link's path is in the .so"
+    return 0
+}
+
+test_undefined_symbol_fails_the_build_naming_source_and_line() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    cat >migrations/T003_undefined.c <<'C'
+#include <delembic/plugin.h>
+extern int nowhere_defined(void);
+static int upgrade(PGconn *conn, dm_ctx *ctx)
+{
+    (void)conn;
+    (void)ctx;
+    return nowhere_defined();
+}
+DM_MIGRATION(.revision = "T003", .depends_on = DM_NO_DEPS, .description = "undefined", .upgrade = upgrade);
+C
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003_undefined.c:7: undefined reference to \`nowhere_defined'"
+    expect_out "did not compile: T003_undefined.c"
+    expect_no_out "migration.c:"
+    expect_no_out ".bundle.new-"
+    diff -r "$P/before" build/bundle || fail "the failed build changed the bundle"
+}
+
+# migrations/T003.c whose depends_on is the C string literal $1
+dep_mig() {
+    printf '#include <delembic/plugin.h>\nstatic int up(PGconn *c, dm_ctx *x) { return dm_exec(x, c, "SELECT 1"); }\nDM_MIGRATION(.revision = "T003", .depends_on = DM_DEPS("T002", %s), .description = "deps", .upgrade = up);\n' \
+        "$1" >migrations/T003.c
+}
+
+test_build_refuses_a_depends_on_entry_no_manifest_can_hold() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    dep_mig '"T\001X"'
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003.c: depends_on entry 'T\\x01X' contains spaces, control characters, commas or brackets"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    dep_mig '"D 1"'
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/T003.c: depends_on entry 'D 1' contains spaces, control characters, commas or brackets"
+    dep_mig '"a,b"'
+    run "$D" build
+    expect_rc 2
+    expect_out "depends_on entry 'a,b' contains"
+    diff -r "$P/before" build/bundle || fail "the refused build changed the bundle"
+    run "$D" upgrade head
+    expect_rc 0
+}
+
+test_build_warning_about_an_unknown_dependency_is_escaped() {
+    ident_project
+    dep_mig '"x\xe2\x80\xaey"' # U+202E, right-to-left override
+    run "$D" build
+    expect_rc 0
+    expect_out "warning: T003 depends on 'x\\u202ey', taken as an Alembic revision"
+    grep -q $'\xe2\x80\xae' <<<"$OUT" && fail "the override reached the terminal raw"
+    return 0
+}
+
+test_build_refuses_a_target_that_is_not_a_bundle_before_any_work() {
+    ident_project
+    mkdir -p "$P/a/proj"
+    cp -a "$P/migrations" "$P/a/proj/"
+    printf 'delembic:\n  script_location: migrations\n  build_dir: ..\n' >"$P/a/proj/delembic.yaml"
+    cd "$P/a/proj"
+    run "$D" build
+    expect_rc 2
+    expect_out "$P/a: not a bundle folder (it holds 'proj')"
+    expect_no_out "compiled"
+    [ ! -e "$P/.a.build-state" ] || fail "build state left beside a folder it refused: $(ls -A "$P")"
+    # the root folder
+    local had_root_state=0
+    [ -e "/..build-state" ] && had_root_state=1
+    run "$D" build -o /
+    expect_rc 2
+    expect_out "/: the root folder cannot be a bundle folder"
+    if [ "$had_root_state" = 0 ] && [ -e "/..build-state" ]; then
+        rm -rf "/..build-state"
+        fail "build state left in /"
+    fi
+    # a file
+    touch "$P/a/file"
+    run "$D" build -o "$P/a/file"
+    expect_rc 2
+    expect_out "$P/a/file: exists and is not a folder"
+    [ ! -e "$P/a/.file.build-state" ] || fail "build state left beside a file it refused"
+    return 0
+}
+
+test_history_json_names_the_applied_identity() {
+    ident_project
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    run "$D" --json history
+    expect_rc 0
+    printf '%s' "$OUT" >"$P/history.json"
+    python3 - "$(ident_of T001)" "$P/history.json" <<'PY' || fail "history --json: $OUT"
+import json, sys
+doc = json.load(open(sys.argv[2]))
+t1 = [m for m in doc["migrations"] if m["revision"] == "T001"][0]
+assert t1["applied_identity"] == sys.argv[1], t1
+assert t1["applied_sha256"] == t1["applied_identity"], t1   # the old key, kept
+assert t1["identity"] == sys.argv[1], t1
+PY
 }
 
 run_tests

@@ -66,7 +66,7 @@ test_abi_build_refuses_a_descriptor_smaller_than_abi_1_naming_file_size_and_need
     run "$D" build
     expect_rc 2
     expect_one_line "descriptor size"
-    expect_out "T001.so: descriptor size $small, but delembic needs at least $need bytes (the fields of ABI 1, up to .validate)"
+    expect_out "migrations/T001.c: descriptor size $small, but delembic needs at least $need bytes (the fields of ABI 1, up to .validate)"
     expect_out "rebuild it with DM_MIGRATION from <delembic/plugin.h>"
     [ ! -e build/bundle/manifest.yaml ] || fail "a bundle was written"
 }

@@ -24,11 +24,16 @@ make_lib() {
 }
 
 # build_with FLAGS...: T002.so built with these compiler/linker flags added
-# (by delembic build, into another folder), put in the bundle and its sha256
-# in the manifest, as a vendor's own build would
+# (by the compiler, as a vendor's own build would: delembic build refuses
+# what verify and upgrade refuse), put in the bundle and its sha256 in the
+# manifest
 build_with() {
-    run env CFLAGS="-O2 $*" "$D" build -o "$P/flagged"
-    [ "$RC" = 0 ] || fail "build failed: $OUT"
+    local sdk_lib
+    sdk_lib=$(dirname "$(dirname "${DELEMBIC_REAL:-$D}")")/plugins/libdelembic-plugin.a
+    mkdir -p "$P/flagged"
+    run cc -std=c11 -fPIC -shared -O2 -I"$ROOT/plugins/include" $(pkg-config --cflags libpq) "$@" \
+        -o "$P/flagged/T002.so" migrations/T002.c "$sdk_lib" -lpq
+    [ "$RC" = 0 ] || fail "cc failed: $OUT"
     cp "$P/flagged/T002.so" build/bundle/T002.so
     local sha
     sha=$(sha256sum build/bundle/T002.so | cut -d' ' -f1)
@@ -247,6 +252,242 @@ test_plugin_needing_libc_libm_and_libpq_dependencies_is_accepted() {
     run "$D" upgrade head
     expect_rc 0
     expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM s_log" "T001,T002"
+}
+
+# ---- findings against issue 9 (the build engineer's B items) ---------------
+
+# a command that used to hang: it must end by itself well within this
+HANG_LIMIT_S=120
+run_bounded() {
+    run timeout -k 5 "$HANG_LIMIT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
+}
+
+test_cache_entry_with_invalid_utf8_is_not_handed_to_libyaml() {
+    supply_project
+    run "$D" verify --offline # fills the cache
+    expect_rc 0
+    local entries=("$DELEMBIC_CACHE_DIR"/*.bin)
+    [ -f "${entries[0]}" ] || fail "no cache entry"
+    # the entry's description of T002 becomes Latin-1 (same length)
+    python3 - "${entries[0]}" <<'PY' || fail "cannot patch the cache entry"
+import sys
+path = sys.argv[1]
+data = open(path, 'rb').read()
+at = data.rfind(b'test migration T002')
+assert at >= 0, "the entry does not hold the description"
+with open(path, 'r+b') as f:
+    f.write(data[:at] + b'test migr\xe9tion T002' + data[at + 19:])
+PY
+    run_bounded "$D" verify --offline
+    expect_rc 0
+    expect_out "2 migration(s), 0 problem(s)"
+    run_bounded "$D" upgrade head
+    expect_rc 0
+    run_bounded "$D" history
+    expect_rc 0
+    expect_out "test migration T002"
+}
+
+# T002 of the bundle is the evil twin (its constructor leaves $P/evil-ran)
+evil_bundle() {
+    supply_project
+    use_plugin supply_marker T002 MARKER="$P/evil-ran"
+    build_ok
+    rm -f "$P/evil-ran" # build read its descriptor
+}
+
+expect_no_plugin_loaded() {
+    [ ! -e "$P/evil-ran" ] || fail "a plugin of a refused bundle was loaded"
+    expect_sql "SELECT count(*) FROM s_log" 0
+}
+
+test_verify_loads_no_plugin_from_a_world_writable_bundle_folder() {
+    evil_bundle
+    chmod 777 build/bundle
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "permissions: $P/build/bundle: folder is writable by everyone"
+    expect_no_plugin_loaded
+    chmod 755 build/bundle
+    run "$D" verify --offline
+    expect_rc 0
+    [ -e "$P/evil-ran" ] || fail "verify of a good bundle did not read T002's descriptor"
+}
+
+test_verify_loads_no_plugin_from_a_bundle_folder_of_another_user() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root to chown)" >&2; return 0; }
+    evil_bundle
+    chown nobody build/bundle
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "permissions: $P/build/bundle: belongs to another user"
+    expect_no_plugin_loaded
+}
+
+test_manifest_writable_by_others_is_refused_before_any_plugin_loads() {
+    evil_bundle
+    chmod 666 build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by everyone"
+    expect_no_plugin_loaded
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by everyone"
+    expect_no_plugin_loaded
+    chmod 620 build/bundle/manifest.yaml
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: file is writable by its group"
+    expect_no_plugin_loaded
+}
+
+test_manifest_of_another_user_is_refused_before_any_plugin_loads() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root to chown)" >&2; return 0; }
+    evil_bundle
+    chown nobody build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: belongs to another user"
+    expect_no_plugin_loaded
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: belongs to another user"
+    expect_no_plugin_loaded
+}
+
+test_manifest_that_is_not_a_regular_file_is_refused() {
+    supply_project
+    mv build/bundle/manifest.yaml "$P/manifest.yaml"
+    ln -s "$P/manifest.yaml" build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    rm build/bundle/manifest.yaml
+    mkfifo build/bundle/manifest.yaml
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_rc 2
+    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_sql "SELECT count(*) FROM s_log" 0
+}
+
+test_verify_loads_the_file_it_verified_not_one_swapped_in_after() {
+    supply_project
+    # T001's constructor, once armed, puts the evil twin in T002.so's place:
+    # after verify checked T002.so's sha256, before its child loads it
+    use_plugin supply_swapper T001 TRIGGER="$P/armed" FROM="$P/evil/T002.so" TO="$P/build/bundle/T002.so"
+    build_ok
+    use_plugin supply_marker T002 MARKER="$P/evil-ran"
+    run "$D" build -o "$P/evil"
+    [ "$RC" = 0 ] || fail "build of the evil twin failed: $OUT"
+    rm -f "$P/evil-ran"
+    touch "$P/armed"
+    run_bounded "$D" verify --offline
+    [ ! -e "$P/armed" ] || fail "the swap did not happen"
+    [ ! -e "$P/evil-ran" ] || fail "verify loaded a file other than the one it verified"
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: sha256 is"
+}
+
+test_fifo_in_place_of_a_plugin_is_refused_without_hanging() {
+    supply_project
+    rm build/bundle/T002.so
+    mkfifo build/bundle/T002.so
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    not_applied T002
+}
+
+test_device_node_in_place_of_a_plugin_is_never_opened() {
+    [ "$(id -u)" = 0 ] || { echo "    (skipped: needs root for mknod)" >&2; return 0; }
+    supply_project
+    rm build/bundle/T002.so
+    mknod build/bundle/T002.so c 1 5 # /dev/zero: reading it never ends
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    run_bounded "$D" upgrade head
+    expect_out "$P/build/bundle/T002.so: not a regular file"
+    not_applied T002
+    # and through a symbolic link inside the bundle
+    rm build/bundle/T002.so
+    mknod build/bundle/zero c 1 5
+    ln -s zero build/bundle/T002.so
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "T002.so: not a regular file"
+}
+
+test_build_refuses_a_run_path_leaving_the_bundle_and_keeps_the_good_one() {
+    supply_project
+    cp -a build/bundle "$P/before"
+    sed -i 's/VALUES (.T002., 2)/VALUES ('"'"'T002'"'"', 22)/' migrations/T002.c
+    CFLAGS="-O2 -g -Wl,-rpath,/tmp/anywhere" run "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: its run path (DT_RUNPATH) has '/tmp/anywhere', which leads outside the bundle"
+    expect_no_out ".bundle.new-"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev || v, ',' ORDER BY rev) FROM s_log" "T0011,T0022"
+}
+
+test_build_refuses_a_library_no_manifest_lists_without_loading_it() {
+    supply_project
+    cp -a build/bundle "$P/before"
+    local w=$P/writable
+    make_lib "$w" 7 "$P/lib-ran"
+    use_plugin supply_libuser T002
+    CFLAGS="-O2 -L$w -Wl,--no-as-needed -lsupply_lib" LD_LIBRARY_PATH=$w run "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: needs libsupply_lib.so, which is not part of the C library, libpq or a library libpq needs"
+    expect_no_out ".bundle.new-"
+    [ ! -e "$P/lib-ran" ] || fail "build loaded a library no check saw"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
+}
+
+test_verify_and_build_give_up_on_a_constructor_that_spins() {
+    supply_project
+    use_plugin supply_ctor_spin T002 TRIGGER="$P/armed"
+    build_ok
+    cp -a build/bundle "$P/before"
+    touch "$P/armed"
+    export DELEMBIC_LOAD_TIMEOUT=2
+    run_bounded "$D" verify --offline
+    expect_rc 2
+    expect_out "$P/build/bundle/T002.so: timed out while loading"
+    expect_out "more than 2 s"
+    # T001, before it, was read; a plugin after it would be too
+    mig T003 '"T001"' "INSERT INTO s_log VALUES ('T003', 3)"
+    sed -i 's/VALUES (.T002., 1)/VALUES ('"'"'T002'"'"', 12)/' migrations/T002.c
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T002.c: timed out while loading"
+    diff -r "$P/before" build/bundle || fail "the refused build replaced the bundle"
+    DELEMBIC_LOAD_TIMEOUT=soon run "$D" verify --offline
+    expect_rc 2
+    expect_out "DELEMBIC_LOAD_TIMEOUT"
+}
+
+test_forged_descriptor_record_is_refused() {
+    supply_project
+    use_plugin supply_forge_record T001
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/T001.c: wrote into delembic's own pipe while loading"
+    [ ! -e build/bundle/T001.so ] || grep -q "description: forges" build/bundle/manifest.yaml \
+        && fail "a forged record was taken: $(cat build/bundle/manifest.yaml)"
+    return 0
 }
 
 run_tests

@@ -344,6 +344,7 @@ test_json_holds_hostile_plugin_text() {
     new_project
     use_plugin surface_escapes T001 FAIL=1
     build_ok
+    hostile_descriptions
     jrun --json upgrade head; json_ok "upgrade with hostile text"
     jrun --json history; json_ok "history with hostile text"
     grep -q 'u001b\[2J' "$P/j.out" || fail "escape not kept in JSON: $(cat "$P/j.out")"
@@ -432,12 +433,27 @@ test_ps_shows_no_password_for_host_or_worker() {
 
 # ---- item 16: terminal escapes --------------------------------------------
 
+# the descriptions of build/bundle/manifest.yaml become hostile text, as a
+# vendor's manifest may carry (build refuses control characters in a source)
+hostile_descriptions() {
+    python3 - build/bundle/manifest.yaml <<'PY' || fail "cannot edit the manifest"
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+hostile = r'"desc \e[2J\r  OK (9.99s)\nRunning FAKE: forged\x7f\u009b31m"'
+text, n = re.subn(r'(?m)^(\s*description:) desc$', lambda m: m.group(1) + ' ' + hostile, text)
+assert n, text
+open(path, 'w').write(text)
+PY
+}
+
 test_plugin_text_cannot_drive_the_terminal() {
     new_project
     use_plugin surface_escapes T001 FAIL=0
     use_plugin surface_escapes T002 FAIL=1
     sed -i 's/DM_NO_DEPS/DM_DEPS("T001")/' migrations/T002.c
     build_ok
+    hostile_descriptions
     local f=$P/all.txt
     : >"$f"
     for cmd in "upgrade --dry-run" "upgrade -j 2 --dry-run" graph "upgrade head" history current verify; do

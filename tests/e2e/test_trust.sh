@@ -332,7 +332,7 @@ test_drift_changed_and_missing() {
     expect_out "changed  T001"
     run "$D" verify
     expect_rc 0
-    expect_out "changed: T001 was applied from sha256"
+    expect_out "changed: T001 was applied with identity"
     run "$D" verify --strict
     expect_rc 2
     run "$D" upgrade head

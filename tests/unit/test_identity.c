@@ -23,7 +23,7 @@ START_TEST(include_paths_maps_and_outputs_are_dropped)
                     "-fdebug-prefix-map=/a=b", "-fmacro-prefix-map=/c=d", "-MMD", "-MF", "/s/a.d", "-o", "/s/a.so",
                     "-std=c11", "-lpq"};
     char *f = flags_of(args, sizeof args / sizeof args[0]);
-    ck_assert_str_eq(f, "cc\n-O2\n-g\n-std=c11\n-lpq\n");
+    ck_assert_str_eq(f, "cc\n-O2\n-std=c11\n-lpq\n");
     free(f);
 }
 END_TEST
@@ -35,6 +35,24 @@ START_TEST(known_folders_become_names_longest_first)
     char *f = flags_of(args, sizeof args / sizeof args[0]);
     ck_assert_str_eq(f, "-DDATA=\"$SOURCES/data\"\n-Wl,-rpath,$PROJECT/lib\n-DSDK=$SDK/x\n-DOTHER=/home/bob\n");
     free(f);
+}
+END_TEST
+
+START_TEST(debug_and_diagnostic_flags_are_dropped_order_kept)
+{
+    char *args[] = {"cc", "-g", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror", "-Werror=format",
+                    "-w", "-pedantic", "-pedantic-errors", "-g3", "-ggdb", "-gdwarf-4", "-gsplit-dwarf",
+                    "-fdiagnostics-color=always", "-fno-diagnostics-show-caret", "-fmax-errors=3",
+                    "-fmessage-length=0", "-fno-show-column", "-fno-inline", "-Wl,-z,now", "-Wa,--noexecstack",
+                    "-Wp,-D_FORTIFY_SOURCE=2", "-O1", "-DX=1"};
+    char *f = flags_of(args, sizeof args / sizeof args[0]);
+    ck_assert_str_eq(f, "cc\n-O2\n-fno-inline\n-Wl,-z,now\n-Wa,--noexecstack\n-Wp,-D_FORTIFY_SOURCE=2\n-O1\n-DX=1\n");
+    free(f);
+    char *a[] = {"-g", "-O2"}, *b[] = {"-O2", "-g", "-Wshadow"};
+    char *fa = flags_of(a, 2), *fb = flags_of(b, 3);
+    ck_assert_str_eq(fa, fb);
+    free(fa);
+    free(fb);
 }
 END_TEST
 
@@ -81,6 +99,7 @@ Suite *make_suite(void)
     TCase *tc = tcase_create("identity");
     ADD(tc, include_paths_maps_and_outputs_are_dropped);
     ADD(tc, known_folders_become_names_longest_first);
+    ADD(tc, debug_and_diagnostic_flags_are_dropped_order_kept);
     ADD(tc, no_flags_is_empty_not_null);
     ADD(tc, digest_is_stable_and_follows_every_part);
     ADD(tc, flags_and_unit_cannot_trade_bytes);

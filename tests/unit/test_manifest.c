@@ -377,6 +377,35 @@ START_TEST(cache_check_values_mirrors_the_parser)
 }
 END_TEST
 
+/* libyaml's emitter loops or corrupts its heap on invalid UTF-8: it never
+ * sees any, whether writing (build) or comparing (the cache's check). */
+START_TEST(emitter_never_gets_invalid_utf8)
+{
+    manifest mf;
+    del_err e;
+    ck_assert_int_eq(manifest_parse("m.yaml", good, strlen(good), &mf, &e), 0);
+    char *text;
+    size_t len;
+    ck_assert_int_eq(manifest_emit(&mf, &text, &len, &e), 0);
+    const char *bad[] = {"Chargement des donn\xe9" "es", "\xc3", "over\xc0\xaflong", "surrogate \xed\xa0\x80"};
+    char **fields[] = {&mf.m[0].description, &mf.m[0].revision, &mf.m[1].depends_on.v[0], &mf.graph.nodes[0].rev};
+    for (size_t f = 0; f < sizeof fields / sizeof fields[0]; f++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char *keep = *fields[f];
+            *fields[f] = (char *)bad[i];
+            char *out;
+            size_t olen;
+            ck_assert_int_eq(manifest_emit(&mf, &out, &olen, &e), -1);
+            ck_assert_msg(strstr(e.msg, "not valid UTF-8") != NULL, "message: %s", e.msg);
+            ck_assert_int_eq(manifest_emits_as(&mf, text, len), 0);
+            *fields[f] = keep;
+        }
+    ck_assert_int_eq(manifest_emits_as(&mf, text, len), 1);
+    free(text);
+    manifest_free(&mf);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("manifest");
@@ -392,6 +421,7 @@ Suite *make_suite(void)
     ADD(tc, cache_only_holds_manifests_as_delembic_writes_them);
     ADD(tc, cache_entry_is_read_only_when_trusted);
     ADD(tc, cache_check_values_mirrors_the_parser);
+    ADD(tc, emitter_never_gets_invalid_utf8);
     suite_add_tcase(s, tc);
     return s;
 }

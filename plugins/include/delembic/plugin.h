@@ -153,6 +153,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h> /* free() for what dm_scalar_text returns */
 #include <libpq-fe.h>
 
 #ifdef __cplusplus
