@@ -83,8 +83,8 @@ int bundle_check_manifest_file(const char *dir, del_err *err)
         if (errno != ENOENT) /* missing: manifest_load says what to do */
             rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: not a regular file (a symbolic link, a FIFO, a device or a folder); a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
-                      path);
+        rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
+                      path, file_kind(st.st_mode));
     } else {
         rc = loader_check_mode(path, &st, 0, err);
     }

@@ -31,10 +31,10 @@ int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_e
     return 0;
 }
 
-static int not_regular(const char *path, del_err *err)
+static int not_regular(const char *path, unsigned mode, del_err *err)
 {
-    return del_fail(err, DEL_EUSAGE, "%s: not a regular file (a FIFO, a device or a folder); a bundle holds only files: rebuild the bundle or restore the file",
-                    path);
+    return del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle holds only files: rebuild the bundle or restore the file",
+                    path, file_kind(mode));
 }
 
 /* Open bundle_dir/rel after the checks: inside the bundle (directly for a
@@ -55,7 +55,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     /* a FIFO or a device is refused before it is opened: opening one can
      * block, or do what the device does */
     if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-        not_regular(path, err);
+        not_regular(path, st.st_mode, err);
         goto fail;
     }
     if (!realpath(bundle_dir, real_dir) || !realpath(path, real_file)) {
@@ -81,8 +81,12 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     }
     /* what a symbolic link leads to, too; then the descriptor itself (without
      * blocking, should the file have been replaced since) */
-    if (lstat(real_file, &st) != 0 || !S_ISREG(st.st_mode)) {
-        not_regular(path, err);
+    if (lstat(real_file, &st) != 0) {
+        del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        not_regular(path, st.st_mode, err);
         goto fail;
     }
     fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -91,7 +95,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
         goto fail;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        not_regular(path, err);
+        not_regular(path, st.st_mode, err);
         goto fail;
     }
     if (loader_check_mode(path, &st, 0, err) != 0 || elf_check_fd(fd, path, err) != 0)

@@ -363,18 +363,18 @@ test_manifest_that_is_not_a_regular_file_is_refused() {
     ln -s "$P/manifest.yaml" build/bundle/manifest.yaml
     run_bounded "$D" verify --offline
     expect_rc 2
-    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_out "$P/build/bundle/manifest.yaml: a symbolic link, not a regular file"
     run_bounded "$D" upgrade head
     expect_rc 2
-    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_out "$P/build/bundle/manifest.yaml: a symbolic link, not a regular file"
     rm build/bundle/manifest.yaml
     mkfifo build/bundle/manifest.yaml
     run_bounded "$D" verify --offline
     expect_rc 2
-    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_out "$P/build/bundle/manifest.yaml: a FIFO, not a regular file"
     run_bounded "$D" upgrade head
     expect_rc 2
-    expect_out "$P/build/bundle/manifest.yaml: not a regular file"
+    expect_out "$P/build/bundle/manifest.yaml: a FIFO, not a regular file"
     expect_sql "SELECT count(*) FROM s_log" 0
 }
 
@@ -402,9 +402,9 @@ test_fifo_in_place_of_a_plugin_is_refused_without_hanging() {
     mkfifo build/bundle/T002.so
     run_bounded "$D" verify --offline
     expect_rc 2
-    expect_out "$P/build/bundle/T002.so: not a regular file"
+    expect_out "$P/build/bundle/T002.so: a FIFO, not a regular file"
     run_bounded "$D" upgrade head
-    expect_out "$P/build/bundle/T002.so: not a regular file"
+    expect_out "$P/build/bundle/T002.so: a FIFO, not a regular file"
     not_applied T002
 }
 
@@ -415,9 +415,9 @@ test_device_node_in_place_of_a_plugin_is_never_opened() {
     mknod build/bundle/T002.so c 1 5 # /dev/zero: reading it never ends
     run_bounded "$D" verify --offline
     expect_rc 2
-    expect_out "$P/build/bundle/T002.so: not a regular file"
+    expect_out "$P/build/bundle/T002.so: a character device, not a regular file"
     run_bounded "$D" upgrade head
-    expect_out "$P/build/bundle/T002.so: not a regular file"
+    expect_out "$P/build/bundle/T002.so: a character device, not a regular file"
     not_applied T002
     # and through a symbolic link inside the bundle
     rm build/bundle/T002.so
@@ -425,7 +425,7 @@ test_device_node_in_place_of_a_plugin_is_never_opened() {
     ln -s zero build/bundle/T002.so
     run_bounded "$D" verify --offline
     expect_rc 2
-    expect_out "T002.so: not a regular file"
+    expect_out "T002.so: a character device, not a regular file"
 }
 
 test_build_refuses_a_run_path_leaving_the_bundle_and_keeps_the_good_one() {
