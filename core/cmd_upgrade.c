@@ -34,8 +34,9 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
             if (!quiet && !js)
-                term_line(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
-                        e->revision, v->checksum, e->identity ? e->identity : e->sha256,
+                term_line(stderr, "WARNING: %s changed since it was applied (applied with identity %.12s..., the bundle has %s %.12s...)%s",
+                        e->revision, v->checksum, e->identity ? "identity" : ".so sha256",
+                        e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }

@@ -249,6 +249,9 @@ int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *ite
         if (pid == 0) {
             close(pfd[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
+            /* what a plugin prints when loaded goes to stderr: stdout is the
+             * host's (one JSON document with --json) */
+            dup2(STDERR_FILENO, STDOUT_FILENO);
             child(pfd[1], dir, mf, items, next, n);
         }
         close(pfd[1]);

@@ -54,6 +54,7 @@ typedef struct vstate {
     size_t n;
     strmap index;       /* revision -> row */
     int tables_exist;
+    int claims;         /* revisions held by a committed claim not yet settled */
 } vstate;
 
 /* The run's fence token: its lock session's server pid and a key from that
@@ -121,6 +122,26 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok);
  * client_encoding and standard_conforming_strings the plugin left. */
 char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
                        long long xid);
+
+/* Claims: every migration's transaction inserts, before its plugin runs, a
+ * row (transaction id, revision, user, host) into STORE_CLAIM_TABLE, and the
+ * success record deletes it in the same transaction. A claim that is ever
+ * visible was committed by something other than the record: the plugin
+ * committed by itself. So even when the host and its workers are killed
+ * before anyone could record it, the next run sees the claim and holds the
+ * revision (STORE_HOLD_SELF_COMMIT) instead of running its work again; under
+ * the run lock it turns the claim into a held row with a history row
+ * (STORE_CLAIM_MESSAGE). Read-only commands show such a revision as held.
+ * store_claim_cte: the WITH clause the worker's prepared open statement
+ * starts with ($1: the revision); store_claim_arg: "(<revision literal>)" for
+ * its EXECUTE; store_claim_retarget_sql: when the transaction opened for one
+ * migration runs another. */
+#define STORE_CLAIM_TABLE "delembic_claim"
+#define STORE_CLAIM_MESSAGE                                                                        \
+    "the migration committed by itself; its work up to that point is committed (the run that ran it ended before it could record this)"
+char *store_claim_cte(const char *schema);
+char *store_claim_arg(const char *revision);
+char *store_claim_retarget_sql(const char *schema, const char *revision);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

@@ -186,10 +186,12 @@ static const char *guard_sql =
 #define DEPEND_COUNT                                                                                \
     "pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)"
 #define OPEN_RETURNING " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
+/* Both start with the claim of the revision ($1; see store.h). */
+#define OPEN_PREPARE(name) "PREPARE " name "(pg_catalog.text) AS %s"
 static const char *open_sql =
-    "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
+    OPEN_PREPARE(OPEN_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
 static const char *open_check_sql =
-    "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
+    OPEN_PREPARE(OPEN_CHECK_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
     " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
     " ANY ('{" STORE_RECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
     "}'::pg_catalog.text[]))"
@@ -417,7 +419,7 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
  * allow (with the session check, see open_sql). */
-static char *begin_sql(const worker_cfg *cfg, int checked)
+static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
 {
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN READ WRITE;");
@@ -426,6 +428,9 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
     sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
+    char *arg = store_claim_arg(revision);
+    sbuf_puts(&b, arg);
+    free(arg);
     return b.s;
 }
 
@@ -434,12 +439,12 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
  * lock, or when another run recorded a success; else it allows the commit),
  * and COMMIT, which never runs when the record raised. */
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
-                        double ended, const char *checksum, long long xid, int open_next)
+                        double ended, const char *checksum, long long xid, const char *open_next)
 {
     char *rec = store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect) : NULL;
+    char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect, open_next) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
     int auth_changed = auth && strcmp(auth, g_session_auth) != 0;
     char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
@@ -470,7 +475,7 @@ static void read_next_messages(int fd)
  * plugin left prepared statements: then it is reset in full before the next
  * one); whether the last migration created objects (then temporary ones are
  * looked for before the next). */
-static int g_open;
+static int g_open, g_open_index = -1; /* the migration it was opened (claimed) for */
 static long long g_open_xid, g_open_deps;
 static int g_dirty, g_check_temp;
 
@@ -490,9 +495,14 @@ static int open_result(const PGresult *r, long long *xid, long long *deps, int *
 static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
-    char *sql = xasprintf("%s%s;%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, open_sql,
-                          open_check_sql, temp_sql);
+    char *claim = store_claim_cte(cfg->schema);
+    char *open = xasprintf(open_sql, claim), *open_check = xasprintf(open_check_sql, claim);
+    char *sql = xasprintf("%s%s;%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, open, open_check,
+                          temp_sql);
     free(rec);
+    free(claim);
+    free(open);
+    free(open_check);
     int rc = 0;
     PGresult *r = PQexec(conn, sql);
     free(sql);
@@ -536,13 +546,13 @@ static int temp_objects_left(PGconn *conn)
 
 /* Open the migration's transaction in its own round trip, from a clean
  * session; 0 and its id, or -1 and why. */
-static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid, char *msg,
-                            size_t msgsz)
+static int open_transaction(PGconn *conn, const worker_cfg *cfg, const char *revision,
+                            long long *xid, char *msg, size_t msgsz)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (g_dirty && session_reset(conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg, g_watch.tx.suspect);
+        char *sql = begin_sql(cfg, g_watch.tx.suspect, revision);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
@@ -706,6 +716,18 @@ static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     return rc;
 }
 
+/* The transaction the previous commit opened was claimed for another
+ * migration than the one that runs in it: claim this one instead. */
+static int retarget_claim(PGconn *conn, const worker_cfg *cfg, const char *revision)
+{
+    char *sql = store_claim_retarget_sql(cfg->schema, revision);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdTuples(r), "1");
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
 {
     const mentry *e = &cfg->b->mf.m[index];
@@ -734,13 +756,18 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         goto out;
     }
     long long xid, deps;
+    if (g_open && g_open_index != index && retarget_claim(conn, cfg, e->revision) != 0) {
+        rollback(conn); /* opened for another migration and not retargeted: anew */
+        g_open = 0;
+        g_dirty = 1;
+    }
     if (g_open) {
         g_open = 0; /* opened by the previous commit's round trip */
         xid = g_open_xid;
         deps = g_open_deps;
     } else {
         char msg[1024];
-        if (open_transaction(conn, cfg, &xid, msg, sizeof msg) != 0) {
+        if (open_transaction(conn, cfg, e->revision, &xid, msg, sizeof msg) != 0) {
             rollback(conn);
             g_dirty = 1;
             m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
@@ -779,7 +806,9 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0 && !renew);
+    g_open_index = g_hint >= 0 && (size_t)g_hint < cfg->b->mf.n && !renew ? g_hint : -1;
+    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid,
+                           g_open_index >= 0 ? cfg->b->mf.m[g_open_index].revision : NULL);
     int rc = commit(conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
     free(fin);
     if (renew) {
