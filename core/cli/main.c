@@ -53,10 +53,12 @@ static const command commands[] = {
      "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
      "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
      "Never overwrites."},
-    {"revision", F_MESSAGE, "revision -m MESSAGE",
+    {"revision", F_MESSAGE | F_NO_CHAIN, "revision -m MESSAGE [--no-chain]",
      "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
-     "D number, the message as description, and the database's Alembic heads as\n"
-     "depends_on (empty, with a warning, when the database can't be reached)."},
+     "D number, the message as description, and as depends_on the project's\n"
+     "Delembic heads (the sources no other source depends on; not with --no-chain)\n"
+     "and the database's Alembic heads (none, with a warning, when the database\n"
+     "can't be reached or has no Alembic version table)."},
     {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
      "Compile each .c of the script folder into its own .so in the bundle folder\n"
      "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
@@ -409,7 +411,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
         } else {
             if (!strcmp(name, "revision")) {
                 char *path = NULL;
-                code = cmd_revision(&a, message, &path, &err) == 0 ? 0 : err.code;
+                code = cmd_revision(&a, message, no_chain, &path, &err) == 0 ? 0 : err.code;
                 free(path);
             } else if (!strcmp(name, "build")) {
                 build_args ba = {.out_dir = output, .jobs = jobs};

@@ -381,4 +381,67 @@ test_ops_wait_for_the_run_lock() {
     expect_rc 0
 }
 
+test_revision_chains_to_the_delembic_heads() {
+    ops_project
+    run "$D" revision -m "first"
+    expect_rc 0
+    expect_out "WARNING: the database has no Alembic version table (alembic_version)"
+    grep -q "DM_NO_DEPS" migrations/D001_first.c || fail "D001 deps: $(grep depends_on migrations/D001_first.c)"
+    run "$D" revision -m "second"
+    expect_out "Delembic heads chained: [D001]"
+    grep -qF 'DM_DEPS("D001")' migrations/D002_second.c || fail "D002 not chained: $(grep depends_on migrations/D002_second.c)"
+    run "$D" revision -m "side" --no-chain
+    expect_rc 0
+    grep -q "DM_NO_DEPS" migrations/D003_side.c || fail "--no-chain chained: $(grep depends_on migrations/D003_side.c)"
+    run "$D" revision -m "merge"
+    expect_out "Delembic heads chained: [D002, D003]"
+    grep -qF 'DM_DEPS("D002", "D003")' migrations/D004_merge.c || fail "D004: $(grep depends_on migrations/D004_merge.c)"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    run "$D" graph
+    expect_out "D004  <- [D002, D003]"
+}
+
+test_revision_chains_alembic_heads_too() {
+    ops_alembic_project
+    alembic upgrade head >/dev/null 2>&1 || fail "alembic upgrade"
+    run "$D" revision -m "one"
+    run "$D" revision -m "two"
+    expect_rc 0
+    expect_no_out "WARNING"
+    grep -qF 'DM_DEPS("D001", "r2")' migrations/D002_two.c || fail "D002: $(grep depends_on migrations/D002_two.c)"
+}
+
+test_section_extends_another() {
+    ops_project
+    odown O001 ''
+    build_ok
+    local other
+    other=$(pg_newdb "${DB}_b")
+    cat >>delembic.yaml <<YAML
+staging:
+  extends: delembic
+  database: $other
+loop_a:
+  extends: loop_b
+loop_b:
+  extends: loop_a
+lost:
+  extends: nowhere
+YAML
+    psql -qAtX -d "${DB}_b" -c "CREATE TABLE t_ops (rev text)" >/dev/null
+    run "$D" -n staging upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_ops" 0
+    [ "$(psql -qAtX -d "${DB}_b" -c "SELECT string_agg(rev, ',') FROM t_ops")" = "O001" ] || fail "staging did not run on its own database"
+    run "$D" -n loop_a history
+    expect_rc 2
+    expect_out "'extends' goes through more than 8 sections"
+    run "$D" -n lost history
+    expect_rc 2
+    expect_out "section 'lost' extends 'nowhere', which is not a section of this file"
+    psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"${DB}_b\" WITH (FORCE)" >/dev/null 2>&1
+}
+
 run_tests
