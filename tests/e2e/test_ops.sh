@@ -444,4 +444,49 @@ YAML
     psql -qAtX -d postgres -c "DROP DATABASE IF EXISTS \"${DB}_b\" WITH (FORCE)" >/dev/null 2>&1
 }
 
+test_common_code_is_in_every_plugin_and_its_identity() {
+    ops_project
+    mkdir -p migrations/common
+    cat >migrations/common/helpers.h <<'C'
+int ops_insert(PGconn *conn, dm_ctx *ctx, const char *rev);
+C
+    cat >migrations/common/helpers.c <<'C'
+#include <delembic/plugin.h>
+int ops_insert(PGconn *conn, dm_ctx *ctx, const char *rev)
+{
+    const char *p[1] = {rev};
+    return dm_exec_params(ctx, conn, "INSERT INTO t_ops (rev) VALUES ($1 || '-v1')", 1, p, NULL);
+}
+C
+    local r
+    for r in O001 O002; do
+        cat >migrations/$r.c <<C
+#include <delembic/plugin.h>
+#include "helpers.h"
+static int upgrade(PGconn *conn, dm_ctx *ctx) { return ops_insert(conn, ctx, "$r"); }
+DM_MIGRATION(.revision = "$r", .depends_on = DM_NO_DEPS, .description = "uses common", .upgrade = upgrade);
+C
+    done
+    build_ok
+    expect_out "Built 2 migration(s)"
+    ls build/bundle | grep -q helpers && fail "common code became a plugin: $(ls build/bundle)"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY rev) FROM t_ops" "O001-v1,O002-v1"
+    local before
+    before=$(grep identity: build/bundle/manifest.yaml)
+    sed -i "s/-v1/-v2/" migrations/common/helpers.c
+    run "$D" upgrade head
+    expect_out "sources changed since the last build"
+    build_ok
+    expect_out "2 compiled"
+    [ "$before" != "$(grep identity: build/bundle/manifest.yaml)" ] || fail "identities did not change with the common code"
+    run "$D" verify --strict
+    expect_rc 2
+    expect_out "O001 was applied with identity"
+    expect_out "O002 was applied with identity"
+    build_ok
+    expect_out "0 compiled"
+}
+
 run_tests
