@@ -147,7 +147,8 @@ static void usage(FILE *f)
             "  -n, --name NAME     config section (default: delembic)\n"
             "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
             "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
-            "  --json              one JSON document on stdout (upgrade, current, history, verify)\n"
+            "  --json              one JSON document on stdout (upgrade, current, history, verify,\n"
+            "                      stamp, forget, repair, show, downgrade)\n"
             "  -q, --quiet / -v, --verbose\n"
             "  -h, --help          this help, or 'delembic COMMAND --help'\n"
             "  --version\n");
