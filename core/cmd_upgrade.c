@@ -57,19 +57,24 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
 /* Applied migrations whose Alembic dependencies are no longer applied (an
  * `alembic downgrade` ran under them): a warning, or with --strict an error
  * before anything runs. Lines "REV: orphaned: ..." into out. */
-static int report_orphans(PGconn *conn, const bundle *b, const vstate *st, int strict, int quiet,
-                          strvec *out, del_err *err)
+static int orphans_possible(const bundle *b, const vstate *st)
 {
-    int any = 0;
-    for (size_t i = 0; i < b->mf.n && !any; i++) {
+    for (size_t i = 0; i < b->mf.n; i++) {
         const vrow *v = store_find(st, b->mf.m[i].revision);
-        any = b->mf.m[i].alembic.n && v && !strcmp(v->status, "success");
+        if (b->mf.m[i].alembic.n && v && !strcmp(v->status, "success"))
+            return 1;
     }
-    if (!any)
+    return 0;
+}
+
+/* heads: the database's Alembic heads, read when orphans_possible. */
+static int report_orphans(const bundle *b, const vstate *st, const strvec *heads, int strict,
+                          int quiet, strvec *out, del_err *err)
+{
+    if (!orphans_possible(b, st))
         return 0;
     alstate al;
-    if (alstate_read(conn, b, &al, err) != 0)
-        return -1;
+    alstate_from_heads(b, heads, &al);
     orphan_list(b, st, &al, out);
     alstate_free(&al);
     for (size_t k = 0; k < out->n && !quiet; k++)
@@ -292,20 +297,22 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
-    if (plan_needs_alembic(&b, &p)) {
-        strvec heads = {0};
+    /* the Alembic heads, once: for BLOCKED, and for applied migrations
+     * whose Alembic dependency was downgraded under them (orphans) */
+    strvec heads = {0}, orphans = {0};
+    if (plan_needs_alembic(&b, &p) || orphans_possible(&b, &st)) {
         int exists = 0;
         if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
             strvec_clear(&heads);
             code = err->code;
             goto done;
         }
-        plan_check_alembic(&b, &p, &heads, exists);
-        strvec_clear(&heads);
+        if (plan_needs_alembic(&b, &p))
+            plan_check_alembic(&b, &p, &heads, exists);
     }
-    /* applied migrations whose Alembic dependency was downgraded under them */
-    strvec orphans = {0};
-    if (report_orphans(conn, &b, &st, u->strict, a->o->quiet || use_json, &orphans, err) != 0) {
+    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet || use_json, &orphans, err);
+    strvec_clear(&heads);
+    if (orc != 0) {
         strvec_clear(&orphans);
         code = err->code;
         goto done;

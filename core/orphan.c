@@ -5,24 +5,31 @@
 
 #include "alembic.h"
 
+void alstate_from_heads(const bundle *b, const strvec *heads, alstate *a)
+{
+    memset(a, 0, sizeof *a);
+    strvec unknown = {0};
+    algraph_applied(&b->mf.graph, heads, &a->applied, &unknown);
+    /* without a graph only the exact heads are known; with heads the graph
+     * lacks, their ancestors are not known: both cannot tell (unless nothing
+     * at all is applied, which any graph can tell) */
+    a->known = !heads->n || (b->mf.graph.n && !unknown.n);
+    for (size_t i = 0; i < a->applied.n; i++)
+        strmap_put(&a->index, a->applied.v[i], (long)i);
+    strvec_clear(&unknown);
+}
+
 int alstate_read(PGconn *conn, const bundle *b, alstate *a, del_err *err)
 {
     memset(a, 0, sizeof *a);
-    strvec heads = {0}, unknown = {0};
+    strvec heads = {0};
     int exists = 0;
     if (alembic_db_heads(conn, b->mf.version_table, &heads, &exists, err) != 0) {
         strvec_clear(&heads);
         return -1;
     }
-    algraph_applied(&b->mf.graph, &heads, &a->applied, &unknown);
-    /* without a graph only the exact heads are known; with heads the graph
-     * lacks, their ancestors are not known: both cannot tell (unless nothing
-     * at all is applied, which any graph can tell) */
-    a->known = !heads.n || (b->mf.graph.n && !unknown.n);
-    for (size_t i = 0; i < a->applied.n; i++)
-        strmap_put(&a->index, a->applied.v[i], (long)i);
+    alstate_from_heads(b, &heads, a);
     strvec_clear(&heads);
-    strvec_clear(&unknown);
     return 0;
 }
 

@@ -24,6 +24,8 @@ typedef struct alstate {
 
 /* Read the database's Alembic heads (the bundle's version table) into a. */
 int alstate_read(PGconn *conn, const bundle *b, alstate *a, del_err *err);
+/* The same from heads already read (alembic_db_heads). */
+void alstate_from_heads(const bundle *b, const strvec *heads, alstate *a);
 void alstate_free(alstate *a);
 /* Is Alembic revision rev applied now? 1 yes, 0 no, -1 unknown. */
 int alstate_applied(const alstate *a, const char *rev);
