@@ -263,6 +263,29 @@ test_kill_9_during_downgrade_leaves_each_step_once_or_not() {
     expect_sql "SELECT count(*) FROM delembic_version" 0
 }
 
+test_kill_9_of_a_downgrade_worker_leaves_it_applied() {
+    ops_project
+    odown O001 '' 30
+    odown O002 '"O001"'
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    "$D" downgrade base >"$P/down.log" 2>&1 &
+    local pid=$!
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'delembic worker%' AND query LIKE '%pg_sleep(30)%' AND state = 'active'" 1
+    local worker
+    worker=$(sql "SELECT substring(application_name from 'pid=([0-9]+)') FROM pg_stat_activity WHERE application_name LIKE 'delembic worker%'")
+    kill -9 "$worker"
+    local rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" = 1 ] || fail "downgrade exited $rc: $(cat "$P/down.log")"
+    grep -q "FAILED: O001 crashed: SIGKILL" "$P/down.log" || fail "no crash line: $(cat "$P/down.log")"
+    expect_sql "SELECT string_agg(revision, ',' ORDER BY revision) FROM delembic_version WHERE status = 'success'" "O001"
+    expect_sql "SELECT string_agg(rev, ',' ORDER BY id) FROM t_ops_down" "O002"
+    [ "$(hist O001)" = "success,failed" ] || fail "history of O001: $(hist O001)"
+    expect_sql "SELECT exception FROM delembic_run_history WHERE revision = 'O001' AND status = 'failed'" "downgrade: O001 crashed: SIGKILL"
+}
+
 test_old_abi_plugin_loads_without_downgrade() {
     ops_project
     # a plugin built against today's ABI before .downgrade existed: its size
