@@ -117,6 +117,40 @@ test_forget_clears_a_failed_migration() {
     [ "$(hist O001)" = "failed,forgotten" ] || fail "history: $(hist O001)"
 }
 
+test_held_migration_is_released_by_stamp_or_forget() {
+    ops_project
+    sql "CREATE TABLE t_log (rev text)"
+    use_plugin evil_self_commit O001 MODE=idle
+    mig O002 '"O001"' "INSERT INTO t_ops VALUES ('O002')"
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT hold IS NOT NULL FROM delembic_version WHERE revision = 'O001'" t
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "HELD: O001"
+    # accept its work as done: the hold goes, what depends on it runs
+    run "$D" stamp O001
+    expect_rc 0
+    expect_out "was failed"
+    expect_sql "SELECT status || ':' || coalesce(hold, '-') FROM delembic_version WHERE revision = 'O001'" "success:-"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT string_agg(rev, ',') FROM t_ops" "O002"
+    [ "$(hist O001)" = "failed,stamped" ] || fail "history of O001: $(hist O001)"
+    # or run it again: forget releases a hold too
+    ops_release_by_forget
+}
+
+ops_release_by_forget() {
+    sql "UPDATE delembic_version SET status = 'failed', hold = 'committed by itself' WHERE revision = 'O001'"
+    run "$D" forget --cascade O001
+    expect_rc 0
+    expect_out "forgotten O002"
+    expect_out "held: committed by itself"
+    expect_sql "SELECT count(*) FROM delembic_version" 0
+}
+
 test_repair_accepts_changed_and_drops_missing() {
     ops_project
     odown O001 ''
