@@ -29,6 +29,10 @@
 #define STATE_OBJ_DIR "obj"
 #define POSIX_FLAG "-D_POSIX_C_SOURCE=200809L"
 #define STATE_LOCK "lock"
+/* <script_location>/common: its *.c are compiled into every migration (each
+ * one's translation unit starts with them, -include), its headers are found
+ * with #include "..."; none of it is a migration itself. */
+#define COMMON_DIR "common"
 #define BUNDLE_MODE 0755
 #define PLUGIN_MODE 0755
 /* a preprocessed unit larger than this is refused (the source is not a migration) */
@@ -1128,6 +1132,20 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         strvec_push(&common, *f);
     c.flags = canonical_flags(&c, &common, pq);
     strvec_push_owned(&common, xasprintf("-I%s", c.sdk_inc));
+    /* shared code: in the preprocessed unit, so in each identity too (the
+     * flags that bring it in are not) */
+    char *common_dir = path_join(a->cfg.script_location, COMMON_DIR);
+    if (is_dir(common_dir)) {
+        strvec shared = {0};
+        list_sources(common_dir, &shared, err);
+        strvec_push_owned(&common, xasprintf("-I%s", common_dir));
+        for (size_t k = 0; k < shared.n; k++) {
+            strvec_push(&common, "-include");
+            strvec_push_owned(&common, path_join(common_dir, shared.v[k]));
+        }
+        strvec_clear(&shared);
+    }
+    free(common_dir);
     units = xcalloc(sources.n ? sources.n : 1, sizeof *units);
     for (size_t i = 0; i < sources.n; i++) {
         unit *u = &units[i];

@@ -1,4 +1,5 @@
 /* `delembic build`: compile every .c of the script folder into its own .so
+ * (with the shared code of its common/ folder in each: COMMON_DIR)
  * (incrementally, in parallel, with the compiler's own file:line errors),
  * copy the data/ folder, read each descriptor and write manifest.yaml with the
  * Alembic graph. */

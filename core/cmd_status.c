@@ -8,6 +8,7 @@
 #include "db.h"
 #include "drift.h"
 #include "json.h"
+#include "orphan.h"
 #include "store.h"
 #include "term.h"
 
@@ -88,6 +89,17 @@ int cmd_history(app *a, del_err *err)
     strvec emsgs = {0};
     if (v.st.tables_exist)
         last_errors(v.conn, a->cfg.version_table_schema, &eidx, &emsgs);
+    /* applied migrations whose Alembic dependencies are not applied now */
+    alstate al;
+    int have_al = 0;
+    for (size_t i = 0; i < v.b.mf.n && !have_al; i++)
+        have_al = v.b.mf.m[i].alembic.n && store_find(&v.st, v.b.mf.m[i].revision);
+    if (have_al && alstate_read(v.conn, &v.b, &al, err) != 0) {
+        strmap_free(&eidx);
+        strvec_clear(&emsgs);
+        view_close(&v);
+        return err->code;
+    }
     json js = {0};
     if (a->o->json) {
         json_obj_open(&js, NULL);
@@ -103,6 +115,14 @@ int cmd_history(app *a, del_err *err)
         const char *s = status_of(&v, i, &row);
         long ei = strmap_get(&eidx, e->revision);
         const char *emsg = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL;
+        char *orphan = NULL;
+        if (have_al && (!strcmp(s, "applied") || !strcmp(s, "changed"))) {
+            strvec missing = {0};
+            alstate_missing(&al, e, &missing);
+            if (missing.n)
+                orphan = orphan_message(&missing);
+            strvec_clear(&missing);
+        }
         if (a->o->json) {
             json_obj_open(&js, NULL);
             json_str(&js, "revision", e->revision);
@@ -121,7 +141,9 @@ int cmd_history(app *a, del_err *err)
             json_str(&js, "applied_identity", row ? row->checksum : NULL);
             json_str(&js, "applied_sha256", row ? row->checksum : NULL);
             json_str(&js, "error", emsg);
+            json_str(&js, "orphaned", orphan);
             json_obj_close(&js);
+            free(orphan);
             continue;
         }
         char dur[32] = "";
@@ -131,6 +153,9 @@ int cmd_history(app *a, del_err *err)
                   e->description);
         if (emsg)
             term_line(stdout, "%-8s %-14s   error: %s", "", "", emsg);
+        if (orphan)
+            term_line(stdout, "%-8s %-14s   %s", "", "", orphan);
+        free(orphan);
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
@@ -159,6 +184,8 @@ int cmd_history(app *a, del_err *err)
     }
     strmap_free(&eidx);
     strvec_clear(&emsgs);
+    if (have_al)
+        alstate_free(&al);
     view_close(&v);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "drift.h"
 #include "executor.h"
 #include "json.h"
+#include "orphan.h"
 #include "plan.h"
 #include "store.h"
 #include "term.h"
@@ -52,6 +53,37 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
                       changed.s);
     sbuf_free(&changed);
     return rc;
+}
+
+/* Applied migrations whose Alembic dependencies are no longer applied (an
+ * `alembic downgrade` ran under them): a warning, or with --strict an error
+ * before anything runs. Lines "REV: orphaned: ..." into out. */
+static int orphans_possible(const bundle *b, const vstate *st)
+{
+    for (size_t i = 0; i < b->mf.n; i++) {
+        const vrow *v = store_find(st, b->mf.m[i].revision);
+        if (b->mf.m[i].alembic.n && v && !strcmp(v->status, "success"))
+            return 1;
+    }
+    return 0;
+}
+
+/* heads: the database's Alembic heads, read when orphans_possible. */
+static int report_orphans(const bundle *b, const vstate *st, const strvec *heads, int strict,
+                          int quiet, strvec *out, del_err *err)
+{
+    if (!orphans_possible(b, st))
+        return 0;
+    alstate al;
+    alstate_from_heads(b, heads, &al);
+    orphan_list(b, st, &al, out);
+    alstate_free(&al);
+    for (size_t k = 0; k < out->n && !quiet; k++)
+        term_line(stderr, "WARNING: %s%s", out->v[k], strict ? "" : "; --strict refuses to run until it is resolved");
+    if (strict && out->n)
+        return del_fail(err, DEL_EUSAGE, "%s (--strict); run 'alembic upgrade' to re-apply it, or 'delembic forget' the migration",
+                        out->v[0]);
+    return 0;
 }
 
 /* Run from a project: sources edited since the last build mean the bundle
@@ -266,16 +298,25 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
-    if (plan_needs_alembic(&b, &p)) {
-        strvec heads = {0};
+    /* the Alembic heads, once: for BLOCKED, and for applied migrations
+     * whose Alembic dependency was downgraded under them (orphans) */
+    strvec heads = {0}, orphans = {0};
+    if (plan_needs_alembic(&b, &p) || orphans_possible(&b, &st)) {
         int exists = 0;
         if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
             strvec_clear(&heads);
             code = err->code;
             goto done;
         }
-        plan_check_alembic(&b, &p, &heads, exists);
-        strvec_clear(&heads);
+        if (plan_needs_alembic(&b, &p))
+            plan_check_alembic(&b, &p, &heads, exists);
+    }
+    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet || use_json, &orphans, err);
+    strvec_clear(&heads);
+    if (orc != 0) {
+        strvec_clear(&orphans);
+        code = err->code;
+        goto done;
     }
     int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
     root = held_roots(&b, &p, &st);
@@ -285,7 +326,12 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         json_str(&js, "target", u->target ? u->target : "head");
         json_bool(&js, "dry_run", u->dry_run);
         json_plan(&js, &b, &p, &st, root);
+        json_arr_open(&js, "orphaned");
+        for (size_t k = 0; k < orphans.n; k++)
+            json_str(&js, NULL, orphans.v[k]);
+        json_arr_close(&js);
     }
+    strvec_clear(&orphans);
     size_t nheld = 0;
     for (size_t k = 0; k < p.nrun; k++)
         nheld += held(&b, &st, p.run[k]) != NULL;

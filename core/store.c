@@ -14,7 +14,8 @@ static const char *const status_names[] = {
     [STORE_SUCCESS] = "success",         [STORE_FAILED] = "failed",
     [STORE_STAMPED] = "stamped",         [STORE_DOWNGRADED] = "downgraded",
     [STORE_INTERRUPTED] = "interrupted", [STORE_PAUSED] = "paused",
-    [STORE_RUNNING] = "running",
+    [STORE_RUNNING] = "running",         [STORE_FORGOTTEN] = "forgotten",
+    [STORE_REPAIRED] = "repaired",
 };
 
 const char *store_status_name(store_status s)
@@ -692,11 +693,12 @@ char *store_claim_retarget_sql(const char *schema, const char *revision)
     names_free(&n);
     return b.s;
 }
-char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
-                       long long xid)
+
+static char *execute_sql(const char *statement, const char *revision, double started, double ended,
+                         const char *checksum, long long xid)
 {
     sbuf b = {0};
-    sbuf_puts(&b, "EXECUTE " STORE_RECORD_STATEMENT "(");
+    sbuf_printf(&b, "EXECUTE %s(", statement);
     record_text(&b, revision);
     sbuf_printf(&b, ", %.6f, %.6f, ", started, ended);
     record_text(&b, checksum);
@@ -706,4 +708,50 @@ char *store_record_sql(const char *revision, double started, double ended, const
     record_text(&b, store_hostname());
     sbuf_printf(&b, ", %lld)", xid);
     return b.s;
+}
+
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid)
+{
+    return execute_sql(STORE_RECORD_STATEMENT, revision, started, ended, checksum, xid);
+}
+
+char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
+                         long long xid)
+{
+    return execute_sql(STORE_UNRECORD_STATEMENT, revision, started, ended, checksum, xid);
+}
+
+/* The same checks as the record's, in the same order; the row it removes is
+ * a success only (a failed or missing one means someone else acted first). */
+char *store_prepare_unrecord_sql(const char *schema, const store_token *tok)
+{
+    names n;
+    names_init(&n, schema);
+    char *sql = xasprintf(
+        "PREPARE " STORE_UNRECORD_STATEMENT "(text, double precision, double precision, text, text, text, bigint) AS"
+        " WITH v AS (DELETE FROM %1$s WHERE revision OPERATOR(pg_catalog.=) $1"
+        "  AND status OPERATOR(pg_catalog.=) '%3$s'::pg_catalog.text RETURNING 1),"
+        " h AS (INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
+        "  exception, username, hostname, checksum)"
+        "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 OPERATOR(pg_catalog.-) $2,"
+        "  '%7$s', NULL, $5, $6, $4 FROM v),"
+        " c AS (DELETE FROM %8$s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
+        " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
+        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
+        "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
+        "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  WHEN NOT EXISTS (SELECT 1 FROM v)"
+        "  THEN ('" STORE_NOT_APPLIED ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::int"
+        "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
+        "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
+        " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
+        n.version, n.history, store_status_name(STORE_SUCCESS), (long long)STORE_LOCK_KEY, tok->pid,
+        tok->key, store_status_name(STORE_DOWNGRADED), n.claim);
+    names_free(&n);
+    return sql;
 }

@@ -28,6 +28,8 @@ typedef enum store_status {
     STORE_INTERRUPTED,
     STORE_PAUSED,
     STORE_RUNNING,
+    STORE_FORGOTTEN,   /* an operator made it pending again (forget) */
+    STORE_REPAIRED,    /* an operator accepted the bundle's code for it (repair) */
 } store_status;
 
 const char *store_status_name(store_status s);
@@ -142,6 +144,20 @@ char *store_record_sql(const char *revision, double started, double ended, const
 char *store_claim_cte(const char *schema);
 char *store_claim_arg(const char *revision);
 char *store_claim_retarget_sql(const char *schema, const char *revision);
+
+/* The downgrade's record, run inside the migration's own transaction after
+ * its downgrade callback: a statement prepared once per worker connection
+ * (only by workers of a downgrade) that removes the success version row and
+ * adds a `downgraded` history row, then allows the commit; it raises
+ * STORE_GUARD_MISSING and STORE_LOST_LOCK as the record does, and
+ * STORE_NOT_APPLIED when the row is no longer a success (another run
+ * downgraded or forgot it meanwhile). Its EXECUTE: store_unrecord_sql, with
+ * the arguments of store_record_sql. */
+#define STORE_NOT_APPLIED "delembic-not-applied"
+#define STORE_UNRECORD_STATEMENT "delembic_unrecord"
+char *store_prepare_unrecord_sql(const char *schema, const store_token *tok);
+char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
+                         long long xid);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

@@ -193,7 +193,7 @@ static const char *open_sql =
 static const char *open_check_sql =
     OPEN_PREPARE(OPEN_CHECK_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
     " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
-    " ANY ('{" STORE_RECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
+    " ANY ('{" STORE_RECORD_STATEMENT "," STORE_UNRECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
     "}'::pg_catalog.text[]))"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
@@ -441,7 +441,8 @@ static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
 static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
                         double ended, const char *checksum, long long xid, const char *open_next)
 {
-    char *rec = store_record_sql(rev, started, ended, checksum, xid);
+    char *rec = cfg->downgrade ? store_unrecord_sql(rev, started, ended, checksum, xid)
+                               : store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
     char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect, open_next) : NULL;
@@ -497,9 +498,12 @@ static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
     char *claim = store_claim_cte(cfg->schema);
     char *open = xasprintf(open_sql, claim), *open_check = xasprintf(open_check_sql, claim);
-    char *sql = xasprintf("%s%s;%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, open, open_check,
-                          temp_sql);
+    /* a downgrade's workers remove records instead */
+    char *unrec = cfg->downgrade ? store_prepare_unrecord_sql(cfg->schema, &cfg->token) : NULL;
+    char *sql = xasprintf("%s%s;%s%s%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, unrec ? unrec : "",
+                          unrec ? ";" : "", open, open_check, temp_sql);
     free(rec);
+    free(unrec);
     free(claim);
     free(open);
     free(open_check);
@@ -696,14 +700,18 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
  * are not transactional). */
 static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
-    PGresult *r = PQexec(conn, "SELECT 1 FROM pg_catalog.pg_prepared_statements"
-                               " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
+    PGresult *r = PQexec(conn, cfg->downgrade
+                                   ? "SELECT 1 FROM pg_catalog.pg_prepared_statements"
+                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_UNRECORD_STATEMENT "'"
+                                   : "SELECT 1 FROM pg_catalog.pg_prepared_statements"
+                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
     int rc = 0;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_result_message(conn, r, msg, msgsz);
         rc = -1;
     } else if (PQntuples(r) == 0) {
-        char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
+        char *rec = cfg->downgrade ? store_prepare_unrecord_sql(cfg->schema, &cfg->token)
+                                   : store_prepare_record_sql(cfg->schema, &cfg->token);
         PQclear(r);
         r = PQexec(conn, rec);
         free(rec);
@@ -786,8 +794,15 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
-    if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
-        (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
+    int cb_failed = 1;
+    if (!cfg->downgrade)
+        cb_failed = run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
+                    (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0);
+    else if (lp.desc->downgrade) /* the parent plans only migrations that have one */
+        cb_failed = run_callback(lp.desc->downgrade, "downgrade", conn, &ctx, &w, m) != 0;
+    else
+        set_msg(m, "%s has no downgrade callback", e->revision);
+    if (cb_failed) {
         rollback(conn);
         g_dirty = 1;
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
@@ -817,10 +832,16 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     }
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
+        int gone = strstr(msg, STORE_NOT_APPLIED) != NULL;
         int lost = strstr(msg, STORE_LOST_LOCK) != NULL;
         if (strstr(msg, STORE_GUARD_MISSING))
             snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
         rollback(conn);
+        if (gone) {
+            m->status = WRES_SKIPPED;
+            set_msg(m, "no longer applied (another run downgraded or forgot it); this run's work was rolled back");
+            goto out;
+        }
         if (already) {
             m->status = WRES_SKIPPED;
             set_msg(m, "already applied by another run; this run's work was rolled back");

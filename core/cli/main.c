@@ -1,6 +1,7 @@
 /* delembic: the command line. A thin layer: parse options, call the core,
  * print the error line and exit with its code. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,8 @@
 #include "app.h"
 #include "build.h"
 #include "buildpaths.h"
+#include "cmd_downgrade.h"
+#include "cmd_ops.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
@@ -22,6 +25,7 @@
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
     OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
+    OPT_ALL_PENDING, OPT_THROUGH, OPT_CASCADE, OPT_YES, OPT_NO_CHAIN,
 };
 
 /* which command takes which option (bit per option) */
@@ -31,6 +35,9 @@ enum {
     F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
     F_JSON = 1 << 12, /* prints one JSON document with --json */
     F_TIMEOUT = 1 << 13,
+    F_ALL_PENDING = 1 << 14, F_THROUGH = 1 << 15, F_CASCADE = 1 << 16, F_YES = 1 << 17,
+    F_NO_CHAIN = 1 << 18,
+    F_STEP_BACK = 1 << 19, /* downgrade -1 (read by getopt as an option) */
 };
 
 typedef struct command {
@@ -46,10 +53,12 @@ static const command commands[] = {
      "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
      "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
      "Never overwrites."},
-    {"revision", F_MESSAGE, "revision -m MESSAGE",
+    {"revision", F_MESSAGE | F_NO_CHAIN, "revision -m MESSAGE [--no-chain]",
      "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
-     "D number, the message as description, and the database's Alembic heads as\n"
-     "depends_on (empty, with a warning, when the database can't be reached)."},
+     "D number, the message as description, and as depends_on the project's\n"
+     "Delembic heads (the sources no other source depends on; not with --no-chain)\n"
+     "and the database's Alembic heads (none, with a warning, when the database\n"
+     "can't be reached or has no Alembic version table)."},
     {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
      "Compile each .c of the script folder into its own .so in the bundle folder\n"
      "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
@@ -86,6 +95,39 @@ static const command commands[] = {
      "             file is replaced only with --force\n"
      "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
     {"graph", F_DOT, "graph [--dot]", "Print the dependency graph of the bundle (--dot: Graphviz)."},
+    {"stamp", F_ALL_PENDING | F_THROUGH | F_DRY | F_LOCKT | F_JSON,
+     "stamp REV... | --all-pending [--through REV] [--dry-run]",
+     "Mark migrations applied without running them (a database loaded another way,\n"
+     "a baseline): status 'success' in delembic_version, 'stamped' in the history,\n"
+     "with who, when and from which host. Their Delembic dependencies must be\n"
+     "applied or stamped in the same call, their Alembic ones applied.\n"
+     "  --all-pending      every pending migration (with --through REV: REV and its\n"
+     "                     pending ancestors only)\n"
+     "  --dry-run          print what it would mark; change nothing\n"
+     "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)"},
+    {"forget", F_CASCADE | F_DRY | F_LOCKT | F_JSON, "forget REV [--cascade] [--dry-run]",
+     "Make an applied, failed (or held) or missing migration pending again: its\n"
+     "version row goes, a 'forgotten' history row says who did it. Nothing is undone\n"
+     "in the data (see downgrade). Refused while a migration that depends on it is\n"
+     "applied, unless --cascade, which forgets those too and lists them."},
+    {"repair", F_YES | F_DRY | F_LOCKT | F_JSON, "repair [--yes] [--dry-run]",
+     "Accept the bundle as the truth for drift: a 'changed' migration's record gets\n"
+     "the bundle's code identity; 'missing' records (in the database, not in the\n"
+     "bundle) are listed and dropped after you confirm, or with --yes. Each change\n"
+     "gets a 'repaired' history row. After it, 'verify --strict' passes."},
+    {"show", F_JSON, "show REV",
+     "Everything about one migration: description, file, code identity, Delembic and\n"
+     "Alembic dependencies (applied now or not), dependents, status, and every\n"
+     "attempt with its time, duration, user, host and error."},
+    {"downgrade", F_DRY | F_LOCKT | F_TIMEOUT | F_JSON | F_STEP_BACK,
+     "downgrade REV | -1 | base [--dry-run] [--lock-timeout S] [--timeout S]",
+     "Undo applied migrations with their downgrade callbacks: REV and, first, the\n"
+     "applied migrations that depend on it, latest first; -1 the head applied last;\n"
+     "base everything. Each step runs in a worker, in one transaction with the\n"
+     "removal of its version row and a 'downgraded' history row. A migration\n"
+     "without a downgrade callback stops the plan before anything runs, named.\n"
+     "  --dry-run          print the plan; change nothing\n"
+     "Exit codes as upgrade's."},
 };
 
 static void usage(FILE *f)
@@ -105,7 +147,8 @@ static void usage(FILE *f)
             "  -n, --name NAME     config section (default: delembic)\n"
             "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
             "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
-            "  --json              one JSON document on stdout (upgrade, current, history, verify)\n"
+            "  --json              one JSON document on stdout (upgrade, current, history, verify,\n"
+            "                      stamp, forget, repair, show, downgrade)\n"
             "  -q, --quiet / -v, --verbose\n"
             "  -h, --help          this help, or 'delembic COMMAND --help'\n"
             "  --version\n");
@@ -196,6 +239,8 @@ static int run_cli(int argc, char **argv, proctitle *title)
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
     int help = 0, version = 0;
+    int all_pending = 0, cascade = 0, yes = 0, no_chain = 0, step_back = 0;
+    const char *through = NULL;
     double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
@@ -222,11 +267,16 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"dot", no_argument, NULL, OPT_DOT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"all-pending", no_argument, NULL, OPT_ALL_PENDING},
+        {"through", required_argument, NULL, OPT_THROUGH},
+        {"cascade", no_argument, NULL, OPT_CASCADE},
+        {"yes", no_argument, NULL, OPT_YES},
+        {"no-chain", no_argument, NULL, OPT_NO_CHAIN},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:n:qvhm:j:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:n:qvhm:j:o:y1", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
@@ -277,6 +327,13 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_DOT: dot = 1; used |= F_DOT; break;
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
         case OPT_FORCE: force = 1; used |= F_FORCE; break;
+        case OPT_ALL_PENDING: all_pending = 1; used |= F_ALL_PENDING; break;
+        case OPT_THROUGH: through = optarg; used |= F_THROUGH; break;
+        case OPT_CASCADE: cascade = 1; used |= F_CASCADE; break;
+        case 'y':
+        case OPT_YES: yes = 1; used |= F_YES; break;
+        case OPT_NO_CHAIN: no_chain = 1; used |= F_NO_CHAIN; break;
+        case '1': step_back = 1; used |= F_STEP_BACK; break;
         case ':':
             note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
             break;
@@ -317,7 +374,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
     if (help)
         return print_help(o.json, cmd);
     if (o.json && !(cmd->flags & F_JSON))
-        return report_usage(1, cmd->name, "--json is for upgrade, current, history and verify; this command prints text only");
+        return report_usage(1, cmd->name, "--json is for upgrade, current, history, verify, stamp, forget, repair, show and downgrade; this command prints text only");
     if (used & ~cmd->flags) {
         note_usage(bad, sizeof bad, "an option given is not one that '%s' takes", name);
         return report_usage(o.json, cmd->name, bad);
@@ -325,7 +382,11 @@ static int run_cli(int argc, char **argv, proctitle *title)
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     const char *sub = nargs > 0 ? args[0] : NULL;
-    int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ? 1 : 0;
+    int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ||
+                   !strcmp(name, "forget") || !strcmp(name, "show") ||
+                   (!strcmp(name, "downgrade") && !step_back) ? 1 : 0;
+    if (!strcmp(name, "stamp"))
+        max_args = INT_MAX;
     if (nargs > max_args) {
         note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
         return report_usage(o.json, cmd->name, bad);
@@ -351,7 +412,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
         } else {
             if (!strcmp(name, "revision")) {
                 char *path = NULL;
-                code = cmd_revision(&a, message, &path, &err) == 0 ? 0 : err.code;
+                code = cmd_revision(&a, message, no_chain, &path, &err) == 0 ? 0 : err.code;
                 free(path);
             } else if (!strcmp(name, "build")) {
                 build_args ba = {.out_dir = output, .jobs = jobs};
@@ -375,6 +436,22 @@ static int run_cli(int argc, char **argv, proctitle *title)
             } else if (!strcmp(name, "verify")) {
                 verify_args v = {.strict = strict, .offline = offline};
                 code = cmd_verify(&a, &v, &err);
+                documented = 1;
+            } else if (!strcmp(name, "stamp") || !strcmp(name, "forget") || !strcmp(name, "repair")) {
+                ops_args oa = {.revs = args, .nrevs = nargs, .all_pending = all_pending,
+                               .through = through, .dry_run = dry_run, .cascade = cascade,
+                               .yes = yes, .lock_timeout = lock_timeout};
+                code = !strcmp(name, "stamp")    ? cmd_stamp(&a, &oa, &err)
+                       : !strcmp(name, "forget") ? cmd_forget(&a, &oa, &err)
+                                                 : cmd_repair(&a, &oa, &err);
+                documented = 1;
+            } else if (!strcmp(name, "show")) {
+                code = cmd_show(&a, sub, &err);
+                documented = 1;
+            } else if (!strcmp(name, "downgrade")) {
+                downgrade_args da = {.target = step_back ? "-1" : sub, .dry_run = dry_run,
+                                     .lock_timeout = lock_timeout, .timeout = timeout};
+                code = cmd_downgrade(&a, &da, &err);
                 documented = 1;
             } else if (!strcmp(name, "graph")) {
                 code = cmd_graph(&a, dot, &err);

@@ -38,6 +38,9 @@
  *    work back; the last message given to dm_fail is recorded.
  *  - upgrade() runs first; validate() (optional) runs after it on the same
  *    connection, inside the same transaction, before the commit.
+ *  - downgrade() (optional, .downgrade = ...) undoes upgrade's work when an
+ *    operator runs `delembic downgrade`: same rules, one transaction that
+ *    also removes the migration's record; validate() does not run then.
  *  - Reach the host only through ctx (ctx->api is a function table the host
  *    fills in, as SQLite hands sqlite3_api_routines to its extensions). The
  *    helpers below do that for you. A plugin links libc, libpq and this SDK's
@@ -195,6 +198,10 @@ struct dm_descriptor {
     dm_callback upgrade;           /* required */
     dm_callback validate;          /* optional */
     /* ABI 1 ends here: DM_DESCRIPTOR_SIZE_V1. Later fields below this line. */
+    /* optional: undo upgrade's work (`delembic downgrade`), in the host's
+     * transaction like upgrade; no validate runs after it. A plugin built
+     * before this field has none, and cannot be downgraded. */
+    dm_callback downgrade;
 };
 
 /* The fields every descriptor of ABI 1 has; the host refuses a smaller size. */
