@@ -1,5 +1,6 @@
 #include "cmd_upgrade.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "alembic.h"
 #include "buildstate.h"
 #include "bundle.h"
+#include "datafiles.h"
 #include "db.h"
 #include "drift.h"
 #include "executor.h"
@@ -15,6 +17,7 @@
 #include "plan.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 /* the stale-bundle warning names at most this many files */
 #define STALE_LIST_MAX 10
@@ -210,6 +213,22 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
+/* The bundle's signature against the trusted keys, then its data files. */
+static int upgrade_trust(app *a, const bundle *b, trust_result *trust, del_err *err)
+{
+    trust_keys tk;
+    memset(trust, 0, sizeof *trust);
+    if (trust_run_keys(a, &tk, err) != 0)
+        return -1;
+    char buf[PATH_MAX];
+    const char *dir = bundle_path(b, buf);
+    int rc = trust_check_bundle(&tk, dir, &b->mf, trust, err);
+    trust_keys_free(&tk);
+    if (rc == 0)
+        rc = datafiles_check(dir, &b->mf, NULL, NULL, err);
+    return rc;
+}
+
 int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
 {
     bundle b;
@@ -238,6 +257,12 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = err->code;
         goto done;
     }
+    /* the trust chain, before any plugin is opened: signature, data files */
+    trust_result trust;
+    if (upgrade_trust(a, &b, &trust, err) != 0) {
+        code = err->code;
+        goto done;
+    }
     conn = app_connect_finish(a, conn, err);
     if (!conn) {
         code = err->code;
@@ -257,6 +282,10 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     if (u->dry_run ? store_read_state(conn, schema, &st, err) != 0
                    : store_begin_run_finish(conn, schema, sent, u->lock_timeout, a->o->quiet || use_json,
                                             &st, &token, err) != 0) {
+        code = err->code;
+        goto done;
+    }
+    if (trust_check_rollback(conn, schema, &trust, u->allow_older_bundle, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -341,6 +370,11 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         if (!use_json)
             err->msg[0] = '\0'; /* already printed */
         code = DEL_EFAILED;
+        goto done;
+    }
+    /* this signed bundle is now the newest run against the database */
+    if (trust_record_version(conn, schema, &trust, err) != 0) {
+        code = err->code;
         goto done;
     }
     if (!p.nrun) {

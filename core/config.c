@@ -53,6 +53,7 @@ void config_free(del_config *cfg)
     free(cfg->lock_timeout);
     free(cfg->timeout);
     free(cfg->version_table_schema);
+    strvec_clear(&cfg->trusted_keys);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -99,7 +100,7 @@ static void set_defaults(del_config *cfg, const char *base_dir)
 static const char *const section_keys[] = {
     "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
     "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "timeout",
-    "version_table_schema", "jobs", NULL};
+    "version_table_schema", "jobs", "trusted_keys", NULL};
 
 int config_parse(const char *name, const char *text, size_t len, const char *section,
                  const char *base_dir, del_config *cfg, del_err *err)
@@ -209,6 +210,17 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
     }
     if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
         goto fail;
+    /* trusted_keys: one entry, or a list */
+    const ynode *tk = ymap_get(sec, "trusted_keys");
+    if (tk && tk->kind == YNODE_SCALAR && !yscalar_is_null(tk)) {
+        strvec_push(&cfg->trusted_keys, tk->value);
+    } else if (tk && tk->kind != YNODE_SCALAR) {
+        const ynode *seq = NULL;
+        if (yget_string_list(name, sec, "trusted_keys", &seq, err) != 0)
+            goto fail;
+        for (size_t i = 0; seq && i < seq->n; i++)
+            strvec_push(&cfg->trusted_keys, seq->items[i]->value);
+    }
     ynode_free(root);
     return 0;
 fail:
