@@ -100,7 +100,7 @@ static void print_trust(json *js, const trust_result *t)
         json_bool(js, "signed", t->signed_bundle);
         json_bool(js, "verified", t->verified);
         json_str(js, "key_id", t->key_id[0] ? t->key_id : NULL);
-        json_str(js, "trusted_key", t->key_name);
+        json_str(js, "trusted_key", t->key_name[0] ? t->key_name : NULL);
         json_str(js, "bundle_version", t->version[0] ? t->version : NULL);
         json_str(js, "signed_at", t->signed_at[0] ? t->signed_at : NULL);
         json_obj_close(js);
@@ -110,7 +110,7 @@ static void print_trust(json *js, const trust_result *t)
         term_line(stdout, "signature: none (the bundle is not signed)");
     else if (t->verified)
         term_line(stdout, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
-                  t->key_name ? t->key_name : "?", t->version[0] ? t->version : "(none)",
+ t->key_name, t->version[0] ? t->version : "(none)",
                   t->signed_at[0] ? t->signed_at : "(no time)");
     else if (t->key_id[0])
         term_line(stdout, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",

@@ -198,7 +198,7 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
     }
     minisign_key_id_hex(sig.key_id, r->key_id);
     r->verified = 1;
-    r->key_name = tk->names[idx];
+    snprintf(r->key_name, sizeof r->key_name, "%s", tk->names[idx]);
     trust_parse_comment(sig.trusted_comment, r);
     /* the manifest that was parsed is the one that was verified */
     if (mf && mf->text_sha256[0]) {

@@ -42,7 +42,7 @@ typedef struct trust_result {
     int signed_bundle;    /* manifest.yaml.minisig is there */
     int verified;         /* and it was checked against a trusted key */
     char key_id[MINISIGN_KEY_ID_HEX_LEN + 1];
-    const char *key_name; /* the trusted key that verified it (borrowed) */
+    char key_name[512];   /* the trusted key that verified it: where it came from */
     char version[TRUST_VERSION_MAX + 1];      /* "" when the comment has none */
     char signed_at[TRUST_TIME_LEN + 1];       /* "" when the comment has no timestamp */
 } trust_result;
