@@ -23,13 +23,23 @@ int trust_run_keys(const app *a, trust_keys *tk, del_err *err)
     return rc;
 }
 
+/* The server's message without libpq's trailing newline. */
+static int db_fail(del_err *err, PGconn *conn, const char *what)
+{
+    const char *m = PQerrorMessage(conn);
+    int n = (int)strlen(m);
+    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == '\r'))
+        n--;
+    return del_fail(err, DEL_EUSAGE, "%s %s: %.*s", what, TRUST_HISTORY_TABLE, n, m);
+}
+
 static int table_exists(PGconn *conn, const char *table, int *exists, del_err *err)
 {
     const char *params[1] = {table};
     PGresult *r = PQexecParams(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, NULL, params, NULL,
                                NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        del_fail(err, DEL_EUSAGE, "reading %s: %s", TRUST_HISTORY_TABLE, PQerrorMessage(conn));
+        db_fail(err, conn, "reading");
         PQclear(r);
         return -1;
     }
@@ -56,7 +66,7 @@ int trust_newest_version(PGconn *conn, const char *schema, char **version, del_e
     PGresult *r = PQexec(conn, sql);
     free(sql);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        del_fail(err, DEL_EUSAGE, "reading %s: %s", TRUST_HISTORY_TABLE, PQerrorMessage(conn));
+        db_fail(err, conn, "reading");
         PQclear(r);
         return -1;
     }
@@ -100,7 +110,7 @@ int trust_record_version(PGconn *conn, const char *schema, const trust_result *r
     free(sql);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        rc = del_fail(err, DEL_EUSAGE, "creating %s: %s", TRUST_HISTORY_TABLE, PQerrorMessage(conn));
+        rc = db_fail(err, conn, "creating");
     PQclear(res);
     if (rc == 0) {
         sql = xasprintf("INSERT INTO %s (bundle_version, key_id, signed_at, username, hostname)"
@@ -110,8 +120,7 @@ int trust_record_version(PGconn *conn, const char *schema, const trust_result *r
         res = PQexecParams(conn, sql, 5, NULL, params, NULL, NULL, 0);
         free(sql);
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
-            rc = del_fail(err, DEL_EUSAGE, "recording the bundle version in %s: %s", TRUST_HISTORY_TABLE,
-                          PQerrorMessage(conn));
+            rc = db_fail(err, conn, "recording the bundle version in");
         PQclear(res);
     }
     free(table);

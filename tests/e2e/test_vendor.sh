@@ -133,6 +133,11 @@ test_vendor_bundle_signed_by_minisign_is_accepted() {
     run "$D" --trusted-key m.pub verify --offline
     expect_rc 0
     expect_out "signature: good"
+    # minisign's legacy signature (-l: the whole message, not its hash) too
+    minisign -S -l -s m.key -m build/bundle/manifest.yaml >/dev/null 2>&1 || fail "minisign -S -l"
+    run "$D" --trusted-key m.pub verify --offline
+    expect_rc 0
+    expect_out "signature: good"
 }
 
 test_vendor_manifest_changed_after_signing_refused_naming_key_id() {
@@ -306,6 +311,10 @@ test_vendor_install_into_a_fresh_prefix_and_build_a_plugin_with_pkg_config() {
     run "$prefix/bin/delembic" --bundle vendor upgrade
     expect_rc 0
     expect_sql "SELECT rev FROM t_log" V001
+    # and the README's uninstall
+    ninja -C "$(dirname "$prefix")/build" uninstall >/dev/null 2>&1 || fail "ninja uninstall"
+    [ ! -e "$prefix/bin/delembic" ] || fail "delembic still installed"
+    [ ! -e "$pcdir/delembic-plugin.pc" ] || fail "delembic-plugin.pc still installed"
 }
 
 test_vendor_manifest_for_plugins_compiled_with_pkg_config() {
