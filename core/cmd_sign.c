@@ -240,7 +240,7 @@ static int check_before_signing(const char *dir, del_err *err)
         free(path);
     }
     if (rc == 0)
-        rc = datafiles_check(dir, &mf, NULL, NULL, err);
+        rc = datafiles_check(dir, &mf, 1, NULL, NULL, err);
     manifest_free(&mf);
     return rc;
 }

@@ -213,7 +213,8 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
-/* The bundle's signature against the trusted keys, then its data files. */
+/* The bundle's signature against the trusted keys, then its data files
+ * (listing and sizes: the hashes when something runs). */
 static int upgrade_trust(app *a, const bundle *b, trust_result *trust, del_err *err)
 {
     trust_keys tk;
@@ -225,7 +226,7 @@ static int upgrade_trust(app *a, const bundle *b, trust_result *trust, del_err *
     int rc = trust_check_bundle(&tk, dir, &b->mf, trust, err);
     trust_keys_free(&tk);
     if (rc == 0)
-        rc = datafiles_check(dir, &b->mf, NULL, NULL, err);
+        rc = datafiles_check(dir, &b->mf, 0, NULL, NULL, err);
     return rc;
 }
 
@@ -371,6 +372,15 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
             err->msg[0] = '\0'; /* already printed */
         code = DEL_EFAILED;
         goto done;
+    }
+    /* something will run: every data file must be the one listed (hashed
+     * here, not on a no-op run; dm_copy_file checks again as it streams) */
+    if (p.nrun) {
+        char pbuf[PATH_MAX];
+        if (datafiles_check(bundle_path(&b, pbuf), &b.mf, 1, NULL, NULL, err) != 0) {
+            code = err->code;
+            goto done;
+        }
     }
     /* this signed bundle is now the newest run against the database */
     if (trust_record_version(conn, schema, &trust, err) != 0) {

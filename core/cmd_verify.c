@@ -206,7 +206,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
      * plugins loaded), then the data files */
     if (verify_trust(a, &r, dir, &mf, &trust) != 0)
         trusted = 0;
-    datafiles_check(dir, &mf, data_problem, &r, &e);
+    datafiles_check(dir, &mf, 1, data_problem, &r, &e);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n ? mf.n : 1, 65);
     inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);

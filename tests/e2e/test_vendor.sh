@@ -55,11 +55,26 @@ test_vendor_changed_data_file_refused_before_anything_runs() {
     expect_out "data/people.csv: sha256 is"
     one_line
     expect_sql "SELECT count(*) FROM t_copy" 0
-    expect_sql "SELECT to_regclass('delembic_version') IS NULL" t
+    expect_sql "SELECT count(*) FROM delembic_run_history" 0
     run "$D" verify --offline
     expect_rc 2
     expect_out "data: "
     expect_out "data/people.csv"
+}
+
+test_vendor_noop_upgrade_does_not_hash_data_but_verify_does() {
+    data_project
+    build_ok
+    run "$D" upgrade
+    expect_rc 0
+    chmod u+w build/bundle/data/people.csv
+    printf 'id,name\n1,ada\n2,grave\n' >build/bundle/data/people.csv
+    run "$D" upgrade
+    expect_rc 0
+    expect_out "Nothing to do"
+    run "$D" verify --offline
+    expect_rc 2
+    expect_out "data/people.csv: sha256 is"
 }
 
 test_vendor_missing_and_extra_data_files_refused() {
