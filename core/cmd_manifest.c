@@ -171,6 +171,10 @@ static char *first_difference(const char *dir, const manifest *old, const manife
 int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
 {
     memset(res, 0, sizeof *res);
+    /* never the project's own bundle by default: build's manifest has more
+     * (identities) than this one can give */
+    if (!a->o->bundle)
+        return del_fail(err, DEL_EUSAGE, "manifest needs --bundle DIR, the folder of .so files built outside 'delembic build' (build writes its own bundle's manifest)");
     const char *dir = a->bundle_dir;
     res->dir = dir;
     res->check = check;

@@ -114,7 +114,7 @@ static const command commands[] = {
      "Sign the bundle's manifest.yaml (after checking every file it lists):\n"
      "manifest.yaml.minisig, readable by minisign -V. The trusted comment carries\n"
      "the bundle version (--bundle-version V, default: the signing time in UTC)."},
-    {"manifest", F_CHECK, "manifest [--bundle DIR] [--check]",
+    {"manifest", F_CHECK, "manifest --bundle DIR [--check]",
      "Write manifest.yaml for .so files built outside 'delembic build' (each\n"
      "checked and its descriptor read in a child process, as build does), with\n"
      "data/. --check writes nothing: exit 2 naming the first file that differs."},

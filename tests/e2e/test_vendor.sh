@@ -350,6 +350,9 @@ test_vendor_manifest_for_plugins_compiled_with_pkg_config() {
     grep -q 'file: data/x.csv' vendor/manifest.yaml || fail "no data file listed"
     run "$D" manifest --bundle vendor --check
     expect_rc 0
+    run "$D" manifest
+    expect_rc 2
+    expect_out "manifest needs --bundle DIR"
     run "$D" keygen -o k --no-password
     run "$D" sign --bundle vendor k.key
     expect_rc 0
