@@ -39,8 +39,10 @@ static int make_manifest(app *a, const char *dir, manifest *mf, del_err *err)
     mf->abi = DM_ABI_VERSION;
     mf->version_table = xstrdup(a->cfg.alembic_version_table ? a->cfg.alembic_version_table : "alembic_version");
     strvec files = {0};
-    if (list_plugins(dir, &files, err) != 0)
+    if (list_plugins(dir, &files, err) != 0) {
+        manifest_free(mf);
         return -1;
+    }
     size_t n = files.n;
     char (*sha)[65] = xcalloc(n ? n : 1, 65);
     inspect_item *items = xcalloc(n ? n : 1, sizeof *items);

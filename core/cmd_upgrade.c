@@ -213,20 +213,15 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
-/* The bundle's signature against the trusted keys, then its data files
- * (listing and sizes: the hashes when something runs). */
-static int upgrade_trust(app *a, const bundle *b, trust_result *trust, del_err *err)
+/* The bundle's signature against the trusted keys. */
+static int upgrade_signature(app *a, trust_result *trust, del_err *err)
 {
     trust_keys tk;
     memset(trust, 0, sizeof *trust);
     if (trust_run_keys(a, &tk, err) != 0)
         return -1;
-    char buf[PATH_MAX];
-    const char *dir = bundle_path(b, buf);
-    int rc = trust_check_bundle(&tk, dir, &b->mf, trust, err);
+    int rc = trust_check_bundle(&tk, a->bundle_dir, NULL, trust, err);
     trust_keys_free(&tk);
-    if (rc == 0)
-        rc = datafiles_check(dir, &b->mf, 0, NULL, NULL, err);
     return rc;
 }
 
@@ -254,13 +249,21 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     /* the run keeps this bundle folder, whatever a build puts in its place */
+    /* the trust chain, before any plugin is opened: the signature (before
+     * the manifest is even parsed), then what was parsed is what was
+     * verified, and the data files */
+    trust_result trust;
+    if (upgrade_signature(a, &trust, err) != 0) {
+        code = err->code;
+        goto done;
+    }
     if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
         code = err->code;
         goto done;
     }
-    /* the trust chain, before any plugin is opened: signature, data files */
-    trust_result trust;
-    if (upgrade_trust(a, &b, &trust, err) != 0) {
+    char kept[PATH_MAX];
+    if (trust_same_manifest(&trust, &b.mf, err) != 0 ||
+        datafiles_check(bundle_path(&b, kept), &b.mf, 0, NULL, NULL, err) != 0) {
         code = err->code;
         goto done;
     }

@@ -99,6 +99,7 @@ static void print_trust(json *js, const trust_result *t)
         json_obj_open(js, "signature");
         json_bool(js, "signed", t->signed_bundle);
         json_bool(js, "verified", t->verified);
+        json_int(js, "trusted_keys", (long long)t->nkeys);
         json_str(js, "key_id", t->key_id[0] ? t->key_id : NULL);
         json_str(js, "trusted_key", t->key_name[0] ? t->key_name : NULL);
         json_str(js, "bundle_version", t->version[0] ? t->version : NULL);
@@ -112,6 +113,8 @@ static void print_trust(json *js, const trust_result *t)
         term_line(stdout, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
  t->key_name, t->version[0] ? t->version : "(none)",
                   t->signed_at[0] ? t->signed_at : "(no time)");
+    else if (t->nkeys)
+        term_line(stdout, "signature: not accepted (see above)");
     else if (t->key_id[0])
         term_line(stdout, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
                   t->key_id, t->version[0] ? t->version : "(none)", t->signed_at[0] ? t->signed_at : "(no time)");
@@ -170,6 +173,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     char (*actual)[65] = NULL;
     trust_result trust;
     memset(&trust, 0, sizeof trust);
+    int checked_trust = 0;
     struct stat st;
     del_err e;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -193,6 +197,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         if (!manifest_file)
             goto summary;
     }
+    /* the signature first: a manifest changed after signing is refused as
+     * that, naming the key id, whatever it was changed into; a bundle that
+     * fails it has none of its plugins loaded */
+    if (verify_trust(a, &r, dir, NULL, &trust) != 0)
+        trusted = 0;
+    checked_trust = 1;
     if (manifest_load(dir, &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
@@ -202,10 +212,11 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
                 dir, mf.abi, DM_ABI_VERSION);
     check_listing(&r, dir, &mf);
-    /* the trust chain: the signature (a bundle that fails it has none of its
-     * plugins loaded), then the data files */
-    if (verify_trust(a, &r, dir, &mf, &trust) != 0)
+    /* the manifest parsed is the one verified; then the data files */
+    if (trust_same_manifest(&trust, &mf, &e) != 0) {
+        problem(&r, "signature", "%s", e.msg);
         trusted = 0;
+    }
     datafiles_check(dir, &mf, 1, data_problem, &r, &e);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n ? mf.n : 1, 65);
@@ -300,7 +311,7 @@ summary:
         char msg[64];
         snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
-        if (have_mf)
+        if (checked_trust)
             print_trust(&js, &trust);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
         json_int(&js, "problem_count", (long long)r.problems);
@@ -311,7 +322,7 @@ summary:
         json_obj_close(&js);
         json_print(&js);
     } else {
-        if (have_mf)
+        if (checked_trust)
             print_trust(NULL, &trust);
         term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);

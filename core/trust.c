@@ -146,10 +146,19 @@ void trust_parse_comment(const char *comment, trust_result *r)
         snprintf(r->version, sizeof r->version, "%s", r->signed_at);
 }
 
+int trust_same_manifest(const trust_result *r, const manifest *mf, del_err *err)
+{
+    if (!r->verified || !mf->text_sha256[0] || !strcmp(r->manifest_sha256, mf->text_sha256))
+        return 0;
+    return del_fail(err, DEL_EUSAGE, "%s: changed while it was read (signed by key id %s); run again",
+                    mf->path ? mf->path : MANIFEST_FILE, r->key_id);
+}
+
 int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf, trust_result *r,
                        del_err *err)
 {
     memset(r, 0, sizeof *r);
+    r->nkeys = tk->n;
     char *sig_path = path_join(dir, TRUST_SIG_FILE);
     char *mpath = path_join(dir, MANIFEST_FILE);
     char *sig_text = NULL, *text = NULL;
@@ -192,7 +201,14 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
         goto out;
     }
     size_t idx = 0;
-    if (minisign_verify(sig_path, sig_text, sig_len, text, len, tk->keys, tk->n, &sig, &idx, err) != 0) {
+    int v = minisign_verify(sig_path, sig_text, sig_len, text, len, tk->keys, tk->n, &sig, &idx, err);
+    if (v == MINISIGN_EBADSIG && minisign_sig_parse(sig_path, sig_text, sig_len, &sig, NULL) == 0) {
+        minisign_key_id_hex(sig.key_id, r->key_id);
+        rc = del_fail(err, DEL_EUSAGE, "%s: does not match its signature by key id %s (%s): it changed after it was signed; get the bundle again as the vendor signed it",
+                      mpath, r->key_id, TRUST_SIG_FILE);
+        goto out;
+    }
+    if (v != 0) {
         rc = -1;
         goto out;
     }
@@ -200,15 +216,13 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
     r->verified = 1;
     snprintf(r->key_name, sizeof r->key_name, "%s", tk->names[idx]);
     trust_parse_comment(sig.trusted_comment, r);
-    /* the manifest that was parsed is the one that was verified */
-    if (mf && mf->text_sha256[0]) {
-        char hex[SHA256_HEX_LEN + 1];
-        const void *part = text;
-        if (sha256_parts(&part, &len, 1, hex, err) != 0 || strcmp(hex, mf->text_sha256)) {
-            r->verified = 0;
-            rc = del_fail(err, DEL_EUSAGE, "%s: changed while it was read (signed by key id %s); run again",
-                          mpath, r->key_id);
-        }
+    /* what is parsed must be what was verified */
+    const void *part = text;
+    if (sha256_parts(&part, &len, 1, r->manifest_sha256, err) != 0) {
+        r->verified = 0;
+        rc = -1;
+    } else if (mf) {
+        rc = trust_same_manifest(r, mf, err);
     }
 out:
     free(sig_path);

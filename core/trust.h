@@ -45,6 +45,8 @@ typedef struct trust_result {
     char key_name[512];   /* the trusted key that verified it: where it came from */
     char version[TRUST_VERSION_MAX + 1];      /* "" when the comment has none */
     char signed_at[TRUST_TIME_LEN + 1];       /* "" when the comment has no timestamp */
+    size_t nkeys;         /* trusted keys configured (0: nothing was required) */
+    char manifest_sha256[65]; /* verified: the sha256 of the manifest text that was verified */
 } trust_result;
 
 /* Check dir's signature. With no trusted keys: nothing is required; a
@@ -52,10 +54,16 @@ typedef struct trust_result {
  * keys: an unsigned bundle, a signature that does not parse, an unknown key
  * id, a bad signature (the manifest changed after signing) or a changed
  * trusted comment is refused (-1, exit 2, one line naming the file and the
- * key id). mf (may be NULL) is the manifest as read: its text must be the
- * one that was verified. */
+ * key id). Run it before the manifest is parsed (a manifest changed into
+ * bad YAML is then refused as unsigned, naming the key id, not as bad
+ * YAML), then check the parsed one with trust_same_manifest. mf (may be
+ * NULL) is a manifest already read: its text must be the verified one. */
 int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf, trust_result *r,
                        del_err *err);
+
+/* After trust_check_bundle: the manifest parsed since (mf) has the text
+ * that was verified; -1 (err) when it changed in between. */
+int trust_same_manifest(const trust_result *r, const manifest *mf, del_err *err);
 
 /* The trusted comment delembic writes for a bundle version (NULL: the
  * signing time) at time t (malloc'd); -1 when version is not one (printable

@@ -169,6 +169,13 @@ test_vendor_manifest_changed_after_signing_refused_naming_key_id() {
     run "$D" --trusted-key k.pub verify --offline
     expect_rc 2
     expect_out "signature: "
+    expect_out "signature: not accepted"
+    # changed into what is not even YAML: still refused as changed, naming the key
+    echo '[broken' >>build/bundle/manifest.yaml
+    run "$D" --trusted-key k.pub upgrade
+    expect_rc 2
+    expect_out "build/bundle/manifest.yaml: does not match its signature by key id $KEYID"
+    one_line
 }
 
 test_vendor_unsigned_bundle_refused_when_keys_are_configured() {
