@@ -16,6 +16,8 @@ typedef struct app_opts {
     int json;
     int quiet;
     int verbose;
+    const char *const *trusted_keys;  /* --trusted-key, each time it is given */
+    size_t ntrusted_keys;
 } app_opts;
 
 typedef struct app {

@@ -16,6 +16,8 @@
 #include "alembic.h"
 #include "buildpaths.h"
 #include "buildstate.h"
+#include "cmd_sign.h"
+#include "datafiles.h"
 #include "delembic/plugin.h"
 #include "bundle.h"
 #include "identity.h"
@@ -124,6 +126,7 @@ typedef struct unit {
 /* One build: the folders and what every unit shares. */
 typedef struct build_ctx {
     app *a;
+    const build_args *ba;
     const char *project;    /* delembic.yaml's folder: the compiler runs there */
     const char *scripts;
     char *bundle;           /* as configured (absolute) */
@@ -755,6 +758,9 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
         else
             dag_free(&g);
     }
+    /* every file of data/, pinned by sha256 and size */
+    if (rc == 0)
+        rc = datafiles_scan(staging, &mf, err);
     if (rc == 0)
         rc = manifest_write(staging, &mf, err);
     manifest_free(&mf);
@@ -914,6 +920,8 @@ static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_
         rc = stage_data(c, staging, err);
     if (rc == 0)
         rc = build_manifest(c, staging, have_target, names, units, err);
+    if (rc == 0 && c->ba->sign_key)
+        rc = sign_manifest(staging, c->ba->sign_key, c->ba->bundle_version, c->ba->sign_out, err);
     if (rc == 0) {
         size_t removed = have_target ? count_removed(c->target, names) : 0;
         rc = swap_in(staging, c->target, have_target, err);
@@ -1087,7 +1095,7 @@ static int take_lock(const build_ctx *c, int *fd, del_err *err)
 int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
 {
     memset(stats, 0, sizeof *stats);
-    build_ctx c = {.a = a, .project = a->cfg.dir, .scripts = a->cfg.script_location};
+    build_ctx c = {.a = a, .ba = ba, .project = a->cfg.dir, .scripts = a->cfg.script_location};
     c.bundle = path_absolute(ba->out_dir ? ba->out_dir : a->cfg.build_dir);
     char *real = realpath(c.bundle, NULL);
     c.target = real ? real : xstrdup(c.bundle);

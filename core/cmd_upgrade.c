@@ -1,5 +1,6 @@
 #include "cmd_upgrade.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "alembic.h"
 #include "buildstate.h"
 #include "bundle.h"
+#include "datafiles.h"
 #include "db.h"
 #include "drift.h"
 #include "executor.h"
@@ -16,6 +18,7 @@
 #include "plan.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 /* the stale-bundle warning names at most this many files */
 #define STALE_LIST_MAX 10
@@ -243,6 +246,18 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
+/* The bundle's signature against the trusted keys. */
+static int upgrade_signature(app *a, trust_result *trust, del_err *err)
+{
+    trust_keys tk;
+    memset(trust, 0, sizeof *trust);
+    if (trust_run_keys(a, &tk, err) != 0)
+        return -1;
+    int rc = trust_check_bundle(&tk, a->bundle_dir, NULL, trust, err);
+    trust_keys_free(&tk);
+    return rc;
+}
+
 int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
 {
     bundle b;
@@ -267,7 +282,21 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     /* the run keeps this bundle folder, whatever a build puts in its place */
+    /* the trust chain, before any plugin is opened: the signature (before
+     * the manifest is even parsed), then what was parsed is what was
+     * verified, and the data files */
+    trust_result trust;
+    if (upgrade_signature(a, &trust, err) != 0) {
+        code = err->code;
+        goto done;
+    }
     if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
+        code = err->code;
+        goto done;
+    }
+    char kept[PATH_MAX];
+    if (trust_same_manifest(&trust, &b.mf, err) != 0 ||
+        datafiles_check(bundle_path(&b, kept), &b.mf, 0, NULL, NULL, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -290,6 +319,10 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     if (u->dry_run ? store_read_state(conn, schema, &st, err) != 0
                    : store_begin_run_finish(conn, schema, sent, u->lock_timeout, a->o->quiet || use_json,
                                             &st, &token, err) != 0) {
+        code = err->code;
+        goto done;
+    }
+    if (trust_check_rollback(conn, schema, &trust, u->allow_older_bundle, err) != 0) {
         code = err->code;
         goto done;
     }
@@ -388,6 +421,20 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         if (!use_json)
             err->msg[0] = '\0'; /* already printed */
         code = DEL_EFAILED;
+        goto done;
+    }
+    /* something will run: every data file must be the one listed (hashed
+     * here, not on a no-op run; dm_copy_file checks again as it streams) */
+    if (p.nrun) {
+        char pbuf[PATH_MAX];
+        if (datafiles_check(bundle_path(&b, pbuf), &b.mf, 1, NULL, NULL, err) != 0) {
+            code = err->code;
+            goto done;
+        }
+    }
+    /* this signed bundle is now the newest run against the database */
+    if (trust_record_version(conn, schema, &trust, err) != 0) {
+        code = err->code;
         goto done;
     }
     if (!p.nrun) {

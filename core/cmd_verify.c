@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "datafiles.h"
 #include "buildstate.h"
 #include "db.h"
 #include "drift.h"
@@ -17,6 +18,7 @@
 #include "loader.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 typedef struct report {
     json *js;
@@ -68,6 +70,58 @@ static void check_listing(report *r, const char *dir, const manifest *mf)
     closedir(d);
 }
 
+static void data_problem(void *ud, const char *msg)
+{
+    problem(ud, "data", "%s", msg);
+}
+
+/* The signature against the trusted keys; -1 when it fails them. */
+static int verify_trust(app *a, report *r, const char *dir, const manifest *mf, trust_result *trust)
+{
+    trust_keys tk;
+    del_err e;
+    memset(trust, 0, sizeof *trust);
+    if (trust_run_keys(a, &tk, &e) != 0) {
+        problem(r, "signature", "%s", e.msg);
+        return -1;
+    }
+    int rc = trust_check_bundle(&tk, dir, mf, trust, &e);
+    if (rc != 0)
+        problem(r, "signature", "%s", e.msg);
+    trust_keys_free(&tk);
+    return rc;
+}
+
+/* Who signed the bundle and when, for the summary. */
+static void print_trust(json *js, const trust_result *t)
+{
+    if (js) {
+        json_obj_open(js, "signature");
+        json_bool(js, "signed", t->signed_bundle);
+        json_bool(js, "verified", t->verified);
+        json_int(js, "trusted_keys", (long long)t->nkeys);
+        json_str(js, "key_id", t->key_id[0] ? t->key_id : NULL);
+        json_str(js, "trusted_key", t->key_name[0] ? t->key_name : NULL);
+        json_str(js, "bundle_version", t->version[0] ? t->version : NULL);
+        json_str(js, "signed_at", t->signed_at[0] ? t->signed_at : NULL);
+        json_obj_close(js);
+        return;
+    }
+    if (!t->signed_bundle)
+        term_line(stdout, "signature: none (the bundle is not signed)");
+    else if (t->verified)
+        term_line(stdout, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
+ t->key_name, t->version[0] ? t->version : "(none)",
+                  t->signed_at[0] ? t->signed_at : "(no time)");
+    else if (t->nkeys)
+        term_line(stdout, "signature: not accepted (see above)");
+    else if (t->key_id[0])
+        term_line(stdout, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
+                  t->key_id, t->version[0] ? t->version : "(none)", t->signed_at[0] ? t->signed_at : "(no time)");
+    else
+        term_line(stdout, "signature: present but not checked (no trusted keys configured)");
+}
+
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
 {
     del_err e;
@@ -117,6 +171,9 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     manifest mf = {0};
     int have_mf = 0;
     char (*actual)[65] = NULL;
+    trust_result trust;
+    memset(&trust, 0, sizeof trust);
+    int checked_trust = 0;
     struct stat st;
     del_err e;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -140,6 +197,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         if (!manifest_file)
             goto summary;
     }
+    /* the signature first: a manifest changed after signing is refused as
+     * that, naming the key id, whatever it was changed into; a bundle that
+     * fails it has none of its plugins loaded */
+    if (verify_trust(a, &r, dir, NULL, &trust) != 0)
+        trusted = 0;
+    checked_trust = 1;
     if (manifest_load(dir, &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
@@ -149,6 +212,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
                 dir, mf.abi, DM_ABI_VERSION);
     check_listing(&r, dir, &mf);
+    /* the manifest parsed is the one verified; then the data files */
+    if (trust_same_manifest(&trust, &mf, &e) != 0) {
+        problem(&r, "signature", "%s", e.msg);
+        trusted = 0;
+    }
+    datafiles_check(dir, &mf, 1, data_problem, &r, &e);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n ? mf.n : 1, 65);
     inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);
@@ -242,6 +311,8 @@ summary:
         char msg[64];
         snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
+        if (checked_trust)
+            print_trust(&js, &trust);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
         json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
@@ -251,6 +322,8 @@ summary:
         json_obj_close(&js);
         json_print(&js);
     } else {
+        if (checked_trust)
+            print_trust(NULL, &trust);
         term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }

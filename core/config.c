@@ -53,6 +53,7 @@ void config_free(del_config *cfg)
     free(cfg->lock_timeout);
     free(cfg->timeout);
     free(cfg->version_table_schema);
+    strvec_clear(&cfg->trusted_keys);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -99,7 +100,7 @@ static void set_defaults(del_config *cfg, const char *base_dir)
 static const char *const section_keys[] = {
     "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
     "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "timeout",
-    "version_table_schema", "jobs", "extends", NULL};
+    "version_table_schema", "jobs", "extends", "trusted_keys", NULL};
 
 /* How many sections an `extends:` chain may go through (a cycle stops here). */
 #define CONFIG_EXTENDS_MAX 8
@@ -162,7 +163,23 @@ static int read_section(const char *name, const ynode *root, const ynode *sec, c
         free(*fields[i].dst);
         *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
     }
-    return yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err);
+    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
+        return -1;
+    /* trusted_keys: one entry, or a list; a section's own replace those of
+     * the section it extends */
+    const ynode *tk = ymap_get(sec, "trusted_keys");
+    if (tk)
+        strvec_clear(&cfg->trusted_keys);
+    if (tk && tk->kind == YNODE_SCALAR && !yscalar_is_null(tk)) {
+        strvec_push(&cfg->trusted_keys, tk->value);
+    } else if (tk && tk->kind != YNODE_SCALAR) {
+        const ynode *seq = NULL;
+        if (yget_string_list(name, sec, "trusted_keys", &seq, err) != 0)
+            return -1;
+        for (size_t i = 0; seq && i < seq->n; i++)
+            strvec_push(&cfg->trusted_keys, seq->items[i]->value);
+    }
+    return 0;
 }
 
 /* The node of field key for a message: in sec, or in a section it extends. */

@@ -13,6 +13,7 @@
 
 #include <libpq-events.h>
 
+#include "datafiles.h"
 #include "db.h"
 #include "loader.h"
 #include "pqguard.h"
@@ -85,6 +86,7 @@ typedef struct wctx {
     const char *url;    /* the run's database: its password is masked in messages */
     char fail[3000];
     double last_progress;
+    const manifest *mf; /* the bundle's: its data files */
 } wctx;
 
 /* text with every password masked (db_redact_text: URLs, password=, and the
@@ -142,12 +144,49 @@ static void api_progress(dm_ctx *ctx, long long done, long long total, const cha
     send_text(w->fd, &m, w->url);
 }
 
+/* The data files of the trust chain (datafiles.h): the SDK streams a file
+ * of the bundle's data/ through these. */
+static int api_data_begin(dm_ctx *ctx, const char *path, void **check, char *msg, size_t msgsize)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    wctx *w = ctx->host;
+    del_err e;
+    datafiles_stream *s = NULL;
+    *check = NULL;
+    if (!path || datafiles_stream_begin(ctx->bundle_dir, w->mf, path, &s, &e) != 0) {
+        snprintf(msg, msgsize, "%s", path ? e.msg : "data_begin: no path");
+        return -1;
+    }
+    *check = s;
+    return 0;
+}
+
+static void api_data_update(dm_ctx *ctx, void *check, const void *buf, size_t n)
+{
+    (void)ctx;
+    datafiles_stream_update(check, buf, n);
+}
+
+static int api_data_end(dm_ctx *ctx, void *check, char *msg, size_t msgsize)
+{
+    (void)ctx;
+    del_err e;
+    if (datafiles_stream_end(check, &e) != 0) {
+        snprintf(msg, msgsize, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static const dm_host_api host_api = {
     .abi_version = DM_ABI_VERSION,
     .size = sizeof(dm_host_api),
     .fail = api_fail,
     .log = api_log,
     .progress = api_progress,
+    .data_begin = api_data_begin,
+    .data_update = api_data_update,
+    .data_end = api_data_end,
 };
 
 /* Set up once per connection (and again after a full reset): each
@@ -790,7 +829,7 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     }
     m->xid = xid;
     txwatch_begin(&g_watch.tx);
-    wctx w = {.fd = fd, .index = index, .url = cfg->url};
+    wctx w = {.fd = fd, .index = index, .url = cfg->url, .mf = &cfg->b->mf};
     char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};

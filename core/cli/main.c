@@ -11,6 +11,8 @@
 #include "buildpaths.h"
 #include "cmd_downgrade.h"
 #include "cmd_ops.h"
+#include "cmd_manifest.h"
+#include "cmd_sign.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
@@ -21,11 +23,16 @@
 #include "proctitle.h"
 #include "scaffold.h"
 #include "term.h"
+#include "trust.h"
+
+#define DEL_STR_(x) #x
+#define DEL_STR(x) DEL_STR_(x)
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
     OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
     OPT_ALL_PENDING, OPT_THROUGH, OPT_CASCADE, OPT_YES, OPT_NO_CHAIN,
+    OPT_SIGN, OPT_BUNDLE_VERSION, OPT_NO_PASSWORD, OPT_TRUSTED_KEY, OPT_ALLOW_OLDER, OPT_CHECK,
 };
 
 /* which command takes which option (bit per option) */
@@ -38,7 +45,12 @@ enum {
     F_ALL_PENDING = 1 << 14, F_THROUGH = 1 << 15, F_CASCADE = 1 << 16, F_YES = 1 << 17,
     F_NO_CHAIN = 1 << 18,
     F_STEP_BACK = 1 << 19, /* downgrade -1 (read by getopt as an option) */
+    /* the vendor trust chain (issue 13) */
+    F_SIGN = 1 << 20, F_BVER = 1 << 21, F_NOPASS = 1 << 22, F_ALLOW_OLDER = 1 << 23, F_CHECK = 1 << 24,
 };
+
+/* --trusted-key may be given this many times */
+#define MAX_TRUSTED_KEY_OPTS 64
 
 typedef struct command {
     const char *name;
@@ -59,15 +71,19 @@ static const command commands[] = {
      "Delembic heads (the sources no other source depends on; not with --no-chain)\n"
      "and the database's Alembic heads (none, with a warning, when the database\n"
      "can't be reached or has no Alembic version table)."},
-    {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
+    {"build", F_JOBS | F_OUTPUT | F_SIGN | F_BVER, "build [-j N] [-o DIR] [--sign NAME.key [--bundle-version V]]",
      "Compile each .c of the script folder into its own .so in the bundle folder\n"
      "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
      "data/, and write manifest.yaml with checksums, identities and the Alembic\n"
      "graph. The new bundle replaces the old one whole, or not at all.\n"
      "  -j N      compile N at once (default: the number of cores)\n"
-     "  -o DIR    write the bundle there"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT | F_JSON,
-     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S]",
+     "  -o DIR    write the bundle there\n"
+     "  --sign NAME.key        sign the new manifest (manifest.yaml.minisig) before it\n"
+     "                         replaces the old bundle\n"
+     "  --bundle-version V     the version the signature carries (default: the\n"
+     "                         signing time in UTC); later bundles must order after it"},
+    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT | F_JSON | F_ALLOW_OLDER,
+     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S] [--allow-older-bundle]",
      "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
      "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
      "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
@@ -76,6 +92,8 @@ static const command commands[] = {
      "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
      "  --timeout S        stop (then kill) a migration running longer than S seconds\n"
      "                     and record it as timed out (default: the section's timeout)\n"
+     "  --allow-older-bundle  run a signed bundle older than the newest one already\n"
+     "                     applied to this database (refused otherwise: a rollback)\n"
      "Exit codes: 0 done; 1 a migration failed, was BLOCKED or HELD; 2 usage,\n"
      "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
     {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
@@ -128,6 +146,20 @@ static const command commands[] = {
      "without a downgrade callback stops the plan before anything runs, named.\n"
      "  --dry-run          print the plan; change nothing\n"
      "Exit codes as upgrade's."},
+    {"keygen", F_OUTPUT | F_NOPASS | F_FORCE, "keygen -o NAME [--no-password] [--force]",
+     "Write a minisign key pair: NAME.pub (give it to customers) and NAME.key (keep\n"
+     "it: it signs bundles), encrypted with a passphrase read from the terminal\n"
+     "(or the first line of stdin when it is not one).\n"
+     "  --no-password   leave the secret key unencrypted (CI keys)\n"
+     "  --force         replace existing NAME.pub and NAME.key"},
+    {"sign", F_BVER, "sign [--bundle DIR] [--bundle-version V] NAME.key",
+     "Sign the bundle's manifest.yaml (after checking every file it lists):\n"
+     "manifest.yaml.minisig, readable by minisign -V. The trusted comment carries\n"
+     "the bundle version (--bundle-version V, default: the signing time in UTC)."},
+    {"manifest", F_CHECK, "manifest --bundle DIR [--check]",
+     "Write manifest.yaml for .so files built outside 'delembic build' (each\n"
+     "checked and its descriptor read in a child process, as build does), with\n"
+     "data/. --check writes nothing: exit 2 naming the first file that differs."},
 };
 
 static void usage(FILE *f)
@@ -147,6 +179,8 @@ static void usage(FILE *f)
             "  -n, --name NAME     config section (default: delembic)\n"
             "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
             "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
+            "  --trusted-key KEY   trust bundles signed by KEY (a .pub file or key string;\n"
+            "                      repeatable; also trusted_keys: and DELEMBIC_TRUSTED_KEYS)\n"
             "  --json              one JSON document on stdout (upgrade, current, history, verify,\n"
             "                      stamp, forget, repair, show, downgrade)\n"
             "  -q, --quiet / -v, --verbose\n"
@@ -236,7 +270,9 @@ static void redact_message(del_err *err, const app_opts *o)
 static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
-    const char *message = NULL, *output = NULL, *file = NULL;
+    const char *message = NULL, *output = NULL, *file = NULL, *sign_key = NULL, *bundle_version = NULL;
+    const char *trusted_keys[MAX_TRUSTED_KEY_OPTS];
+    int no_password = 0, allow_older = 0, check = 0;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
     int help = 0, version = 0;
     int all_pending = 0, cascade = 0, yes = 0, no_chain = 0, step_back = 0;
@@ -272,6 +308,12 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"cascade", no_argument, NULL, OPT_CASCADE},
         {"yes", no_argument, NULL, OPT_YES},
         {"no-chain", no_argument, NULL, OPT_NO_CHAIN},
+        {"sign", required_argument, NULL, OPT_SIGN},
+        {"bundle-version", required_argument, NULL, OPT_BUNDLE_VERSION},
+        {"no-password", no_argument, NULL, OPT_NO_PASSWORD},
+        {"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
+        {"allow-older-bundle", no_argument, NULL, OPT_ALLOW_OLDER},
+        {"check", no_argument, NULL, OPT_CHECK},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -334,6 +376,18 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_YES: yes = 1; used |= F_YES; break;
         case OPT_NO_CHAIN: no_chain = 1; used |= F_NO_CHAIN; break;
         case '1': step_back = 1; used |= F_STEP_BACK; break;
+        case OPT_SIGN: sign_key = optarg; used |= F_SIGN; break;
+        case OPT_BUNDLE_VERSION: bundle_version = optarg; used |= F_BVER; break;
+        case OPT_NO_PASSWORD: no_password = 1; used |= F_NOPASS; break;
+        case OPT_ALLOW_OLDER: allow_older = 1; used |= F_ALLOW_OLDER; break;
+        case OPT_CHECK: check = 1; used |= F_CHECK; break;
+        case OPT_TRUSTED_KEY:
+            if (o.ntrusted_keys < MAX_TRUSTED_KEY_OPTS)
+                trusted_keys[o.ntrusted_keys++] = optarg;
+            else
+                note_usage(bad, sizeof bad, "--trusted-key is given more than " DEL_STR(MAX_TRUSTED_KEY_OPTS) " times at '%s'", optarg);
+            o.trusted_keys = trusted_keys;
+            break;
         case ':':
             note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
             break;
@@ -384,7 +438,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
     const char *sub = nargs > 0 ? args[0] : NULL;
     int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ||
                    !strcmp(name, "forget") || !strcmp(name, "show") ||
-                   (!strcmp(name, "downgrade") && !step_back) ? 1 : 0;
+                   (!strcmp(name, "downgrade") && !step_back) || !strcmp(name, "sign") ? 1 : 0;
     if (!strcmp(name, "stamp"))
         max_args = INT_MAX;
     if (nargs > max_args) {
@@ -403,6 +457,13 @@ static int run_cli(int argc, char **argv, proctitle *title)
     int documented = 0; /* the command printed its own JSON document */
     if (!strcmp(name, "init")) {
         code = cmd_init(&o, sub, &err) == 0 ? 0 : err.code;
+    } else if (!strcmp(name, "keygen")) {
+        keygen_args k = {.name = output, .no_password = no_password, .force = force};
+        keygen_result kr;
+        code = cmd_keygen(&k, &kr, &err) == 0 ? 0 : err.code;
+        if (code == 0 && !o.quiet)
+            keygen_print(&kr);
+        keygen_result_free(&kr);
     } else {
         int need_config = !strcmp(name, "revision") || !strcmp(name, "build") ||
                           (!strcmp(name, "pipeline") && !o.bundle);
@@ -415,16 +476,45 @@ static int run_cli(int argc, char **argv, proctitle *title)
                 code = cmd_revision(&a, message, no_chain, &path, &err) == 0 ? 0 : err.code;
                 free(path);
             } else if (!strcmp(name, "build")) {
-                build_args ba = {.out_dir = output, .jobs = jobs};
+                build_args ba = {.out_dir = output, .jobs = jobs, .bundle_version = bundle_version};
                 build_stats st;
-                code = cmd_build(&a, &ba, &st, &err);
+                minisign_seckey sk;
+                sign_result sr = {0};
+                char *probe = NULL;
+                /* the key is unlocked (its passphrase asked) before compiling */
+                if (sign_key && ((bundle_version && trust_comment(bundle_version, 0, &probe, &err) != 0) ||
+                                 sign_load_key(sign_key, &sk, &err) != 0)) {
+                    code = err.code;
+                } else {
+                    ba.sign_key = sign_key ? &sk : NULL;
+                    ba.sign_out = &sr;
+                    code = cmd_build(&a, &ba, &st, &err);
+                    if (sign_key)
+                        minisign_seckey_wipe(&sk);
+                }
+                free(probe);
                 if (code == 0 && !o.quiet)
                     printf("Built %zu migration(s): %zu compiled, %zu up to date%s -> %s\n", st.sources,
                            st.compiled, st.sources - st.compiled,
                            st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
+                if (code == 0 && !o.quiet && sign_key)
+                    printf("Signed manifest.yaml with key id %s, bundle version %s\n", sr.key_id, sr.version);
+                sign_result_free(&sr);
+            } else if (!strcmp(name, "sign")) {
+                sign_result sr;
+                code = cmd_sign(&a, sub, bundle_version, &sr, &err) == 0 ? 0 : err.code;
+                if (code == 0 && !o.quiet)
+                    sign_print(&sr);
+                sign_result_free(&sr);
+            } else if (!strcmp(name, "manifest")) {
+                manifest_result mr;
+                code = cmd_manifest(&a, check, &mr, &err) == 0 ? 0 : err.code;
+                if (code == 0 && !o.quiet)
+                    manifest_print(&mr);
             } else if (!strcmp(name, "upgrade")) {
                 upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
-                                  .lock_timeout = lock_timeout, .timeout = timeout};
+                                  .lock_timeout = lock_timeout, .timeout = timeout,
+                                  .allow_older_bundle = allow_older};
                 code = cmd_upgrade(&a, &u, &err);
                 documented = 1;
             } else if (!strcmp(name, "current")) {
