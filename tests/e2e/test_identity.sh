@@ -593,4 +593,34 @@ assert t1["identity"] == sys.argv[1], t1
 PY
 }
 
+# a bundle's data/ is flat and holds plain files: build says so of anything
+# else instead of leaving it out, and keeps the bundle it had
+test_build_refuses_what_data_cannot_hold_and_copies_linked_files() {
+    ident_project
+    build_ok
+    cp -a build/bundle "$P/before"
+    mkdir migrations/data/sub
+    printf 'x\n' >migrations/data/sub/inner.csv
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/data/sub: a folder; a bundle's data/ is flat"
+    diff -r "$P/before" build/bundle >/dev/null || fail "the failed build changed the bundle"
+    rm -r migrations/data/sub
+    mkfifo migrations/data/pipe.csv
+    run_bounded "$D" build
+    expect_rc 2
+    expect_out "migrations/data/pipe.csv: a FIFO, not a regular file"
+    rm migrations/data/pipe.csv
+    # a symbolic link is copied as the file it leads to, and listed
+    printf 'far,away\n' >"$P/far.csv"
+    ln -s "$P/far.csv" migrations/data/linked.csv
+    build_ok
+    [ -f build/bundle/data/linked.csv ] && [ ! -L build/bundle/data/linked.csv ] || fail "the linked file is not in the bundle as a file"
+    grep -q "file: data/linked.csv" build/bundle/manifest.yaml || fail "data/linked.csv is not listed: $(cat build/bundle/manifest.yaml)"
+    ln -s "$P/nowhere.csv" migrations/data/dangling.csv
+    run "$D" build
+    expect_rc 2
+    expect_out "migrations/data/dangling.csv: cannot read"
+}
+
 run_tests
