@@ -13,6 +13,7 @@
 #include "plan.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 static int is_applied(const vstate *st, const char *rev)
 {
@@ -152,7 +153,11 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
         goto done;
     }
     conn = app_connect(a, "downgrade", err);
-    if (!conn || bundle_open_kept(a->bundle_dir, &b, err) != 0 || bundle_check(&b, err) != 0) {
+    /* the trust chain first, as upgrade: its plugins run here too */
+    trust_result trust;
+    if (!conn || trust_run_bundle(a, a->bundle_dir, &trust, err) != 0 ||
+        bundle_open_kept(a->bundle_dir, &b, err) != 0 || trust_same_manifest(&trust, &b.mf, err) != 0 ||
+        bundle_check(&b, err) != 0) {
         code = err->code;
         goto done;
     }

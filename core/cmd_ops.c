@@ -13,6 +13,7 @@
 #include "orphan.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 /* ---- what the commands share ------------------------------------------- */
 
@@ -29,9 +30,13 @@ static int session_open(app *a, const char *role, int lock, double lock_timeout,
                         del_err *err)
 {
     memset(s, 0, sizeof *s);
-    if (bundle_open(a->bundle_dir, &s->b, err) != 0)
+    /* the trust chain first: stamp and repair record from its manifest */
+    trust_result trust;
+    if (trust_run_bundle(a, a->bundle_dir, &trust, err) != 0 || bundle_open(a->bundle_dir, &s->b, err) != 0)
         return -1;
     s->have_bundle = 1;
+    if (trust_same_manifest(&trust, &s->b.mf, err) != 0)
+        return -1;
     s->conn = app_connect(a, role, err);
     if (!s->conn)
         return -1;

@@ -246,18 +246,6 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
-/* The bundle's signature against the trusted keys. */
-static int upgrade_signature(app *a, trust_result *trust, del_err *err)
-{
-    trust_keys tk;
-    memset(trust, 0, sizeof *trust);
-    if (trust_run_keys(a, &tk, err) != 0)
-        return -1;
-    int rc = trust_check_bundle(&tk, a->bundle_dir, NULL, trust, err);
-    trust_keys_free(&tk);
-    return rc;
-}
-
 int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
 {
     bundle b;
@@ -286,7 +274,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
      * the manifest is even parsed), then what was parsed is what was
      * verified, and the data files */
     trust_result trust;
-    if (upgrade_signature(a, &trust, err) != 0) {
+    if (trust_run_bundle(a, a->bundle_dir, &trust, err) != 0) {
         code = err->code;
         goto done;
     }

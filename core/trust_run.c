@@ -81,16 +81,30 @@ int trust_newest_version(PGconn *conn, const char *schema, char **version, del_e
     return 0;
 }
 
+int trust_run_bundle(const app *a, const char *dir, trust_result *r, del_err *err)
+{
+    trust_keys tk;
+    memset(r, 0, sizeof *r);
+    if (trust_run_keys(a, &tk, err) != 0)
+        return -1;
+    int rc = trust_check_bundle(&tk, dir, NULL, r, err);
+    trust_keys_free(&tk);
+    return rc;
+}
+
 int trust_check_rollback(PGconn *conn, const char *schema, const trust_result *r, int allow_older,
                          del_err *err)
 {
-    if (!r->verified || !r->version[0])
+    if (!r->verified)
         return 0;
     char *newest = NULL;
     if (trust_newest_version(conn, schema, &newest, err) != 0)
         return -1;
     int rc = 0;
-    if (newest && trust_version_cmp(r->version, newest) < 0 && !allow_older)
+    if (newest && !r->version[0] && !allow_older)
+        rc = del_fail(err, DEL_EUSAGE, "the bundle signed by key id %s carries no version (its trusted comment has neither bundle_version nor timestamp), and version %s was already applied to this database: it cannot be told from a rollback. Sign it with 'delembic sign' or give --allow-older-bundle if you mean it",
+                      r->key_id, newest);
+    else if (newest && r->version[0] && trust_version_cmp(r->version, newest) < 0 && !allow_older)
         rc = del_fail(err, DEL_EUSAGE, "bundle version %s (signed by key id %s) is older than %s, already applied to this database: a rollback; give --allow-older-bundle if you mean it",
                       r->version, r->key_id, newest);
     free(newest);

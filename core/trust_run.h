@@ -19,6 +19,11 @@
 /* The section's trusted_keys (relative to the config's folder), then each
  * --trusted-key, then TRUST_KEYS_ENV. */
 int trust_run_keys(const app *a, trust_keys *tk, del_err *err);
+/* The bundle's signature against the configured keys (trust_check_bundle,
+ * before the manifest is parsed): every command that opens a bundle's
+ * plugins or records from its manifest calls this first, then
+ * trust_same_manifest on what it parsed. */
+int trust_run_bundle(const app *a, const char *dir, trust_result *r, del_err *err);
 
 /* The newest bundle version recorded (malloc'd), or NULL when none (or no
  * table yet). */

@@ -546,4 +546,26 @@ C
     expect_out "0 compiled"
 }
 
+# forget after a self-commit: the claim the transaction left goes with the
+# row, so the next upgrade runs it again instead of holding it (attack finding)
+test_forget_of_a_self_committed_migration_runs_it_again() {
+    ops_project
+    sql "CREATE TABLE t_log (rev text)"
+    use_plugin evil_self_commit O001 MODE=idle
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM delembic_claim" 1
+    run "$D" forget O001
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM delembic_claim" 0
+    run "$D" --json upgrade --dry-run
+    expect_rc 0
+    expect_no_out "HELD"
+    run "$D" upgrade head
+    expect_rc 1 # it commits by itself again: held again, by its own run
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "O001-before,O001-before"
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE exception LIKE '%ended before it could record this%'" 0
+}
+
 run_tests

@@ -382,4 +382,44 @@ test_vendor_manifest_for_plugins_compiled_with_pkg_config() {
     one_line
 }
 
+# every command that loads the bundle's plugins or records from its manifest
+# checks the signature first (attack finding: downgrade, stamp and repair
+# did not)
+test_vendor_downgrade_stamp_repair_show_check_the_signature() {
+    signed_project
+    run "$D" build --sign k.key
+    expect_rc 0
+    run "$D" --trusted-key k.pub upgrade
+    expect_rc 0
+    build_ok # the same code, now unsigned
+    local cmd
+    for cmd in "downgrade -1 --dry-run" "downgrade base" "stamp V002" "repair --yes" "show V001"; do
+        run "$D" --trusted-key k.pub $cmd
+        expect_rc 2
+        expect_out "the bundle is not signed"
+    done
+    expect_sql "SELECT string_agg(status, ',' ORDER BY id) FROM delembic_run_history" "success,success"
+}
+
+# a signed bundle whose trusted comment carries no version cannot be told
+# from a rollback once a version was applied (attack finding)
+test_vendor_unversioned_signed_bundle_refused_after_a_versioned_one() {
+    signed_project
+    run "$D" build --sign k.key --bundle-version 2.0
+    expect_rc 0
+    run "$D" --trusted-key k.pub upgrade V001
+    expect_rc 0
+    minisign -G -W -p m.pub -s m.key >/dev/null 2>&1 || fail "minisign -G"
+    minisign -S -s m.key -t "hello world" -m build/bundle/manifest.yaml >/dev/null 2>&1 || fail "minisign -S"
+    run "$D" --trusted-key m.pub upgrade
+    expect_rc 2
+    expect_out "carries no version"
+    expect_out "version 2.0 was already applied"
+    one_line
+    expect_sql "SELECT count(*) FROM t_log" 1
+    run "$D" --trusted-key m.pub upgrade --allow-older-bundle
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t_log" 2
+}
+
 run_tests
