@@ -36,6 +36,16 @@ static void render_plan(const app *a, const down_result *r, json *js);
 /* The applied migrations the target takes down, latest first, into p; a
  * usage error for a target that names nothing applied. 0 with p->nrun 0
  * when nothing is applied at all (-1, base). */
+/* An applied revision the bundle does not have, or NULL. */
+static const char *unknown_applied(const bundle *b, const vstate *st)
+{
+    for (size_t k = 0; k < st->n; k++)
+        if (!strcmp(st->rows[k].status, store_status_name(STORE_SUCCESS)) &&
+            manifest_find(&b->mf, st->rows[k].revision) < 0)
+            return st->rows[k].revision;
+    return NULL;
+}
+
 static int plan_down(const bundle *b, const vstate *st, const char *target, plan *p, del_err *err)
 {
     size_t n = b->mf.n;
@@ -49,6 +59,12 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
                 manifest_find(&b->mf, st->rows[k].revision) < 0)
                 rc = del_fail(err, DEL_EFAILED, "cannot downgrade to base: %s is applied but not in this bundle, so there is no code to downgrade it; nothing was run. Use the bundle that has it, or 'delembic forget %s'",
                               st->rows[k].revision, st->rows[k].revision);
+    } else if (unknown_applied(b, st)) {
+        /* an applied record the bundle lacks may depend on anything: its
+         * dependents cannot be known, so nothing may be taken from under it */
+        const char *r = unknown_applied(b, st);
+        rc = del_fail(err, DEL_EFAILED, "cannot plan a downgrade: %s is applied but not in this bundle, so what depends on what cannot be known; nothing was run. Use the bundle that has it, or 'delembic forget %s' first",
+                      r, r);
     } else if (!strcmp(target, "-1")) {
         /* the applied head applied last (ties: the later in DAG order) */
         long best = -1;

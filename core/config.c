@@ -108,8 +108,9 @@ static const char *const section_keys[] = {
 /* The fields of section secname (node sec) into cfg, after those of the
  * section it extends, if any (so its own override them). */
 static int read_section(const char *name, const ynode *root, const ynode *sec, const char *secname,
-                        const char *base_dir, del_config *cfg, int depth, del_err *err)
+                        const char *base_dir, del_config *cfg, int depth, const char **chain, del_err *err)
 {
+    chain[depth] = secname; /* the sections on the way here: a cycle names them */
     char where[160];
     snprintf(where, sizeof where, "section '%s'", secname);
     if (yscalar_is_null(sec) && sec->kind == YNODE_SCALAR)
@@ -123,13 +124,25 @@ static int read_section(const char *name, const ynode *root, const ynode *sec, c
     if (parent) {
         const ynode *v = ymap_get(sec, "extends");
         const ynode *ps = ymap_get(root, parent);
-        if (depth >= CONFIG_EXTENDS_MAX)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: section '%s': 'extends' goes through more than %d sections (a cycle?); make one section extend another directly",
-                            name, v->line, v->col, secname, CONFIG_EXTENDS_MAX);
+        for (int k = 0; k <= depth; k++) {
+            if (strcmp(chain[k], parent) != 0)
+                continue;
+            sbuf path = {0};
+            for (int j = k; j <= depth; j++)
+                sbuf_printf(&path, "'%s' extends ", chain[j]);
+            sbuf_printf(&path, "'%s'", parent);
+            int rc = del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: a cycle of extends: %s; make one of them extend none",
+                              name, v->line, v->col, path.s);
+            sbuf_free(&path);
+            return rc;
+        }
+        if (depth + 1 >= CONFIG_EXTENDS_MAX)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: section '%s' (from '%s'): an extends chain may hold at most %d sections; make one section extend another directly",
+                            name, v->line, v->col, secname, chain[0], CONFIG_EXTENDS_MAX);
         if (!ps)
             return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: section '%s' extends '%s', which is not a section of this file",
                             name, v->line, v->col, secname, parent);
-        if (read_section(name, root, ps, parent, base_dir, cfg, depth + 1, err) != 0)
+        if (read_section(name, root, ps, parent, base_dir, cfg, depth + 1, chain, err) != 0)
             return -1;
     }
     struct {
@@ -222,7 +235,8 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
                  name, cfg->section, root->n ? names : "none");
         goto fail;
     }
-    if (read_section(name, root, sec, cfg->section, base_dir, cfg, 0, err) != 0)
+    const char *chain[CONFIG_EXTENDS_MAX];
+    if (read_section(name, root, sec, cfg->section, base_dir, cfg, 0, chain, err) != 0)
         goto fail;
     const char *timeouts[] = {"statement_timeout", "lock_timeout", "timeout"};
     char *tvals[] = {cfg->statement_timeout, cfg->lock_timeout, cfg->timeout};

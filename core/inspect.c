@@ -26,10 +26,7 @@ void plugin_info_free(plugin_info *pi)
     memset(pi, 0, sizeof *pi);
 }
 
-/* Where s stops being text a manifest can carry: NULL when it is valid
- * UTF-8 without control characters (C0, DEL, C1), else why, with *at the
- * byte offset and *byte the byte there. */
-static const char *text_problem(const char *s, size_t *at, unsigned *byte)
+const char *inspect_text_problem(const char *s, size_t *at, unsigned *byte)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -60,12 +57,12 @@ int plugin_info_check(const plugin_info *pi, const char *source, del_err *err)
     size_t at;
     unsigned byte;
     const char *why;
-    if ((why = text_problem(pi->revision, &at, &byte)))
+    if ((why = inspect_text_problem(pi->revision, &at, &byte)))
         return field_fail(source, "this migration", "revision", why, at, byte, err);
-    if ((why = text_problem(pi->description, &at, &byte)))
+    if ((why = inspect_text_problem(pi->description, &at, &byte)))
         return field_fail(source, pi->revision, "description", why, at, byte, err);
     for (size_t i = 0; i < pi->depends_on.n; i++)
-        if ((why = text_problem(pi->depends_on.v[i], &at, &byte))) {
+        if ((why = inspect_text_problem(pi->depends_on.v[i], &at, &byte))) {
             char field[64];
             snprintf(field, sizeof field, "depends_on entry %zu", i + 1);
             return field_fail(source, pi->revision, field, why, at, byte, err);

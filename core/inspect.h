@@ -42,4 +42,9 @@ void plugin_info_free(plugin_info *pi);
  * control characters. Else -1, the message naming source and the field. */
 int plugin_info_check(const plugin_info *pi, const char *source, del_err *err);
 
+/* Where s stops being text a manifest can carry: NULL when it is valid
+ * UTF-8 without control characters (C0, DEL, C1), else why, with *at the
+ * byte offset and *byte the byte there. */
+const char *inspect_text_problem(const char *s, size_t *at, unsigned *byte);
+
 #endif

@@ -12,6 +12,7 @@
 #include "alembic.h"
 #include "chain.h"
 #include "db.h"
+#include "inspect.h"
 #include "util.h"
 
 extern const char tmpl_delembic_yaml_in[];
@@ -336,6 +337,14 @@ int cmd_revision(app *a, const char *message, int no_chain, char **path_out, del
     *path_out = NULL;
     if (!message || !*message)
         return del_fail(err, DEL_EUSAGE, "revision needs a message: delembic revision -m \"load person demographics\"");
+    /* the message becomes the description: build refuses what a manifest
+     * cannot carry, so say it now, before any file is written */
+    size_t at;
+    unsigned byte;
+    const char *why = inspect_text_problem(message, &at, &byte);
+    if (why)
+        return del_fail(err, DEL_EUSAGE, "the message %s (byte 0x%02x at offset %zu); a description is one line of UTF-8 text",
+                        why, byte, at);
     char *rev = scaffold_next_revision(a->cfg.script_location, err);
     if (!rev)
         return -1;

@@ -494,7 +494,7 @@ YAML
     [ "$(psql -qAtX -d "${DB}_b" -c "SELECT string_agg(rev, ',') FROM t_ops")" = "O001" ] || fail "staging did not run on its own database"
     run "$D" -n loop_a history
     expect_rc 2
-    expect_out "'extends' goes through more than 8 sections"
+    expect_out "a cycle of extends: 'loop_a' extends 'loop_b' extends 'loop_a'"
     run "$D" -n lost history
     expect_rc 2
     expect_out "section 'lost' extends 'nowhere', which is not a section of this file"
@@ -566,6 +566,37 @@ test_forget_of_a_self_committed_migration_runs_it_again() {
     expect_rc 1 # it commits by itself again: held again, by its own run
     expect_sql "SELECT string_agg(rev, ',') FROM t_log" "O001-before,O001-before"
     expect_sql "SELECT count(*) FROM delembic_run_history WHERE exception LIKE '%ended before it could record this%'" 0
+}
+
+# an applied migration the bundle no longer has may depend on the target: a
+# downgrade is not planned around it (attack finding)
+test_downgrade_refuses_while_an_applied_migration_is_missing_from_the_bundle() {
+    ops_project
+    odown O001 ''
+    odown O002 '"O001"'
+    build_ok
+    run "$D" upgrade head
+    expect_rc 0
+    rm migrations/O002.c
+    build_ok
+    local t
+    for t in -1 O001; do
+        run "$D" downgrade "$t"
+        expect_rc 1
+        expect_out "O002 is applied but not in this bundle"
+    done
+    expect_sql "SELECT count(*) FROM delembic_version WHERE status = 'success'" 2
+    expect_sql "SELECT count(*) FROM t_ops_down" 0
+}
+
+# a message build would refuse as a description is refused at once, and no
+# file is written (attack finding)
+test_revision_refuses_a_message_with_control_characters() {
+    ops_project
+    run "$D" revision -m $'evil \x1b[2J\r\nRunning'
+    expect_rc 2
+    expect_out "the message holds a control character (byte 0x1b at offset 5)"
+    [ -z "$(ls migrations/*.c 2>/dev/null)" ] || fail "a source was written: $(ls migrations)"
 }
 
 run_tests

@@ -77,7 +77,13 @@ START_TEST(extends_refuses_cycles_and_unknown_sections)
     del_config c;
     del_err e;
     ck_assert_int_eq(parse("a:\n  extends: b\nb:\n  extends: a\n", "a", &c, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.msg, "more than 8 sections"));
+    ck_assert_ptr_nonnull(strstr(e.msg, "a cycle of extends: 'a' extends 'b' extends 'a'"));
+    config_free(&c);
+    /* a chain longer than CONFIG_EXTENDS_MAX names the section chosen */
+    ck_assert_int_eq(parse("s1:\n  extends: s2\ns2:\n  extends: s3\ns3:\n  extends: s4\ns4:\n  extends: s5\n"
+                           "s5:\n  extends: s6\ns6:\n  extends: s7\ns7:\n  extends: s8\ns8:\n  extends: s9\ns9: {}\n",
+                           "s1", &c, &e), -1);
+    ck_assert_ptr_nonnull(strstr(e.msg, "(from 's1'): an extends chain may hold at most 8 sections"));
     config_free(&c);
     ck_assert_int_eq(parse("a:\n  extends: nowhere\n", "a", &c, &e), -1);
     ck_assert_ptr_nonnull(strstr(e.msg, "section 'a' extends 'nowhere', which is not a section"));
