@@ -17,6 +17,14 @@ int app_open(const app_opts *o, int need_config, app *a, del_err *err)
     int allow_missing = !need_config;
     if (config_load(o->config_path, o->section, allow_missing, &a->cfg, err) != 0)
         return -1;
+    /* outside any project, without --bundle: say what is missing, not which
+     * default bundle folder is */
+    if (!a->cfg.path && !o->bundle) {
+        del_fail(err, DEL_KIND_CONFIG, "no %s found in %s or any parent folder", DEL_CONFIG_FILE, a->cfg.dir);
+        del_hint(err, "run 'delembic init', pass -c FILE, or name a bundle with --bundle DIR");
+        config_free(&a->cfg);
+        return -1;
+    }
     a->bundle_dir = path_absolute(o->bundle ? o->bundle : a->cfg.build_dir);
     a->url = db_choose_url(o->database, a->cfg.database, &a->url_source);
     a->url_driver = db_choose_driver(o->database, a->cfg.database);
@@ -46,7 +54,10 @@ PGconn *app_connect_start(const app *a, const char *role, del_err *err)
 
 PGconn *app_connect_finish(const app *a, PGconn *conn, del_err *err)
 {
-    return db_connect_finish(conn, a->url, err);
+    conn = db_connect_finish(conn, a->url, err);
+    if (conn && a->o->verbose)
+        db_trace(conn, a->o->notify);
+    return conn;
 }
 
 PGconn *app_connect(const app *a, const char *role, del_err *err)

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "notify.h"
 
 typedef struct app_opts {
     const char *config_path;  /* -c */
@@ -16,6 +17,7 @@ typedef struct app_opts {
     int json;
     int quiet;
     int verbose;
+    const del_notify *notify; /* where everything the commands report goes (the CLI's renderer) */
 } app_opts;
 
 typedef struct app {

@@ -13,7 +13,7 @@ typedef struct build_args {
 } build_args;
 
 typedef struct build_stats {
-    size_t sources, compiled, removed, failed;
+    size_t sources, compiled, removed;
 } build_stats;
 
 int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err);

@@ -15,8 +15,8 @@
 
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
 {
-    const char **revs = xcalloc(mf->n ? mf->n : 1, sizeof *revs);
-    const char *const **deps = xcalloc(mf->n ? mf->n : 1, sizeof *deps);
+    const char **revs = xcalloc(mf->n, sizeof *revs);
+    const char *const **deps = xcalloc(mf->n, sizeof *deps);
     for (size_t i = 0; i < mf->n; i++) {
         revs[i] = mf->m[i].revision;
         deps[i] = (const char *const *)mf->m[i].depends_on.v;
@@ -24,7 +24,7 @@ int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
     int rc = dag_build(g, mf->n, revs, deps, err);
     free(revs);
     free(deps);
-    return rc;
+    return rc == 0 ? 0 : -1;
 }
 
 void bundle_close(bundle *b)
@@ -41,11 +41,11 @@ static int check_listing(bundle *b, del_err *err)
 {
     DIR *d = opendir(b->dir);
     if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot read the bundle folder: %s", b->dir, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read the bundle folder: %s", b->dir, strerror(errno));
     strmap files = {0};
     for (size_t i = 0; i < b->mf.n; i++)
         strmap_put(&files, b->mf.m[i].file, (long)i);
-    char *seen = xcalloc(b->mf.n ? b->mf.n : 1, 1);
+    char *seen = xcalloc(b->mf.n, 1);
     int rc = 0;
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -58,7 +58,7 @@ static int check_listing(bundle *b, del_err *err)
             continue;
         long i = strmap_get(&files, de->d_name);
         if (i < 0) {
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
                           b->dir, de->d_name);
             break;
         }
@@ -67,7 +67,7 @@ static int check_listing(bundle *b, del_err *err)
     closedir(d);
     for (size_t i = 0; rc == 0 && i < b->mf.n; i++)
         if (!seen[i])
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
                           b->dir, b->mf.m[i].file, b->mf.m[i].revision);
     free(seen);
     strmap_free(&files);
@@ -81,9 +81,9 @@ int bundle_check_manifest_file(const char *dir, del_err *err)
     int rc = 0;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) /* missing: manifest_load says what to do */
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", path, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
                       path, file_kind(st.st_mode));
     } else {
         rc = loader_check_mode(path, &st, 0, err);
@@ -98,7 +98,7 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
     b->dir = path_absolute(dir);
     struct stat st;
     if (stat(b->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        del_fail(err, DEL_EUSAGE, "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR",
+        del_fail(err, DEL_KIND_BUNDLE, "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR",
                  b->dir);
         goto fail;
     }
@@ -107,7 +107,7 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
     if (manifest_load(b->dir, &b->mf, err) != 0)
         goto fail;
     if (b->mf.abi != (int)DM_ABI_VERSION) {
-        del_fail(err, DEL_EUSAGE, "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle with this delembic",
+        del_fail(err, DEL_KIND_BUNDLE, "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle with this delembic",
                  b->dir, b->mf.abi, DM_ABI_VERSION);
         goto fail;
     }
@@ -161,7 +161,7 @@ int bundle_open_kept(const char *dir, bundle *b, del_err *err)
         b->ino = held.st_ino;
         return 0;
     }
-    return del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced %d times while this run read it; run upgrade again when no build is running",
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: the bundle was replaced %d times while this run read it; run upgrade again when no build is running",
                     dir, KEEP_ATTEMPTS);
 }
 
@@ -195,7 +195,7 @@ int bundle_check(bundle *b, del_err *err)
         const strvec *ext = &b->g.nodes[i].external;
         for (size_t k = 0; k < ext->n; k++)
             if (!strvec_contains(&b->mf.m[i].alembic, ext->v[k])) {
-                del_fail(err, DEL_EUSAGE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
+                del_fail(err, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
                          b->dir, b->mf.m[i].revision, ext->v[k]);
                 goto fail;
             }

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "notify.h"
 
 /* Pick the URL by precedence: cli, then $DELEMBIC_DATABASE_URL, then the
  * section's; NULL means libpq's own defaults (PGHOST, PGDATABASE, ...).
@@ -46,6 +47,13 @@ void db_forget(PGconn *conn);
 /* Run a command; failure fills err with the server's message. */
 int db_exec(PGconn *conn, const char *sql, del_err *err);
 /* Run a query with text parameters; NULL on failure. */
+/* -v: from now on, the SQL the host sends on conn through db_query (and
+ * db_trace_sql) goes to n as debug events with its time. The notify set is
+ * kept with the connection (libpq instance data), not in a global. */
+void db_trace(PGconn *conn, const del_notify *n);
+/* Report sql, sent on conn and answered in seconds, when conn is traced. */
+void db_trace_sql(PGconn *conn, const char *sql, double seconds);
+
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
                    del_err *err);
 /* The one-line message of a failed result or connection. */

@@ -622,7 +622,7 @@ static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, ch
             break;
     }
     if (rc != 0 && bundle_replaced(cfg->b)) /* the kept folder is gone (by hand, an older build) */
-        del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
+        del_fail(err, DEL_KIND_DATABASE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
                  cfg->b->dir, e->file);
     return rc;
 }
@@ -913,7 +913,7 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        return del_fail(err, DEL_EUSAGE, "cannot create a worker channel: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_DATABASE, "cannot create a worker channel: %s", strerror(errno));
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid();
@@ -921,7 +921,7 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
-        return del_fail(err, DEL_EUSAGE, "cannot start a worker: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_DATABASE, "cannot start a worker: %s", strerror(errno));
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
