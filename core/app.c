@@ -8,6 +8,29 @@
 #include "store.h"
 #include "util.h"
 
+static const char *env_value(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+void app_env_read(app_env *e)
+{
+    e->database_url = env_value("DELEMBIC_DATABASE_URL");
+    e->progress_seconds = env_value("DELEMBIC_PROGRESS_SECONDS");
+    e->cc = env_value("CC");
+    e->cflags = env_value("CFLAGS");
+    e->sdk_include = env_value("DELEMBIC_SDK_INCLUDE");
+    e->sdk_lib = env_value("DELEMBIC_SDK_LIB");
+    e->tmpdir = env_value("TMPDIR");
+}
+
+const app_env *app_env_of(const app_opts *o)
+{
+    static const app_env none = {0};
+    return o && o->env ? o->env : &none;
+}
+
 int app_open(const app_opts *o, int need_config, app *a, del_err *err)
 {
     memset(a, 0, sizeof *a);
@@ -26,8 +49,9 @@ int app_open(const app_opts *o, int need_config, app *a, del_err *err)
         return -1;
     }
     a->bundle_dir = path_absolute(o->bundle ? o->bundle : a->cfg.build_dir);
-    a->url = db_choose_url(o->database, a->cfg.database, &a->url_source);
-    a->url_driver = db_choose_driver(o->database, a->cfg.database);
+    const char *env_url = app_env_of(o)->database_url;
+    a->url = db_choose_url(o->database, env_url, a->cfg.database, &a->url_source);
+    a->url_driver = db_choose_driver(o->database, env_url, a->cfg.database);
     if (a->url && db_check_url(a->url, err) != 0) {
         del_err_wrap(err, "from %s", a->url_source);
         app_close(a);

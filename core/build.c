@@ -40,10 +40,10 @@
 #define MAP_STATE ".build-state"
 #define MAP_SOURCE "migration.c"
 
-void build_sdk_paths(const char **include_dir, const char **archive)
+void build_sdk_paths(const app_env *env, const char **include_dir, const char **archive)
 {
-    const char *inc = getenv("DELEMBIC_SDK_INCLUDE");
-    const char *lib = getenv("DELEMBIC_SDK_LIB");
+    const char *inc = env->sdk_include;
+    const char *lib = env->sdk_lib;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     int uninstalled = 0;
@@ -1111,7 +1111,7 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     }
     chmod(c.state, 0755);
     chmod(c.objdir, 0755);
-    build_sdk_paths(&c.sdk_inc, &c.sdk_lib);
+    build_sdk_paths(app_env_of(a->o), &c.sdk_inc, &c.sdk_lib);
     if (!path_exists(c.sdk_lib)) {
         rc = del_fail(err, DEL_KIND_BUNDLE, "the plugin SDK archive %s is missing; install delembic with 'meson install' or set DELEMBIC_SDK_LIB",
                       c.sdk_lib);
@@ -1122,8 +1122,8 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         goto out;
     }
     pq = libpq_cflags();
-    const char *cc = getenv("CC");
-    const char *user_cflags = getenv("CFLAGS");
+    const char *cc = app_env_of(a->o)->cc;
+    const char *user_cflags = app_env_of(a->o)->cflags;
     split_words(cc && *cc ? cc : "cc", &common);
     /* POSIX (fork, pid_t, strdup) under -std=c11; CFLAGS can still ask for more */
     strvec_push(&common, POSIX_FLAG);

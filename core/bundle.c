@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "algraph.h"
 #include "loader.h"
 
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
@@ -37,41 +38,84 @@ void bundle_close(bundle *b)
     memset(b, 0, sizeof *b);
 }
 
-static int check_listing(bundle *b, del_err *err)
+int bundle_stop_at_first(void *err, const char *check, const del_err *problem)
 {
-    DIR *d = opendir(b->dir);
-    if (!d)
-        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read the bundle folder: %s", b->dir, strerror(errno));
+    (void)check;
+    if (err && err != (const void *)problem)
+        *(del_err *)err = *problem;
+    return 1;
+}
+
+/* Report one problem; nonzero: stop. */
+static int report(const bundle_checker *c, const char *check, del_err *e)
+{
+    return c->report(c->payload, check, e);
+}
+
+int bundle_check_listing(const char *dir, const manifest *mf, const bundle_checker *c)
+{
+    del_err e;
+    DIR *d = opendir(dir);
+    if (!d) {
+        del_fail(&e, DEL_KIND_BUNDLE, "%s: cannot read the bundle folder: %s", dir, strerror(errno));
+        report(c, "listing", &e);
+        return -1;
+    }
     strmap files = {0};
-    for (size_t i = 0; i < b->mf.n; i++)
-        strmap_put(&files, b->mf.m[i].file, (long)i);
-    char *seen = xcalloc(b->mf.n, 1);
+    for (size_t i = 0; i < mf->n; i++)
+        strmap_put(&files, mf->m[i].file, (long)i);
+    char *seen = xcalloc(mf->n, 1);
     int rc = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (rc == 0 && (de = readdir(d))) {
         if (!has_suffix(de->d_name, ".so"))
             continue;
         int library = 0; /* a listed library at the top of the bundle */
-        for (size_t k = 0; k < b->mf.nlibs && !library; k++)
-            library = !strcmp(b->mf.libs[k].file, de->d_name);
+        for (size_t k = 0; k < mf->nlibs && !library; k++)
+            library = !strcmp(mf->libs[k].file, de->d_name);
         if (library)
             continue;
         long i = strmap_get(&files, de->d_name);
-        if (i < 0) {
-            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
-                          b->dir, de->d_name);
-            break;
+        if (i >= 0) {
+            seen[i] = 1;
+            continue;
         }
-        seen[i] = 1;
+        del_fail(&e, DEL_KIND_BUNDLE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
+                 dir, de->d_name);
+        if (report(c, "unlisted", &e))
+            rc = -1;
     }
     closedir(d);
-    for (size_t i = 0; rc == 0 && i < b->mf.n; i++)
-        if (!seen[i])
-            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
-                          b->dir, b->mf.m[i].file, b->mf.m[i].revision);
+    for (size_t i = 0; rc == 0 && c->listed_missing && i < mf->n; i++)
+        if (!seen[i]) {
+            del_fail(&e, DEL_KIND_BUNDLE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
+                     dir, mf->m[i].file, mf->m[i].revision);
+            if (report(c, "missing", &e))
+                rc = -1;
+        }
     free(seen);
     strmap_free(&files);
     return rc;
+}
+
+int bundle_check_dependencies(const char *dir, const manifest *mf, const dag *g, const bundle_checker *c)
+{
+    del_err e;
+    for (size_t i = 0; i < mf->n; i++)
+        for (size_t k = 0; k < g->nodes[i].external.n; k++) {
+            const char *x = g->nodes[i].external.v[k];
+            if (!strvec_contains(&mf->m[i].alembic, x))
+                del_fail(&e, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
+                         dir, mf->m[i].revision, x);
+            else if (mf->has_alembic && mf->graph.n && algraph_find(&mf->graph, x) < 0)
+                del_fail(&e, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on Alembic revision %s, which the manifest's graph lacks; rebuild the bundle",
+                         dir, mf->m[i].revision, x);
+            else
+                continue;
+            if (report(c, "dependency", &e))
+                return -1;
+        }
+    return 0;
 }
 
 int bundle_check_manifest_file(const char *dir, del_err *err)
@@ -111,7 +155,8 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
                  b->dir, b->mf.abi, DM_ABI_VERSION);
         goto fail;
     }
-    if (check_listing(b, err) != 0)
+    bundle_checker stop = {bundle_stop_at_first, err, 1};
+    if (bundle_check_listing(b->dir, &b->mf, &stop) != 0)
         goto fail;
     return 0;
 fail:
@@ -191,15 +236,9 @@ int bundle_check(bundle *b, del_err *err)
         goto fail;
     }
     /* external dependencies are exactly the entries' Alembic lists */
-    for (size_t i = 0; i < b->mf.n; i++) {
-        const strvec *ext = &b->g.nodes[i].external;
-        for (size_t k = 0; k < ext->n; k++)
-            if (!strvec_contains(&b->mf.m[i].alembic, ext->v[k])) {
-                del_fail(err, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
-                         b->dir, b->mf.m[i].revision, ext->v[k]);
-                goto fail;
-            }
-    }
+    bundle_checker stop = {bundle_stop_at_first, err, 1};
+    if (bundle_check_dependencies(b->dir, &b->mf, &b->g, &stop) != 0)
+        goto fail;
     return 0;
 fail:
     bundle_close(b);

@@ -49,25 +49,11 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
     del_emit(r->notify, &ev);
 }
 
-static void check_listing(report *r, const char *dir, const manifest *mf)
+/* verify's checker: every problem, collected */
+static int collect(void *payload, const char *check, const del_err *e)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!has_suffix(de->d_name, ".so"))
-            continue;
-        int listed = 0;
-        for (size_t i = 0; i < mf->n && !listed; i++)
-            listed = !strcmp(mf->m[i].file, de->d_name);
-        for (size_t i = 0; i < mf->nlibs && !listed; i++)
-            listed = !strcmp(mf->libs[i].file, de->d_name); /* a library at the top */
-        if (!listed)
-            problem(r, "unlisted", "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
-                    dir, de->d_name);
-    }
-    closedir(d);
+    problem(payload, check, "%s", e->msg);
+    return 0;
 }
 
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
@@ -150,7 +136,8 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (mf.abi != (int)DM_ABI_VERSION)
         problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
                 dir, mf.abi, DM_ABI_VERSION);
-    check_listing(&r, dir, &mf);
+    bundle_checker all = {collect, &r, 0}; /* a missing file: the file checks below say it */
+    bundle_check_listing(dir, &mf, &all);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n, 65);
     inspect_item *ok_items = xcalloc(mf.n, sizeof *ok_items);
@@ -215,16 +202,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (bundle_build_dag(&mf, &g, &e) != 0) {
         problem(&r, "dag", "%s/manifest.yaml: %s", dir, e.msg);
     } else {
-        for (size_t i = 0; i < mf.n; i++)
-            for (size_t k = 0; k < g.nodes[i].external.n; k++) {
-                const char *x = g.nodes[i].external.v[k];
-                if (!strvec_contains(&mf.m[i].alembic, x))
-                    problem(&r, "dependency", "%s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions",
-                            mf.m[i].revision, x);
-                else if (mf.has_alembic && mf.graph.n && algraph_find(&mf.graph, x) < 0)
-                    problem(&r, "dependency", "%s depends on Alembic revision %s, which the manifest's graph lacks",
-                            mf.m[i].revision, x);
-            }
+        bundle_check_dependencies(dir, &mf, &g, &all);
         dag_free(&g);
     }
     /* from a project: sources edited since the build, as upgrade says */

@@ -22,9 +22,9 @@ char *db_normalize_url(const char *url)
 }
 
 /* The URL as written, by precedence; NULL for libpq's defaults. */
-static const char *choose_raw(const char *cli, const char *section_url, const char **source)
+static const char *choose_raw(const char *cli, const char *env, const char *section_url,
+                              const char **source)
 {
-    const char *env = getenv("DELEMBIC_DATABASE_URL");
     if (cli && *cli) {
         *source = "--database";
         return cli;
@@ -41,15 +41,15 @@ static const char *choose_raw(const char *cli, const char *section_url, const ch
     return NULL;
 }
 
-char *db_choose_url(const char *cli, const char *section_url, const char **source)
+char *db_choose_url(const char *cli, const char *env, const char *section_url, const char **source)
 {
-    return db_normalize_url(choose_raw(cli, section_url, source));
+    return db_normalize_url(choose_raw(cli, env, section_url, source));
 }
 
-char *db_choose_driver(const char *cli, const char *section_url)
+char *db_choose_driver(const char *cli, const char *env, const char *section_url)
 {
     const char *source;
-    const char *url = choose_raw(cli, section_url, &source);
+    const char *url = choose_raw(cli, env, section_url, &source);
     if (!url)
         return NULL;
     const char *plus = strchr(url, '+');
@@ -469,23 +469,45 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-PGconn *db_connect_start(const char *url, const char *application_name, del_err *err)
+/* connect_timeout (seconds, as text) or NULL; it comes before the URL, so a
+ * connect_timeout written in the URL wins */
+static PGconn *connect_start(const char *url, const char *application_name, const char *timeout,
+                             del_err *err)
 {
     if (db_check_url(url, err) != 0)
         return NULL;
-    const char *keys[] = {"dbname", "fallback_application_name", "application_name", NULL};
-    const char *vals[] = {url, "delembic", application_name, NULL};
-    if (!url) {
-        keys[0] = "fallback_application_name";
-        vals[0] = "delembic";
-        keys[1] = "application_name";
-        vals[1] = application_name;
-        keys[2] = NULL;
+    const char *keys[5], *vals[5];
+    size_t k = 0;
+    if (timeout) {
+        keys[k] = "connect_timeout";
+        vals[k++] = timeout;
     }
+    if (url) {
+        keys[k] = "dbname";
+        vals[k++] = url;
+    }
+    keys[k] = "fallback_application_name";
+    vals[k++] = "delembic";
+    keys[k] = "application_name";
+    vals[k++] = application_name;
+    keys[k] = NULL;
+    vals[k] = NULL;
     PGconn *conn = PQconnectStartParams(keys, vals, 1);
     if (!conn)
         del_fail(err, DEL_KIND_DATABASE, "cannot connect: out of memory");
     return conn;
+}
+
+PGconn *db_connect_start(const char *url, const char *application_name, del_err *err)
+{
+    return connect_start(url, application_name, NULL, err);
+}
+
+PGconn *db_connect_within(const char *url, const char *application_name, int seconds, del_err *err)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%d", seconds);
+    return db_connect_finish(connect_start(url, application_name, t, err), url, err);
 }
 
 PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err)

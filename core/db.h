@@ -12,10 +12,10 @@
 /* Pick the URL by precedence: cli, then $DELEMBIC_DATABASE_URL, then the
  * section's; NULL means libpq's own defaults (PGHOST, PGDATABASE, ...).
  * *source names where it came from. The result is normalised (malloc'd). */
-char *db_choose_url(const char *cli, const char *section_url, const char **source);
+char *db_choose_url(const char *cli, const char *env, const char *section_url, const char **source);
 /* The +driver of the URL db_choose_url picks ("psycopg2" for
  * postgresql+psycopg2://...), or NULL; malloc'd. */
-char *db_choose_driver(const char *cli, const char *section_url);
+char *db_choose_driver(const char *cli, const char *env, const char *section_url);
 /* The same database as a SQLAlchemy URL for Alembic's env.py:
  * postgresql[+driver]://user:password@host:port/dbname?other=options, parts
  * percent-encoded, and a socket folder, several hosts or an unusual name in
@@ -38,6 +38,9 @@ char *db_redact_text(const char *text, const char *url);
 int db_check_url(const char *url, del_err *err);
 
 PGconn *db_connect(const char *url, const char *application_name, del_err *err);
+/* The same, giving up after seconds (libpq's connect_timeout; one written in
+ * the URL wins). */
+PGconn *db_connect_within(const char *url, const char *application_name, int seconds, del_err *err);
 /* The same in two halves, so other work can overlap the server's start-up. */
 PGconn *db_connect_start(const char *url, const char *application_name, del_err *err);
 PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err);

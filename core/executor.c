@@ -336,11 +336,9 @@ static void show_progress(run *r, const wmsg *m)
     del_emit_progress(r->o->notify, &p);
 }
 
-/* The server session with this pid and start key (the worker's, as it told
- * us): a pid that another session took since never matches. */
-#define BACKEND_MATCH                                                                              \
-    " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
-    " WHERE " WORKER_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
+/* waiting for a terminated worker session to be gone: this often, this many times */
+#define BACKEND_GONE_POLL_MS 50
+#define BACKEND_GONE_TRIES 100
 
 /* End a worker's server session (after the worker died or was killed), and
  * wait until it is gone. Only the session the worker last reported: never a
@@ -349,30 +347,18 @@ static void terminate_backend(run *r, int pid, long long key)
 {
     if (pid <= 0 || key == 0)
         return;
-    char p[32], k[32];
-    snprintf(p, sizeof p, "%d", pid);
-    snprintf(k, sizeof k, "%lld", key);
-    const char *params[2] = {p, k};
     PGconn *conn = state_db(r);
-    PGresult *q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH,
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(q) != PGRES_TUPLES_OK && !r->lost_lock) {
+    if (store_terminate_backend(conn, pid, key) != 0 && !r->lost_lock) {
         check_lock_session(r); /* the lock session itself may be gone: go on with a fresh one */
-        PQclear(q);
         conn = state_db(r);
-        q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH, 2,
-                         NULL, params, NULL, NULL, 0);
+        store_terminate_backend(conn, pid, key);
     }
-    PQclear(q);
     if (!conn)
         return;
-    for (int tries = 0; tries < 100; tries++) {
-        q = PQexecParams(conn, "SELECT 1" BACKEND_MATCH, 2, NULL, params, NULL, NULL, 0);
-        int gone = !q || PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) == 0;
-        PQclear(q);
-        if (gone)
+    for (int tries = 0; tries < BACKEND_GONE_TRIES; tries++) {
+        if (store_backend_alive(conn, pid, key) != 1)
             return;
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, BACKEND_GONE_POLL_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }

@@ -288,7 +288,7 @@ static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
     free(sa);
     free(here);
     free(text);
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = app_env_of(a->o)->tmpdir;
     c->dir = path_join(tmp && *tmp ? tmp : "/tmp", ALEMBIC_COPY_DIR);
     int rc = 0;
     if (!mkdtemp(c->dir)) {
@@ -320,9 +320,24 @@ static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
     return rc;
 }
 
+/* The environment of Alembic's process: ours, with DELEMBIC_DATABASE_URL
+ * set to the run's database (for an alembic_command's env.py) when there is
+ * one. Built for exec; our own environment is left as it is. */
+static void child_env(const app *a, strvec *env)
+{
+    static const char name[] = "DELEMBIC_DATABASE_URL=";
+    for (char **e = environ; *e; e++)
+        if (!a->url || strncmp(*e, name, sizeof name - 1) != 0)
+            strvec_push(env, *e);
+    if (a->url)
+        strvec_push_owned(env, xasprintf("%s%s", name, a->url));
+}
+
 /* Run argv in dir; the exit code (128 + signal when killed), or -1. */
 static int run_child(app *a, char **argv, const char *dir, int *interrupted, del_err *err)
 {
+    strvec env = {0};
+    child_env(a, &env);
     struct sigaction sa, old_int, old_term, old_hup;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal_during_alembic;
@@ -342,13 +357,11 @@ static int run_child(app *a, char **argv, const char *dir, int *interrupted, del
         static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
             signal(sigs[i], SIG_DFL);
-        if (a->url)
-            setenv("DELEMBIC_DATABASE_URL", a->url, 1);
         if (dir && chdir(dir) != 0) {
             dprintf(STDERR_FILENO, "cannot enter %s: %s\n", dir, strerror(errno)); /* the child */
             _exit(127);
         }
-        execvp(argv[0], argv);
+        execvpe(argv[0], argv, env.v);
         dprintf(STDERR_FILENO, "cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
@@ -369,6 +382,9 @@ static int run_child(app *a, char **argv, const char *dir, int *interrupted, del
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
     *interrupted = alembic_signal;
+    for (size_t i = 0; i < env.n; i++) /* the URL may hold a password */
+        explicit_bzero(env.v[i], strlen(env.v[i]));
+    strvec_clear(&env);
     return code;
 }
 

@@ -317,11 +317,13 @@ static char *comment_safe(const char *s)
     return b.s ? b.s : xstrdup("");
 }
 
+/* revision only reads the Alembic heads: an unreachable database is a warning, soon */
+#define REVISION_CONNECT_TIMEOUT_S 5
+
 /* The database's Alembic heads, or -1 with a warning line in err. */
 static int capture_heads(app *a, strvec *heads, del_err *err)
 {
-    setenv("PGCONNECT_TIMEOUT", "5", 0);
-    PGconn *conn = app_connect(a, "revision", err);
+    PGconn *conn = db_connect_within(a->url, "delembic revision", REVISION_CONNECT_TIMEOUT_S, err);
     if (!conn)
         return -1;
     int exists;

@@ -690,3 +690,39 @@ int store_last_errors(PGconn *conn, const char *schema, strvec *pairs, del_err *
     PQclear(r);
     return 0;
 }
+
+/* The server session with this pid and start key (the worker's, as it told
+ * us): a pid that another session took since never matches. */
+#define BACKEND_MATCH                                                                              \
+    " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
+    " WHERE " STORE_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
+
+static PGresult *backend_query(PGconn *conn, const char *select, int pid, long long key)
+{
+    if (!conn)
+        return NULL;
+    char p[32], k[32];
+    snprintf(p, sizeof p, "%d", pid);
+    snprintf(k, sizeof k, "%lld", key);
+    const char *params[2] = {p, k};
+    char *sql = xasprintf("%s" BACKEND_MATCH, select);
+    PGresult *r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+    free(sql);
+    return r;
+}
+
+int store_terminate_backend(PGconn *conn, int pid, long long key)
+{
+    PGresult *r = backend_query(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)", pid, key);
+    int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    PQclear(r);
+    return rc;
+}
+
+int store_backend_alive(PGconn *conn, int pid, long long key)
+{
+    PGresult *r = backend_query(conn, "SELECT 1", pid, key);
+    int alive = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return alive;
+}

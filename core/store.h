@@ -131,6 +131,19 @@ char *store_record_sql(const char *revision, double started, double ended, const
 const char *store_username(void);
 const char *store_hostname(void);
 
+/* A server session's start time in microseconds, from pg_stat_get_activity
+ * row s: with its pid, it names the session (a pid alone may have been taken
+ * by another session since). The worker reports it, the parent matches it. */
+#define STORE_BACKEND_KEY                                                                          \
+    "(pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                       \
+    " 1000000::double precision)::bigint"
+
+/* End the server session with this pid and start key (a worker's, as it told
+ * the parent; WORKER_BACKEND_KEY): 0, or -1 when the query failed. */
+int store_terminate_backend(PGconn *conn, int pid, long long key);
+/* 1 while that session is still there, else 0. */
+int store_backend_alive(PGconn *conn, int pid, long long key);
+
 /* One row of delembic_run_history: one attempt. */
 typedef struct store_attempt {
     char *revision, *status, *started_at, *exception, *username, *hostname, *checksum; /* NULL: none */

@@ -44,28 +44,23 @@ static int run_upgrade(app *a, cli_args *c, del_err *err)
 {
     upgrade_args u = {.target = c->arg, .jobs = c->jobs, .dry_run = c->dry_run, .strict = c->strict,
                       .lock_timeout = c->lock_timeout, .timeout = c->timeout};
-    c->documented = 1;
     return cmd_upgrade(a, &u, err);
 }
 
 static int run_current(app *a, cli_args *c, del_err *err)
 {
-    int rc = cmd_current(a, err);
-    c->documented = rc == 0;
-    return rc;
+    (void)c;
+    return cmd_current(a, err);
 }
 
 static int run_history(app *a, cli_args *c, del_err *err)
 {
-    int rc = cmd_history(a, c->all, err);
-    c->documented = rc == 0;
-    return rc;
+    return cmd_history(a, c->all, err);
 }
 
 static int run_verify(app *a, cli_args *c, del_err *err)
 {
     verify_args v = {.strict = c->strict, .offline = c->offline};
-    c->documented = 1;
     return cmd_verify(a, &v, err);
 }
 

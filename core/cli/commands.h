@@ -38,7 +38,6 @@ typedef struct cli_args {
     const char *message, *output, *file;
     int jobs, dry_run, strict, print, autogen, dot, offline, force, all;
     double lock_timeout, timeout;
-    int documented;          /* out: the command printed its own JSON document */
 } cli_args;
 
 typedef struct cli_command {

@@ -109,7 +109,7 @@ static int print_help(int use_json, const cli_command *cmd)
  * password, and the passwords of --database and DELEMBIC_DATABASE_URL. */
 static void redact_message(del_err *err, const app_opts *o)
 {
-    const char *urls[] = {o->database, getenv("DELEMBIC_DATABASE_URL")};
+    const char *urls[] = {o->database, app_env_of(o)->database_url};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         char *red = db_redact_text(err->msg, urls[i]);
         snprintf(err->msg, sizeof err->msg, "%s", red);
@@ -124,6 +124,9 @@ static void redact_message(del_err *err, const app_opts *o)
 static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
+    app_env env; /* the one place environment variables are read */
+    app_env_read(&env);
+    o.env = &env;
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0, all = 0;
     int help = 0, version = 0;
@@ -304,8 +307,8 @@ static int run_cli(int argc, char **argv, proctitle *title)
         notify.event_cb = render_json_event;
         notify.payload = &rj;
     } else {
-        const char *pi = getenv("DELEMBIC_PROGRESS_SECONDS");
-        render_text_init(&rt, o.quiet, o.verbose, pi && *pi ? atof(pi) : 0);
+        const char *pi = env.progress_seconds;
+        render_text_init(&rt, o.quiet, o.verbose, pi ? atof(pi) : 0);
         notify.event_cb = render_text_event;
         notify.progress_cb = render_text_progress;
         notify.payload = &rt;
@@ -327,7 +330,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
             app_close(&a);
         }
     }
-    int documented = ca.documented;
+    int documented = o.json && rj.documented; /* the command printed its own document */
     redact_message(&err, &o);
     if (code != 0 && !del_failed(&err))
         err.kind = DEL_KIND_USAGE; /* a command that failed without saying why */

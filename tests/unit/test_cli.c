@@ -1,11 +1,16 @@
 /* The CLI's pieces that need no database: the kind -> exit code mapping, the
  * command table (every command has its help), the nearest-command suggestion. */
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "check_main.h"
 #include "commands.h"
 #include "err.h"
+#include "render.h"
 
 START_TEST(kinds_map_to_the_documented_exit_codes)
 {
@@ -78,6 +83,114 @@ START_TEST(an_unknown_command_gets_the_nearest_one)
 }
 END_TEST
 
+/* what r wrote to its out and err files */
+static void take(render_text *r, char *out, char *errs, size_t n)
+{
+    FILE *f[2] = {r->out, r->err};
+    char *dst[2] = {out, errs};
+    for (int k = 0; k < 2; k++) {
+        fflush(f[k]);
+        rewind(f[k]);
+        size_t got = fread(dst[k], 1, n - 1, f[k]);
+        dst[k][got] = '\0';
+        fclose(f[k]);
+    }
+}
+
+START_TEST(text_renderer_draws_the_run_from_events)
+{
+    render_text r;
+    render_text_init(&r, 0, 0, 0);
+    r.out = tmpfile();
+    r.err = tmpfile();
+    r.tty = 0;
+    del_notify n = {DEL_NOTIFY_VERSION, render_text_event, render_text_progress, &r};
+    del_event ev = {.type = DEL_EV_MIGRATION_STARTED, .revision = "D001", .description = "load\x1b[2J"};
+    del_emit(&n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_LOG, .revision = "D001", .message = "3 rows"};
+    del_emit(&n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_SUCCEEDED, .revision = "D001", .seconds = 0.03};
+    del_emit(&n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_FAILED, .revision = "D002", .message = "boom", .marked = 1};
+    del_emit(&n, &ev);
+    del_emit_text(&n, DEL_EV_WARNING, "WARNING: %s", "careful");
+    del_emit_text(&n, DEL_EV_DEBUG, "not shown without -v");
+    char out[1024], errs[1024];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "Running D001: load\\x1b[2J\n  D001: 3 rows\n  OK (0.03s)\n  D002 FAILED: boom\n");
+    ck_assert_str_eq(errs, "WARNING: careful\n");
+}
+END_TEST
+
+START_TEST(quiet_text_keeps_results_and_drops_notes)
+{
+    render_text r;
+    render_text_init(&r, 1, 1, 0);
+    r.out = tmpfile();
+    r.err = tmpfile();
+    del_notify n = {DEL_NOTIFY_VERSION, render_text_event, NULL, &r};
+    del_emit_text(&n, DEL_EV_NOTE, "Nothing to do");
+    del_emit_text(&n, DEL_EV_OUTPUT, "STATUS REVISION");
+    del_emit_text(&n, DEL_EV_DEBUG, "sql (1.0 ms): SELECT 1");
+    char out[1024], errs[1024];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "STATUS REVISION\n");
+    ck_assert_str_eq(errs, "debug: sql (1.0 ms): SELECT 1\n");
+}
+END_TEST
+
+START_TEST(core_works_with_no_listener)
+{
+    del_notify n = DEL_NOTIFY_INIT;
+    del_emit_text(&n, DEL_EV_NOTE, "%s", "nobody hears this");
+    del_emit_text(NULL, DEL_EV_NOTE, "%s", "nor this");
+    del_progress p = {.revision = "D001", .done = 1, .total = 2, .unit = "rows"};
+    del_emit_progress(&n, &p);
+    ck_assert_int_eq(del_listening(&n), 0);
+}
+END_TEST
+
+static int count_problems(void *payload, const char *check, const del_err *e)
+{
+    (void)check;
+    ck_assert_int_eq(e->kind, DEL_KIND_BUNDLE);
+    (*(int *)payload)++;
+    return 0;
+}
+
+/* a folder with a.so (listed), x.so and y.so (not listed); b.so is listed but missing */
+START_TEST(one_checker_stops_at_the_first_problem_or_collects_them_all)
+{
+    char dir[] = "/tmp/delembic-checker.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *names[] = {"a.so", "x.so", "y.so"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fclose(f);
+    }
+    mentry m[2] = {{.revision = "A", .file = "a.so"}, {.revision = "B", .file = "b.so"}};
+    manifest mf = {.m = m, .n = 2};
+    int n = 0;
+    bundle_checker all = {count_problems, &n, 1};
+    ck_assert_int_eq(bundle_check_listing(dir, &mf, &all), 0);
+    ck_assert_int_eq(n, 3); /* x.so, y.so unlisted; b.so missing */
+    del_err err;
+    del_err_clear(&err);
+    bundle_checker first = {bundle_stop_at_first, &err, 1};
+    ck_assert_int_eq(bundle_check_listing(dir, &mf, &first), -1);
+    ck_assert_int_eq(err.kind, DEL_KIND_BUNDLE);
+    for (size_t i = 0; i < 3; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("cli");
@@ -86,6 +199,10 @@ Suite *make_suite(void)
     ADD(tc, hint_and_detail_are_separate_and_reset_by_the_next_failure);
     ADD(tc, every_command_has_summary_usage_help_and_example);
     ADD(tc, an_unknown_command_gets_the_nearest_one);
+    ADD(tc, text_renderer_draws_the_run_from_events);
+    ADD(tc, quiet_text_keeps_results_and_drops_notes);
+    ADD(tc, core_works_with_no_listener);
+    ADD(tc, one_checker_stops_at_the_first_problem_or_collects_them_all);
     suite_add_tcase(s, tc);
     return s;
 }
