@@ -22,6 +22,7 @@
 #include "inspect.h"
 #include "loader.h"
 #include "manifest.h"
+#include "manifest_cache.h"
 #include "sdk_digest.h"
 #include "sha256.h"
 #include "term.h"

@@ -13,6 +13,7 @@
 
 #include "algraph.h"
 #include "loader.h"
+#include "manifest_cache.h"
 
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
 {

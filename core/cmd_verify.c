@@ -15,6 +15,7 @@
 #include "inspect.h"
 #include "json.h"
 #include "loader.h"
+#include "manifest_cache.h"
 #include "store.h"
 #include "term.h"
 

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "manifest_cache.h"
 #include "sha256.h"
 #include "term.h"
 #include "yamltree.h"
@@ -388,32 +387,6 @@ fail:
     ynode_free(root);
     manifest_free(mf);
     return -1;
-}
-
-int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
-{
-    char *path = path_join(bundle_dir, MANIFEST_FILE);
-    char *text;
-    size_t len;
-    if (read_file(path, MANIFEST_MAX_BYTES, &text, &len, err) != 0) {
-        if (!path_exists(path))
-            del_fail(err, DEL_KIND_BUNDLE, "%s: no manifest in the bundle folder; build one with 'delembic build' or name the bundle with --bundle DIR",
-                     path);
-        free(path);
-        memset(mf, 0, sizeof *mf);
-        return -1;
-    }
-    if (manifest_cache_load(text, len, path, mf) == 0) {
-        free(text);
-        free(path);
-        return 0;
-    }
-    int rc = manifest_parse(path, text, len, mf, err);
-    if (rc == 0)
-        manifest_cache_store(text, len, mf);
-    free(text);
-    free(path);
-    return rc;
 }
 
 /* ---- writing ---------------------------------------------------------- */

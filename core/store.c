@@ -213,6 +213,9 @@ static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
     PQclear(r);
 }
 
+/* how often a waiting run tries the lock again */
+#define STORE_LOCK_POLL_MS 50
+
 int store_lock(PGconn *conn, double timeout, const del_notify *notify, del_err *err)
 {
     char sql[128];
@@ -240,7 +243,7 @@ int store_lock(PGconn *conn, double timeout, const del_notify *notify, del_err *
             del_emit_text(notify, DEL_EV_WARNING, "Waiting for the delembic lock held by %s ...", who); /* server text */
             told = 1;
         }
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, STORE_LOCK_POLL_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }

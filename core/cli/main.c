@@ -1,5 +1,7 @@
-/* delembic: the command line. A thin layer: parse options, call the core,
- * print the error line and exit with its code. */
+/* delembic: the command line. A thin layer: parse the options, find the
+ * command in the table (commands.c), set up what it needs and the renderer
+ * its events go to (render_text.c or render_json.c), run it, then print the
+ * error (with its hint) and exit with the code of the error's kind. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
