@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "store.h"
+#include "trust.h"
 #include "util.h"
 
 static const char *env_value(const char *name)
@@ -23,6 +24,7 @@ void app_env_read(app_env *e)
     e->sdk_include = env_value("DELEMBIC_SDK_INCLUDE");
     e->sdk_lib = env_value("DELEMBIC_SDK_LIB");
     e->tmpdir = env_value("TMPDIR");
+    e->trusted_keys = env_value(TRUST_KEYS_ENV);
 }
 
 const app_env *app_env_of(const app_opts *o)

@@ -19,6 +19,7 @@ typedef struct app_env {
     const char *cc, *cflags;      /* CC, CFLAGS: build's compiler */
     const char *sdk_include, *sdk_lib; /* DELEMBIC_SDK_INCLUDE, DELEMBIC_SDK_LIB */
     const char *tmpdir;           /* TMPDIR: where pipeline writes Alembic's private config */
+    const char *trusted_keys;     /* DELEMBIC_TRUSTED_KEYS: keys trusted besides the config's and --trusted-key */
 } app_env;
 
 void app_env_read(app_env *e);
@@ -33,6 +34,8 @@ typedef struct app_opts {
     int verbose;
     const del_notify *notify; /* where everything the commands report goes (the CLI's renderer) */
     const app_env *env;       /* NULL: as if nothing were set */
+    const char *const *trusted_keys;  /* --trusted-key, each time it is given */
+    size_t ntrusted_keys;
 } app_opts;
 
 /* o's environment (an empty one when o has none). */

@@ -16,6 +16,8 @@
 #include "alembic.h"
 #include "buildpaths.h"
 #include "buildstate.h"
+#include "cmd_sign.h"
+#include "datafiles.h"
 #include "delembic/plugin.h"
 #include "bundle.h"
 #include "identity.h"
@@ -30,6 +32,10 @@
 #define STATE_OBJ_DIR "obj"
 #define POSIX_FLAG "-D_POSIX_C_SOURCE=200809L"
 #define STATE_LOCK "lock"
+/* <script_location>/common: its *.c are compiled into every migration (each
+ * one's translation unit starts with them, -include), its headers are found
+ * with #include "..."; none of it is a migration itself. */
+#define COMMON_DIR "common"
 #define BUNDLE_MODE 0755
 #define PLUGIN_MODE 0755
 /* a preprocessed unit larger than this is refused (the source is not a migration) */
@@ -121,6 +127,7 @@ typedef struct unit {
 /* One build: the folders and what every unit shares. */
 typedef struct build_ctx {
     app *a;
+    const build_args *ba;
     const char *project;    /* delembic.yaml's folder: the compiler runs there */
     const char *scripts;
     char *bundle;           /* as configured (absolute) */
@@ -758,6 +765,9 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
         else
             dag_free(&g);
     }
+    /* every file of data/, pinned by sha256 and size */
+    if (rc == 0)
+        rc = datafiles_scan(staging, &mf, err);
     if (rc == 0)
         rc = manifest_write(staging, &mf, err);
     manifest_free(&mf);
@@ -917,6 +927,8 @@ static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_
         rc = stage_data(c, staging, err);
     if (rc == 0)
         rc = build_manifest(c, staging, have_target, names, units, err);
+    if (rc == 0 && c->ba->sign_key)
+        rc = sign_manifest(staging, c->ba->sign_key, c->ba->bundle_version, c->ba->sign_out, err);
     if (rc == 0) {
         size_t removed = have_target ? count_removed(c->target, names) : 0;
         rc = swap_in(staging, c->target, have_target, err);
@@ -1089,7 +1101,7 @@ static int take_lock(const build_ctx *c, int *fd, del_err *err)
 int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
 {
     memset(stats, 0, sizeof *stats);
-    build_ctx c = {.a = a, .project = a->cfg.dir, .scripts = a->cfg.script_location};
+    build_ctx c = {.a = a, .ba = ba, .project = a->cfg.dir, .scripts = a->cfg.script_location};
     c.bundle = path_absolute(ba->out_dir ? ba->out_dir : a->cfg.build_dir);
     char *real = realpath(c.bundle, NULL);
     c.target = real ? real : xstrdup(c.bundle);
@@ -1134,7 +1146,21 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         strvec_push(&common, *f);
     c.flags = canonical_flags(&c, &common, pq);
     strvec_push_owned(&common, xasprintf("-I%s", c.sdk_inc));
-    units = xcalloc(sources.n, sizeof *units);
+    /* shared code: in the preprocessed unit, so in each identity too (the
+     * flags that bring it in are not) */
+    char *common_dir = path_join(a->cfg.script_location, COMMON_DIR);
+    if (is_dir(common_dir)) {
+        strvec shared = {0};
+        list_sources(common_dir, &shared, err);
+        strvec_push_owned(&common, xasprintf("-I%s", common_dir));
+        for (size_t k = 0; k < shared.n; k++) {
+            strvec_push(&common, "-include");
+            strvec_push_owned(&common, path_join(common_dir, shared.v[k]));
+        }
+        strvec_clear(&shared);
+    }
+    free(common_dir);
+    units = xcalloc(sources.n ? sources.n : 1, sizeof *units);
     for (size_t i = 0; i < sources.n; i++) {
         unit *u = &units[i];
         make_unit(&c, u, sources.v[i], &common, pq);

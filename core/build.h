@@ -1,4 +1,5 @@
 /* `delembic build`: compile every .c of the script folder into its own .so
+ * (with the shared code of its common/ folder in each: COMMON_DIR)
  * (incrementally, in parallel, with the compiler's own file:line errors),
  * copy the data/ folder, read each descriptor and write manifest.yaml with the
  * Alembic graph. */
@@ -7,9 +8,17 @@
 
 #include "app.h"
 
+struct minisign_seckey;
+struct sign_result;
+
 typedef struct build_args {
     const char *out_dir;    /* -o, else the section's build_dir */
     int jobs;               /* 0: number of cores */
+    /* --sign: the new manifest is signed in the staged bundle, before it
+     * replaces the old one (cmd_sign.h); sign_out gets the key id and version */
+    const struct minisign_seckey *sign_key;
+    const char *bundle_version;
+    struct sign_result *sign_out;
 } build_args;
 
 typedef struct build_stats {

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "drift.h"
 #include "json.h"
+#include "orphan.h"
 #include "store.h"
 #include "term.h"
 
@@ -145,6 +146,17 @@ int cmd_history(app *a, int all, del_err *err)
     for (size_t i = 0; i + 1 < emsgs.n; i += 2)
         strmap_put(&eidx, emsgs.v[i], (long)(i + 1));
     int rw = revision_width(&v, NULL);
+    /* applied migrations whose Alembic dependencies are not applied now */
+    alstate al;
+    int have_al = 0;
+    for (size_t i = 0; i < v.b.mf.n && !have_al; i++)
+        have_al = v.b.mf.m[i].alembic.n && store_find(&v.st, v.b.mf.m[i].revision);
+    if (have_al && alstate_read(v.conn, &v.b, &al, err) != 0) {
+        strmap_free(&eidx);
+        strvec_clear(&emsgs);
+        view_close(&v);
+        return -1;
+    }
     json js = {0};
     if (a->o->json) {
         json_obj_open(&js, NULL);
@@ -161,6 +173,14 @@ int cmd_history(app *a, int all, del_err *err)
         const char *s = status_of(&v, i, &row);
         long ei = strmap_get(&eidx, e->revision);
         const char *emsg = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL;
+        char *orphan = NULL;
+        if (have_al && (!strcmp(s, "applied") || !strcmp(s, "changed"))) {
+            strvec missing = {0};
+            alstate_missing(&al, e, &missing);
+            if (missing.n)
+                orphan = orphan_message(&missing);
+            strvec_clear(&missing);
+        }
         if (a->o->json) {
             json_obj_open(&js, NULL);
             json_str(&js, "revision", e->revision);
@@ -179,7 +199,9 @@ int cmd_history(app *a, int all, del_err *err)
             json_str(&js, "applied_identity", row ? row->checksum : NULL);
             json_str(&js, "applied_sha256", row ? row->checksum : NULL);
             json_str(&js, "error", emsg);
+            json_str(&js, "orphaned", orphan);
             json_obj_close(&js);
+            free(orphan);
             continue;
         }
         char dur[32] = "";
@@ -189,6 +211,9 @@ int cmd_history(app *a, int all, del_err *err)
                       row ? row->applied_at : "", dur, e->description);
         if (emsg)
             del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   error: %s", "", rw, "", emsg);
+        if (orphan)
+            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   %s", "", rw, "", orphan);
+        free(orphan);
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
@@ -217,6 +242,8 @@ int cmd_history(app *a, int all, del_err *err)
     }
     strmap_free(&eidx);
     strvec_clear(&emsgs);
+    if (have_al)
+        alstate_free(&al);
     view_close(&v);
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "cmd_upgrade.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,16 @@
 #include "alembic.h"
 #include "buildstate.h"
 #include "bundle.h"
+#include "datafiles.h"
 #include "db.h"
 #include "drift.h"
 #include "executor.h"
 #include "json.h"
+#include "orphan.h"
 #include "plan.h"
 #include "store.h"
 #include "notify.h"
+#include "trust_run.h"
 
 /* the stale-bundle warning names at most this many files */
 #define STALE_LIST_MAX 10
@@ -34,8 +38,9 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
             if (!quiet && !js)
-                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
-                        e->revision, v->checksum, e->identity ? e->identity : e->sha256,
+                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied with identity %.12s..., the bundle has %s %.12s...)%s",
+                        e->revision, v->checksum, e->identity ? "identity" : ".so sha256",
+                        e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }
@@ -51,6 +56,37 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
                       changed.s);
     sbuf_free(&changed);
     return rc;
+}
+
+/* Applied migrations whose Alembic dependencies are no longer applied (an
+ * `alembic downgrade` ran under them): a warning, or with --strict an error
+ * before anything runs. Lines "REV: orphaned: ..." into out. */
+static int orphans_possible(const bundle *b, const vstate *st)
+{
+    for (size_t i = 0; i < b->mf.n; i++) {
+        const vrow *v = store_find(st, b->mf.m[i].revision);
+        if (b->mf.m[i].alembic.n && v && !strcmp(v->status, "success"))
+            return 1;
+    }
+    return 0;
+}
+
+/* heads: the database's Alembic heads, read when orphans_possible. */
+static int report_orphans(const bundle *b, const vstate *st, const strvec *heads, int strict,
+                          int quiet, strvec *out, const del_notify *n, del_err *err)
+{
+    if (!orphans_possible(b, st))
+        return 0;
+    alstate al;
+    alstate_from_heads(b, heads, &al);
+    orphan_list(b, st, &al, out);
+    alstate_free(&al);
+    for (size_t k = 0; k < out->n && !quiet; k++)
+        del_emit_text(n, DEL_EV_WARNING, "WARNING: %s%s", out->v[k], strict ? "" : "; --strict refuses to run until it is resolved");
+    if (strict && out->n)
+        return del_fail(err, DEL_EUSAGE, "%s (--strict); run 'alembic upgrade' to re-apply it, or 'delembic forget' the migration",
+                        out->v[0]);
+    return 0;
 }
 
 /* Run from a project: sources edited since the last build mean the bundle
@@ -237,6 +273,18 @@ static void phase_done(const app *a, const char *name, double *t)
     *t = now;
 }
 
+/* The bundle's signature against the trusted keys. */
+static int upgrade_signature(app *a, trust_result *trust, del_err *err)
+{
+    trust_keys tk;
+    memset(trust, 0, sizeof *trust);
+    if (trust_run_keys(a, &tk, err) != 0)
+        return -1;
+    int rc = trust_check_bundle(&tk, a->bundle_dir, NULL, trust, err);
+    trust_keys_free(&tk);
+    return rc;
+}
+
 int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
 {
     double t = monotonic_seconds();
@@ -262,11 +310,25 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     /* the run keeps this bundle folder, whatever a build puts in its place */
+    /* the trust chain, before any plugin is opened: the signature (before
+     * the manifest is even parsed), then what was parsed is what was
+     * verified, and the data files */
+    trust_result trust;
+    if (upgrade_signature(a, &trust, err) != 0) {
+        code = -1;
+        goto done;
+    }
     if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
         code = -1;
         goto done;
     }
     phase_done(a, "read bundle", &t);
+    char kept[PATH_MAX];
+    if (trust_same_manifest(&trust, &b.mf, err) != 0 ||
+        datafiles_check(bundle_path(&b, kept), &b.mf, 0, NULL, NULL, err) != 0) {
+        code = -1;
+        goto done;
+    }
     conn = app_connect_finish(a, conn, err);
     if (!conn) {
         code = -1;
@@ -291,21 +353,34 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     phase_done(a, u->dry_run ? "check and state" : "check, lock and state", &t);
+    if (trust_check_rollback(conn, schema, &trust, u->allow_older_bundle, err) != 0) {
+        code = -1;
+        goto done;
+    }
     if (plan_make(&b, &st, u->target, &p, err) != 0 ||
         report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, a->o->notify, err) != 0) {
         code = -1;
         goto done;
     }
-    if (plan_needs_alembic(&b, &p)) {
-        strvec heads = {0};
+    /* the Alembic heads, once: for BLOCKED, and for applied migrations
+     * whose Alembic dependency was downgraded under them (orphans) */
+    strvec heads = {0}, orphans = {0};
+    if (plan_needs_alembic(&b, &p) || orphans_possible(&b, &st)) {
         int exists = 0;
         if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
             strvec_clear(&heads);
             code = -1;
             goto done;
         }
-        plan_check_alembic(&b, &p, &heads, exists);
-        strvec_clear(&heads);
+        if (plan_needs_alembic(&b, &p))
+            plan_check_alembic(&b, &p, &heads, exists);
+    }
+    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet || use_json, &orphans, a->o->notify, err);
+    strvec_clear(&heads);
+    if (orc != 0) {
+        strvec_clear(&orphans);
+        code = -1;
+        goto done;
     }
     phase_done(a, "plan", &t);
     int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
@@ -316,7 +391,12 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         json_str(&js, "target", u->target ? u->target : "head");
         json_bool(&js, "dry_run", u->dry_run);
         json_plan(&js, &b, &p, &st, root);
+        json_arr_open(&js, "orphaned");
+        for (size_t k = 0; k < orphans.n; k++)
+            json_str(&js, NULL, orphans.v[k]);
+        json_arr_close(&js);
     }
+    strvec_clear(&orphans);
     size_t nheld = 0;
     for (size_t k = 0; k < p.nrun; k++)
         nheld += held(&b, &st, p.run[k]) != NULL;
@@ -370,6 +450,20 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
             free(msg);
         }
         err->reported = !use_json; /* already printed */
+        code = -1;
+        goto done;
+    }
+    /* something will run: every data file must be the one listed (hashed
+     * here, not on a no-op run; dm_copy_file checks again as it streams) */
+    if (p.nrun) {
+        char pbuf[PATH_MAX];
+        if (datafiles_check(bundle_path(&b, pbuf), &b.mf, 1, NULL, NULL, err) != 0) {
+            code = -1;
+            goto done;
+        }
+    }
+    /* this signed bundle is now the newest run against the database */
+    if (trust_record_version(conn, schema, &trust, err) != 0) {
         code = -1;
         goto done;
     }

@@ -12,6 +12,7 @@ typedef struct upgrade_args {
     int strict;              /* drift is an error */
     double lock_timeout;     /* seconds; < 0 waits for ever */
     double timeout;          /* --timeout: seconds per migration; 0 uses the section's */
+    int allow_older_bundle;  /* --allow-older-bundle: no rollback protection (trust_run.h) */
 } upgrade_args;
 
 /* Returns the exit code; err holds the message for nonzero codes. */

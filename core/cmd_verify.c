@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "datafiles.h"
 #include "buildstate.h"
 #include "db.h"
 #include "drift.h"
@@ -18,6 +19,7 @@
 #include "manifest_cache.h"
 #include "store.h"
 #include "term.h"
+#include "trust_run.h"
 
 typedef struct report {
     json *js;
@@ -55,6 +57,58 @@ static int collect(void *payload, const char *check, const del_err *e)
 {
     problem(payload, check, "%s", e->msg);
     return 0;
+}
+
+static void data_problem(void *ud, const char *msg)
+{
+    problem(ud, "data", "%s", msg);
+}
+
+/* The signature against the trusted keys; -1 when it fails them. */
+static int verify_trust(app *a, report *r, const char *dir, const manifest *mf, trust_result *trust)
+{
+    trust_keys tk;
+    del_err e;
+    memset(trust, 0, sizeof *trust);
+    if (trust_run_keys(a, &tk, &e) != 0) {
+        problem(r, "signature", "%s", e.msg);
+        return -1;
+    }
+    int rc = trust_check_bundle(&tk, dir, mf, trust, &e);
+    if (rc != 0)
+        problem(r, "signature", "%s", e.msg);
+    trust_keys_free(&tk);
+    return rc;
+}
+
+/* Who signed the bundle and when, for the summary. */
+static void print_trust(const del_notify *n, json *js, const trust_result *t)
+{
+    if (js) {
+        json_obj_open(js, "signature");
+        json_bool(js, "signed", t->signed_bundle);
+        json_bool(js, "verified", t->verified);
+        json_int(js, "trusted_keys", (long long)t->nkeys);
+        json_str(js, "key_id", t->key_id[0] ? t->key_id : NULL);
+        json_str(js, "trusted_key", t->key_name[0] ? t->key_name : NULL);
+        json_str(js, "bundle_version", t->version[0] ? t->version : NULL);
+        json_str(js, "signed_at", t->signed_at[0] ? t->signed_at : NULL);
+        json_obj_close(js);
+        return;
+    }
+    if (!t->signed_bundle)
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: none (the bundle is not signed)");
+    else if (t->verified)
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
+ t->key_name, t->version[0] ? t->version : "(none)",
+                  t->signed_at[0] ? t->signed_at : "(no time)");
+    else if (t->nkeys)
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: not accepted (see above)");
+    else if (t->key_id[0])
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
+                  t->key_id, t->version[0] ? t->version : "(none)", t->signed_at[0] ? t->signed_at : "(no time)");
+    else
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: present but not checked (no trusted keys configured)");
 }
 
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
@@ -106,6 +160,9 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     manifest mf = {0};
     int have_mf = 0;
     char (*actual)[65] = NULL;
+    trust_result trust;
+    memset(&trust, 0, sizeof trust);
+    int checked_trust = 0;
     struct stat st;
     del_err e;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -129,6 +186,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
         if (!manifest_file)
             goto summary;
     }
+    /* the signature first: a manifest changed after signing is refused as
+     * that, naming the key id, whatever it was changed into; a bundle that
+     * fails it has none of its plugins loaded */
+    if (verify_trust(a, &r, dir, NULL, &trust) != 0)
+        trusted = 0;
+    checked_trust = 1;
     if (manifest_load(dir, &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
@@ -139,6 +202,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
                 dir, mf.abi, DM_ABI_VERSION);
     bundle_checker all = {collect, &r, 0}; /* a missing file: the file checks below say it */
     bundle_check_listing(dir, &mf, &all);
+    /* the manifest parsed is the one verified; then the data files */
+    if (trust_same_manifest(&trust, &mf, &e) != 0) {
+        problem(&r, "signature", "%s", e.msg);
+        trusted = 0;
+    }
+    datafiles_check(dir, &mf, 1, data_problem, &r, &e);
     /* each file: present, inside, permissions, ELF, sha256 */
     actual = xcalloc(mf.n, 65);
     inspect_item *ok_items = xcalloc(mf.n, sizeof *ok_items);
@@ -223,6 +292,8 @@ summary:
         char msg[64];
         snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
+        if (checked_trust)
+            print_trust(a->o->notify, &js, &trust);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
         json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
@@ -233,6 +304,8 @@ summary:
         json_obj_close(&js);
         json_emit(&js, a->o->notify);
     } else {
+        if (checked_trust)
+            print_trust(a->o->notify, NULL, &trust);
         del_emit_text(a->o->notify, DEL_EV_OUTPUT, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }

@@ -53,6 +53,7 @@ void config_free(del_config *cfg)
     free(cfg->lock_timeout);
     free(cfg->timeout);
     free(cfg->version_table_schema);
+    strvec_clear(&cfg->trusted_keys);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -99,7 +100,100 @@ static void set_defaults(del_config *cfg, const char *base_dir)
 static const char *const section_keys[] = {
     "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
     "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "timeout",
-    "version_table_schema", "jobs", NULL};
+    "version_table_schema", "jobs", "extends", "trusted_keys", NULL};
+
+/* How many sections an `extends:` chain may go through (a cycle stops here). */
+#define CONFIG_EXTENDS_MAX 8
+
+/* The fields of section secname (node sec) into cfg, after those of the
+ * section it extends, if any (so its own override them). */
+static int read_section(const char *name, const ynode *root, const ynode *sec, const char *secname,
+                        const char *base_dir, del_config *cfg, int depth, del_err *err)
+{
+    char where[160];
+    snprintf(where, sizeof where, "section '%s'", secname);
+    if (yscalar_is_null(sec) && sec->kind == YNODE_SCALAR)
+        return 0; /* an empty section: all defaults */
+    if (yexpect(name, sec, YNODE_MAP, where, err) != 0 ||
+        ymap_check_keys(name, sec, section_keys, where, err) != 0)
+        return -1;
+    const char *parent = NULL;
+    if (yget_string(name, sec, "extends", 0, &parent, err) != 0)
+        return -1;
+    if (parent) {
+        const ynode *v = ymap_get(sec, "extends");
+        const ynode *ps = ymap_get(root, parent);
+        if (depth >= CONFIG_EXTENDS_MAX)
+            return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: section '%s': 'extends' goes through more than %d sections (a cycle?); make one section extend another directly",
+                            name, v->line, v->col, secname, CONFIG_EXTENDS_MAX);
+        if (!ps)
+            return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: section '%s' extends '%s', which is not a section of this file",
+                            name, v->line, v->col, secname, parent);
+        if (read_section(name, root, ps, parent, base_dir, cfg, depth + 1, err) != 0)
+            return -1;
+    }
+    struct {
+        const char *key;
+        char **dst;
+        int is_path;
+    } fields[] = {
+        {"script_location", &cfg->script_location, 1},
+        {"build_dir", &cfg->build_dir, 1},
+        {"database", &cfg->database, 0},
+        {"alembic_config", &cfg->alembic_config, 1},
+        {"alembic_version_table", &cfg->alembic_version_table, 0},
+        {"alembic_command", &cfg->alembic_command, 0},
+        {"pipeline", &cfg->pipeline_file, 1},
+        {"statement_timeout", &cfg->statement_timeout, 0},
+        {"lock_timeout", &cfg->lock_timeout, 0},
+        {"timeout", &cfg->timeout, 0},
+        {"version_table_schema", &cfg->version_table_schema, 0},
+    };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        const char *s = NULL;
+        if (yget_string(name, sec, fields[i].key, 0, &s, err) != 0)
+            return -1;
+        if (!s)
+            continue;
+        if (!*s) {
+            const ynode *v = ymap_get(sec, fields[i].key);
+            return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' is empty; give a value or remove it",
+                            name, v->line, v->col, fields[i].key);
+        }
+        free(*fields[i].dst);
+        *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
+    }
+    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
+        return -1;
+    /* trusted_keys: one entry, or a list; a section's own replace those of
+     * the section it extends */
+    const ynode *tk = ymap_get(sec, "trusted_keys");
+    if (tk)
+        strvec_clear(&cfg->trusted_keys);
+    if (tk && tk->kind == YNODE_SCALAR && !yscalar_is_null(tk)) {
+        strvec_push(&cfg->trusted_keys, tk->value);
+    } else if (tk && tk->kind != YNODE_SCALAR) {
+        const ynode *seq = NULL;
+        if (yget_string_list(name, sec, "trusted_keys", &seq, err) != 0)
+            return -1;
+        for (size_t i = 0; seq && i < seq->n; i++)
+            strvec_push(&cfg->trusted_keys, seq->items[i]->value);
+    }
+    return 0;
+}
+
+/* The node of field key for a message: in sec, or in a section it extends. */
+static const ynode *field_node(const ynode *root, const ynode *sec, const char *key)
+{
+    for (int depth = 0; sec && sec->kind == YNODE_MAP && depth <= CONFIG_EXTENDS_MAX; depth++) {
+        const ynode *v = ymap_get(sec, key);
+        if (v)
+            return v;
+        const ynode *ext = ymap_get(sec, "extends");
+        sec = ext && ext->kind == YNODE_SCALAR ? ymap_get(root, ext->value) : NULL;
+    }
+    return NULL;
+}
 
 int config_parse(const char *name, const char *text, size_t len, const char *section,
                  const char *base_dir, del_config *cfg, del_err *err)
@@ -128,63 +222,22 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
                  name, cfg->section, root->n ? names : "none");
         goto fail;
     }
-    char where[160];
-    snprintf(where, sizeof where, "section '%s'", cfg->section);
-    if (yscalar_is_null(sec) && sec->kind == YNODE_SCALAR) {
-        ynode_free(root);
-        return 0; /* an empty section: all defaults */
-    }
-    if (yexpect(name, sec, YNODE_MAP, where, err) != 0 ||
-        ymap_check_keys(name, sec, section_keys, where, err) != 0)
+    if (read_section(name, root, sec, cfg->section, base_dir, cfg, 0, err) != 0)
         goto fail;
-
-    const char *s = NULL;
-    struct {
-        const char *key;
-        char **dst;
-        int is_path;
-    } fields[] = {
-        {"script_location", &cfg->script_location, 1},
-        {"build_dir", &cfg->build_dir, 1},
-        {"database", &cfg->database, 0},
-        {"alembic_config", &cfg->alembic_config, 1},
-        {"alembic_version_table", &cfg->alembic_version_table, 0},
-        {"alembic_command", &cfg->alembic_command, 0},
-        {"pipeline", &cfg->pipeline_file, 1},
-        {"statement_timeout", &cfg->statement_timeout, 0},
-        {"lock_timeout", &cfg->lock_timeout, 0},
-        {"timeout", &cfg->timeout, 0},
-        {"version_table_schema", &cfg->version_table_schema, 0},
-    };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        s = NULL;
-        if (yget_string(name, sec, fields[i].key, 0, &s, err) != 0)
-            goto fail;
-        if (!s)
-            continue;
-        if (!*s) {
-            const ynode *v = ymap_get(sec, fields[i].key);
-            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' is empty; give a value or remove it",
-                     name, v->line, v->col, fields[i].key);
-            goto fail;
-        }
-        free(*fields[i].dst);
-        *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
-    }
     const char *timeouts[] = {"statement_timeout", "lock_timeout", "timeout"};
     char *tvals[] = {cfg->statement_timeout, cfg->lock_timeout, cfg->timeout};
     for (int i = 0; i < 3; i++) {
         if (tvals[i] && !valid_interval(tvals[i])) {
-            const ynode *v = ymap_get(sec, timeouts[i]);
+            const ynode *v = field_node(root, sec, timeouts[i]);
             del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a duration like 30s, 500ms or 5min, not '%.40s'",
-                     name, v->line, v->col, timeouts[i], tvals[i]);
+                     name, v ? v->line : 0, v ? v->col : 0, timeouts[i], tvals[i]);
             goto fail;
         }
     }
     if (cfg->timeout && config_duration_seconds(cfg->timeout) <= 0) {
-        const ynode *v = ymap_get(sec, "timeout");
+        const ynode *v = field_node(root, sec, "timeout");
         del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'timeout' must be more than zero; remove it for no limit",
-                 name, v->line, v->col);
+                 name, v ? v->line : 0, v ? v->col : 0);
         goto fail;
     }
     const char *vs = cfg->version_table_schema;
@@ -192,7 +245,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
     for (const char *p = vs; *p; p++)
         bad_schema |= (unsigned char)*p < 0x20 || *p == 0x7f;
     if (bad_schema) {
-        const ynode *v = ymap_get(sec, "version_table_schema");
+        const ynode *v = field_node(root, sec, "version_table_schema");
         del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'version_table_schema' must be a schema name of at most %d bytes without control characters",
                  name, v ? v->line : 0, v ? v->col : 0, PG_NAME_MAX);
         goto fail;
@@ -201,14 +254,12 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
     for (const char *p = vt; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '.')) {
-            const ynode *v = ymap_get(sec, "alembic_version_table");
+            const ynode *v = field_node(root, sec, "alembic_version_table");
             del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'alembic_version_table' must be a table name (letters, digits, _ and an optional schema.)",
                      name, v ? v->line : 0, v ? v->col : 0);
             goto fail;
         }
     }
-    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
-        goto fail;
     ynode_free(root);
     return 0;
 fail:

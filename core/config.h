@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "util.h"
 
 #define DEL_CONFIG_FILE "delembic.yaml"
 #define DEL_DEFAULT_SECTION "delembic"
@@ -28,6 +29,7 @@ typedef struct del_config {
     char *timeout;          /* host-side wall-clock limit per migration (interval text), or NULL */
     char *version_table_schema; /* where the delembic tables live; default public */
     long long jobs;         /* default 1 */
+    strvec trusted_keys;    /* trusted_keys: .pub files (relative to dir) or key strings */
 } del_config;
 
 /* The first entry named delembic.yaml from start_dir upwards (whatever it

@@ -326,10 +326,16 @@ static void mark_keywords(const char *t, size_t len, char *m)
     }
 }
 
+/* A password shorter than this is masked where it stands as a password (a
+ * URL's user info, password=...), not wherever its letters occur: "***" in
+ * place of every "a" would make a message unreadable while hiding nothing
+ * (such a password is guessed faster than read). */
+#define REDACT_LITERAL_MIN 4
+
 static void mark_literal(const char *t, char *m, const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0;
-    if (!n)
+    if (n < REDACT_LITERAL_MIN)
         return;
     for (const char *p = strstr(t, secret); p; p = strstr(p + 1, secret))
         mark(m, (size_t)(p - t), (size_t)(p - t) + n);

@@ -167,8 +167,23 @@ static int committed_by_itself(run *r, long long xid)
     return xid > 0 && store_xid_committed(state_db(r), xid) == 1;
 }
 
+/* A downgrade: every planned migration that depends on i is downgraded. */
+static int ready_down(run *r, size_t i)
+{
+    for (size_t k = 0; k < r->p->nrun; k++) {
+        size_t j = r->p->run[k];
+        const dag_node *nd = &r->b->g.nodes[j];
+        for (size_t d = 0; d < nd->ndeps; d++)
+            if (nd->deps[d] == i && r->state[j] != M_DONE)
+                return 0;
+    }
+    return 1;
+}
+
 static int ready(run *r, size_t i)
 {
+    if (r->o->downgrade)
+        return ready_down(r, i);
     const dag_node *nd = &r->b->g.nodes[i];
     for (size_t d = 0; d < nd->ndeps; d++) {
         size_t j = nd->deps[d];
@@ -192,6 +207,8 @@ static long next_ready(run *r)
  * while i commits): the first waiting one whose dependencies are done or i. */
 static int next_hint(run *r, size_t i)
 {
+    if (r->o->downgrade)
+        return -1; /* the parent starts each step of a downgrade itself */
     for (size_t k = 0; k < r->p->nrun; k++) {
         size_t j = r->p->run[k];
         if (j == i || r->state[j] != M_WAIT)
@@ -232,13 +249,21 @@ static void record_failure(run *r, size_t i, double started, const char *msg, co
     const mentry *me = &r->b->mf.m[i];
     const char *checksum = me->identity ? me->identity : sha && *sha ? sha : me->sha256;
     const char *rev = r->b->mf.m[i].revision;
-    if (store_record_failure(state_db(r), r->o->schema, rev, started, now_seconds(), msg, checksum,
-                             hold, &e) == 0)
+    /* a failed downgrade leaves its migration applied (a failure record
+     * never replaces a success): its history row says what failed */
+    char *text = r->o->downgrade ? xasprintf("downgrade: %s", msg) : xstrdup(msg);
+    if (store_record_failure(state_db(r), r->o->schema, rev, started, now_seconds(), text, checksum,
+                             hold, &e) == 0) {
+        free(text);
         return;
+    }
     check_lock_session(r);
     if (r->lost_lock && store_record_failure(state_db(r), r->o->schema, rev, started,
-                                             now_seconds(), msg, checksum, hold, &e) == 0)
+                                             now_seconds(), text, checksum, hold, &e) == 0) {
+        free(text);
         return;
+    }
+    free(text);
     out_line(r, "  WARNING: %s", e.msg);
 }
 
@@ -276,12 +301,12 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->state[i] = M_DONE;
         r->res->applied++;
         emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, NULL, NULL);
-        json_outcome(r, i, "applied", secs, NULL);
+        json_outcome(r, i, r->o->downgrade ? "downgraded" : "applied", secs, NULL);
         break;
     case WRES_SKIPPED:
         r->state[i] = M_DONE;
         r->res->skipped++;
-        emit(r, DEL_EV_MIGRATION_SKIPPED, i, secs, NULL, m->text);
+        emit(r, DEL_EV_MIGRATION_SKIPPED, i, secs, r->o->downgrade ? DEL_STATUS_DOWNGRADING : NULL, m->text);
         json_outcome(r, i, "skipped", secs, m->text);
         break;
     case WRES_BUNDLE:
@@ -298,7 +323,24 @@ static void on_result(run *r, worker *w, const wmsg *m)
     case WRES_LOST_LOCK:
     case WRES_FAILED:
     default:
-        if (committed_by_itself(r, m->xid)) {
+        if (r->o->downgrade && committed_by_itself(r, m->xid)) {
+            /* its transaction committed: with its record (the worker lost
+             * the answer) when the version row is gone */
+            char st[32] = "x";
+            del_err e;
+            if (store_status_of(state_db(r), r->o->schema, r->b->mf.m[i].revision, st, sizeof st, &e) == 0 &&
+                !st[0]) {
+                r->state[i] = M_DONE;
+                r->res->applied++;
+                emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, "committed_with_record", m->text);
+                json_outcome(r, i, "downgraded", secs, NULL);
+                break;
+            }
+            text = SELF_COMMIT_MESSAGE;
+        } else if (r->o->downgrade) {
+            if (why && m->status != WRES_FAILED)
+                text = why;
+        } else if (committed_by_itself(r, m->xid)) {
             /* its transaction committed: with its own success record (the
              * worker lost the answer), or by itself */
             if (store_recorded_by(state_db(r), r->o->schema, r->b->mf.m[i].revision, m->xid) == 1) {
@@ -415,13 +457,15 @@ static void on_worker_gone(run *r, worker *w)
     terminate_backend(r, w->backend_pid, w->backend_key);
     char st[32] = "";
     del_err e;
-    if (store_status_of(state_db(r), r->o->schema, r->b->mf.m[i].revision, st, sizeof st, &e) != 0)
+    int read_ok = store_status_of(state_db(r), r->o->schema, r->b->mf.m[i].revision, st, sizeof st, &e) == 0;
+    if (!read_ok)
         check_lock_session(r);
-    if (strcmp(st, store_status_name(STORE_SUCCESS)) == 0) {
+    /* done: an upgrade's success row is there, a downgrade's row is gone */
+    if (r->o->downgrade ? read_ok && !st[0] : strcmp(st, store_status_name(STORE_SUCCESS)) == 0) {
         r->state[i] = M_DONE;
         r->res->applied++;
         emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, monotonic_seconds() - w->started, "committed_before_exit", why);
-        json_outcome(r, i, "applied", monotonic_seconds() - w->started, NULL);
+        json_outcome(r, i, r->o->downgrade ? "downgraded" : "applied", monotonic_seconds() - w->started, NULL);
         return;
     }
     r->state[i] = M_FAILED;
@@ -429,7 +473,7 @@ static void on_worker_gone(run *r, worker *w)
     r->stop = 1;
     char msg[600];
     const char *hold = NULL;
-    if (committed_by_itself(r, xid)) {
+    if (!r->o->downgrade && committed_by_itself(r, xid)) {
         snprintf(msg, sizeof msg, "%s %s; " SELF_COMMIT_MESSAGE, r->b->mf.m[i].revision, why);
         hold = STORE_HOLD_SELF_COMMIT;
     } else {
@@ -450,7 +494,7 @@ static int spawn(run *r, size_t k)
     fds[r->nw] = sig_pipe[0];
     worker_cfg cfg = {.b = r->b, .url = r->o->url, .statement_timeout = r->o->statement_timeout,
                       .lock_timeout = r->o->lock_timeout, .schema = r->o->schema,
-                      .token = r->o->token, .parent_conn = r->conn};
+                      .token = r->o->token, .parent_conn = r->conn, .downgrade = r->o->downgrade};
     int rc = worker_spawn(&r->w[k], &cfg, fds, r->nw + 1, r->err);
     free(fds);
     return rc;
@@ -488,7 +532,7 @@ static void follow_continuation(run *r, worker *w, const wmsg *m)
     w->started = monotonic_seconds();
     w->xid = w->open_xid; /* it runs in the transaction its commit opened */
     w->open_xid = 0;
-    emit(r, DEL_EV_MIGRATION_STARTED, j, 0, NULL, NULL);
+    emit(r, DEL_EV_MIGRATION_STARTED, j, 0, r->o->downgrade ? DEL_STATUS_DOWNGRADING : NULL, NULL);
     wmsg next = {.type = WMSG_NEXT, .index = (int)j, .status = next_hint(r, j), .then = -1};
     reserve_continuation(r, w, &next);
     if (worker_send(w->fd, &next) != 0)
@@ -514,7 +558,7 @@ static void dispatch(run *r)
         w->xid = w->open_xid;
         w->open_xid = 0;
         reserve_continuation(r, w, &m);
-        emit(r, DEL_EV_MIGRATION_STARTED, (size_t)i, 0, NULL, NULL);
+        emit(r, DEL_EV_MIGRATION_STARTED, (size_t)i, 0, r->o->downgrade ? DEL_STATUS_DOWNGRADING : NULL, NULL);
         if (worker_send(w->fd, &m) != 0)
             on_worker_gone(r, w);
         if (r->stop)

@@ -1,4 +1,4 @@
-/* Running a plan: the parent keeps the lock and the state connection and
+/* Running a plan (or, with exec_opts.downgrade, a downgrade plan): the parent keeps the lock and the state connection and
  * never runs plugin code; up to `jobs` workers run migrations whose
  * dependencies have committed; after a failure nothing new starts; crashes
  * are recorded with their signal; SIGINT/SIGTERM cancel, roll back, record
@@ -34,6 +34,8 @@ typedef struct exec_opts {
     store_token token;       /* the run's fence (its lock session) */
     const del_notify *notify;/* what happens goes there */
     json *js;                /* --json: results appended here, or NULL */
+    int downgrade;           /* run the plan's downgrade callbacks: a migration starts after
+                              * every planned migration that depends on it is downgraded */
 } exec_opts;
 
 typedef struct exec_result {

@@ -77,6 +77,8 @@ int plugin_info_check(const plugin_info *pi, const char *source, del_err *err)
 #define LOAD_TIMEOUT_ENV "DELEMBIC_LOAD_TIMEOUT"
 #define INSPECT_TIMEOUT_MAX_S 86400
 
+/* rec_head.ok of a descriptor that has a downgrade callback (else 1) */
+#define INSPECT_OK_DOWNGRADE 3
 typedef struct rec_head {
     uint32_t index, ok, len;
 } rec_head;
@@ -132,7 +134,7 @@ static void child(int fd, const char *dir, const manifest *mf, const inspect_ite
         if (failed) {
             sbuf_puts(&payload, err.msg);
         } else {
-            h.ok = 1;
+            h.ok = lp.desc->downgrade ? INSPECT_OK_DOWNGRADE : 1;
             sbuf_add(&payload, sha, 65);
             sbuf_add(&payload, lp.desc->revision, strlen(lp.desc->revision) + 1);
             const char *d = lp.desc->description ? lp.desc->description : "";
@@ -159,6 +161,7 @@ static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
         return;
     }
     const char *end = p + h->len;
+    pi->has_downgrade = h->ok == INSPECT_OK_DOWNGRADE;
     memcpy(pi->sha256, p, 65);
     pi->sha256[64] = '\0';
     p += 65;
@@ -249,6 +252,9 @@ int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *ite
         if (pid == 0) {
             close(pfd[0]);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
+            /* what a plugin prints when loaded goes to stderr: stdout is the
+             * host's (one JSON document with --json) */
+            dup2(STDERR_FILENO, STDOUT_FILENO);
             child(pfd[1], dir, mf, items, next, n);
         }
         close(pfd[1]);

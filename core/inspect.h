@@ -18,6 +18,7 @@ typedef struct plugin_info {
     char *description;
     strvec depends_on;
     char sha256[65];
+    int has_downgrade;      /* the descriptor has a downgrade callback */
 } plugin_info;
 
 /* One file to read the descriptor of. */

@@ -352,6 +352,8 @@ static const struct dm_descriptor *descriptor_copy(const struct dm_descriptor *d
 {
     struct dm_descriptor *c = xcalloc(1, sizeof *c);
     memcpy(c, d, DM_DESCRIPTOR_SIZE_V1);
+    if (DM_HAS_FIELD(d, d->size, struct dm_descriptor, downgrade))
+        c->downgrade = d->downgrade;
     return c;
 }
 

@@ -1,5 +1,6 @@
 #include "manifest.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -26,6 +27,11 @@ void manifest_free(manifest *mf)
         free(mf->libs[i].sha256);
     }
     free(mf->libs);
+    for (size_t i = 0; i < mf->ndata; i++) {
+        free(mf->data[i].file);
+        free(mf->data[i].sha256);
+    }
+    free(mf->data);
     strmap_free(&mf->by_revision);
     strmap_free(&mf->by_file);
     free(mf->path);
@@ -51,6 +57,51 @@ mlib *manifest_add_library(manifest *mf)
     mlib *l = &mf->libs[mf->nlibs++];
     memset(l, 0, sizeof *l);
     return l;
+}
+
+mdata *manifest_add_data(manifest *mf)
+{
+    mf->data = xrealloc(mf->data, (mf->ndata + 1) * sizeof *mf->data);
+    mdata *d = &mf->data[mf->ndata++];
+    memset(d, 0, sizeof *d);
+    return d;
+}
+
+long manifest_find_data(const manifest *mf, const char *file)
+{
+    for (size_t i = 0; i < mf->ndata; i++)
+        if (!strcmp(mf->data[i].file, file))
+            return (long)i;
+    return -1;
+}
+
+/* "data/NAME": one file name under data/, not hidden, no control characters. */
+static int valid_data_path(const char *f)
+{
+    size_t pre = strlen(MANIFEST_DATA_DIR "/");
+    if (strncmp(f, MANIFEST_DATA_DIR "/", pre) || !f[pre] || f[pre] == '.' || strchr(f + pre, '/') ||
+        strlen(f) > MANIFEST_MAX_PATH)
+        return 0;
+    for (const char *p = f; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Why data entry i cannot be listed (NULL: it can), given those before it. */
+static const char *data_problem(const manifest *mf, size_t i)
+{
+    const mdata *d = &mf->data[i];
+    if (!valid_data_path(d->file))
+        return "must be a file directly in the bundle's data/ folder (data/NAME, not hidden)";
+    if (!sha256_is_hex(d->sha256))
+        return "needs a sha256 of 64 lowercase hex digits";
+    if (d->size < 0 || d->size > MANIFEST_MAX_DATA_SIZE)
+        return "needs a size in bytes";
+    for (size_t k = 0; k < i; k++)
+        if (!strcmp(mf->data[k].file, d->file))
+            return "is listed twice";
+    return NULL;
 }
 
 long manifest_find_library(const manifest *mf, const char *soname)
@@ -132,6 +183,46 @@ static int null_like(const char *s)
     return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
+static int all_of(const char *s, const char *set)
+{
+    return *s && strspn(s, set) == strlen(s);
+}
+
+int manifest_needs_quotes(const char *s)
+{
+    /* null, and the booleans of YAML 1.2 and 1.1 (yes/no/on/off/y/n), and
+     * 1.1's merge and value keys */
+    static const char *const words[] = {
+        "true", "True", "TRUE", "false", "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO",
+        "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N", "=", "<<", NULL};
+    if (null_like(s))
+        return 1;
+    for (const char *const *w = words; *w; w++)
+        if (!strcmp(s, *w))
+            return 1;
+    const char *p = s + (*s == '+' || *s == '-');
+    /* infinities and not-a-number */
+    if (!strcmp(p, ".inf") || !strcmp(p, ".Inf") || !strcmp(p, ".INF") || !strcmp(s, ".nan") ||
+        !strcmp(s, ".NaN") || !strcmp(s, ".NAN"))
+        return 1;
+    /* binary, hexadecimal and octal integers (1.1 and 1.2 spellings) */
+    if (p[0] == '0' && ((p[1] == 'b' && all_of(p + 2, "01_")) ||
+                        (p[1] == 'x' && all_of(p + 2, "0123456789abcdefABCDEF_")) ||
+                        (p[1] == 'o' && all_of(p + 2, "01234567_"))))
+        return 1;
+    /* decimal integers and floats, with exponents, underscores or 1.1's
+     * base 60 (1:30): anything made of these characters that starts like a
+     * number is quoted (a few that no reader takes for one, too) */
+    if ((isdigit((unsigned char)p[0]) || (p[0] == '.' && isdigit((unsigned char)p[1]))) &&
+        all_of(p, "0123456789_.:eE+-"))
+        return 1;
+    /* YAML 1.1 timestamps: 2001-12-14 and what follows it */
+    if (isdigit((unsigned char)s[0]) && strspn(s, "0123456789") == 4 && s[4] == '-' &&
+        isdigit((unsigned char)s[5]))
+        return 1;
+    return 0;
+}
+
 static int list_ok(const strvec *sv)
 {
     for (size_t i = 0; i < sv->n; i++)
@@ -174,6 +265,8 @@ int manifest_check_values(const manifest *mf)
     }
     for (size_t i = 0; i < mf->nlibs && ok; i++)
         ok = mf->libs[i].file && mf->libs[i].sha256 && !library_problem(mf, i);
+    for (size_t i = 0; i < mf->ndata && ok; i++)
+        ok = mf->data[i].file && mf->data[i].sha256 && !data_problem(mf, i);
     del_err err;
     if (ok && mf->graph.n && algraph_validate(&mf->graph, "manifest", &err) != 0)
         ok = 0;
@@ -186,7 +279,8 @@ static void push_list(strvec *dst, const ynode *seq)
         strvec_push(dst, seq->items[i]->value);
 }
 
-static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", "libraries", NULL};
+static const char *const top_keys[] = {"format", "abi", "migrations", "alembic", "libraries", "data", NULL};
+static const char *const data_keys[] = {"file", "sha256", "size", NULL};
 static const char *const library_keys[] = {"file", "sha256", NULL};
 static const char *const entry_keys[] = {"revision", "file", "sha256", "identity", "description",
                                          "depends_on", "alembic", NULL};
@@ -327,6 +421,34 @@ static int parse_libraries(const char *name, const ynode *ls, manifest *mf, del_
     return 0;
 }
 
+static int parse_data(const char *name, const ynode *ls, manifest *mf, del_err *err)
+{
+    if (yscalar_is_null(ls) && ls->kind == YNODE_SCALAR)
+        return 0;
+    if (yexpect(name, ls, YNODE_SEQ, "'data'", err) != 0)
+        return -1;
+    for (size_t i = 0; i < ls->n; i++) {
+        const ynode *it = ls->items[i];
+        const char *file = NULL, *sha = NULL;
+        long long size = 0;
+        if (yexpect(name, it, YNODE_MAP, "a data entry", err) != 0 ||
+            ymap_check_keys(name, it, data_keys, "a data entry", err) != 0 ||
+            yget_string(name, it, "file", 1, &file, err) != 0 ||
+            yget_string(name, it, "sha256", 1, &sha, err) != 0 ||
+            yget_int(name, it, "size", 1, 0, MANIFEST_MAX_DATA_SIZE, &size, err) != 0)
+            return -1;
+        mdata *d = manifest_add_data(mf);
+        d->file = xstrdup(file);
+        d->sha256 = xstrdup(sha);
+        d->size = size;
+        const char *problem = data_problem(mf, mf->ndata - 1);
+        if (problem)
+            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: data file %.200s %s", name, it->line, it->col,
+                            file, problem);
+    }
+    return 0;
+}
+
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err)
 {
     memset(mf, 0, sizeof *mf);
@@ -370,6 +492,9 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
         goto fail;
     const ynode *ls = ymap_get(root, "libraries");
     if (ls && parse_libraries(name, ls, mf, err) != 0)
+        goto fail;
+    const ynode *ds = ymap_get(root, "data");
+    if (ds && parse_data(name, ds, mf, err) != 0)
         goto fail;
     if (!mf->version_table)
         mf->version_table = xstrdup("alembic_version");
@@ -434,13 +559,22 @@ static void scalar_styled(emit *e, const char *s, yaml_scalar_style_t style)
  * the same text. */
 static void scalar(emit *e, const char *s)
 {
-    scalar_styled(e, s, null_like(s) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+    scalar_styled(e, s, manifest_needs_quotes(s) ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 }
 
-/* A mapping key: always plain (the parser reads keys as they are). */
+/* A mapping key (an Alembic revision): quoted as values are, so that other
+ * YAML readers see the same string. */
 static void key(emit *e, const char *s)
 {
-    scalar_styled(e, s, YAML_ANY_SCALAR_STYLE);
+    scalar(e, s);
+}
+
+/* A number the manifest means as one: plain. */
+static void number(emit *e, long long v)
+{
+    char num[32];
+    snprintf(num, sizeof num, "%lld", v);
+    scalar_styled(e, num, YAML_ANY_SCALAR_STYLE);
 }
 
 static void map_start(emit *e, int flow)
@@ -514,6 +648,8 @@ static int manifest_utf8(const manifest *mf)
         ok = is_utf8(mf->graph.nodes[i].rev) && list_utf8(&mf->graph.nodes[i].down);
     for (size_t i = 0; i < mf->nlibs && ok; i++)
         ok = is_utf8(mf->libs[i].file) && is_utf8(mf->libs[i].sha256);
+    for (size_t i = 0; i < mf->ndata && ok; i++)
+        ok = is_utf8(mf->data[i].file) && is_utf8(mf->data[i].sha256);
     return ok;
 }
 
@@ -532,13 +668,10 @@ static int emit_manifest(const manifest *mf, emit *e)
     yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
     ev_emit(e, &ev);
     map_start(e, 0);
-    char num[32];
     scalar(e, "format");
-    snprintf(num, sizeof num, "%d", MANIFEST_FORMAT);
-    scalar(e, num);
+    number(e, MANIFEST_FORMAT);
     scalar(e, "abi");
-    snprintf(num, sizeof num, "%d", mf->abi);
-    scalar(e, num);
+    number(e, mf->abi);
     scalar(e, "migrations");
     seq_start(e, 0);
     for (size_t i = 0; i < mf->n; i++) {
@@ -586,6 +719,21 @@ static int emit_manifest(const manifest *mf, emit *e)
             scalar(e, mf->libs[i].file);
             scalar(e, "sha256");
             scalar(e, mf->libs[i].sha256);
+            map_end(e);
+        }
+        seq_end(e);
+    }
+    if (mf->ndata) {
+        scalar(e, "data");
+        seq_start(e, 0);
+        for (size_t i = 0; i < mf->ndata; i++) {
+            map_start(e, 0);
+            scalar(e, "file");
+            scalar(e, mf->data[i].file);
+            scalar(e, "sha256");
+            scalar(e, mf->data[i].sha256);
+            scalar(e, "size");
+            number(e, mf->data[i].size);
             map_end(e);
         }
         seq_end(e);

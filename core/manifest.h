@@ -19,6 +19,14 @@
  *   libraries:                       # optional: shared libraries the plugins need,
  *     - file: lib/libfoo.so.1        # shipped in the bundle (the base name is the
  *       sha256: 9b2e...              # soname) and pinned like the plugins
+ *   data:                            # optional: every file of the bundle's data/
+ *     - file: data/person.csv        # folder (flat, as build copies it), pinned by
+ *       sha256: 7d1a...              # sha256 and size (datafiles.h checks them)
+ *       size: 1234
+ *
+ * Every scalar a YAML 1.1 or 1.2 reader would take for a number, a boolean
+ * or null (an Alembic revision of digits only, yes, off, ~, 1e3, 0x1F) is
+ * written quoted, so any YAML library reads it back as the same string.
  */
 #ifndef DEL_MANIFEST_H
 #define DEL_MANIFEST_H
@@ -49,6 +57,15 @@ typedef struct mlib {
     char *sha256;
 } mlib;
 
+typedef struct mdata {
+    char *file;        /* "data/NAME": a path inside the bundle */
+    char *sha256;
+    long long size;
+} mdata;
+
+#define MANIFEST_DATA_DIR "data"
+#define MANIFEST_MAX_DATA_SIZE (1LL << 50)
+
 typedef struct manifest {
     char *path;        /* for messages */
     int format;
@@ -62,6 +79,9 @@ typedef struct manifest {
     strmap by_file;      /* file -> entry */
     mlib *libs;          /* libraries: */
     size_t nlibs;
+    mdata *data;         /* data: */
+    size_t ndata;
+    char text_sha256[65]; /* manifest_load: the sha256 of the text it read ("" otherwise) */
 } manifest;
 
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);
@@ -80,6 +100,12 @@ void manifest_free(manifest *mf);
 long manifest_find(const manifest *mf, const char *revision);
 mentry *manifest_add(manifest *mf);
 mlib *manifest_add_library(manifest *mf);
+mdata *manifest_add_data(manifest *mf);
+/* The data entry whose file is file ("data/NAME"), or -1. */
+long manifest_find_data(const manifest *mf, const char *file);
+/* 1 when a plain YAML scalar s would be read by some YAML 1.1 or 1.2 reader
+ * as something other than the string s (null, a boolean, a number). */
+int manifest_needs_quotes(const char *s);
 /* The listed library whose soname (file base name) is soname, or -1. */
 long manifest_find_library(const manifest *mf, const char *soname);
 

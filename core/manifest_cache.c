@@ -10,9 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "util.h"
 
-#define CACHE_MAGIC "delembic-manifest-cache-5"
+#define CACHE_MAGIC "delembic-manifest-cache-6"
 /* an entry is smaller than the manifest it stands for */
 #define CACHE_MAX_BYTES MANIFEST_MAX_BYTES
 /* the entries kept: storing one removes all but the newest of these (by mtime) */
@@ -178,6 +179,12 @@ static void put_manifest(sbuf *b, const manifest *mf)
     put_u32(b, (uint32_t)mf->nlibs);
     for (size_t i = 0; i < mf->nlibs; i++)
         put_library(b, &mf->libs[i]);
+    put_u32(b, (uint32_t)mf->ndata);
+    for (size_t i = 0; i < mf->ndata; i++) {
+        put_str(b, mf->data[i].file);
+        put_str(b, mf->data[i].sha256);
+        sbuf_add(b, (const char *)&mf->data[i].size, sizeof mf->data[i].size);
+    }
 }
 
 /* 0 when the whole entry was read; mf is filled either way (free it). */
@@ -207,6 +214,18 @@ static int get_manifest(reader *r, manifest *mf)
     uint32_t nl = get_u32(r);
     for (uint32_t i = 0; i < nl && !r->bad; i++)
         get_library(r, manifest_add_library(mf));
+    uint32_t nd = get_u32(r);
+    for (uint32_t i = 0; i < nd && !r->bad; i++) {
+        mdata *d = manifest_add_data(mf);
+        d->file = get_str(r);
+        d->sha256 = get_str(r);
+        if ((size_t)(r->end - r->p) < sizeof d->size) {
+            r->bad = 1;
+            break;
+        }
+        memcpy(&d->size, r->p, sizeof d->size);
+        r->p += sizeof d->size;
+    }
     return r->bad || r->p != r->end ? -1 : 0;
 }
 
@@ -416,14 +435,25 @@ int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
         memset(mf, 0, sizeof *mf);
         return -1;
     }
+    char text_sha[SHA256_HEX_LEN + 1] = "";
+    const void *part = text;
+    if (sha256_parts(&part, &len, 1, text_sha, err) != 0) {
+        free(text);
+        free(path);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
     if (manifest_cache_load(text, len, path, mf) == 0) {
+        memcpy(mf->text_sha256, text_sha, sizeof text_sha);
         free(text);
         free(path);
         return 0;
     }
     int rc = manifest_parse(path, text, len, mf, err);
-    if (rc == 0)
+    if (rc == 0) {
         manifest_cache_store(text, len, mf);
+        memcpy(mf->text_sha256, text_sha, sizeof text_sha);
+    }
     free(text);
     free(path);
     return rc;

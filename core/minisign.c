@@ -310,7 +310,11 @@ char *minisign_pubkey_file(const minisign_pubkey *pk)
     char hex[MINISIGN_KEY_ID_HEX_LEN + 1], b64[MINISIGN_PUBKEY_BASE64_LEN + 1];
     minisign_key_id_hex(pk->key_id, hex);
     minisign_pubkey_base64(pk, b64);
-    return xasprintf(COMMENT_PREFIX PUBKEY_COMMENT " %s\n%s\n", hex, b64);
+    /* minisign -G writes the id in the comment as %PRIX64: no leading zeros */
+    const char *id = hex;
+    while (id[0] == '0' && id[1])
+        id++;
+    return xasprintf(COMMENT_PREFIX PUBKEY_COMMENT " %s\n%s\n", id, b64);
 }
 
 /* ---- secret keys ---- */

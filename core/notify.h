@@ -32,6 +32,10 @@ typedef enum del_event_type {
     DEL_EV_DOCUMENT,           /* --json: the command's whole document (text) */
 } del_event_type;
 
+/* status of MIGRATION_STARTED and MIGRATION_SKIPPED during a downgrade
+ * (skipped: message says why) */
+#define DEL_STATUS_DOWNGRADING "downgrading"
+
 typedef enum del_severity { DEL_SEV_ERROR = 0, DEL_SEV_WARNING } del_severity;
 
 typedef struct del_event {

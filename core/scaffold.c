@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alembic.h"
+#include "chain.h"
 #include "db.h"
 #include "util.h"
 
@@ -321,19 +322,18 @@ static char *comment_safe(const char *s)
 #define REVISION_CONNECT_TIMEOUT_S 5
 
 /* The database's Alembic heads, or -1 with a warning line in err. */
-static int capture_heads(app *a, strvec *heads, del_err *err)
+static int capture_heads(app *a, strvec *heads, int *exists, del_err *err)
 {
     PGconn *conn = db_connect_within(a->url, "delembic revision", REVISION_CONNECT_TIMEOUT_S, err);
     if (!conn)
         return -1;
-    int exists;
-    int rc = alembic_db_heads(conn, a->cfg.alembic_version_table, heads, &exists, err);
+    int rc = alembic_db_heads(conn, a->cfg.alembic_version_table, heads, exists, err);
     PQfinish(conn);
     strvec_sort_natural(heads);
     return rc;
 }
 
-int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
+int cmd_revision(app *a, const char *message, int no_chain, char **path_out, del_err *err)
 {
     *path_out = NULL;
     if (!message || !*message)
@@ -345,14 +345,21 @@ int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
     char *file = *slug ? xasprintf("%s_%s.c", rev, slug) : xasprintf("%s.c", rev);
     char *path = path_join(a->cfg.script_location, file);
 
-    strvec heads = {0};
+    strvec heads = {0}, chain = {0}, all = {0};
     del_err herr;
-    int captured = capture_heads(a, &heads, &herr) == 0;
+    int table = 1;
+    int captured = capture_heads(a, &heads, &table, &herr) == 0;
+    if (!no_chain)
+        chain_source_heads(a->cfg.script_location, &chain);
+    for (size_t i = 0; i < chain.n; i++)
+        strvec_push(&all, chain.v[i]);
+    for (size_t i = 0; captured && i < heads.n; i++)
+        strvec_push(&all, heads.v[i]);
     sbuf deps = {0};
-    if (captured && heads.n) {
+    if (all.n) {
         sbuf_puts(&deps, "DM_DEPS(");
-        for (size_t i = 0; i < heads.n; i++) {
-            char *e = c_escape(heads.v[i]);
+        for (size_t i = 0; i < all.n; i++) {
+            char *e = c_escape(all.v[i]);
             sbuf_printf(&deps, "%s\"%s\"", i ? ", " : "", e);
             free(e);
         }
@@ -372,7 +379,15 @@ int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
     int rc = write_new(path, text, err);
     if (rc == 0) {
         del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Generated %s (revision %s)", path, rev);
-        if (captured) {
+        if (!no_chain) {
+            char cs[1024];
+            strvec_join(&chain, ", ", cs, sizeof cs);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Delembic heads chained: [%s]", cs);
+        }
+        if (captured && !table) {
+            del_emit_text(a->o->notify, DEL_EV_WARNING, "WARNING: the database has no Alembic version table (%s), so depends_on names no Alembic revision; run 'alembic upgrade' first if this migration needs the schema",
+                    a->cfg.alembic_version_table);
+        } else if (captured) {
             char hs[1024];
             strvec_join(&heads, ", ", hs, sizeof hs);
             del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Alembic heads captured: [%s]", hs);
@@ -387,6 +402,8 @@ int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
     free(desc_comment);
     sbuf_free(&deps);
     strvec_clear(&heads);
+    strvec_clear(&chain);
+    strvec_clear(&all);
     free(rev);
     free(slug);
     free(file);

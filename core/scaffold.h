@@ -7,7 +7,9 @@
 
 int cmd_init(const app_opts *o, const char *dir, del_err *err);
 /* Writes the new source; *path_out (malloc'd) names it. */
-int cmd_revision(app *a, const char *message, char **path_out, del_err *err);
+/* no_chain: depend on the Alembic heads only, not on the project's Delembic
+ * heads (chain.h). */
+int cmd_revision(app *a, const char *message, int no_chain, char **path_out, del_err *err);
 
 /* Helpers, exposed for tests. */
 char *scaffold_slug(const char *message);

@@ -14,7 +14,8 @@ static const char *const status_names[] = {
     [STORE_SUCCESS] = "success",         [STORE_FAILED] = "failed",
     [STORE_STAMPED] = "stamped",         [STORE_DOWNGRADED] = "downgraded",
     [STORE_INTERRUPTED] = "interrupted", [STORE_PAUSED] = "paused",
-    [STORE_RUNNING] = "running",
+    [STORE_RUNNING] = "running",         [STORE_FORGOTTEN] = "forgotten",
+    [STORE_REPAIRED] = "repaired",
 };
 
 const char *store_status_name(store_status s)
@@ -64,8 +65,8 @@ char *store_table(const char *schema, const char *table)
 
 /* The names one statement needs, quoted. */
 typedef struct names {
-    char *version, *history;      /* "schema".delembic_version, ... */
-    char *lit_version, *lit_history, *lit_schema; /* the same as literals, for to_regclass */
+    char *version, *history, *claim; /* "schema".delembic_version, ... */
+    char *lit_version, *lit_history, *lit_claim, *lit_schema; /* the same as literals, for to_regclass */
     char *schema;                 /* "schema" */
 } names;
 
@@ -76,8 +77,10 @@ static void names_init(names *n, const char *schema)
     n->schema = quote_ident(schema);
     n->version = store_table(schema, "delembic_version");
     n->history = store_table(schema, "delembic_run_history");
+    n->claim = store_table(schema, STORE_CLAIM_TABLE);
     n->lit_version = quote_literal(n->version);
     n->lit_history = quote_literal(n->history);
+    n->lit_claim = quote_literal(n->claim);
     n->lit_schema = quote_literal(n->schema);
 }
 
@@ -86,14 +89,16 @@ static void names_free(names *n)
     free(n->schema);
     free(n->version);
     free(n->history);
+    free(n->claim);
     free(n->lit_version);
     free(n->lit_history);
+    free(n->lit_claim);
     free(n->lit_schema);
 }
 
-/* The tables, their extra columns and the schema: six booleans. */
+/* The tables, their extra columns and the schema: seven booleans. */
 enum { CHECK_VERSION, CHECK_HISTORY, CHECK_V_CHECKSUM, CHECK_H_CHECKSUM, CHECK_V_HOLD,
-       CHECK_SCHEMA, NCHECKS };
+       CHECK_CLAIM, CHECK_SCHEMA, NCHECKS };
 
 static char *schema_check_sql(const names *n)
 {
@@ -109,8 +114,9 @@ static char *schema_check_sql(const names *n)
         " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
         "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%1$s)::pg_catalog.oid"
         "         AND attname OPERATOR(pg_catalog.=) 'hold'::pg_catalog.name AND NOT attisdropped),"
+        " pg_catalog.to_regclass(%4$s) IS NOT NULL,"
         " pg_catalog.to_regnamespace(%3$s) IS NOT NULL",
-        n->lit_version, n->lit_history, n->lit_schema);
+        n->lit_version, n->lit_history, n->lit_schema, n->lit_claim);
 }
 
 /* Run with synchronous_commit off: the first migration's commit (synchronous)
@@ -145,8 +151,15 @@ static char *schema_sql(const names *n, int schema_exists)
         "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS checksum text;"
         "ALTER TABLE %1$s ADD COLUMN IF NOT EXISTS hold text;"
         "ALTER TABLE %2$s ADD COLUMN IF NOT EXISTS checksum text;"
+        /* the claims: see store.h */
+        "CREATE TABLE IF NOT EXISTS %4$s ("
+        " xid bigint NOT NULL,"
+        " revision text NOT NULL,"
+        " claimed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
+        " username text,"
+        " hostname text);"
         "COMMIT;",
-        n->version, n->history, create_schema);
+        n->version, n->history, create_schema, n->claim);
     free(create_schema);
     return sql;
 }
@@ -248,7 +261,9 @@ int store_lock(PGconn *conn, double timeout, const del_notify *notify, del_err *
     }
 }
 
-/* Fill st from a result of (revision, status, applied_at, seconds, checksum, hold). */
+/* Fill st from a result of (revision, status, applied_at, seconds, checksum,
+ * hold, claimed). A revision with a claim committed (see store.h) is held,
+ * whatever its row says (it has none, or a failure from before). */
 static void state_from_result(vstate *st, const PGresult *r)
 {
     int n = PQntuples(r);
@@ -262,6 +277,15 @@ static void state_from_result(vstate *st, const PGresult *r)
         v->checksum = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
         v->hold = PQgetisnull(r, i, 5) ? NULL : xstrdup(PQgetvalue(r, i, 5));
         v->succeeded = !strcmp(v->status, store_status_name(STORE_SUCCESS));
+        if (strcmp(PQgetvalue(r, i, 6), "t") != 0)
+            continue;
+        st->claims++; /* settled by the next run under the lock, even over a success */
+        if (strcmp(v->status, store_status_name(STORE_SUCCESS)) != 0) {
+            free(v->status);
+            v->status = xstrdup(store_status_name(STORE_FAILED));
+            if (!v->hold)
+                v->hold = xstrdup(STORE_HOLD_SELF_COMMIT);
+        }
     }
     st->n = (size_t)n;
     for (size_t i = 0; i < st->n; i++)
@@ -300,11 +324,42 @@ static int take_token(PGconn *conn, store_token *tok, del_err *err)
     return 0;
 }
 
-static char *state_sql(const names *n, int has_checksum, int has_hold, int applied_at)
+static char *state_sql(const names *n, int has_checksum, int has_hold, int has_claim, int applied_at)
 {
-    return xasprintf("SELECT revision, status, %s, coalesce(execution_time_seconds, 0), %s, %s FROM %s",
-                     applied_at ? "pg_catalog.to_char(applied_at, '" STORE_TIME_FORMAT "')" : "''",
-                     has_checksum ? "checksum" : "NULL", has_hold ? "hold" : "NULL", n->version);
+    char *claims = has_claim ? xasprintf("(SELECT DISTINCT revision FROM %s)", n->claim)
+                             : xstrdup("(SELECT NULL::pg_catalog.text AS revision WHERE false)");
+    char *sql = xasprintf(
+        "SELECT coalesce(v.revision, c.revision), v.status, %s, coalesce(v.execution_time_seconds, 0), %s, %s,"
+        " c.revision IS NOT NULL FROM %s v FULL JOIN %s c ON v.revision OPERATOR(pg_catalog.=) c.revision",
+        applied_at ? "coalesce(pg_catalog.to_char(v.applied_at, '" STORE_TIME_FORMAT "'), '')" : "''",
+        has_checksum ? "v.checksum" : "NULL", has_hold ? "v.hold" : "NULL", n->version, claims);
+    free(claims);
+    return sql;
+}
+
+/* Claims found committed become held rows, each with a history row saying
+ * what happened (not over a success, nor over a hold already recorded), and
+ * are removed: one statement, run under the run lock. */
+static int settle_claims(PGconn *conn, const names *n, del_err *err)
+{
+    const char *params[5] = {store_status_name(STORE_FAILED), STORE_HOLD_SELF_COMMIT,
+                             STORE_CLAIM_MESSAGE, store_status_name(STORE_SUCCESS), NULL};
+    char *sql = xasprintf(
+        "WITH c AS (DELETE FROM %3$s RETURNING revision, claimed_at, username, hostname),"
+        " d AS (SELECT DISTINCT ON (revision) * FROM c ORDER BY revision, claimed_at),"
+        " v AS (INSERT INTO %1$s AS t (revision, applied_at, status, execution_time_seconds, checksum, hold)"
+        "  SELECT revision, claimed_at, $1, NULL, NULL, $2 FROM d"
+        "  ON CONFLICT (revision) DO UPDATE SET status = EXCLUDED.status, hold = EXCLUDED.hold"
+        "  WHERE t.hold IS NULL AND t.status IS DISTINCT FROM $4 RETURNING revision)"
+        " INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status, exception, username, hostname)"
+        " SELECT d.revision, d.claimed_at, NULL, NULL, $1, $3, d.username, d.hostname FROM d JOIN v USING (revision)",
+        n->version, n->history, n->claim);
+    PGresult *r = db_query(conn, sql, 4, params, err);
+    free(sql);
+    if (!r)
+        return del_err_wrap(err, "cannot record the migrations that committed by themselves");
+    PQclear(r);
+    return 0;
 }
 
 int store_begin_run_send(PGconn *conn, const char *schema)
@@ -314,7 +369,7 @@ int store_begin_run_send(PGconn *conn, const char *schema)
     names n;
     names_init(&n, schema);
     char *check = schema_check_sql(&n);
-    char *state = state_sql(&n, 1, 1, 0);
+    char *state = state_sql(&n, 1, 1, 1, 0);
     char *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld);%s;%s;%s",
                           (long long)STORE_LOCK_KEY, FENCE_SQL, check, state);
     int rc = PQsendQuery(conn, sql) ? 0 : -1;
@@ -351,8 +406,16 @@ int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lo
             PQclear(r);
         }
     }
-    if (got_lock && got_token && schema_ok && state_ok)
+    if (got_lock && got_token && schema_ok && state_ok && !st->claims)
         return 0;
+    if (got_lock && got_token && schema_ok && state_ok) { /* rare: settle, read again */
+        store_free_state(st);
+        names n;
+        names_init(&n, schema);
+        int rc = settle_claims(conn, &n, err);
+        names_free(&n);
+        return rc != 0 ? -1 : store_read_state(conn, schema, st, err);
+    }
     store_free_state(st);
     if (!got_token && take_token(conn, tok, err) != 0)
         return -1;
@@ -392,13 +455,14 @@ int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err)
     int exists = !strcmp(PQgetvalue(r, 0, CHECK_VERSION), "t");
     int has_checksum = !strcmp(PQgetvalue(r, 0, CHECK_V_CHECKSUM), "t");
     int has_hold = !strcmp(PQgetvalue(r, 0, CHECK_V_HOLD), "t");
+    int has_claim = !strcmp(PQgetvalue(r, 0, CHECK_CLAIM), "t");
     PQclear(r);
     st->tables_exist = exists;
     if (!exists) {
         names_free(&n);
         return 0;
     }
-    char *sql = state_sql(&n, has_checksum, has_hold, 1);
+    char *sql = state_sql(&n, has_checksum, has_hold, has_claim, 1);
     r = db_query(conn, sql, 0, NULL, err);
     free(sql);
     names_free(&n);
@@ -579,7 +643,8 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
         " h AS (INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
         "  exception, username, hostname, checksum)"
         "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 OPERATOR(pg_catalog.-) $2,"
-        "  '%3$s', NULL, $5, $6, $4 FROM v)"
+        "  '%3$s', NULL, $5, $6, $4 FROM v),"
+        " c AS (DELETE FROM %7$s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
         " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
         "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
         "        pg_catalog.txid_current()::pg_catalog.text)::int"
@@ -593,15 +658,52 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
         "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
         "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
         " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
-        n.version, n.history, ok, (long long)STORE_LOCK_KEY, tok->pid, tok->key);
+        n.version, n.history, ok, (long long)STORE_LOCK_KEY, tok->pid, tok->key, n.claim);
     names_free(&n);
     return sql;
 }
-char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
-                       long long xid)
+
+char *store_claim_cte(const char *schema)
+{
+    names n;
+    names_init(&n, schema);
+    sbuf b = {0};
+    sbuf_printf(&b, "WITH " STORE_CLAIM_TABLE " AS (INSERT INTO %s (xid, revision, username, hostname)"
+                    " VALUES (pg_catalog.txid_current(), $1, ", n.claim);
+    record_text(&b, store_username());
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_hostname());
+    sbuf_puts(&b, ")) ");
+    names_free(&n);
+    return b.s;
+}
+
+char *store_claim_arg(const char *revision)
 {
     sbuf b = {0};
-    sbuf_puts(&b, "EXECUTE " STORE_RECORD_STATEMENT "(");
+    sbuf_puts(&b, "(");
+    record_text(&b, revision);
+    sbuf_puts(&b, ")");
+    return b.s;
+}
+
+char *store_claim_retarget_sql(const char *schema, const char *revision)
+{
+    names n;
+    names_init(&n, schema);
+    sbuf b = {0};
+    sbuf_printf(&b, "UPDATE %s SET revision = ", n.claim);
+    record_text(&b, revision);
+    sbuf_puts(&b, " WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current()");
+    names_free(&n);
+    return b.s;
+}
+
+static char *execute_sql(const char *statement, const char *revision, double started, double ended,
+                         const char *checksum, long long xid)
+{
+    sbuf b = {0};
+    sbuf_printf(&b, "EXECUTE %s(", statement);
     record_text(&b, revision);
     sbuf_printf(&b, ", %.6f, %.6f, ", started, ended);
     record_text(&b, checksum);
@@ -728,4 +830,50 @@ int store_backend_alive(PGconn *conn, int pid, long long key)
     int alive = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
     PQclear(r);
     return alive;
+}
+
+char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
+                       long long xid)
+{
+    return execute_sql(STORE_RECORD_STATEMENT, revision, started, ended, checksum, xid);
+}
+
+char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
+                         long long xid)
+{
+    return execute_sql(STORE_UNRECORD_STATEMENT, revision, started, ended, checksum, xid);
+}
+
+/* The same checks as the record's, in the same order; the row it removes is
+ * a success only (a failed or missing one means someone else acted first). */
+char *store_prepare_unrecord_sql(const char *schema, const store_token *tok)
+{
+    names n;
+    names_init(&n, schema);
+    char *sql = xasprintf(
+        "PREPARE " STORE_UNRECORD_STATEMENT "(text, double precision, double precision, text, text, text, bigint) AS"
+        " WITH v AS (DELETE FROM %1$s WHERE revision OPERATOR(pg_catalog.=) $1"
+        "  AND status OPERATOR(pg_catalog.=) '%3$s'::pg_catalog.text RETURNING 1),"
+        " h AS (INSERT INTO %2$s (revision, started_at, ended_at, duration_seconds, status,"
+        "  exception, username, hostname, checksum)"
+        "  SELECT $1, pg_catalog.to_timestamp($2), pg_catalog.to_timestamp($3), $3 OPERATOR(pg_catalog.-) $2,"
+        "  '%7$s', NULL, $5, $6, $4 FROM v),"
+        " c AS (DELETE FROM %8$s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
+        " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
+        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
+        "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
+        "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  WHEN NOT EXISTS (SELECT 1 FROM v)"
+        "  THEN ('" STORE_NOT_APPLIED ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+        "        (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::int"
+        "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
+        "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
+        " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
+        n.version, n.history, store_status_name(STORE_SUCCESS), (long long)STORE_LOCK_KEY, tok->pid,
+        tok->key, store_status_name(STORE_DOWNGRADED), n.claim);
+    names_free(&n);
+    return sql;
 }

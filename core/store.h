@@ -29,6 +29,8 @@ typedef enum store_status {
     STORE_INTERRUPTED,
     STORE_PAUSED,
     STORE_RUNNING,
+    STORE_FORGOTTEN,   /* an operator made it pending again (forget) */
+    STORE_REPAIRED,    /* an operator accepted the bundle's code for it (repair) */
 } store_status;
 
 const char *store_status_name(store_status s);
@@ -59,6 +61,7 @@ typedef struct vstate {
     size_t n;
     strmap index;       /* revision -> row */
     int tables_exist;
+    int claims;         /* revisions held by a committed claim not yet settled */
 } vstate;
 
 /* The run's fence token: its lock session's server pid and a key from that
@@ -126,6 +129,40 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok);
  * client_encoding and standard_conforming_strings the plugin left. */
 char *store_record_sql(const char *revision, double started, double ended, const char *checksum,
                        long long xid);
+
+/* Claims: every migration's transaction inserts, before its plugin runs, a
+ * row (transaction id, revision, user, host) into STORE_CLAIM_TABLE, and the
+ * success record deletes it in the same transaction. A claim that is ever
+ * visible was committed by something other than the record: the plugin
+ * committed by itself. So even when the host and its workers are killed
+ * before anyone could record it, the next run sees the claim and holds the
+ * revision (STORE_HOLD_SELF_COMMIT) instead of running its work again; under
+ * the run lock it turns the claim into a held row with a history row
+ * (STORE_CLAIM_MESSAGE). Read-only commands show such a revision as held.
+ * store_claim_cte: the WITH clause the worker's prepared open statement
+ * starts with ($1: the revision); store_claim_arg: "(<revision literal>)" for
+ * its EXECUTE; store_claim_retarget_sql: when the transaction opened for one
+ * migration runs another. */
+#define STORE_CLAIM_TABLE "delembic_claim"
+#define STORE_CLAIM_MESSAGE                                                                        \
+    "the migration committed by itself; its work up to that point is committed (the run that ran it ended before it could record this)"
+char *store_claim_cte(const char *schema);
+char *store_claim_arg(const char *revision);
+char *store_claim_retarget_sql(const char *schema, const char *revision);
+
+/* The downgrade's record, run inside the migration's own transaction after
+ * its downgrade callback: a statement prepared once per worker connection
+ * (only by workers of a downgrade) that removes the success version row and
+ * adds a `downgraded` history row, then allows the commit; it raises
+ * STORE_GUARD_MISSING and STORE_LOST_LOCK as the record does, and
+ * STORE_NOT_APPLIED when the row is no longer a success (another run
+ * downgraded or forgot it meanwhile). Its EXECUTE: store_unrecord_sql, with
+ * the arguments of store_record_sql. */
+#define STORE_NOT_APPLIED "delembic-not-applied"
+#define STORE_UNRECORD_STATEMENT "delembic_unrecord"
+char *store_prepare_unrecord_sql(const char *schema, const store_token *tok);
+char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
+                         long long xid);
 
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);

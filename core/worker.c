@@ -13,6 +13,7 @@
 
 #include <libpq-events.h>
 
+#include "datafiles.h"
 #include "db.h"
 #include "loader.h"
 #include "pqguard.h"
@@ -87,6 +88,7 @@ typedef struct wctx {
     const char *url;    /* the run's database: its password is masked in messages */
     char fail[DEL_MSG_MAX];
     double last_progress;
+    const manifest *mf; /* the bundle's: its data files */
 } wctx;
 
 /* text with every password masked (db_redact_text: URLs, password=, and the
@@ -144,12 +146,49 @@ static void api_progress(dm_ctx *ctx, long long done, long long total, const cha
     send_text(w->fd, &m, w->url);
 }
 
+/* The data files of the trust chain (datafiles.h): the SDK streams a file
+ * of the bundle's data/ through these. */
+static int api_data_begin(dm_ctx *ctx, const char *path, void **check, char *msg, size_t msgsize)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    wctx *w = ctx->host;
+    del_err e;
+    datafiles_stream *s = NULL;
+    *check = NULL;
+    if (!path || datafiles_stream_begin(ctx->bundle_dir, w->mf, path, &s, &e) != 0) {
+        snprintf(msg, msgsize, "%s", path ? e.msg : "data_begin: no path");
+        return -1;
+    }
+    *check = s;
+    return 0;
+}
+
+static void api_data_update(dm_ctx *ctx, void *check, const void *buf, size_t n)
+{
+    (void)ctx;
+    datafiles_stream_update(check, buf, n);
+}
+
+static int api_data_end(dm_ctx *ctx, void *check, char *msg, size_t msgsize)
+{
+    (void)ctx;
+    del_err e;
+    if (datafiles_stream_end(check, &e) != 0) {
+        snprintf(msg, msgsize, "%s", e.msg);
+        return -1;
+    }
+    return 0;
+}
+
 static const dm_host_api host_api = {
     .abi_version = DM_ABI_VERSION,
     .size = sizeof(dm_host_api),
     .fail = api_fail,
     .log = api_log,
     .progress = api_progress,
+    .data_begin = api_data_begin,
+    .data_update = api_data_update,
+    .data_end = api_data_end,
 };
 
 /* Set up once per connection (and again after a full reset): each
@@ -188,12 +227,14 @@ static const char *guard_sql =
 #define DEPEND_COUNT                                                                                \
     "pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)"
 #define OPEN_RETURNING " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
+/* Both start with the claim of the revision ($1; see store.h). */
+#define OPEN_PREPARE(name) "PREPARE " name "(pg_catalog.text) AS %s"
 static const char *open_sql =
-    "PREPARE " OPEN_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
+    OPEN_PREPARE(OPEN_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
 static const char *open_check_sql =
-    "PREPARE " OPEN_CHECK_STATEMENT " AS INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
+    OPEN_PREPARE(OPEN_CHECK_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
     " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
-    " ANY ('{" STORE_RECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
+    " ANY ('{" STORE_RECORD_STATEMENT "," STORE_UNRECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
     "}'::pg_catalog.text[]))"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
     " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
@@ -272,7 +313,7 @@ typedef struct wstate {
      * when the plugin left prepared statements: then it is reset in full
      * before the next one); whether the last migration created objects (then
      * temporary ones are looked for before the next). */
-    int open;
+    int open, open_index; /* open_index: the migration it was opened (claimed) for, or -1 */
     long long open_xid, open_deps;
     int dirty, check_temp;
     /* The migration the parent expects this worker to run next, verified and
@@ -461,7 +502,7 @@ static int run_callback(wstate *ws, dm_callback cb, const char *what, PGconn *co
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
  * allow (with the session check, see open_sql). */
-static char *begin_sql(const worker_cfg *cfg, int checked)
+static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
 {
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN READ WRITE;");
@@ -470,6 +511,9 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
     if (cfg->lock_timeout)
         sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
     sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
+    char *arg = store_claim_arg(revision);
+    sbuf_puts(&b, arg);
+    free(arg);
     return b.s;
 }
 
@@ -478,12 +522,13 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
  * lock, or when another run recorded a success; else it allows the commit),
  * and COMMIT, which never runs when the record raised. */
 static char *commit_sql(wstate *ws, PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
-                        double ended, const char *checksum, long long xid, int open_next)
+                        double ended, const char *checksum, long long xid, const char *open_next)
 {
-    char *rec = store_record_sql(rev, started, ended, checksum, xid);
+    char *rec = cfg->downgrade ? store_unrecord_sql(rev, started, ended, checksum, xid)
+                               : store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect) : NULL;
+    char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect, open_next) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
     int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
     char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
@@ -519,9 +564,17 @@ static int open_result(const PGresult *r, long long *xid, long long *deps, int *
 static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
-    char *sql = xasprintf("%s%s;%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, open_sql,
-                          open_check_sql, temp_sql);
+    char *claim = store_claim_cte(cfg->schema);
+    char *open = xasprintf(open_sql, claim), *open_check = xasprintf(open_check_sql, claim);
+    /* a downgrade's workers remove records instead */
+    char *unrec = cfg->downgrade ? store_prepare_unrecord_sql(cfg->schema, &cfg->token) : NULL;
+    char *sql = xasprintf("%s%s;%s%s%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, unrec ? unrec : "",
+                          unrec ? ";" : "", open, open_check, temp_sql);
     free(rec);
+    free(unrec);
+    free(claim);
+    free(open);
+    free(open_check);
     int rc = 0;
     PGresult *r = PQexec(conn, sql);
     free(sql);
@@ -565,13 +618,13 @@ static int temp_objects_left(wstate *ws, PGconn *conn)
 
 /* Open the migration's transaction in its own round trip, from a clean
  * session; 0 and its id, or -1 and why. */
-static int open_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, long long *xid, char *msg,
-                            size_t msgsz)
+static int open_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, const char *revision,
+                            long long *xid, char *msg, size_t msgsz)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (ws->dirty && session_reset(ws, conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg, ws->watch.tx.suspect);
+        char *sql = begin_sql(cfg, ws->watch.tx.suspect, revision);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
@@ -705,14 +758,18 @@ static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *c
  * are not transactional). */
 static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
-    PGresult *r = PQexec(conn, "SELECT 1 FROM pg_catalog.pg_prepared_statements"
-                               " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
+    PGresult *r = PQexec(conn, cfg->downgrade
+                                   ? "SELECT 1 FROM pg_catalog.pg_prepared_statements"
+                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_UNRECORD_STATEMENT "'"
+                                   : "SELECT 1 FROM pg_catalog.pg_prepared_statements"
+                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
     int rc = 0;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_result_message(conn, r, msg, msgsz);
         rc = -1;
     } else if (PQntuples(r) == 0) {
-        char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
+        char *rec = cfg->downgrade ? store_prepare_unrecord_sql(cfg->schema, &cfg->token)
+                                   : store_prepare_record_sql(cfg->schema, &cfg->token);
         PQclear(r);
         r = PQexec(conn, rec);
         free(rec);
@@ -723,6 +780,18 @@ static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     }
     PQclear(r);
     return rc;
+}
+
+/* The transaction the previous commit opened was claimed for another
+ * migration than the one that runs in it: claim this one instead. */
+static int retarget_claim(PGconn *conn, const worker_cfg *cfg, const char *revision)
+{
+    char *sql = store_claim_retarget_sql(cfg->schema, revision);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK && !strcmp(PQcmdTuples(r), "1");
+    PQclear(r);
+    return ok ? 0 : -1;
 }
 
 static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
@@ -753,13 +822,18 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
         goto out;
     }
     long long xid, deps;
+    if (ws->open && ws->open_index != index && retarget_claim(conn, cfg, e->revision) != 0) {
+        rollback(conn); /* opened for another migration and not retargeted: anew */
+        ws->open = 0;
+        ws->dirty = 1;
+    }
     if (ws->open) {
         ws->open = 0; /* opened by the previous commit's round trip */
         xid = ws->open_xid;
         deps = ws->open_deps;
     } else {
         char msg[1024];
-        if (open_transaction(ws, conn, cfg, &xid, msg, sizeof msg) != 0) {
+        if (open_transaction(ws, conn, cfg, e->revision, &xid, msg, sizeof msg) != 0) {
             rollback(conn);
             ws->dirty = 1;
             m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
@@ -774,12 +848,19 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     }
     m->xid = xid;
     txwatch_begin(&ws->watch.tx);
-    wctx w = {.fd = fd, .index = index, .url = cfg->url};
+    wctx w = {.fd = fd, .index = index, .url = cfg->url, .mf = &cfg->b->mf};
     char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
-    if (run_callback(ws, lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
-        (lp.desc->validate && run_callback(ws, lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
+    int cb_failed = 1;
+    if (!cfg->downgrade)
+        cb_failed = run_callback(ws, lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
+                    (lp.desc->validate && run_callback(ws, lp.desc->validate, "validate", conn, &ctx, &w, m) != 0);
+    else if (lp.desc->downgrade) /* the parent plans only migrations that have one */
+        cb_failed = run_callback(ws, lp.desc->downgrade, "downgrade", conn, &ctx, &w, m) != 0;
+    else
+        set_msg(m, "%s has no downgrade callback", e->revision);
+    if (cb_failed) {
         rollback(conn);
         ws->dirty = 1;
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
@@ -798,7 +879,9 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
-    char *fin = commit_sql(ws, conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, ws->hint >= 0 && !renew);
+    ws->open_index = ws->hint >= 0 && (size_t)ws->hint < cfg->b->mf.n && !renew ? ws->hint : -1;
+    char *fin = commit_sql(ws, conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid,
+                           ws->open_index >= 0 ? cfg->b->mf.m[ws->open_index].revision : NULL);
     int rc = commit(ws, conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
     free(fin);
     if (renew) {
@@ -807,10 +890,16 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     }
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
+        int gone = strstr(msg, STORE_NOT_APPLIED) != NULL;
         int lost = strstr(msg, STORE_LOST_LOCK) != NULL;
         if (strstr(msg, STORE_GUARD_MISSING))
             snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
         rollback(conn);
+        if (gone) {
+            m->status = WRES_SKIPPED;
+            set_msg(m, "no longer applied (another run downgraded or forgot it); this run's work was rolled back");
+            goto out;
+        }
         if (already) {
             m->status = WRES_SKIPPED;
             set_msg(m, "already applied by another run; this run's work was rolled back");
@@ -854,7 +943,7 @@ static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
 
 static void worker_main(const worker_cfg *cfg, int fd)
 {
-    wstate state = {.watch = {.fd = -1}, .hint = -1, .then = -1, .current = -1, .pre = {.index = -1}};
+    wstate state = {.watch = {.fd = -1}, .hint = -1, .then = -1, .current = -1, .open_index = -1, .pre = {.index = -1}};
     wstate *ws = &state;
     g_worker_pid = getpid();
     struct sigaction sa;

@@ -67,6 +67,7 @@ typedef struct worker_cfg {
     const char *schema;    /* version_table_schema */
     store_token token;     /* the run's fence */
     PGconn *parent_conn;   /* closed (not finished) in the child */
+    int downgrade;         /* run each migration's downgrade callback, and remove its record */
 } worker_cfg;
 
 typedef struct worker {

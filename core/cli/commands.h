@@ -7,6 +7,7 @@
 #ifndef DEL_CLI_COMMANDS_H
 #define DEL_CLI_COMMANDS_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -21,6 +22,12 @@ enum {
     F_JSON = 1 << 12, /* prints one JSON document with --json */
     F_TIMEOUT = 1 << 13,
     F_ALL = 1 << 14,
+    /* the operator commands (issue 11) */
+    F_ALL_PENDING = 1 << 15, F_THROUGH = 1 << 16, F_CASCADE = 1 << 17, F_YES = 1 << 18,
+    F_NO_CHAIN = 1 << 19,
+    F_STEP_BACK = 1 << 20, /* downgrade -1 (read by getopt as an option) */
+    /* the vendor trust chain (issue 13) */
+    F_SIGN = 1 << 21, F_BVER = 1 << 22, F_NOPASS = 1 << 23, F_ALLOW_OLDER = 1 << 24, F_CHECK = 1 << 25,
 };
 
 /* the setup main does before the handler runs */
@@ -34,10 +41,16 @@ enum {
 /* What the command line gave a command. */
 typedef struct cli_args {
     const app_opts *o;
-    const char *arg;         /* the positional argument (REV, DIR, pipeline step), or NULL */
+    const char *arg;         /* the first positional argument (REV, DIR, pipeline step), or NULL */
+    char **args;             /* all of them (stamp REV...) */
+    int nargs;
     const char *message, *output, *file;
     int jobs, dry_run, strict, print, autogen, dot, offline, force, all;
     double lock_timeout, timeout;
+    int all_pending, cascade, yes, no_chain, step_back;
+    const char *through;
+    const char *sign_key, *bundle_version;
+    int no_password, allow_older, check;
 } cli_args;
 
 typedef struct cli_command {
@@ -50,9 +63,11 @@ typedef struct cli_command {
     const char *example;     /* one or more example lines */
     unsigned options;        /* F_* it takes */
     unsigned needs;          /* NEEDS_* */
-    int max_args;            /* positional arguments it takes (0 or 1) */
+    int max_args;            /* positional arguments it takes (0, 1, or CLI_ARGS_ANY) */
     const char *const *subs; /* the positional argument must be one of these (NULL-terminated), or NULL */
 } cli_command;
+
+#define CLI_ARGS_ANY INT_MAX
 
 extern const cli_command cli_commands[];
 extern const size_t cli_ncommands;

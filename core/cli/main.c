@@ -3,6 +3,7 @@
  * its events go to (render_text.c or render_json.c), run it, then print the
  * error (with its hint) and exit with the code of the error's kind. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,18 @@
 #include "json.h"
 #include "proctitle.h"
 
+#define DEL_STR_(x) #x
+#define DEL_STR(x) DEL_STR_(x)
+
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
     OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT, OPT_ALL,
+    OPT_ALL_PENDING, OPT_THROUGH, OPT_CASCADE, OPT_YES, OPT_NO_CHAIN,
+    OPT_SIGN, OPT_BUNDLE_VERSION, OPT_NO_PASSWORD, OPT_TRUSTED_KEY, OPT_ALLOW_OLDER, OPT_CHECK,
 };
+
+/* --trusted-key may be given this many times */
+#define MAX_TRUSTED_KEY_OPTS 64
 
 static int parse_int(const char *s, int min, int max, int *out)
 {
@@ -131,7 +140,12 @@ static int run_cli(int argc, char **argv, proctitle *title)
     o.env = &env;
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0, all = 0;
+    const char *sign_key = NULL, *bundle_version = NULL;
+    const char *trusted_keys[MAX_TRUSTED_KEY_OPTS];
+    int no_password = 0, allow_older = 0, check = 0;
     int help = 0, version = 0;
+    int all_pending = 0, cascade = 0, yes = 0, no_chain = 0, step_back = 0;
+    const char *through = NULL;
     double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
@@ -159,11 +173,22 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"force", no_argument, NULL, OPT_FORCE},
         {"all", no_argument, NULL, OPT_ALL},
+        {"all-pending", no_argument, NULL, OPT_ALL_PENDING},
+        {"through", required_argument, NULL, OPT_THROUGH},
+        {"cascade", no_argument, NULL, OPT_CASCADE},
+        {"yes", no_argument, NULL, OPT_YES},
+        {"no-chain", no_argument, NULL, OPT_NO_CHAIN},
+        {"sign", required_argument, NULL, OPT_SIGN},
+        {"bundle-version", required_argument, NULL, OPT_BUNDLE_VERSION},
+        {"no-password", no_argument, NULL, OPT_NO_PASSWORD},
+        {"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
+        {"allow-older-bundle", no_argument, NULL, OPT_ALLOW_OLDER},
+        {"check", no_argument, NULL, OPT_CHECK},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:n:qvhm:j:o:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:n:qvhm:j:o:y1", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': o.config_path = optarg; break;
         case 'n': o.section = optarg; break;
@@ -215,6 +240,25 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
         case OPT_FORCE: force = 1; used |= F_FORCE; break;
         case OPT_ALL: all = 1; used |= F_ALL; break;
+        case OPT_ALL_PENDING: all_pending = 1; used |= F_ALL_PENDING; break;
+        case OPT_THROUGH: through = optarg; used |= F_THROUGH; break;
+        case OPT_CASCADE: cascade = 1; used |= F_CASCADE; break;
+        case 'y':
+        case OPT_YES: yes = 1; used |= F_YES; break;
+        case OPT_NO_CHAIN: no_chain = 1; used |= F_NO_CHAIN; break;
+        case '1': step_back = 1; used |= F_STEP_BACK; break;
+        case OPT_SIGN: sign_key = optarg; used |= F_SIGN; break;
+        case OPT_BUNDLE_VERSION: bundle_version = optarg; used |= F_BVER; break;
+        case OPT_NO_PASSWORD: no_password = 1; used |= F_NOPASS; break;
+        case OPT_ALLOW_OLDER: allow_older = 1; used |= F_ALLOW_OLDER; break;
+        case OPT_CHECK: check = 1; used |= F_CHECK; break;
+        case OPT_TRUSTED_KEY:
+            if (o.ntrusted_keys < MAX_TRUSTED_KEY_OPTS)
+                trusted_keys[o.ntrusted_keys++] = optarg;
+            else
+                note_usage(bad, sizeof bad, "--trusted-key is given more than " DEL_STR(MAX_TRUSTED_KEY_OPTS) " times at '%s'", optarg);
+            o.trusted_keys = trusted_keys;
+            break;
         case ':':
             note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
             break;
@@ -265,7 +309,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
     if (help)
         return print_help(o.json, cmd);
     if (o.json && !(cmd->options & F_JSON))
-        return report_usage(1, cmd->name, "--json is for upgrade, current, history and verify; this command prints text only");
+        return report_usage(1, cmd->name, "--json is for upgrade, current, history, verify, stamp, forget, repair, show and downgrade; this command prints text only");
     if (used & ~cmd->options) {
         note_usage(bad, sizeof bad, "an option given is not one that '%s' takes", name);
         return report_usage(o.json, cmd->name, bad);
@@ -273,8 +317,9 @@ static int run_cli(int argc, char **argv, proctitle *title)
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     const char *sub = nargs > 0 ? args[0] : NULL;
-    if (nargs > cmd->max_args) {
-        note_usage(bad, sizeof bad, "unexpected argument '%s'", args[cmd->max_args]);
+    int max_args = step_back ? 0 : cmd->max_args; /* downgrade -1 names its target */
+    if (nargs > max_args) {
+        note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
         return report_usage(o.json, cmd->name, bad);
     }
     if (cmd->subs) {
@@ -299,7 +344,11 @@ static int run_cli(int argc, char **argv, proctitle *title)
     cli_args ca = {.o = &o, .arg = sub, .message = message, .output = output, .file = file,
                    .jobs = jobs, .dry_run = dry_run, .strict = strict, .print = print,
                    .autogen = autogen, .dot = dot, .offline = offline, .force = force, .all = all,
-                   .lock_timeout = lock_timeout, .timeout = timeout};
+                   .lock_timeout = lock_timeout, .timeout = timeout,
+                   .args = args, .nargs = nargs, .all_pending = all_pending, .through = through,
+                   .cascade = cascade, .yes = yes, .no_chain = no_chain, .step_back = step_back,
+                   .sign_key = sign_key, .bundle_version = bundle_version, .no_password = no_password,
+                   .allow_older = allow_older, .check = check};
     /* the renderer everything the command reports goes to */
     render_text rt;
     render_json rj;

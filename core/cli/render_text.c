@@ -61,6 +61,11 @@ static void put(render_text *r, FILE *f, const char *fmt, ...)
     fflush(f);
 }
 
+static int downgrading(const del_event *ev)
+{
+    return ev->status && !strcmp(ev->status, DEL_STATUS_DOWNGRADING);
+}
+
 static const char *mark(const del_event *ev, char *buf, size_t n)
 {
     if (ev->marked && ev->revision)
@@ -109,7 +114,7 @@ void render_text_event(const del_event *ev, void *payload)
         put(r, r->err, "%s", text);
         break;
     case DEL_EV_MIGRATION_STARTED:
-        put(r, r->out, "Running %s: %s", ev->revision, ev->description);
+        put(r, r->out, "%s %s: %s", downgrading(ev) ? "Downgrading" : "Running", ev->revision, ev->description);
         break;
     case DEL_EV_MIGRATION_LOG:
         put(r, r->out, "  %s: %s", ev->revision, ev->message);
@@ -125,7 +130,7 @@ void render_text_event(const del_event *ev, void *payload)
             put(r, r->out, "  %sOK (%s)", mark(ev, mk, sizeof mk), dur);
         break;
     case DEL_EV_MIGRATION_SKIPPED:
-        put(r, r->out, "  %salready applied by another run", mark(ev, mk, sizeof mk));
+        put(r, r->out, "  %s%s", mark(ev, mk, sizeof mk), downgrading(ev) ? ev->message : "already applied by another run");
         break;
     case DEL_EV_MIGRATION_REFUSED:
         put(r, r->out, "  %sREFUSED: %s", mark(ev, mk, sizeof mk), ev->message);

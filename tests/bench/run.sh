@@ -5,6 +5,9 @@
 # nothing (targets are in the README's performance section).
 #   tests/bench/run.sh            (N=1000 migrations, ROWS=1000000 COPY rows)
 set -uo pipefail
+# Alembic as its users run it: Python writes and reuses its bytecode cache
+# (some sandboxes and CI images switch that off for every process)
+unset PYTHONDONTWRITEBYTECODE
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
 D=$ROOT/$BUILD/core/delembic

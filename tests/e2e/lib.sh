@@ -59,6 +59,13 @@ wait_for() {
     done
 }
 
+# run_bounded CMD...: run a command that used to hang; it must end by itself well within this
+HANG_LIMIT_S=120
+run_bounded() {
+    run timeout -k 5 "$HANG_LIMIT_S" "$@"
+    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
+}
+
 # wait_for_sql 'QUERY' VALUE [SECONDS]: wait_for QUERY (in $DB) to give VALUE
 wait_for_sql() {
     local _ws_q=$1 _ws_v=$2

@@ -144,7 +144,7 @@ test_revision_captures_heads() {
     alembic upgrade heads >/dev/null 2>&1
     run "$D" revision -m "two heads"
     expect_out "Alembic heads captured: [b1, r3]"
-    grep -q 'DM_DEPS("b1", "r3")' migrations/D002_two_heads.c || fail "deps: $(grep depends_on migrations/D002_two_heads.c)"
+    grep -q 'DM_DEPS("D001", "b1", "r3")' migrations/D002_two_heads.c || fail "deps: $(grep depends_on migrations/D002_two_heads.c)"
     build_ok
     run "$D" upgrade head
     expect_rc 0

@@ -35,7 +35,7 @@ test_revision_numbering_and_compiles_as_generated() {
     run "$D" revision -m "load person demographics"
     expect_rc 0
     expect_out "migrations/D001_load_person_demographics.c"
-    expect_out "Alembic heads captured: []"
+    expect_out "WARNING: the database has no Alembic version table (alembic_version)"
     run "$D" revision -m "Fix: NDC → RxNorm mapping (café, Straße)!"
     expect_rc 0
     expect_out "D002_fix_ndc_rxnorm_mapping_cafe_strasse.c"

@@ -382,6 +382,38 @@ test_self_commit_then_begin_is_held() { self_commit_case begin; }
 test_self_commit_then_failure_is_held() { self_commit_case fail; }
 test_self_commit_then_crash_is_held() { self_commit_case crash; }
 
+# the host (or its whole process group) killed after the plugin's own COMMIT,
+# before anyone could record it: the claim the transaction carried holds it
+self_commit_killed_case() {
+    local target=$1
+    log_project
+    use_plugin evil_self_commit T001 MODE=hang
+    mig T002 '"T001"' "INSERT INTO t_log VALUES ('T002')"
+    build_ok
+    setsid "$D" upgrade head >"$P/out" 2>&1 &
+    local host=$!
+    wait_for_sql "SELECT count(*) FROM t_log" 1
+    if [ "$target" = group ]; then kill -KILL -- "-$host"; else kill -KILL "$host"; fi
+    wait "$host" 2>/dev/null || true
+    # the orphaned worker ends when its parent's socket closes
+    wait_for_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'delembic%'" 0
+    run_bounded "$D" upgrade head # a second run of T001 would never end
+    expect_rc 1
+    expect_out "HELD: T001"
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-before"
+    expect_sql "SELECT status || ':' || hold FROM delembic_version WHERE revision = 'T001'" "failed:committed by itself"
+    expect_sql "SELECT count(*) FROM delembic_run_history WHERE revision = 'T001' AND exception LIKE 'the migration committed by itself%ended before it could record this)'" 1
+    expect_sql "SELECT count(*) FROM delembic_claim" 0
+    # and again: still held, nothing run twice, no second history row
+    run_bounded "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT string_agg(rev, ',') FROM t_log" "T001-before"
+    expect_sql "SELECT count(*) FROM delembic_run_history" 1
+}
+
+test_self_commit_then_host_killed_is_held() { self_commit_killed_case host; }
+test_self_commit_then_process_group_killed_is_held() { self_commit_killed_case group; }
+
 test_held_revision_accepted_by_sql_lets_dependents_run() {
     log_project
     use_plugin evil_self_commit T001 MODE=idle
@@ -416,8 +448,15 @@ test_plugin_printing_to_stdout_leaves_the_json_document_whole() {
     build_ok
     "$D" --json upgrade head >"$P/out.json" 2>"$P/err.txt" || fail "exit $?: $(cat "$P/out.json" "$P/err.txt")"
     python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 0 || fail "not one JSON document: $(cat "$P/out.json")"
-    grep -q "plugin says hello" "$P/err.txt" || fail "the plugin's line is lost: $(cat "$P/err.txt")"
+    grep -q "plugin says hello on stdout" "$P/err.txt" || fail "the plugin's line is lost: $(cat "$P/err.txt")"
     expect_sql "SELECT count(*) FROM t_log" 1
+    # verify loads it too (in a child): its constructor's lines go to stderr
+    local cmd
+    for cmd in verify "verify --offline"; do
+        "$D" --json $cmd >"$P/out.json" 2>"$P/err.txt" || fail "$cmd: exit $?: $(cat "$P/out.json" "$P/err.txt")"
+        python3 "$ROOT/tests/e2e/json_strict.py" "$P/out.json" 0 || fail "$cmd: not one JSON document: $(cat "$P/out.json")"
+        grep -q "plugin writes to fd 1" "$P/err.txt" || fail "$cmd: the constructor's line is lost: $(cat "$P/err.txt")"
+    done
 }
 
 # ==== issue 9 findings X1-X10: exactly once against plugins that leave the

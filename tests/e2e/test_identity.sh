@@ -276,13 +276,6 @@ test_concurrent_builds_and_a_killed_one_leave_a_good_bundle() {
 
 # ---- findings against issue 9 (the build engineer's B items) ---------------
 
-# a command that used to hang: it must end by itself well within this
-HANG_LIMIT_S=120
-run_bounded() {
-    run timeout -k 5 "$HANG_LIMIT_S" "$@"
-    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
-}
-
 test_build_refuses_a_latin1_description_naming_source_and_field() {
     ident_project
     build_ok

@@ -256,13 +256,6 @@ test_plugin_needing_libc_libm_and_libpq_dependencies_is_accepted() {
 
 # ---- findings against issue 9 (the build engineer's B items) ---------------
 
-# a command that used to hang: it must end by itself well within this
-HANG_LIMIT_S=120
-run_bounded() {
-    run timeout -k 5 "$HANG_LIMIT_S" "$@"
-    [ "$RC" != 124 ] && [ "$RC" != 137 ] || fail "hung for ${HANG_LIMIT_S}s: $*"
-}
-
 test_cache_entry_with_invalid_utf8_is_not_handed_to_libyaml() {
     supply_project
     run "$D" verify --offline # fills the cache

@@ -1,9 +1,10 @@
 /* Commits the host's transaction behind the guard's back (it sets the flag
  * the guard trusts). MODE: idle (then returns 0 with no transaction open),
  * begin (then BEGIN and more work, returns 0), fail (then BEGIN and returns
- * -1), crash (then SIGSEGV). */
+ * -1), crash (then SIGSEGV), hang (then waits to be killed). */
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <delembic/plugin.h>
 
 static int upgrade(PGconn *conn, dm_ctx *ctx)
@@ -17,6 +18,9 @@ static int upgrade(PGconn *conn, dm_ctx *ctx)
         return 0;
     if (!strcmp(mode, "crash"))
         raise(SIGSEGV);
+    if (!strcmp(mode, "hang"))
+        for (;;)
+            pause();
     if (dm_exec(ctx, conn, "BEGIN; INSERT INTO t_log VALUES ('@REV@-after')") != 0)
         return -1;
     return !strcmp(mode, "fail") ? dm_fail(ctx, "gave up after committing") : 0;

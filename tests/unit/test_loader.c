@@ -88,10 +88,11 @@ START_TEST(descriptor_size_covers_abi_1_fields)
     const struct dm_descriptor *own = dlsym(lp.handle, "dm_descriptor");
     ck_assert_ptr_nonnull(own);
     ck_assert_ptr_ne(lp.desc, own); /* the host's copy, not the plugin's struct */
-    ck_assert_uint_eq(lp.desc->size, DM_DESCRIPTOR_SIZE_V1 + 40);
+    ck_assert_uint_eq(lp.desc->size, sizeof(struct dm_descriptor) + 40);
     ck_assert_str_eq(lp.desc->revision, "B012");
     ck_assert_ptr_eq(lp.desc->upgrade, own->upgrade);
     ck_assert_ptr_null(lp.desc->validate);
+    ck_assert_ptr_null(lp.desc->downgrade);
     loader_unload(&lp);
 }
 END_TEST

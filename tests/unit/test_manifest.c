@@ -379,6 +379,127 @@ END_TEST
 
 /* libyaml's emitter loops or corrupts its heap on invalid UTF-8: it never
  * sees any, whether writing (build) or comparing (the cache's check). */
+static const char *with_data =
+    "format: 1\nabi: 1\nmigrations: []\n"
+    "data:\n  - file: data/people.csv\n    sha256: " SHA "\n    size: 23\n"
+    "  - file: data/empty.tsv\n    sha256: " SHA "\n    size: 0\n";
+
+START_TEST(data_files_parse_round_trip_and_cache)
+{
+    manifest mf, again;
+    del_err e;
+    ck_assert_int_eq(manifest_parse("m.yaml", with_data, strlen(with_data), &mf, &e), 0);
+    ck_assert_int_eq(mf.ndata, 2);
+    ck_assert_str_eq(mf.data[0].file, "data/people.csv");
+    ck_assert_int_eq(mf.data[0].size, 23);
+    ck_assert_int_eq(manifest_find_data(&mf, "data/empty.tsv"), 1);
+    ck_assert_int_eq(manifest_find_data(&mf, "data/other.csv"), -1);
+    ck_assert_int_eq(manifest_check_values(&mf), 0);
+    char *text;
+    size_t len;
+    ck_assert_int_eq(manifest_emit(&mf, &text, &len, &e), 0);
+    ck_assert_ptr_nonnull(strstr(text, "size: 23\n"));  /* a number, plain */
+    ck_assert_int_eq(manifest_parse("again", text, len, &again, &e), 0);
+    ck_assert_int_eq(again.ndata, 2);
+    ck_assert_str_eq(again.data[1].file, "data/empty.tsv");
+    ck_assert_int_eq(again.data[1].size, 0);
+    ck_assert_int_eq(manifest_emits_as(&again, text, len), 1);
+    /* the cache keeps them */
+    char root[] = "/tmp/delembic-mdata-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char *cache = path_join(root, "cache");
+    setenv("DELEMBIC_CACHE_DIR", cache, 1);
+    char *mpath = path_join(root, "manifest.yaml");
+    ck_assert_int_eq(write_file_atomic(mpath, text, len, 0644, &e), 0);
+    manifest a, b;
+    ck_assert_int_eq(manifest_load(root, &a, &e), 0);
+    ck_assert_int_eq(manifest_load(root, &b, &e), 0);
+    ck_assert_int_eq(b.ndata, 2);
+    ck_assert_str_eq(b.data[0].sha256, SHA);
+    ck_assert_int_eq(b.data[0].size, 23);
+    ck_assert_str_eq(b.text_sha256, a.text_sha256);
+    ck_assert_int_eq((int)strlen(b.text_sha256), 64);
+    manifest_free(&a);
+    manifest_free(&b);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+    unsetenv("DELEMBIC_CACHE_DIR");
+    free(cache);
+    free(mpath);
+    free(text);
+    manifest_free(&again);
+    manifest_free(&mf);
+}
+END_TEST
+
+START_TEST(data_file_refusals)
+{
+    const char *bad[] = {
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: people.csv\n    sha256: " SHA "\n    size: 1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/../x\n    sha256: " SHA "\n    size: 1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/.hidden\n    sha256: " SHA "\n    size: 1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/a\n    sha256: nothex\n    size: 1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/a\n    sha256: " SHA "\n    size: -1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/a\n    sha256: " SHA "\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/a\n    sha256: " SHA "\n    size: 1\n"
+        "  - file: data/a\n    sha256: " SHA "\n    size: 1\n",
+        "format: 1\nabi: 1\nmigrations: []\ndata:\n  - file: data/a\n    sha256: " SHA "\n    size: 1\n    extra: 1\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        manifest mf;
+        del_err e;
+        e.msg[0] = '\0';
+        ck_assert_msg(manifest_parse("m.yaml", bad[i], strlen(bad[i]), &mf, &e) != 0, "accepted case %zu", i);
+        ck_assert_msg(strstr(e.msg, "m.yaml:") != NULL, "case %zu: %s", i, e.msg);
+    }
+}
+END_TEST
+
+/* Every scalar some YAML 1.1 or 1.2 reader would take for a number, a
+ * boolean or null is quoted; ordinary ids and hex digests are not. */
+START_TEST(values_that_yaml_reads_as_numbers_are_quoted)
+{
+    const char *quoted[] = {"0012", "12", "-3", "+4", "1e3", "1E-3", "1.5", ".5", "1_000", "0x1F", "0o17",
+                            "0b101", "1:30", ".inf", "-.Inf", ".nan", "yes", "No", "ON", "off", "y", "N",
+                            "true", "False", "null", "~", "", "2026-01-02", "=", "<<"};
+    const char *plain[] = {"D001", "3d1e3e6abc12", "ae1027a6acf", "9a0b1c2d3e4f", "yesterday", "n1",
+                           "data/people.csv", SHA, "1e3a", "x12", "Load vocabulary"};
+    for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++)
+        ck_assert_msg(manifest_needs_quotes(quoted[i]), "'%s' is not quoted", quoted[i]);
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        ck_assert_msg(!manifest_needs_quotes(plain[i]), "'%s' is quoted", plain[i]);
+    /* and they read back as the same strings */
+    manifest mf = {0};
+    mf.format = MANIFEST_FORMAT;
+    mf.abi = 1;
+    mf.version_table = xstrdup("alembic_version");
+    mf.has_alembic = 1;
+    mentry *m = manifest_add(&mf);
+    m->revision = xstrdup("0012");
+    m->file = xstrdup("a.so");
+    m->sha256 = xstrdup(SHA);
+    m->description = xstrdup("yes");
+    strvec_push(&m->depends_on, "1e3");
+    strvec_push(&m->alembic, "1e3");
+    algraph_add(&mf.graph, "1e3");
+    char *text;
+    size_t len;
+    del_err e;
+    ck_assert_int_eq(manifest_emit(&mf, &text, &len, &e), 0);
+    ck_assert_ptr_nonnull(strstr(text, "revision: '0012'"));
+    ck_assert_ptr_nonnull(strstr(text, "'1e3': []"));
+    manifest again;
+    ck_assert_int_eq(manifest_parse("again", text, len, &again, &e), 0);
+    ck_assert_str_eq(again.m[0].revision, "0012");
+    ck_assert_str_eq(again.m[0].description, "yes");
+    ck_assert_str_eq(again.m[0].depends_on.v[0], "1e3");
+    manifest_free(&again);
+    manifest_free(&mf);
+    free(text);
+}
+END_TEST
+
 START_TEST(emitter_never_gets_invalid_utf8)
 {
     manifest mf;
@@ -422,6 +543,9 @@ Suite *make_suite(void)
     ADD(tc, cache_entry_is_read_only_when_trusted);
     ADD(tc, cache_check_values_mirrors_the_parser);
     ADD(tc, emitter_never_gets_invalid_utf8);
+    ADD(tc, data_files_parse_round_trip_and_cache);
+    ADD(tc, data_file_refusals);
+    ADD(tc, values_that_yaml_reads_as_numbers_are_quoted);
     suite_add_tcase(s, tc);
     return s;
 }

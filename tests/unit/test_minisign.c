@@ -442,7 +442,11 @@ START_TEST(keygen_round_trips)
     ck_assert_mem_eq(&parsed, &pk, sizeof pk);
     char hex[MINISIGN_KEY_ID_HEX_LEN + 1], first[128];
     minisign_key_id_hex(pk.key_id, hex);
-    snprintf(first, sizeof first, "untrusted comment: minisign public key %s\n", hex);
+    /* as minisign writes it (%PRIX64): without leading zeros */
+    const char *id = hex;
+    while (id[0] == '0' && id[1])
+        id++;
+    snprintf(first, sizeof first, "untrusted comment: minisign public key %s\n", id);
     ck_assert_int_eq(strncmp(pub, first, strlen(first)), 0);
     ck_assert_ptr_nonnull(strstr(key, "untrusted comment: "));
     /* the bare base64 key reads the same */
@@ -828,6 +832,29 @@ START_TEST(junk_after_public_key_is_refused)
 }
 END_TEST
 
+/* minisign -G writes the key id in the .pub comment as %PRIX64: no leading
+ * zeros. A key of minisign's whose id starts with a zero digit. */
+START_TEST(public_key_file_is_minisigns_byte_for_byte)
+{
+    const char *minisigns = "untrusted comment: minisign public key D25126C42A76720\n"
+                            "RWQgZ6dCbBIlDax9ouVpLceiUSgn95Li0Vvz6leQhs1f8tpnp2CJk58/\n";
+    minisign_pubkey pk;
+    del_err e;
+    ck_assert_int_eq(minisign_pubkey_parse("m.pub", minisigns, strlen(minisigns), &pk, &e), 0);
+    char hex[MINISIGN_KEY_ID_HEX_LEN + 1];
+    minisign_key_id_hex(pk.key_id, hex);
+    ck_assert_str_eq(hex, "0D25126C42A76720"); /* messages: all 16 digits, as minisign's */
+    char *file = minisign_pubkey_file(&pk);
+    ck_assert_str_eq(file, minisigns);
+    free(file);
+    /* an id of all zero digits still writes one */
+    memset(pk.key_id, 0, sizeof pk.key_id);
+    file = minisign_pubkey_file(&pk);
+    ck_assert_ptr_nonnull(strstr(file, "public key 0\n"));
+    free(file);
+}
+END_TEST
+
 START_TEST(public_key_file_too_large_is_refused)
 {
     minisign_pubkey pk;
@@ -1084,6 +1111,7 @@ Suite *make_suite(void)
     ADD(tc, bad_base64_is_refused);
     ADD(tc, junk_after_public_key_is_refused);
     ADD(tc, public_key_file_too_large_is_refused);
+    ADD(tc, public_key_file_is_minisigns_byte_for_byte);
     ADD(tc, signature_lines_are_checked);
     ADD(tc, no_trusted_key_is_a_caller_error);
     ADD(tc, wrong_passphrase_is_not_corruption);

@@ -104,6 +104,12 @@ START_TEST(passwords_masked_in_any_text)
     char *plain = db_redact_text("missing \"=\" after \"password\" in connection info string", NULL);
     ck_assert_str_eq(plain, "missing \"=\" after \"password\" in connection info string");
     free(plain);
+    /* a password shorter than REDACT_LITERAL_MIN is masked where it stands as
+     * a password, not in every word that holds its letters */
+    char *shortpw = db_redact_text("relation \"a\" has no column \"data\"; see postgresql://u:a@h/db",
+                                   "postgresql://u:a@h/db");
+    ck_assert_str_eq(shortpw, "relation \"a\" has no column \"data\"; see postgresql://u:***@h/db");
+    free(shortpw);
     /* what ps shows of --database: a fixed *** whatever the length */
     char *shown = db_redact_text("postgresql://u:hunter22@h/db?password=x2", NULL);
     ck_assert_str_eq(shown, "postgresql://u:***@h/db?password=***");

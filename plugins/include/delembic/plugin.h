@@ -38,6 +38,9 @@
  *    work back; the last message given to dm_fail is recorded.
  *  - upgrade() runs first; validate() (optional) runs after it on the same
  *    connection, inside the same transaction, before the commit.
+ *  - downgrade() (optional, .downgrade = ...) undoes upgrade's work when an
+ *    operator runs `delembic downgrade`: same rules, one transaction that
+ *    also removes the migration's record; validate() does not run then.
  *  - Reach the host only through ctx (ctx->api is a function table the host
  *    fills in, as SQLite hands sqlite3_api_routines to its extensions). The
  *    helpers below do that for you. A plugin links libc, libpq and this SDK's
@@ -195,6 +198,10 @@ struct dm_descriptor {
     dm_callback upgrade;           /* required */
     dm_callback validate;          /* optional */
     /* ABI 1 ends here: DM_DESCRIPTOR_SIZE_V1. Later fields below this line. */
+    /* optional: undo upgrade's work (`delembic downgrade`), in the host's
+     * transaction like upgrade; no validate runs after it. A plugin built
+     * before this field has none, and cannot be downgraded. */
+    dm_callback downgrade;
 };
 
 /* The fields every descriptor of ABI 1 has; the host refuses a smaller size. */
@@ -213,6 +220,18 @@ typedef struct dm_host_api {
     /* Progress of a long step: done of total (total < 0: unknown) units. */
     void (*progress)(dm_ctx *ctx, long long done, long long total, const char *unit);
     /* ABI 1 ends here. Later functions below this line. */
+    /* The bundle's data files (added with the trust chain): dm_copy_file
+     * streams a file through these, so the host hashes exactly the bytes sent
+     * and compares them with manifest.yaml's sha256 and size at the end.
+     * data_begin: 0 with *check set (NULL: path is not a file of the bundle's
+     * data/ folder, nothing to check), or -1 with msg (a file in data/ that
+     * the manifest does not list). data_end frees check: 0 when the bytes
+     * seen are the listed ones, else -1 with msg. A plugin on an older host
+     * (no data_begin) streams unchecked: verify and upgrade still check every
+     * data file before the run. */
+    int (*data_begin)(dm_ctx *ctx, const char *path, void **check, char *msg, size_t msgsize);
+    void (*data_update)(dm_ctx *ctx, void *check, const void *buf, size_t n);
+    int (*data_end)(dm_ctx *ctx, void *check, char *msg, size_t msgsize);
 } dm_host_api;
 
 /* What the host hands each callback; it and its strings live until the

@@ -1,0 +1,263 @@
+#include "cmd_downgrade.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "db.h"
+#include "executor.h"
+#include "inspect.h"
+#include "json.h"
+#include "plan.h"
+#include "store.h"
+#include "term.h"
+
+static int is_applied(const vstate *st, const char *rev)
+{
+    const vrow *v = store_find(st, rev);
+    return v && !strcmp(v->status, store_status_name(STORE_SUCCESS));
+}
+
+/* What the plan is, for the render. */
+typedef struct down_result {
+    const char *target;
+    int dry_run;
+    const bundle *b;
+    const plan *p;
+    char *has_down;         /* per planned step (plan order) */
+    strvec lacking;         /* revisions without a downgrade callback */
+} down_result;
+
+static void render_plan(const app *a, const down_result *r, json *js);
+
+/* The applied migrations the target takes down, latest first, into p; a
+ * usage error for a target that names nothing applied. 0 with p->nrun 0
+ * when nothing is applied at all (-1, base). */
+static int plan_down(const bundle *b, const vstate *st, const char *target, plan *p, del_err *err)
+{
+    size_t n = b->mf.n;
+    char *in = xcalloc(n ? n : 1, 1);
+    int rc = 0;
+    if (!strcmp(target, "base")) {
+        for (size_t i = 0; i < n; i++)
+            in[i] = (char)is_applied(st, b->mf.m[i].revision);
+        for (size_t k = 0; k < st->n && rc == 0; k++)
+            if (!strcmp(st->rows[k].status, store_status_name(STORE_SUCCESS)) &&
+                manifest_find(&b->mf, st->rows[k].revision) < 0)
+                rc = del_fail(err, DEL_KIND_MIGRATION, "cannot downgrade to base: %s is applied but not in this bundle, so there is no code to downgrade it; nothing was run. Use the bundle that has it, or 'delembic forget %s'",
+                              st->rows[k].revision, st->rows[k].revision);
+    } else if (!strcmp(target, "-1")) {
+        /* the applied head applied last (ties: the later in DAG order) */
+        long best = -1;
+        for (size_t k = 0; k < n; k++) {
+            size_t i = b->g.order[k];
+            if (!is_applied(st, b->mf.m[i].revision))
+                continue;
+            int head = 1;
+            for (size_t j = 0; j < n && head; j++) {
+                const dag_node *nd = &b->g.nodes[j];
+                for (size_t d = 0; d < nd->ndeps && head; d++)
+                    head = !(nd->deps[d] == i && is_applied(st, b->mf.m[j].revision));
+            }
+            if (head && (best < 0 || strcmp(store_find(st, b->mf.m[i].revision)->applied_at,
+                                            store_find(st, b->mf.m[best].revision)->applied_at) >= 0))
+                best = (long)i;
+        }
+        if (best >= 0)
+            in[best] = 1;
+    } else {
+        long t = dag_find(&b->g, target);
+        if (t < 0)
+            rc = del_fail(err, DEL_KIND_USAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle",
+                          target);
+        else if (!is_applied(st, target))
+            rc = del_fail(err, DEL_KIND_USAGE, "%s is not applied; nothing to downgrade", target);
+        else {
+            in[t] = 1;
+            /* and every applied migration that depends on it */
+            char *below = xcalloc(n ? n : 1, 1);
+            below[t] = 1;
+            for (size_t k = 0; k < n; k++) {
+                size_t j = b->g.order[k];
+                const dag_node *nd = &b->g.nodes[j];
+                for (size_t d = 0; d < nd->ndeps && !below[j]; d++)
+                    below[j] = below[nd->deps[d]];
+                if (below[j] && is_applied(st, b->mf.m[j].revision))
+                    in[j] = 1;
+            }
+            free(below);
+        }
+    }
+    memset(p, 0, sizeof *p);
+    p->run = xmalloc((n ? n : 1) * sizeof *p->run);
+    p->wave = xcalloc(n ? n : 1, sizeof *p->wave);
+    for (size_t k = n; rc == 0 && k-- > 0;) {
+        size_t i = b->g.order[k];
+        if (in[i]) {
+            p->wave[i] = 1;
+            p->run[p->nrun++] = i;
+        }
+    }
+    free(in);
+    return rc;
+}
+
+/* Read each planned plugin's descriptor (in a child): which have a downgrade. */
+static int check_callbacks(const bundle *b, const plan *p, down_result *r, del_err *err)
+{
+    r->has_down = xcalloc(p->nrun ? p->nrun : 1, 1);
+    if (!p->nrun)
+        return 0;
+    inspect_item *items = xcalloc(p->nrun, sizeof *items);
+    plugin_info *info = xcalloc(p->nrun, sizeof *info);
+    for (size_t k = 0; k < p->nrun; k++) {
+        const mentry *e = &b->mf.m[p->run[k]];
+        items[k].file = e->file;
+        items[k].sha256 = e->sha256;
+    }
+    char buf[PATH_MAX];
+    int rc = inspect_plugins(bundle_path(b, buf), &b->mf, items, p->nrun, info, err);
+    for (size_t k = 0; k < p->nrun && rc == 0; k++) {
+        if (info[k].error) {
+            rc = del_fail(err, DEL_KIND_USAGE, "%s", info[k].error);
+            break;
+        }
+        r->has_down[k] = (char)info[k].has_downgrade;
+        if (!info[k].has_downgrade)
+            strvec_push(&r->lacking, b->mf.m[p->run[k]].revision);
+    }
+    for (size_t k = 0; k < p->nrun; k++)
+        plugin_info_free(&info[k]);
+    free(info);
+    free(items);
+    return rc;
+}
+
+int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
+{
+    bundle b;
+    memset(&b, 0, sizeof b);
+    plan p = {0};
+    vstate st = {0};
+    json js = {0};
+    int use_json = a->o->json;
+    int code = 0;
+    PGconn *conn = NULL;
+    down_result res = {.target = d->target, .dry_run = d->dry_run, .b = &b, .p = &p};
+    if (!d->target) {
+        code = -1;
+        del_fail(err, DEL_KIND_USAGE, "downgrade needs a target: REV, -1 or base; see 'delembic downgrade --help'");
+        goto done;
+    }
+    conn = app_connect(a, "downgrade", err);
+    if (!conn || bundle_open_kept(a->bundle_dir, &b, err) != 0 || bundle_check(&b, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    const char *schema = a->cfg.version_table_schema;
+    store_token token = {0};
+    int sent = d->dry_run ? -1 : store_begin_run_send(conn, schema);
+    if (d->dry_run ? store_read_state(conn, schema, &st, err) != 0
+                   : store_begin_run_finish(conn, schema, sent, d->lock_timeout, a->o->notify,
+                                            &st, &token, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    if (plan_down(&b, &st, d->target, &p, err) != 0 || check_callbacks(&b, &p, &res, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    if (use_json) {
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", "downgrade");
+        json_str(&js, "target", d->target);
+        json_bool(&js, "dry_run", d->dry_run);
+    }
+    render_plan(a, &res, use_json ? &js : NULL);
+    if (res.lacking.n) {
+        char list[1024];
+        strvec_join(&res.lacking, ", ", list, sizeof list);
+        del_fail(err, DEL_KIND_MIGRATION, "cannot downgrade: %s ha%s no downgrade callback; nothing was run. Forget %s instead ('delembic forget'), or add a downgrade and rebuild",
+                 list, res.lacking.n > 1 ? "ve" : "s", res.lacking.n > 1 ? "them" : "it");
+        code = -1;
+        goto done;
+    }
+    if (d->dry_run || !p.nrun)
+        goto done;
+    if (use_json)
+        json_arr_open(&js, "results");
+    exec_opts eo = {.jobs = 1,
+                    .quiet = a->o->quiet,
+                    .verbose = a->o->verbose,
+                    .url = a->url,
+                    .statement_timeout = a->cfg.statement_timeout,
+                    .lock_timeout = a->cfg.lock_timeout,
+                    .timeout = d->timeout > 0 ? d->timeout
+                               : a->cfg.timeout ? config_duration_seconds(a->cfg.timeout) : 0,
+                    .schema = schema,
+                    .token = token,
+                    .notify = a->o->notify,
+                    .js = use_json ? &js : NULL,
+                    .downgrade = 1};
+    exec_result er;
+    code = executor_run(&b, &p, conn, &eo, &er, err);
+    if (use_json)
+        json_arr_close(&js);
+    if (code != 0 && err->kind == DEL_KIND_MIGRATION)
+        err->reported = !use_json; /* the FAILED line said it */
+done:
+    if (use_json) {
+        if (!js.depth) {
+            json_obj_open(&js, NULL);
+            json_str(&js, "command", "downgrade");
+        }
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
+        json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
+        json_obj_close(&js);
+        json_emit(&js, a->o->notify);
+    }
+    if (conn)
+        PQfinish(conn);
+    free(res.has_down);
+    strvec_clear(&res.lacking);
+    store_free_state(&st);
+    plan_free(&p);
+    bundle_close(&b);
+    return code;
+}
+
+/* ---- rendering ------------------------------------------------------------ */
+
+static void render_plan(const app *a, const down_result *r, json *js)
+{
+    const bundle *b = r->b;
+    const plan *p = r->p;
+    if (js) {
+        json_arr_open(js, "plan");
+        for (size_t k = 0; k < p->nrun; k++) {
+            const mentry *e = &b->mf.m[p->run[k]];
+            json_obj_open(js, NULL);
+            json_str(js, "revision", e->revision);
+            json_str(js, "description", e->description);
+            json_bool(js, "has_downgrade", r->has_down[k]);
+            json_obj_close(js);
+        }
+        json_arr_close(js);
+        return;
+    }
+    if (a->o->quiet && !r->dry_run)
+        return;
+    if (!p->nrun) {
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to downgrade: no migration is applied.");
+        return;
+    }
+    if (r->dry_run || r->lacking.n)
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Would downgrade %zu migration(s), in this order:", p->nrun);
+    for (size_t k = 0; k < p->nrun && (r->dry_run || r->lacking.n); k++) {
+        const mentry *e = &b->mf.m[p->run[k]];
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s: %s%s", e->revision, e->description, r->has_down[k] ? "" : "  [NO DOWNGRADE]");
+    }
+}

@@ -1,0 +1,693 @@
+#include "cmd_ops.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "db.h"
+#include "drift.h"
+#include "json.h"
+#include "oprecord.h"
+#include "orphan.h"
+#include "store.h"
+#include "term.h"
+
+/* ---- what the commands share ------------------------------------------- */
+
+typedef struct ops_session {
+    bundle b;
+    int have_bundle;
+    PGconn *conn;
+    vstate st;
+} ops_session;
+
+/* The bundle, a connection, and the state; with lock, the run lock first
+ * (and the tables, so a first stamp can record). */
+static int session_open(app *a, const char *role, int lock, double lock_timeout, ops_session *s,
+                        del_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (bundle_open(a->bundle_dir, &s->b, err) != 0)
+        return -1;
+    s->have_bundle = 1;
+    s->conn = app_connect(a, role, err);
+    if (!s->conn)
+        return -1;
+    const char *schema = a->cfg.version_table_schema;
+    if (lock && (store_lock(s->conn, lock_timeout, a->o->notify, err) != 0 ||
+                 store_ensure_schema(s->conn, schema, err) != 0))
+        return -1;
+    return store_read_state(s->conn, schema, &s->st, err);
+}
+
+static void session_close(ops_session *s)
+{
+    if (s->conn)
+        PQfinish(s->conn);
+    store_free_state(&s->st);
+    if (s->have_bundle)
+        bundle_close(&s->b);
+}
+
+static int is_applied(const vrow *v)
+{
+    return v && !strcmp(v->status, store_status_name(STORE_SUCCESS));
+}
+
+/* The bundle's index of rev, or -1 with a usage error naming it. */
+static long find_rev(const bundle *b, const char *rev, del_err *err)
+{
+    long t = dag_find(&b->g, rev);
+    if (t >= 0)
+        return t;
+    if (algraph_find(&b->mf.graph, rev) >= 0)
+        del_fail(err, DEL_KIND_USAGE, "%s is an Alembic revision; use 'alembic' for it, or name a data migration", rev);
+    else
+        del_fail(err, DEL_KIND_USAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle", rev);
+    return -1;
+}
+
+static const char *identity_of(const mentry *e)
+{
+    return e->identity ? e->identity : e->sha256;
+}
+
+/* What a command did (or, with --dry-run, would do), for its render. */
+typedef struct op_item {
+    char *revision;
+    const char *action;     /* stamped, forgotten, accepted, dropped */
+    char *note;
+} op_item;
+
+typedef struct ops_result {
+    const char *command;
+    int dry_run;
+    op_item *items;
+    size_t n;
+    strvec skipped;         /* "REV: why" */
+} ops_result;
+
+static void result_add(ops_result *r, const char *rev, const char *action, char *note)
+{
+    r->items = xrealloc(r->items, (r->n + 1) * sizeof *r->items);
+    r->items[r->n++] = (op_item){xstrdup(rev), action, note};
+}
+
+static void result_free(ops_result *r)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->items[i].revision);
+        free(r->items[i].note);
+    }
+    free(r->items);
+    strvec_clear(&r->skipped);
+}
+
+/* The changes of a result, to record (kinds by action). */
+static int result_apply(const ops_session *s, const app *a, const ops_result *r, del_err *err)
+{
+    if (!r->n || r->dry_run)
+        return 0;
+    op_change *c = xcalloc(r->n, sizeof *c);
+    for (size_t i = 0; i < r->n; i++) {
+        const op_item *it = &r->items[i];
+        long e = manifest_find(&s->b.mf, it->revision);
+        const vrow *v = store_find(&s->st, it->revision);
+        c[i].revision = it->revision;
+        c[i].note = it->note;
+        c[i].checksum = e >= 0 ? identity_of(&s->b.mf.m[e]) : v ? v->checksum : NULL;
+        if (!strcmp(it->action, "stamped"))
+            c[i].kind = OP_STAMP;
+        else if (!strcmp(it->action, "forgotten"))
+            c[i].kind = OP_FORGET;
+        else if (!strcmp(it->action, "accepted"))
+            c[i].kind = OP_ACCEPT;
+        else
+            c[i].kind = OP_DROP;
+        if (c[i].kind == OP_FORGET || c[i].kind == OP_DROP)
+            c[i].checksum = v ? v->checksum : NULL;
+    }
+    int rc = oprecord_apply(s->conn, a->cfg.version_table_schema, c, r->n, err);
+    free(c);
+    return rc;
+}
+
+static int render_ops(const app *a, const ops_result *r, int code, const del_err *err);
+static int confirm_drop(const del_notify *n, const ops_result *r);
+
+/* ---- stamp ---------------------------------------------------------------- */
+
+int cmd_stamp(app *a, const ops_args *o, del_err *err)
+{
+    ops_result res = {.command = "stamp", .dry_run = o->dry_run};
+    ops_session s;
+    memset(&s, 0, sizeof s);
+    char *want = NULL;
+    int code = 0;
+    if (!o->all_pending && !o->nrevs) {
+        del_fail(err, DEL_KIND_USAGE, "stamp needs revisions, or --all-pending; see 'delembic stamp --help'");
+        code = -1;
+        goto done;
+    }
+    if ((o->all_pending && o->nrevs) || (o->through && !o->all_pending)) {
+        del_fail(err, DEL_KIND_USAGE, "stamp takes either REV... or --all-pending [--through REV]; see 'delembic stamp --help'");
+        code = -1;
+        goto done;
+    }
+    if (session_open(a, "stamp", !o->dry_run, o->lock_timeout, &s, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    const bundle *b = &s.b;
+    size_t n = b->mf.n;
+    want = xcalloc(n ? n : 1, 1);
+    if (o->all_pending && !o->through) {
+        memset(want, 1, n);
+    } else if (o->all_pending) {
+        long t = find_rev(b, o->through, err);
+        if (t < 0) {
+            code = -1;
+            goto done;
+        }
+        dag_mark_ancestors(&b->g, (size_t)t, want);
+    }
+    for (int k = 0; k < o->nrevs; k++) {
+        long t = find_rev(b, o->revs[k], err);
+        if (t < 0) {
+            code = -1;
+            goto done;
+        }
+        want[t] = 1;
+    }
+    /* applied ones stay as they are */
+    for (size_t i = 0; i < n; i++) {
+        if (want[i] && is_applied(store_find(&s.st, b->mf.m[i].revision))) {
+            want[i] = 0;
+            if (!o->all_pending)
+                strvec_push_owned(&res.skipped, xasprintf("%s: already applied", b->mf.m[i].revision));
+        }
+    }
+    /* dependencies: applied, or stamped in this call */
+    int need_alembic = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!want[i])
+            continue;
+        need_alembic |= b->mf.m[i].alembic.n > 0;
+        const dag_node *nd = &b->g.nodes[i];
+        for (size_t d = 0; d < nd->ndeps; d++) {
+            size_t j = nd->deps[d];
+            if (!want[j] && !is_applied(store_find(&s.st, b->mf.m[j].revision))) {
+                del_fail(err, DEL_KIND_USAGE, "cannot stamp %s: it depends on %s, which is neither applied nor stamped in this call; stamp %s too, or upgrade it first",
+                         b->mf.m[i].revision, b->mf.m[j].revision, b->mf.m[j].revision);
+                code = -1;
+                goto done;
+            }
+        }
+    }
+    if (need_alembic) {
+        alstate al;
+        if (alstate_read(s.conn, b, &al, err) != 0) {
+            code = -1;
+            goto done;
+        }
+        for (size_t i = 0; i < n && !code; i++) {
+            strvec missing = {0};
+            if (want[i])
+                alstate_missing(&al, &b->mf.m[i], &missing);
+            if (missing.n) {
+                char list[1024];
+                strvec_join(&missing, ", ", list, sizeof list);
+                del_fail(err, DEL_KIND_MIGRATION, "cannot stamp %s: it needs Alembic %s, which is not applied; run 'alembic upgrade' first",
+                         b->mf.m[i].revision, list);
+                code = -1;
+            }
+            strvec_clear(&missing);
+        }
+        alstate_free(&al);
+        if (code)
+            goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t i = b->g.order[k];
+        if (!want[i])
+            continue;
+        const vrow *v = store_find(&s.st, b->mf.m[i].revision);
+        result_add(&res, b->mf.m[i].revision, "stamped",
+                   xasprintf("marked applied without running it (stamp)%s%s", v ? "; was " : "",
+                             v ? v->status : ""));
+    }
+    if (result_apply(&s, a, &res, err) != 0)
+        code = -1;
+done:
+    free(want);
+    session_close(&s);
+    code = render_ops(a, &res, code, err);
+    result_free(&res);
+    return code;
+}
+
+/* ---- forget --------------------------------------------------------------- */
+
+int cmd_forget(app *a, const ops_args *o, del_err *err)
+{
+    ops_result res = {.command = "forget", .dry_run = o->dry_run};
+    ops_session s;
+    memset(&s, 0, sizeof s);
+    char *below = NULL;
+    int code = 0;
+    if (o->nrevs != 1) {
+        del_fail(err, DEL_KIND_USAGE, "forget takes one revision; see 'delembic forget --help'");
+        code = -1;
+        goto done;
+    }
+    const char *rev = o->revs[0];
+    if (session_open(a, "forget", !o->dry_run, o->lock_timeout, &s, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    const bundle *b = &s.b;
+    const vrow *row = store_find(&s.st, rev);
+    if (!row) {
+        if (manifest_find(&b->mf, rev) < 0 && find_rev(b, rev, err) < 0) {
+            code = -1;
+            goto done;
+        }
+        del_fail(err, DEL_KIND_USAGE, "%s has no record in the database (it is pending); nothing to forget", rev);
+        code = -1;
+        goto done;
+    }
+    /* the applied migrations that depend on it, directly or not */
+    long t = dag_find(&b->g, rev);
+    size_t n = b->mf.n;
+    below = xcalloc(n ? n : 1, 1);
+    sbuf deps = {0};
+    size_t ndeps = 0;
+    if (t >= 0) {
+        for (size_t k = 0; k < n; k++) {
+            size_t j = b->g.order[k];
+            const dag_node *nd = &b->g.nodes[j];
+            for (size_t d = 0; d < nd->ndeps && !below[j]; d++)
+                below[j] = nd->deps[d] == (size_t)t || below[nd->deps[d]];
+        }
+        for (size_t k = 0; k < n; k++) {
+            size_t j = b->g.order[k];
+            if (below[j] && is_applied(store_find(&s.st, b->mf.m[j].revision))) {
+                sbuf_printf(&deps, "%s%s", ndeps ? ", " : "", b->mf.m[j].revision);
+                ndeps++;
+            } else {
+                below[j] = 0;
+            }
+        }
+    }
+    if (ndeps && !o->cascade) {
+        del_fail(err, DEL_KIND_USAGE, "cannot forget %s: %s depend%s on it and %s applied; forget %s first, or add --cascade to forget %s too",
+                 rev, deps.s, ndeps > 1 ? "" : "s", ndeps > 1 ? "are" : "is", ndeps > 1 ? "them" : "it",
+                 ndeps > 1 ? "them" : "it");
+        sbuf_free(&deps);
+        code = -1;
+        goto done;
+    }
+    sbuf_free(&deps);
+    /* dependents first, latest first */
+    for (size_t k = n; k-- > 0;) {
+        size_t j = b->g.order[k];
+        if (below[j])
+            result_add(&res, b->mf.m[j].revision, "forgotten",
+                       xasprintf("made pending again with %s (--cascade); was success", rev));
+    }
+    result_add(&res, rev, "forgotten",
+               xasprintf("made pending again (forget); was %s%s%s", row->status, row->hold ? ", held: " : "",
+                         row->hold ? row->hold : ""));
+    if (result_apply(&s, a, &res, err) != 0)
+        code = -1;
+done:
+    free(below);
+    session_close(&s);
+    code = render_ops(a, &res, code, err);
+    result_free(&res);
+    return code;
+}
+
+/* ---- repair --------------------------------------------------------------- */
+
+int cmd_repair(app *a, const ops_args *o, del_err *err)
+{
+    ops_result res = {.command = "repair", .dry_run = o->dry_run};
+    ops_session s;
+    memset(&s, 0, sizeof s);
+    int code = 0;
+    if (o->nrevs) {
+        del_fail(err, DEL_KIND_USAGE, "repair takes no revision: it repairs every changed and missing record; see 'delembic repair --help'");
+        code = -1;
+        goto done;
+    }
+    if (session_open(a, "repair", !o->dry_run, o->lock_timeout, &s, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    const bundle *b = &s.b;
+    for (size_t k = 0; k < b->mf.n; k++) {
+        const mentry *e = &b->mf.m[b->g.order[k]];
+        const vrow *v = store_find(&s.st, e->revision);
+        if (is_applied(v) && drift_changed(v->checksum, e->identity, e->sha256))
+            result_add(&res, e->revision, "accepted",
+                       xasprintf("accepted the bundle's code as applied: identity %.12s... (was %.12s...)",
+                                 identity_of(e), v->checksum));
+    }
+    size_t ndrop = 0;
+    for (size_t k = 0; k < s.st.n; k++) {
+        const vrow *v = &s.st.rows[k];
+        if (manifest_find(&b->mf, v->revision) >= 0)
+            continue;
+        result_add(&res, v->revision, "dropped",
+                   xasprintf("dropped its record: in the database (%s) but not in the bundle", v->status));
+        ndrop++;
+    }
+    if (ndrop && !o->yes && !o->dry_run) {
+        int asked = !a->o->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        if (!asked || !confirm_drop(a->o->notify, &res)) {
+            sbuf list = {0};
+            for (size_t i = 0; i < res.n; i++)
+                if (!strcmp(res.items[i].action, "dropped"))
+                    sbuf_printf(&list, "%s%s", list.len ? ", " : "", res.items[i].revision);
+            del_fail(err, DEL_KIND_USAGE, "repair would drop %zu record(s) missing from the bundle (%s); %s; nothing was changed",
+                     ndrop, list.s, asked ? "not confirmed" : "run 'delembic repair --yes' to drop them");
+            sbuf_free(&list);
+            res.dry_run = 1; /* show what it would have done */
+            code = -1;
+            goto done;
+        }
+    }
+    if (result_apply(&s, a, &res, err) != 0)
+        code = -1;
+done:
+    session_close(&s);
+    code = render_ops(a, &res, code, err);
+    result_free(&res);
+    return code;
+}
+
+/* ---- show ----------------------------------------------------------------- */
+
+typedef struct attempt {
+    char *id, *started, *status, *exception, *user, *host, *checksum;
+    double seconds;
+} attempt;
+
+typedef struct show_result {
+    const char *revision;
+    const mentry *e;            /* NULL: not in the bundle */
+    const vrow *row;            /* NULL: no record */
+    const char *status;         /* pending applied failed changed missing */
+    strvec delembic_deps;       /* "D001 (applied)" */
+    strvec alembic_deps;        /* "3d1e... (applied now)" */
+    strvec dependents;
+    char *orphan;               /* the orphaned line, or NULL */
+    attempt *attempts;
+    size_t nattempts;
+} show_result;
+
+static void read_attempts(PGconn *conn, const char *schema, const char *rev, show_result *r)
+{
+    char *history = store_table(schema, "delembic_run_history");
+    char *sql = xasprintf("SELECT id, pg_catalog.to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),"
+                          " coalesce(duration_seconds, 0), status, exception, username, hostname, checksum"
+                          " FROM %s WHERE revision OPERATOR(pg_catalog.=) $1 ORDER BY id", history);
+    const char *params[1] = {rev};
+    PGresult *q = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
+    free(sql);
+    free(history);
+    if (q && PQresultStatus(q) == PGRES_TUPLES_OK) {
+        int n = PQntuples(q);
+        r->attempts = xcalloc((size_t)(n ? n : 1), sizeof *r->attempts);
+        for (int i = 0; i < n; i++) {
+            attempt *t = &r->attempts[i];
+#define COL(c) (PQgetisnull(q, i, c) ? NULL : xstrdup(PQgetvalue(q, i, c)))
+            t->id = COL(0);
+            t->started = COL(1);
+            t->seconds = atof(PQgetvalue(q, i, 2));
+            t->status = COL(3);
+            t->exception = COL(4);
+            t->user = COL(5);
+            t->host = COL(6);
+            t->checksum = COL(7);
+#undef COL
+        }
+        r->nattempts = (size_t)n;
+    }
+    PQclear(q);
+}
+
+static void show_free(show_result *r)
+{
+    for (size_t i = 0; i < r->nattempts; i++) {
+        attempt *t = &r->attempts[i];
+        free(t->id);
+        free(t->started);
+        free(t->status);
+        free(t->exception);
+        free(t->user);
+        free(t->host);
+        free(t->checksum);
+    }
+    free(r->attempts);
+    strvec_clear(&r->delembic_deps);
+    strvec_clear(&r->alembic_deps);
+    strvec_clear(&r->dependents);
+    free(r->orphan);
+}
+
+static void render_show(const app *a, const show_result *r, int code, const del_err *err);
+
+int cmd_show(app *a, const char *rev, del_err *err)
+{
+    show_result res = {.revision = rev};
+    ops_session s;
+    memset(&s, 0, sizeof s);
+    int code = 0;
+    if (!rev) {
+        del_fail(err, DEL_KIND_USAGE, "show needs a revision; see 'delembic show --help'");
+        code = -1;
+        goto done;
+    }
+    if (session_open(a, "show", 0, -1, &s, err) != 0) {
+        code = -1;
+        goto done;
+    }
+    const bundle *b = &s.b;
+    long i = manifest_find(&b->mf, rev);
+    res.row = store_find(&s.st, rev);
+    if (i < 0 && !res.row) {
+        find_rev(b, rev, err);
+        code = -1;
+        goto done;
+    }
+    res.e = i >= 0 ? &b->mf.m[i] : NULL;
+    if (!res.e)
+        res.status = "missing";
+    else if (!res.row)
+        res.status = "pending";
+    else if (!is_applied(res.row))
+        res.status = "failed";
+    else
+        res.status = drift_changed(res.row->checksum, res.e->identity, res.e->sha256) ? "changed" : "applied";
+    if (res.e) {
+        const dag_node *nd = &b->g.nodes[i];
+        for (size_t d = 0; d < nd->ndeps; d++) {
+            const char *dr = b->mf.m[nd->deps[d]].revision;
+            const vrow *dv = store_find(&s.st, dr);
+            strvec_push_owned(&res.delembic_deps,
+                              xasprintf("%s (%s)", dr, is_applied(dv) ? "applied" : dv ? "failed" : "pending"));
+        }
+        for (size_t k = 0; k < b->mf.n; k++) {
+            size_t j = b->g.order[k];
+            const dag_node *nj = &b->g.nodes[j];
+            for (size_t d = 0; d < nj->ndeps; d++)
+                if (nj->deps[d] == (size_t)i)
+                    strvec_push(&res.dependents, b->mf.m[j].revision);
+        }
+        if (res.e->alembic.n) {
+            alstate al;
+            if (alstate_read(s.conn, b, &al, err) != 0) {
+                code = -1;
+                goto done;
+            }
+            for (size_t d = 0; d < res.e->alembic.n; d++) {
+                int ap = alstate_applied(&al, res.e->alembic.v[d]);
+                strvec_push_owned(&res.alembic_deps,
+                                  xasprintf("%s (%s)", res.e->alembic.v[d],
+                                            ap > 0 ? "applied now" : ap == 0 ? "NOT applied now" : "unknown: the bundle has no Alembic graph for the database's heads"));
+            }
+            strvec missing = {0};
+            alstate_missing(&al, res.e, &missing);
+            if (missing.n && is_applied(res.row))
+                res.orphan = orphan_message(&missing);
+            strvec_clear(&missing);
+            alstate_free(&al);
+        }
+    }
+    if (s.st.tables_exist)
+        read_attempts(s.conn, a->cfg.version_table_schema, rev, &res);
+done:
+    render_show(a, &res, code, err);
+    show_free(&res);
+    session_close(&s);
+    return code;
+}
+
+/* ---- rendering (one function per command's output) ----------------------- */
+
+/* The question goes out as a line (the renderer owns stdout); the answer is
+ * the first line of stdin. */
+static int confirm_drop(const del_notify *n, const ops_result *r)
+{
+    del_emit_text(n, DEL_EV_OUTPUT, "These records are in the database but not in the bundle:");
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->items[i].action, "dropped"))
+            del_emit_text(n, DEL_EV_OUTPUT, "  %s: %s", r->items[i].revision, r->items[i].note);
+    del_emit_text(n, DEL_EV_OUTPUT, "Drop them? [y/N]");
+    fflush(stdout);
+    char line[64];
+    return fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
+}
+
+static int render_ops(const app *a, const ops_result *r, int code, const del_err *err)
+{
+    if (a->o->json) {
+        json js = {0};
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", r->command);
+        json_bool(&js, "dry_run", r->dry_run);
+        json_arr_open(&js, "changes");
+        for (size_t i = 0; i < r->n; i++) {
+            json_obj_open(&js, NULL);
+            json_str(&js, "revision", r->items[i].revision);
+            json_str(&js, "action", r->items[i].action);
+            json_str(&js, "note", r->items[i].note);
+            json_obj_close(&js);
+        }
+        json_arr_close(&js);
+        json_arr_open(&js, "skipped");
+        for (size_t i = 0; i < r->skipped.n; i++)
+            json_str(&js, NULL, r->skipped.v[i]);
+        json_arr_close(&js);
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
+        json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
+        json_obj_close(&js);
+        json_emit(&js, a->o->notify);
+        return code;
+    }
+    if (a->o->quiet && !r->dry_run)
+        return code;
+    for (size_t i = 0; i < r->skipped.n; i++)
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Skipped %s", r->skipped.v[i]);
+    if (code && !r->n)
+        return code;
+    if (!r->n) {
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to %s.", r->command);
+        return code;
+    }
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%s %zu record(s):", r->dry_run ? "Would change" : "Changed", r->n);
+    for (size_t i = 0; i < r->n; i++)
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s %s: %s", r->items[i].action, r->items[i].revision, r->items[i].note);
+    return code;
+}
+
+static void render_show(const app *a, const show_result *r, int code, const del_err *err)
+{
+    const mentry *e = r->e;
+    if (a->o->json) {
+        json js = {0};
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", "show");
+        if (!code) {
+            json_str(&js, "revision", r->revision);
+            json_str(&js, "status", r->status);
+            json_str(&js, "description", e ? e->description : NULL);
+            json_str(&js, "file", e ? e->file : NULL);
+            json_str(&js, "sha256", e ? e->sha256 : NULL);
+            json_str(&js, "identity", e ? e->identity : NULL);
+            json_str(&js, "applied_identity", r->row ? r->row->checksum : NULL);
+            json_str(&js, "applied_at", r->row ? r->row->applied_at : NULL);
+            json_str(&js, "hold", r->row ? r->row->hold : NULL);
+            json_arr_open(&js, "depends_on");
+            for (size_t i = 0; i < r->delembic_deps.n; i++)
+                json_str(&js, NULL, r->delembic_deps.v[i]);
+            json_arr_close(&js);
+            json_arr_open(&js, "alembic");
+            for (size_t i = 0; i < r->alembic_deps.n; i++)
+                json_str(&js, NULL, r->alembic_deps.v[i]);
+            json_arr_close(&js);
+            json_arr_open(&js, "dependents");
+            for (size_t i = 0; i < r->dependents.n; i++)
+                json_str(&js, NULL, r->dependents.v[i]);
+            json_arr_close(&js);
+            json_str(&js, "orphaned", r->orphan);
+            json_arr_open(&js, "attempts");
+            for (size_t i = 0; i < r->nattempts; i++) {
+                const attempt *t = &r->attempts[i];
+                json_obj_open(&js, NULL);
+                json_str(&js, "id", t->id);
+                json_str(&js, "started_at", t->started);
+                json_num(&js, "seconds", t->seconds);
+                json_str(&js, "status", t->status);
+                json_str(&js, "user", t->user);
+                json_str(&js, "host", t->host);
+                /* the exception column: a failure's error, an operator's note */
+                int failed = t->status && !strcmp(t->status, store_status_name(STORE_FAILED));
+                json_str(&js, "error", failed ? t->exception : NULL);
+                json_str(&js, "note", failed ? NULL : t->exception);
+                json_str(&js, "identity", t->checksum);
+                json_obj_close(&js);
+            }
+            json_arr_close(&js);
+        }
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
+        json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
+        json_obj_close(&js);
+        json_emit(&js, a->o->notify);
+        return;
+    }
+    if (code)
+        return;
+    char list[2048];
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Revision:     %s", r->revision);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Description:  %s", e ? e->description : "(not in this bundle)");
+    if (e) {
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "File:         %s (sha256 %s)", e->file, e->sha256);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Identity:     %s", e->identity ? e->identity : "(none in this manifest)");
+        strvec_join(&r->delembic_deps, ", ", list, sizeof list);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Depends on:   %s", r->delembic_deps.n ? list : "(no Delembic migration)");
+        strvec_join(&r->alembic_deps, ", ", list, sizeof list);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Alembic:      %s", r->alembic_deps.n ? list : "(no Alembic revision)");
+        strvec_join(&r->dependents, ", ", list, sizeof list);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Dependents:   %s", r->dependents.n ? list : "(none)");
+    }
+    if (r->row) {
+        char dur[32];
+        format_duration(r->row->seconds, dur, sizeof dur);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s at %s, %s)", r->status, r->row->status, r->row->applied_at, dur);
+        if (r->row->checksum)
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Applied code: identity %s", r->row->checksum);
+        if (r->row->hold)
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Hold:         %s", r->row->hold);
+    } else {
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s", r->status);
+    }
+    if (r->orphan)
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Warning:      %s", r->orphan);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Attempts:     %zu", r->nattempts);
+    for (size_t i = 0; i < r->nattempts; i++) {
+        const attempt *t = &r->attempts[i];
+        char dur[32];
+        format_duration(t->seconds, dur, sizeof dur);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  #%s %s  %-10s %8s  %s@%s", t->id, t->started ? t->started : "?",
+                  t->status ? t->status : "?", dur, t->user ? t->user : "?", t->host ? t->host : "?");
+        if (t->exception)
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "      %s", t->exception);
+    }
+}
