@@ -4,7 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmd_sign.h"
 #include "db.h"
+#include "inspect.h"
+#include "manifest_cache.h"
 #include "store.h"
 #include "trust.h"
 #include "util.h"
@@ -25,6 +28,16 @@ void app_env_read(app_env *e)
     e->sdk_lib = env_value("DELEMBIC_SDK_LIB");
     e->tmpdir = env_value("TMPDIR");
     e->trusted_keys = env_value(TRUST_KEYS_ENV);
+    e->load_timeout = env_value(LOAD_TIMEOUT_ENV);
+    e->kdf_limits = env_value(KDF_ENV);
+    manifest_cache_dir(env_value("DELEMBIC_CACHE_DIR"), env_value("XDG_CACHE_HOME"), env_value("HOME"),
+                       e->cache_dir, sizeof e->cache_dir);
+}
+
+const char *app_cache_dir(const app *a)
+{
+    const char *d = a ? app_env_of(a->o)->cache_dir : NULL;
+    return d && *d ? d : NULL;
 }
 
 const app_env *app_env_of(const app_opts *o)

@@ -643,7 +643,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
 {
     app *a = c->a;
     manifest old = {0};
-    int have_old = have_target && manifest_load(c->target, &old, NULL) == 0;
+    int have_old = have_target && manifest_load(c->target, app_cache_dir(a), &old, NULL) == 0;
     size_t n = names->n;
     char **files = xcalloc(n, sizeof *files);
     plugin_info *info = xcalloc(n, sizeof *info);
@@ -677,7 +677,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
         }
     if (ntodo) {
         plugin_info *fresh = xcalloc(ntodo, sizeof *fresh);
-        if (inspect_plugins(staging, NULL, todo_items, ntodo, fresh, err) != 0) {
+        if (inspect_plugins(staging, NULL, todo_items, ntodo, app_env_of(a->o)->load_timeout, fresh, err) != 0) {
             free(fresh);
             rc = -1;
             goto out;

@@ -137,7 +137,7 @@ int bundle_check_manifest_file(const char *dir, del_err *err)
     return rc;
 }
 
-int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
+int bundle_open_manifest(const char *dir, const char *cdir, bundle *b, del_err *err)
 {
     memset(b, 0, sizeof *b);
     b->dir = path_absolute(dir);
@@ -149,7 +149,7 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
     }
     if (loader_check_mode(b->dir, &st, 1, err) != 0 || bundle_check_manifest_file(b->dir, err) != 0)
         goto fail;
-    if (manifest_load(b->dir, &b->mf, err) != 0)
+    if (manifest_load(b->dir, cdir, &b->mf, err) != 0)
         goto fail;
     if (b->mf.abi != (int)DM_ABI_VERSION) {
         del_fail(err, DEL_KIND_BUNDLE, "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle with this delembic",
@@ -177,12 +177,12 @@ static int same_folder(const char *dir, const struct stat *held)
     return stat(dir, &now) == 0 && now.st_dev == held->st_dev && now.st_ino == held->st_ino;
 }
 
-int bundle_open_kept(const char *dir, bundle *b, del_err *err)
+int bundle_open_kept(const char *dir, const char *cdir, bundle *b, del_err *err)
 {
     for (int attempt = 0; attempt < KEEP_ATTEMPTS; attempt++) {
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-            return bundle_open_manifest(dir, b, err); /* it says what is wrong */
+            return bundle_open_manifest(dir, cdir, b, err); /* it says what is wrong */
         struct stat held;
         /* shared: a build that swapped this folder out removes it only when
          * it gets an exclusive lock, i.e. once no run holds it */
@@ -192,7 +192,7 @@ int bundle_open_kept(const char *dir, bundle *b, del_err *err)
             close(fd); /* swapped (and maybe removed) before we held it */
             continue;
         }
-        if (bundle_open_manifest(dir, b, err) != 0) {
+        if (bundle_open_manifest(dir, cdir, b, err) != 0) {
             close(fd);
             return -1;
         }
@@ -246,9 +246,9 @@ fail:
     return -1;
 }
 
-int bundle_open(const char *dir, bundle *b, del_err *err)
+int bundle_open(const char *dir, const char *cdir, bundle *b, del_err *err)
 {
-    if (bundle_open_manifest(dir, b, err) != 0)
+    if (bundle_open_manifest(dir, cdir, b, err) != 0)
         return -1;
     return bundle_check(b, err);
 }

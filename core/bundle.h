@@ -21,7 +21,8 @@ typedef struct bundle {
     ino_t ino;
 } bundle;
 
-int bundle_open(const char *dir, bundle *b, del_err *err);
+/* cdir: the manifest cache's folder (manifest_cache.h), NULL for none */
+int bundle_open(const char *dir, const char *cdir, bundle *b, del_err *err);
 /* bundle_open_manifest for a run: the folder is opened once and held, with a
  * shared flock, until bundle_close; the manifest and the listing are read
  * from that very folder. A build that swaps in a new bundle meanwhile
@@ -29,7 +30,7 @@ int bundle_open(const char *dir, bundle *b, del_err *err);
  * is under another name (build leaves a folder it cannot lock exclusively,
  * as .<bundle>.old-XXXXXX, for a later build to remove), so the run goes on
  * with the bundle it started with (bundle_path). */
-int bundle_open_kept(const char *dir, bundle *b, del_err *err);
+int bundle_open_kept(const char *dir, const char *cdir, bundle *b, del_err *err);
 /* Where the files of b are: b->dir, or, when a build put another bundle there
  * since bundle_open_kept, the kept folder's new path (in buf). When the kept
  * folder is gone (removed by hand, or by a build of an older delembic),
@@ -40,7 +41,7 @@ int bundle_replaced(const bundle *b);
 /* bundle_open in two halves (the second can overlap a database round trip):
  * the folder, the manifest and the listing; then the DAG and dependencies.
  * Each closes b on failure. */
-int bundle_open_manifest(const char *dir, bundle *b, del_err *err);
+int bundle_open_manifest(const char *dir, const char *cdir, bundle *b, del_err *err);
 int bundle_check(bundle *b, del_err *err);
 void bundle_close(bundle *b);
 /* dir/manifest.yaml is a regular file (not a link, FIFO or device), owned by

@@ -105,7 +105,7 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
 }
 
 /* Read each planned plugin's descriptor (in a child): which have a downgrade. */
-static int check_callbacks(const bundle *b, const plan *p, down_result *r, del_err *err)
+static int check_callbacks(const app *a, const bundle *b, const plan *p, down_result *r, del_err *err)
 {
     r->has_down = xcalloc(p->nrun ? p->nrun : 1, 1);
     if (!p->nrun)
@@ -118,7 +118,7 @@ static int check_callbacks(const bundle *b, const plan *p, down_result *r, del_e
         items[k].sha256 = e->sha256;
     }
     char buf[PATH_MAX];
-    int rc = inspect_plugins(bundle_path(b, buf), &b->mf, items, p->nrun, info, err);
+    int rc = inspect_plugins(bundle_path(b, buf), &b->mf, items, p->nrun, app_env_of(a->o)->load_timeout, info, err);
     for (size_t k = 0; k < p->nrun && rc == 0; k++) {
         if (info[k].error) {
             rc = del_fail(err, DEL_KIND_USAGE, "%s", info[k].error);
@@ -152,7 +152,7 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
         goto done;
     }
     conn = app_connect(a, "downgrade", err);
-    if (!conn || bundle_open_kept(a->bundle_dir, &b, err) != 0 || bundle_check(&b, err) != 0) {
+    if (!conn || bundle_open_kept(a->bundle_dir, app_cache_dir(a), &b, err) != 0 || bundle_check(&b, err) != 0) {
         code = -1;
         goto done;
     }
@@ -165,7 +165,7 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
         code = -1;
         goto done;
     }
-    if (plan_down(&b, &st, d->target, &p, err) != 0 || check_callbacks(&b, &p, &res, err) != 0) {
+    if (plan_down(&b, &st, d->target, &p, err) != 0 || check_callbacks(a, &b, &p, &res, err) != 0) {
         code = -1;
         goto done;
     }

@@ -61,7 +61,7 @@ static int make_manifest(app *a, const char *dir, manifest *mf, del_err *err)
         close(fd);
         items[i] = (inspect_item){files.v[i], sha[i], NULL};
     }
-    if (rc == 0 && n && inspect_plugins(dir, NULL, items, n, info, err) != 0)
+    if (rc == 0 && n && inspect_plugins(dir, NULL, items, n, app_env_of(a->o)->load_timeout, info, err) != 0)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char *path = path_join(dir, files.v[i]);
@@ -189,7 +189,7 @@ int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
     int rc = 0;
     if (check) {
         manifest old;
-        if (manifest_load(dir, &old, err) != 0) {
+        if (manifest_load(dir, app_cache_dir(a), &old, err) != 0) {
             manifest_free(&now);
             return -1;
         }

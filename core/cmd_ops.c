@@ -29,7 +29,7 @@ static int session_open(app *a, const char *role, int lock, double lock_timeout,
                         del_err *err)
 {
     memset(s, 0, sizeof *s);
-    if (bundle_open(a->bundle_dir, &s->b, err) != 0)
+    if (bundle_open(a->bundle_dir, app_cache_dir(a), &s->b, err) != 0)
         return -1;
     s->have_bundle = 1;
     s->conn = app_connect(a, role, err);

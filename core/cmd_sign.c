@@ -17,10 +17,6 @@
 #include "trust.h"
 #include "util.h"
 
-/* For tests only: the scrypt cost of new keys as "OPSLIMIT,MEMLIMIT"
- * (minisign's default otherwise: about 1 GiB and a few seconds). */
-#define KDF_ENV "DELEMBIC_KDF_LIMITS"
-
 /* One line of passphrase: from the terminal with echo off, or from stdin
  * when it is not a terminal (as minisign reads it). */
 static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err *err)
@@ -68,9 +64,8 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
     return rc;
 }
 
-static int kdf_from_env(minisign_kdf *kdf, int *have)
+static int kdf_from_env(const char *v, minisign_kdf *kdf, int *have)
 {
-    const char *v = getenv(KDF_ENV);
     *have = 0;
     if (!v || !*v)
         return 0;
@@ -113,7 +108,7 @@ int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err)
         }
     minisign_kdf kdf;
     int have_kdf;
-    if (kdf_from_env(&kdf, &have_kdf) != 0)
+    if (kdf_from_env(k->kdf_limits, &kdf, &have_kdf) != 0)
         return del_fail(err, DEL_EUSAGE, "%s must be OPSLIMIT,MEMLIMIT", KDF_ENV);
     char pass[MINISIGN_PASSPHRASE_MAX + 2], again[MINISIGN_PASSPHRASE_MAX + 2];
     int rc = 0;
@@ -215,10 +210,10 @@ int sign_manifest(const char *dir, const minisign_seckey *sk, const char *versio
 }
 
 /* What is signed must be what is there: the manifest, each .so, each data file. */
-static int check_before_signing(const char *dir, del_err *err)
+static int check_before_signing(const char *dir, const char *cdir, del_err *err)
 {
     manifest mf;
-    if (manifest_load(dir, &mf, err) != 0)
+    if (manifest_load(dir, cdir, &mf, err) != 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < mf.n; i++) {
@@ -256,7 +251,7 @@ int cmd_sign(app *a, const char *key_path, const char *version, sign_result *res
     if (version && trust_comment(version, 0, &probe, err) != 0)
         return -1;
     free(probe);
-    if (check_before_signing(a->bundle_dir, err) != 0)
+    if (check_before_signing(a->bundle_dir, app_cache_dir(a), err) != 0)
         return -1;
     minisign_seckey sk;
     if (sign_load_key(key_path, &sk, err) != 0)

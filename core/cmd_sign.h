@@ -15,7 +15,13 @@ typedef struct keygen_args {
     const char *name;     /* -o NAME: NAME.pub and NAME.key */
     int no_password;      /* --no-password: the secret key unencrypted (CI keys) */
     int force;            /* --force: replace existing files */
+    const char *kdf_limits; /* KDF_ENV's value ("OPSLIMIT,MEMLIMIT"), or NULL: minisign's */
 } keygen_args;
+
+/* For tests only: the scrypt cost of new keys as "OPSLIMIT,MEMLIMIT"
+ * (minisign's default otherwise: about 1 GiB and a few seconds); read once
+ * by the CLI (app_env) and given as keygen_args.kdf_limits. */
+#define KDF_ENV "DELEMBIC_KDF_LIMITS"
 
 typedef struct keygen_result {
     char *pub_path, *key_path;

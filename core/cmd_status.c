@@ -22,7 +22,7 @@ typedef struct status_view {
 static int view_open(app *a, status_view *v, del_err *err)
 {
     memset(v, 0, sizeof *v);
-    if (bundle_open(a->bundle_dir, &v->b, err) != 0)
+    if (bundle_open(a->bundle_dir, app_cache_dir(a), &v->b, err) != 0)
         return -1;
     v->have_bundle = 1;
     v->conn = app_connect(a, "status", err);
@@ -339,7 +339,7 @@ static char *dot_id(const char *s)
 int cmd_graph(app *a, int dot, del_err *err)
 {
     bundle b;
-    if (bundle_open(a->bundle_dir, &b, err) != 0)
+    if (bundle_open(a->bundle_dir, app_cache_dir(a), &b, err) != 0)
         return -1;
     if (dot)
         {

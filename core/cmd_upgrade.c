@@ -318,7 +318,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         code = -1;
         goto done;
     }
-    if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
+    if (bundle_open_kept(a->bundle_dir, app_cache_dir(a), &b, err) != 0) {
         code = -1;
         goto done;
     }

@@ -192,7 +192,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (verify_trust(a, &r, dir, NULL, &trust) != 0)
         trusted = 0;
     checked_trust = 1;
-    if (manifest_load(dir, &mf, &e) != 0) {
+    if (manifest_load(dir, app_cache_dir(a), &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
     }
@@ -244,7 +244,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
      * files that passed every check above, from a bundle that did */
     if (nok && trusted) {
         plugin_info *info = xcalloc(nok, sizeof *info);
-        if (inspect_plugins(dir, &mf, ok_items, nok, info, &e) != 0) {
+        if (inspect_plugins(dir, &mf, ok_items, nok, app_env_of(a->o)->load_timeout, info, &e) != 0) {
             problem(&r, "inspect", "%s", e.msg);
         } else {
             for (size_t k = 0; k < nok; k++) {

@@ -74,7 +74,6 @@ int plugin_info_check(const plugin_info *pi, const char *source, del_err *err)
 }
 
 #define INSPECT_RECORD_MAX (64u << 20)
-#define LOAD_TIMEOUT_ENV "DELEMBIC_LOAD_TIMEOUT"
 #define INSPECT_TIMEOUT_MAX_S 86400
 
 /* rec_head.ok of a descriptor that has a downgrade callback (else 1) */
@@ -177,9 +176,8 @@ static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
 
 /* How long one plugin may take to load (its constructors) and unload (its
  * destructors) in the child, in seconds: DELEMBIC_LOAD_TIMEOUT, or this. */
-static int load_timeout(int *seconds, del_err *err)
+static int load_timeout(const char *v, int *seconds, del_err *err)
 {
-    const char *v = getenv(LOAD_TIMEOUT_ENV);
     *seconds = INSPECT_TIMEOUT_S;
     if (!v || !*v)
         return 0;
@@ -229,12 +227,12 @@ static int record_ok(const rec_head *h, const char *p, size_t next, size_t n)
 }
 
 int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *items, size_t n,
-                    plugin_info *out, del_err *err)
+                    const char *load_timeout_env, plugin_info *out, del_err *err)
 {
     for (size_t i = 0; i < n; i++)
         memset(&out[i], 0, sizeof out[i]);
     int timeout_s;
-    if (load_timeout(&timeout_s, err) != 0)
+    if (load_timeout(load_timeout_env, &timeout_s, err) != 0)
         return -1;
     size_t next = 0;
     while (next < n) {

@@ -204,7 +204,7 @@ int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_
         return del_fail(err, DEL_KIND_CONFIG, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
                         path);
     bundle b;
-    if (bundle_open(a->bundle_dir, &b, err) != 0)
+    if (bundle_open(a->bundle_dir, app_cache_dir(a), &b, err) != 0)
         return -1;
     pipeline p;
     int rc = pipeline_generate(&b, &p, err);
@@ -452,7 +452,7 @@ static void load_graph(app *a, algraph *g, int *have)
         *have = 1;
     } else {
         bundle b;
-        if (bundle_open_manifest(a->bundle_dir, &b, &e) == 0) {
+        if (bundle_open_manifest(a->bundle_dir, app_cache_dir(a), &b, &e) == 0) {
             for (size_t i = 0; i < b.mf.graph.n; i++) {
                 alnode *n = algraph_add(g, b.mf.graph.nodes[i].rev);
                 for (size_t k = 0; k < b.mf.graph.nodes[i].down.n; k++)
@@ -574,7 +574,7 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
     pipeline p;
     if (autogen) {
         bundle b;
-        if (bundle_open(a->bundle_dir, &b, err) != 0)
+        if (bundle_open(a->bundle_dir, app_cache_dir(a), &b, err) != 0)
             return -1;
         int rc = pipeline_generate(&b, &p, err);
         bundle_close(&b);

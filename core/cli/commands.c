@@ -143,7 +143,8 @@ static int run_downgrade(app *a, cli_args *c, del_err *err)
 static int run_keygen(app *a, cli_args *c, del_err *err)
 {
     (void)a;
-    keygen_args k = {.name = c->output, .no_password = c->no_password, .force = c->force};
+    keygen_args k = {.name = c->output, .no_password = c->no_password, .force = c->force,
+                     .kdf_limits = app_env_of(c->o)->kdf_limits};
     keygen_result kr;
     int rc = cmd_keygen(&k, &kr, err) != 0 ? -1 : 0;
     if (rc == 0)
