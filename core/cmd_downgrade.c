@@ -57,7 +57,7 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
         for (size_t k = 0; k < st->n && rc == 0; k++)
             if (!strcmp(st->rows[k].status, store_status_name(STORE_SUCCESS)) &&
                 manifest_find(&b->mf, st->rows[k].revision) < 0)
-                rc = del_fail(err, DEL_EFAILED, "cannot downgrade to base: %s is applied but not in this bundle, so there is no code to downgrade it; nothing was run. Use the bundle that has it, or 'delembic forget %s'",
+                rc = del_fail(err, DEL_KIND_MIGRATION, "cannot downgrade to base: %s is applied but not in this bundle, so there is no code to downgrade it; nothing was run. Use the bundle that has it, or 'delembic forget %s'",
                               st->rows[k].revision, st->rows[k].revision);
     } else if (unknown_applied(b, st)) {
         /* an applied record the bundle lacks may depend on anything: its
@@ -87,10 +87,10 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
     } else {
         long t = dag_find(&b->g, target);
         if (t < 0)
-            rc = del_fail(err, DEL_EUSAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle",
+            rc = del_fail(err, DEL_KIND_USAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle",
                           target);
         else if (!is_applied(st, target))
-            rc = del_fail(err, DEL_EUSAGE, "%s is not applied; nothing to downgrade", target);
+            rc = del_fail(err, DEL_KIND_USAGE, "%s is not applied; nothing to downgrade", target);
         else {
             in[t] = 1;
             /* and every applied migration that depends on it */
@@ -122,7 +122,7 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
 }
 
 /* Read each planned plugin's descriptor (in a child): which have a downgrade. */
-static int check_callbacks(const bundle *b, const plan *p, down_result *r, del_err *err)
+static int check_callbacks(const app *a, const bundle *b, const plan *p, down_result *r, del_err *err)
 {
     r->has_down = xcalloc(p->nrun ? p->nrun : 1, 1);
     if (!p->nrun)
@@ -135,10 +135,10 @@ static int check_callbacks(const bundle *b, const plan *p, down_result *r, del_e
         items[k].sha256 = e->sha256;
     }
     char buf[PATH_MAX];
-    int rc = inspect_plugins(bundle_path(b, buf), &b->mf, items, p->nrun, info, err);
+    int rc = inspect_plugins(bundle_path(b, buf), &b->mf, items, p->nrun, app_env_of(a->o)->load_timeout, info, err);
     for (size_t k = 0; k < p->nrun && rc == 0; k++) {
         if (info[k].error) {
-            rc = del_fail(err, DEL_EUSAGE, "%s", info[k].error);
+            rc = del_fail(err, DEL_KIND_USAGE, "%s", info[k].error);
             break;
         }
         r->has_down[k] = (char)info[k].has_downgrade;
@@ -164,30 +164,30 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
     PGconn *conn = NULL;
     down_result res = {.target = d->target, .dry_run = d->dry_run, .b = &b, .p = &p};
     if (!d->target) {
-        code = DEL_EUSAGE;
-        del_fail(err, code, "downgrade needs a target: REV, -1 or base; see 'delembic downgrade --help'");
+        code = -1;
+        del_fail(err, DEL_KIND_USAGE, "downgrade needs a target: REV, -1 or base; see 'delembic downgrade --help'");
         goto done;
     }
     conn = app_connect(a, "downgrade", err);
     /* the trust chain first, as upgrade: its plugins run here too */
     trust_result trust;
     if (!conn || trust_run_bundle(a, a->bundle_dir, &trust, err) != 0 ||
-        bundle_open_kept(a->bundle_dir, &b, err) != 0 || trust_same_manifest(&trust, &b.mf, err) != 0 ||
+        bundle_open_kept(a->bundle_dir, app_cache_dir(a), &b, err) != 0 || trust_same_manifest(&trust, &b.mf, err) != 0 ||
         bundle_check(&b, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     const char *schema = a->cfg.version_table_schema;
     store_token token = {0};
     int sent = d->dry_run ? -1 : store_begin_run_send(conn, schema);
     if (d->dry_run ? store_read_state(conn, schema, &st, err) != 0
-                   : store_begin_run_finish(conn, schema, sent, d->lock_timeout, a->o->quiet || use_json,
+                   : store_begin_run_finish(conn, schema, sent, d->lock_timeout, a->o->notify,
                                             &st, &token, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
-    if (plan_down(&b, &st, d->target, &p, err) != 0 || check_callbacks(&b, &p, &res, err) != 0) {
-        code = err->code;
+    if (plan_down(&b, &st, d->target, &p, err) != 0 || check_callbacks(a, &b, &p, &res, err) != 0) {
+        code = -1;
         goto done;
     }
     if (use_json) {
@@ -200,9 +200,9 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
     if (res.lacking.n) {
         char list[1024];
         strvec_join(&res.lacking, ", ", list, sizeof list);
-        del_fail(err, DEL_EFAILED, "cannot downgrade: %s ha%s no downgrade callback; nothing was run. Forget %s instead ('delembic forget'), or add a downgrade and rebuild",
+        del_fail(err, DEL_KIND_MIGRATION, "cannot downgrade: %s ha%s no downgrade callback; nothing was run. Forget %s instead ('delembic forget'), or add a downgrade and rebuild",
                  list, res.lacking.n > 1 ? "ve" : "s", res.lacking.n > 1 ? "them" : "it");
-        code = DEL_EFAILED;
+        code = -1;
         goto done;
     }
     if (d->dry_run || !p.nrun)
@@ -219,25 +219,26 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
                                : a->cfg.timeout ? config_duration_seconds(a->cfg.timeout) : 0,
                     .schema = schema,
                     .token = token,
-                    .out = use_json ? NULL : stdout,
+                    .notify = a->o->notify,
                     .js = use_json ? &js : NULL,
                     .downgrade = 1};
     exec_result er;
     code = executor_run(&b, &p, conn, &eo, &er, err);
     if (use_json)
         json_arr_close(&js);
-    if (code == DEL_EFAILED && !use_json)
-        err->msg[0] = '\0'; /* the FAILED line said it */
+    if (code != 0 && err->kind == DEL_KIND_MIGRATION)
+        err->reported = !use_json; /* the FAILED line said it */
 done:
     if (use_json) {
         if (!js.depth) {
             json_obj_open(&js, NULL);
             json_str(&js, "command", "downgrade");
         }
-        json_int(&js, "exit_code", code);
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
         json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
     }
     if (conn)
         PQfinish(conn);
@@ -271,13 +272,13 @@ static void render_plan(const app *a, const down_result *r, json *js)
     if (a->o->quiet && !r->dry_run)
         return;
     if (!p->nrun) {
-        printf("Nothing to downgrade: no migration is applied.\n");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to downgrade: no migration is applied.");
         return;
     }
     if (r->dry_run || r->lacking.n)
-        printf("Would downgrade %zu migration(s), in this order:\n", p->nrun);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Would downgrade %zu migration(s), in this order:", p->nrun);
     for (size_t k = 0; k < p->nrun && (r->dry_run || r->lacking.n); k++) {
         const mentry *e = &b->mf.m[p->run[k]];
-        term_line(stdout, "  %s: %s%s", e->revision, e->description, r->has_down[k] ? "" : "  [NO DOWNGRADE]");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s: %s%s", e->revision, e->description, r->has_down[k] ? "" : "  [NO DOWNGRADE]");
     }
 }

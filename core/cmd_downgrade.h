@@ -18,7 +18,7 @@ typedef struct downgrade_args {
     double timeout;         /* per step, seconds; 0: the section's */
 } downgrade_args;
 
-/* The exit code; prints its own output (one JSON document with --json). */
+/* 0 or -1; reports its own output through a->o->notify (one JSON document with --json). */
 int cmd_downgrade(app *a, const downgrade_args *d, del_err *err);
 
 #endif

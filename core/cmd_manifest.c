@@ -13,6 +13,7 @@
 #include "inspect.h"
 #include "loader.h"
 #include "manifest.h"
+#include "manifest_cache.h"
 #include "trust.h"
 
 /* The .so files at the top of dir (not hidden), in natural order. */
@@ -60,7 +61,7 @@ static int make_manifest(app *a, const char *dir, manifest *mf, del_err *err)
         close(fd);
         items[i] = (inspect_item){files.v[i], sha[i], NULL};
     }
-    if (rc == 0 && n && inspect_plugins(dir, NULL, items, n, info, err) != 0)
+    if (rc == 0 && n && inspect_plugins(dir, NULL, items, n, app_env_of(a->o)->load_timeout, info, err) != 0)
         rc = -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char *path = path_join(dir, files.v[i]);
@@ -188,7 +189,7 @@ int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
     int rc = 0;
     if (check) {
         manifest old;
-        if (manifest_load(dir, &old, err) != 0) {
+        if (manifest_load(dir, app_cache_dir(a), &old, err) != 0) {
             manifest_free(&now);
             return -1;
         }
@@ -222,13 +223,13 @@ int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
     return rc;
 }
 
-void manifest_print(const manifest_result *res)
+void manifest_print(const del_notify *n, const manifest_result *res)
 {
     if (res->check)
-        printf("%s/manifest.yaml lists exactly the %zu plugin(s) and %zu data file(s) there\n", res->dir,
+        del_emit_text(n, DEL_EV_NOTE, "%s/manifest.yaml lists exactly the %zu plugin(s) and %zu data file(s) there", res->dir,
                res->plugins, res->data_files);
     else
-        printf("Wrote %s/manifest.yaml: %zu plugin(s), %zu data file(s)%s\n", res->dir, res->plugins,
+        del_emit_text(n, DEL_EV_NOTE, "Wrote %s/manifest.yaml: %zu plugin(s), %zu data file(s)%s", res->dir, res->plugins,
                res->data_files,
                res->removed_signature ? "; its old signature no longer matched and was removed: sign it again" : "");
 }

@@ -19,6 +19,6 @@ typedef struct manifest_result {
 } manifest_result;
 
 int cmd_manifest(app *a, int check, manifest_result *res, del_err *err);
-void manifest_print(const manifest_result *res);
+void manifest_print(const del_notify *n, const manifest_result *res);
 
 #endif

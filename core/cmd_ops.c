@@ -32,7 +32,7 @@ static int session_open(app *a, const char *role, int lock, double lock_timeout,
     memset(s, 0, sizeof *s);
     /* the trust chain first: stamp and repair record from its manifest */
     trust_result trust;
-    if (trust_run_bundle(a, a->bundle_dir, &trust, err) != 0 || bundle_open(a->bundle_dir, &s->b, err) != 0)
+    if (trust_run_bundle(a, a->bundle_dir, &trust, err) != 0 || bundle_open(a->bundle_dir, app_cache_dir(a), &s->b, err) != 0)
         return -1;
     s->have_bundle = 1;
     if (trust_same_manifest(&trust, &s->b.mf, err) != 0)
@@ -41,7 +41,7 @@ static int session_open(app *a, const char *role, int lock, double lock_timeout,
     if (!s->conn)
         return -1;
     const char *schema = a->cfg.version_table_schema;
-    if (lock && (store_lock(s->conn, lock_timeout, a->o->quiet || a->o->json, err) != 0 ||
+    if (lock && (store_lock(s->conn, lock_timeout, a->o->notify, err) != 0 ||
                  store_ensure_schema(s->conn, schema, err) != 0))
         return -1;
     return store_read_state(s->conn, schema, &s->st, err);
@@ -68,9 +68,9 @@ static long find_rev(const bundle *b, const char *rev, del_err *err)
     if (t >= 0)
         return t;
     if (algraph_find(&b->mf.graph, rev) >= 0)
-        del_fail(err, DEL_EUSAGE, "%s is an Alembic revision; use 'alembic' for it, or name a data migration", rev);
+        del_fail(err, DEL_KIND_USAGE, "%s is an Alembic revision; use 'alembic' for it, or name a data migration", rev);
     else
-        del_fail(err, DEL_EUSAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle", rev);
+        del_fail(err, DEL_KIND_USAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle", rev);
     return -1;
 }
 
@@ -140,7 +140,7 @@ static int result_apply(const ops_session *s, const app *a, const ops_result *r,
 }
 
 static int render_ops(const app *a, const ops_result *r, int code, const del_err *err);
-static int confirm_drop(const ops_result *r);
+static int confirm_drop(const del_notify *n, const ops_result *r);
 
 /* ---- stamp ---------------------------------------------------------------- */
 
@@ -152,17 +152,17 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
     char *want = NULL;
     int code = 0;
     if (!o->all_pending && !o->nrevs) {
-        del_fail(err, DEL_EUSAGE, "stamp needs revisions, or --all-pending; see 'delembic stamp --help'");
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "stamp needs revisions, or --all-pending; see 'delembic stamp --help'");
+        code = -1;
         goto done;
     }
     if ((o->all_pending && o->nrevs) || (o->through && !o->all_pending)) {
-        del_fail(err, DEL_EUSAGE, "stamp takes either REV... or --all-pending [--through REV]; see 'delembic stamp --help'");
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "stamp takes either REV... or --all-pending [--through REV]; see 'delembic stamp --help'");
+        code = -1;
         goto done;
     }
     if (session_open(a, "stamp", !o->dry_run, o->lock_timeout, &s, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     const bundle *b = &s.b;
@@ -173,7 +173,7 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
     } else if (o->all_pending) {
         long t = find_rev(b, o->through, err);
         if (t < 0) {
-            code = err->code;
+            code = -1;
             goto done;
         }
         dag_mark_ancestors(&b->g, (size_t)t, want);
@@ -181,7 +181,7 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
     for (int k = 0; k < o->nrevs; k++) {
         long t = find_rev(b, o->revs[k], err);
         if (t < 0) {
-            code = err->code;
+            code = -1;
             goto done;
         }
         want[t] = 1;
@@ -204,9 +204,9 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
         for (size_t d = 0; d < nd->ndeps; d++) {
             size_t j = nd->deps[d];
             if (!want[j] && !is_applied(store_find(&s.st, b->mf.m[j].revision))) {
-                del_fail(err, DEL_EUSAGE, "cannot stamp %s: it depends on %s, which is neither applied nor stamped in this call; stamp %s too, or upgrade it first",
+                del_fail(err, DEL_KIND_USAGE, "cannot stamp %s: it depends on %s, which is neither applied nor stamped in this call; stamp %s too, or upgrade it first",
                          b->mf.m[i].revision, b->mf.m[j].revision, b->mf.m[j].revision);
-                code = DEL_EUSAGE;
+                code = -1;
                 goto done;
             }
         }
@@ -214,7 +214,7 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
     if (need_alembic) {
         alstate al;
         if (alstate_read(s.conn, b, &al, err) != 0) {
-            code = err->code;
+            code = -1;
             goto done;
         }
         for (size_t i = 0; i < n && !code; i++) {
@@ -224,9 +224,9 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
             if (missing.n) {
                 char list[1024];
                 strvec_join(&missing, ", ", list, sizeof list);
-                del_fail(err, DEL_EFAILED, "cannot stamp %s: it needs Alembic %s, which is not applied; run 'alembic upgrade' first",
+                del_fail(err, DEL_KIND_MIGRATION, "cannot stamp %s: it needs Alembic %s, which is not applied; run 'alembic upgrade' first",
                          b->mf.m[i].revision, list);
-                code = DEL_EFAILED;
+                code = -1;
             }
             strvec_clear(&missing);
         }
@@ -244,7 +244,7 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
                              v ? v->status : ""));
     }
     if (result_apply(&s, a, &res, err) != 0)
-        code = err->code;
+        code = -1;
 done:
     free(want);
     session_close(&s);
@@ -263,24 +263,24 @@ int cmd_forget(app *a, const ops_args *o, del_err *err)
     char *below = NULL;
     int code = 0;
     if (o->nrevs != 1) {
-        del_fail(err, DEL_EUSAGE, "forget takes one revision; see 'delembic forget --help'");
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "forget takes one revision; see 'delembic forget --help'");
+        code = -1;
         goto done;
     }
     const char *rev = o->revs[0];
     if (session_open(a, "forget", !o->dry_run, o->lock_timeout, &s, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     const bundle *b = &s.b;
     const vrow *row = store_find(&s.st, rev);
     if (!row) {
         if (manifest_find(&b->mf, rev) < 0 && find_rev(b, rev, err) < 0) {
-            code = err->code;
+            code = -1;
             goto done;
         }
-        del_fail(err, DEL_EUSAGE, "%s has no record in the database (it is pending); nothing to forget", rev);
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "%s has no record in the database (it is pending); nothing to forget", rev);
+        code = -1;
         goto done;
     }
     /* the applied migrations that depend on it, directly or not */
@@ -307,11 +307,11 @@ int cmd_forget(app *a, const ops_args *o, del_err *err)
         }
     }
     if (ndeps && !o->cascade) {
-        del_fail(err, DEL_EUSAGE, "cannot forget %s: %s depend%s on it and %s applied; forget %s first, or add --cascade to forget %s too",
+        del_fail(err, DEL_KIND_USAGE, "cannot forget %s: %s depend%s on it and %s applied; forget %s first, or add --cascade to forget %s too",
                  rev, deps.s, ndeps > 1 ? "" : "s", ndeps > 1 ? "are" : "is", ndeps > 1 ? "them" : "it",
                  ndeps > 1 ? "them" : "it");
         sbuf_free(&deps);
-        code = DEL_EUSAGE;
+        code = -1;
         goto done;
     }
     sbuf_free(&deps);
@@ -326,7 +326,7 @@ int cmd_forget(app *a, const ops_args *o, del_err *err)
                xasprintf("made pending again (forget); was %s%s%s", row->status, row->hold ? ", held: " : "",
                          row->hold ? row->hold : ""));
     if (result_apply(&s, a, &res, err) != 0)
-        code = err->code;
+        code = -1;
 done:
     free(below);
     session_close(&s);
@@ -344,12 +344,12 @@ int cmd_repair(app *a, const ops_args *o, del_err *err)
     memset(&s, 0, sizeof s);
     int code = 0;
     if (o->nrevs) {
-        del_fail(err, DEL_EUSAGE, "repair takes no revision: it repairs every changed and missing record; see 'delembic repair --help'");
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "repair takes no revision: it repairs every changed and missing record; see 'delembic repair --help'");
+        code = -1;
         goto done;
     }
     if (session_open(a, "repair", !o->dry_run, o->lock_timeout, &s, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     const bundle *b = &s.b;
@@ -372,21 +372,21 @@ int cmd_repair(app *a, const ops_args *o, del_err *err)
     }
     if (ndrop && !o->yes && !o->dry_run) {
         int asked = !a->o->json && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        if (!asked || !confirm_drop(&res)) {
+        if (!asked || !confirm_drop(a->o->notify, &res)) {
             sbuf list = {0};
             for (size_t i = 0; i < res.n; i++)
                 if (!strcmp(res.items[i].action, "dropped"))
                     sbuf_printf(&list, "%s%s", list.len ? ", " : "", res.items[i].revision);
-            del_fail(err, DEL_EUSAGE, "repair would drop %zu record(s) missing from the bundle (%s); %s; nothing was changed",
+            del_fail(err, DEL_KIND_USAGE, "repair would drop %zu record(s) missing from the bundle (%s); %s; nothing was changed",
                      ndrop, list.s, asked ? "not confirmed" : "run 'delembic repair --yes' to drop them");
             sbuf_free(&list);
             res.dry_run = 1; /* show what it would have done */
-            code = DEL_EUSAGE;
+            code = -1;
             goto done;
         }
     }
     if (result_apply(&s, a, &res, err) != 0)
-        code = err->code;
+        code = -1;
 done:
     session_close(&s);
     code = render_ops(a, &res, code, err);
@@ -473,12 +473,12 @@ int cmd_show(app *a, const char *rev, del_err *err)
     memset(&s, 0, sizeof s);
     int code = 0;
     if (!rev) {
-        del_fail(err, DEL_EUSAGE, "show needs a revision; see 'delembic show --help'");
-        code = DEL_EUSAGE;
+        del_fail(err, DEL_KIND_USAGE, "show needs a revision; see 'delembic show --help'");
+        code = -1;
         goto done;
     }
     if (session_open(a, "show", 0, -1, &s, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     const bundle *b = &s.b;
@@ -486,7 +486,7 @@ int cmd_show(app *a, const char *rev, del_err *err)
     res.row = store_find(&s.st, rev);
     if (i < 0 && !res.row) {
         find_rev(b, rev, err);
-        code = err->code;
+        code = -1;
         goto done;
     }
     res.e = i >= 0 ? &b->mf.m[i] : NULL;
@@ -516,7 +516,7 @@ int cmd_show(app *a, const char *rev, del_err *err)
         if (res.e->alembic.n) {
             alstate al;
             if (alstate_read(s.conn, b, &al, err) != 0) {
-                code = err->code;
+                code = -1;
                 goto done;
             }
             for (size_t d = 0; d < res.e->alembic.n; d++) {
@@ -544,13 +544,15 @@ done:
 
 /* ---- rendering (one function per command's output) ----------------------- */
 
-static int confirm_drop(const ops_result *r)
+/* The question goes out as a line (the renderer owns stdout); the answer is
+ * the first line of stdin. */
+static int confirm_drop(const del_notify *n, const ops_result *r)
 {
-    printf("These records are in the database but not in the bundle:\n");
+    del_emit_text(n, DEL_EV_OUTPUT, "These records are in the database but not in the bundle:");
     for (size_t i = 0; i < r->n; i++)
         if (!strcmp(r->items[i].action, "dropped"))
-            term_line(stdout, "  %s: %s", r->items[i].revision, r->items[i].note);
-    printf("Drop them? [y/N] ");
+            del_emit_text(n, DEL_EV_OUTPUT, "  %s: %s", r->items[i].revision, r->items[i].note);
+    del_emit_text(n, DEL_EV_OUTPUT, "Drop them? [y/N]");
     fflush(stdout);
     char line[64];
     return fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
@@ -576,25 +578,26 @@ static int render_ops(const app *a, const ops_result *r, int code, const del_err
         for (size_t i = 0; i < r->skipped.n; i++)
             json_str(&js, NULL, r->skipped.v[i]);
         json_arr_close(&js);
-        json_int(&js, "exit_code", code);
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
         json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
         return code;
     }
     if (a->o->quiet && !r->dry_run)
         return code;
     for (size_t i = 0; i < r->skipped.n; i++)
-        term_line(stdout, "Skipped %s", r->skipped.v[i]);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Skipped %s", r->skipped.v[i]);
     if (code && !r->n)
         return code;
     if (!r->n) {
-        printf("Nothing to %s.\n", r->command);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to %s.", r->command);
         return code;
     }
-    printf("%s %zu record(s):\n", r->dry_run ? "Would change" : "Changed", r->n);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%s %zu record(s):", r->dry_run ? "Would change" : "Changed", r->n);
     for (size_t i = 0; i < r->n; i++)
-        term_line(stdout, "  %s %s: %s", r->items[i].action, r->items[i].revision, r->items[i].note);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s %s: %s", r->items[i].action, r->items[i].revision, r->items[i].note);
     return code;
 }
 
@@ -647,48 +650,49 @@ static void render_show(const app *a, const show_result *r, int code, const del_
             }
             json_arr_close(&js);
         }
-        json_int(&js, "exit_code", code);
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
         json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
         return;
     }
     if (code)
         return;
     char list[2048];
-    term_line(stdout, "Revision:     %s", r->revision);
-    term_line(stdout, "Description:  %s", e ? e->description : "(not in this bundle)");
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Revision:     %s", r->revision);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Description:  %s", e ? e->description : "(not in this bundle)");
     if (e) {
-        term_line(stdout, "File:         %s (sha256 %s)", e->file, e->sha256);
-        term_line(stdout, "Identity:     %s", e->identity ? e->identity : "(none in this manifest)");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "File:         %s (sha256 %s)", e->file, e->sha256);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Identity:     %s", e->identity ? e->identity : "(none in this manifest)");
         strvec_join(&r->delembic_deps, ", ", list, sizeof list);
-        term_line(stdout, "Depends on:   %s", r->delembic_deps.n ? list : "(no Delembic migration)");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Depends on:   %s", r->delembic_deps.n ? list : "(no Delembic migration)");
         strvec_join(&r->alembic_deps, ", ", list, sizeof list);
-        term_line(stdout, "Alembic:      %s", r->alembic_deps.n ? list : "(no Alembic revision)");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Alembic:      %s", r->alembic_deps.n ? list : "(no Alembic revision)");
         strvec_join(&r->dependents, ", ", list, sizeof list);
-        term_line(stdout, "Dependents:   %s", r->dependents.n ? list : "(none)");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Dependents:   %s", r->dependents.n ? list : "(none)");
     }
     if (r->row) {
         char dur[32];
         format_duration(r->row->seconds, dur, sizeof dur);
-        term_line(stdout, "Status:       %s (%s at %s, %s)", r->status, r->row->status, r->row->applied_at, dur);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s at %s, %s)", r->status, r->row->status, r->row->applied_at, dur);
         if (r->row->checksum)
-            term_line(stdout, "Applied code: identity %s", r->row->checksum);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Applied code: identity %s", r->row->checksum);
         if (r->row->hold)
-            term_line(stdout, "Hold:         %s", r->row->hold);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Hold:         %s", r->row->hold);
     } else {
-        term_line(stdout, "Status:       %s", r->status);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s", r->status);
     }
     if (r->orphan)
-        term_line(stdout, "Warning:      %s", r->orphan);
-    printf("Attempts:     %zu\n", r->nattempts);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Warning:      %s", r->orphan);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Attempts:     %zu", r->nattempts);
     for (size_t i = 0; i < r->nattempts; i++) {
         const attempt *t = &r->attempts[i];
         char dur[32];
         format_duration(t->seconds, dur, sizeof dur);
-        term_line(stdout, "  #%s %s  %-10s %8s  %s@%s", t->id, t->started ? t->started : "?",
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  #%s %s  %-10s %8s  %s@%s", t->id, t->started ? t->started : "?",
                   t->status ? t->status : "?", dur, t->user ? t->user : "?", t->host ? t->host : "?");
         if (t->exception)
-            term_line(stdout, "      %s", t->exception);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "      %s", t->exception);
     }
 }

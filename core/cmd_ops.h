@@ -18,7 +18,7 @@ typedef struct ops_args {
     double lock_timeout;    /* < 0: wait for ever */
 } ops_args;
 
-/* Each returns the exit code and prints its own output (one JSON document
+/* Each returns 0 or -1 and reports its own output through a->o->notify (one JSON document
  * with --json, the error included). */
 int cmd_stamp(app *a, const ops_args *o, del_err *err);
 int cmd_forget(app *a, const ops_args *o, del_err *err);

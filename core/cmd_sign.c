@@ -12,13 +12,10 @@
 
 #include "datafiles.h"
 #include "manifest.h"
+#include "manifest_cache.h"
 #include "sha256.h"
 #include "trust.h"
 #include "util.h"
-
-/* For tests only: the scrypt cost of new keys as "OPSLIMIT,MEMLIMIT"
- * (minisign's default otherwise: about 1 GiB and a few seconds). */
-#define KDF_ENV "DELEMBIC_KDF_LIMITS"
 
 /* One line of passphrase: from the terminal with echo off, or from stdin
  * when it is not a terminal (as minisign reads it). */
@@ -27,8 +24,8 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
     int tty = isatty(STDIN_FILENO);
     struct termios old, quiet;
     if (tty) {
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
+        /* the prompt is for the person at the terminal, not for a renderer */
+        dprintf(STDERR_FILENO, "%s", prompt);
         if (tcgetattr(STDIN_FILENO, &old) == 0) {
             quiet = old;
             quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -57,7 +54,7 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
     buf[n] = '\0';
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fprintf(stderr, "\n");
+        dprintf(STDERR_FILENO, "\n");
     }
     if (c)
         rc = del_fail(err, DEL_EUSAGE, "the passphrase is longer than the %d bytes minisign reads",
@@ -67,9 +64,8 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
     return rc;
 }
 
-static int kdf_from_env(minisign_kdf *kdf, int *have)
+static int kdf_from_env(const char *v, minisign_kdf *kdf, int *have)
 {
-    const char *v = getenv(KDF_ENV);
     *have = 0;
     if (!v || !*v)
         return 0;
@@ -112,7 +108,7 @@ int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err)
         }
     minisign_kdf kdf;
     int have_kdf;
-    if (kdf_from_env(&kdf, &have_kdf) != 0)
+    if (kdf_from_env(k->kdf_limits, &kdf, &have_kdf) != 0)
         return del_fail(err, DEL_EUSAGE, "%s must be OPSLIMIT,MEMLIMIT", KDF_ENV);
     char pass[MINISIGN_PASSPHRASE_MAX + 2], again[MINISIGN_PASSPHRASE_MAX + 2];
     int rc = 0;
@@ -143,10 +139,11 @@ int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err)
     return rc ? -1 : 0;
 }
 
-void keygen_print(const keygen_result *res)
+void keygen_print(const del_notify *n, const keygen_result *res)
 {
-    printf("Wrote %s (public) and %s (secret: keep it safe)\nkey id %s\npublic key %s\n", res->pub_path,
-           res->key_path, res->key_id, res->pubkey);
+    del_emit_text(n, DEL_EV_NOTE, "Wrote %s (public) and %s (secret: keep it safe)", res->pub_path, res->key_path);
+    del_emit_text(n, DEL_EV_NOTE, "key id %s", res->key_id);
+    del_emit_text(n, DEL_EV_NOTE, "public key %s", res->pubkey);
 }
 
 int sign_load_key(const char *path, minisign_seckey *sk, del_err *err)
@@ -213,10 +210,10 @@ int sign_manifest(const char *dir, const minisign_seckey *sk, const char *versio
 }
 
 /* What is signed must be what is there: the manifest, each .so, each data file. */
-static int check_before_signing(const char *dir, del_err *err)
+static int check_before_signing(const char *dir, const char *cdir, del_err *err)
 {
     manifest mf;
-    if (manifest_load(dir, &mf, err) != 0)
+    if (manifest_load(dir, cdir, &mf, err) != 0)
         return -1;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < mf.n; i++) {
@@ -254,7 +251,7 @@ int cmd_sign(app *a, const char *key_path, const char *version, sign_result *res
     if (version && trust_comment(version, 0, &probe, err) != 0)
         return -1;
     free(probe);
-    if (check_before_signing(a->bundle_dir, err) != 0)
+    if (check_before_signing(a->bundle_dir, app_cache_dir(a), err) != 0)
         return -1;
     minisign_seckey sk;
     if (sign_load_key(key_path, &sk, err) != 0)
@@ -264,7 +261,7 @@ int cmd_sign(app *a, const char *key_path, const char *version, sign_result *res
     return rc;
 }
 
-void sign_print(const sign_result *res)
+void sign_print(const del_notify *n, const sign_result *res)
 {
-    printf("Signed %s with key id %s, bundle version %s\n", res->sig_path, res->key_id, res->version);
+    del_emit_text(n, DEL_EV_NOTE, "Signed %s with key id %s, bundle version %s\n", res->sig_path, res->key_id, res->version);
 }

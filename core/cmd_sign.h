@@ -15,7 +15,13 @@ typedef struct keygen_args {
     const char *name;     /* -o NAME: NAME.pub and NAME.key */
     int no_password;      /* --no-password: the secret key unencrypted (CI keys) */
     int force;            /* --force: replace existing files */
+    const char *kdf_limits; /* KDF_ENV's value ("OPSLIMIT,MEMLIMIT"), or NULL: minisign's */
 } keygen_args;
+
+/* For tests only: the scrypt cost of new keys as "OPSLIMIT,MEMLIMIT"
+ * (minisign's default otherwise: about 1 GiB and a few seconds); read once
+ * by the CLI (app_env) and given as keygen_args.kdf_limits. */
+#define KDF_ENV "DELEMBIC_KDF_LIMITS"
 
 typedef struct keygen_result {
     char *pub_path, *key_path;
@@ -25,7 +31,7 @@ typedef struct keygen_result {
 
 int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err);
 void keygen_result_free(keygen_result *res);
-void keygen_print(const keygen_result *res);
+void keygen_print(const del_notify *n, const keygen_result *res);
 
 /* Read and unlock a secret key file (asking for its passphrase if it is
  * encrypted). Wipe sk with minisign_seckey_wipe. */
@@ -46,6 +52,6 @@ void sign_result_free(sign_result *res);
 /* `delembic sign --bundle DIR KEY`: the bundle is checked first (its
  * manifest, every .so and data file as listed), then signed. */
 int cmd_sign(app *a, const char *key_path, const char *version, sign_result *res, del_err *err);
-void sign_print(const sign_result *res);
+void sign_print(const del_notify *n, const sign_result *res);
 
 #endif

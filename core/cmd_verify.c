@@ -16,19 +16,21 @@
 #include "inspect.h"
 #include "json.h"
 #include "loader.h"
+#include "manifest_cache.h"
 #include "store.h"
 #include "term.h"
 #include "trust_run.h"
 
 typedef struct report {
     json *js;
+    const del_notify *notify;
     size_t problems, warnings;
 } report;
 
 static void problem(report *r, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(report *r, const char *kind, const char *fmt, ...)
 {
-    char msg[2048];
+    char msg[DEL_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -44,30 +46,17 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
         json_str(r->js, "kind", kind);
         json_str(r->js, "message", msg);
         json_obj_close(r->js);
-    } else {
-        term_line(stdout, "%s: %s", kind, msg);
     }
+    del_event ev = {.type = DEL_EV_CHECK_PROBLEM, .field = kind, .message = msg,
+                    .severity = warning ? DEL_SEV_WARNING : DEL_SEV_ERROR};
+    del_emit(r->notify, &ev);
 }
 
-static void check_listing(report *r, const char *dir, const manifest *mf)
+/* verify's checker: every problem, collected */
+static int collect(void *payload, const char *check, const del_err *e)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!has_suffix(de->d_name, ".so"))
-            continue;
-        int listed = 0;
-        for (size_t i = 0; i < mf->n && !listed; i++)
-            listed = !strcmp(mf->m[i].file, de->d_name);
-        for (size_t i = 0; i < mf->nlibs && !listed; i++)
-            listed = !strcmp(mf->libs[i].file, de->d_name); /* a library at the top */
-        if (!listed)
-            problem(r, "unlisted", "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
-                    dir, de->d_name);
-    }
-    closedir(d);
+    problem(payload, check, "%s", e->msg);
+    return 0;
 }
 
 static void data_problem(void *ud, const char *msg)
@@ -93,7 +82,7 @@ static int verify_trust(app *a, report *r, const char *dir, const manifest *mf, 
 }
 
 /* Who signed the bundle and when, for the summary. */
-static void print_trust(json *js, const trust_result *t)
+static void print_trust(const del_notify *n, json *js, const trust_result *t)
 {
     if (js) {
         json_obj_open(js, "signature");
@@ -108,18 +97,18 @@ static void print_trust(json *js, const trust_result *t)
         return;
     }
     if (!t->signed_bundle)
-        term_line(stdout, "signature: none (the bundle is not signed)");
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: none (the bundle is not signed)");
     else if (t->verified)
-        term_line(stdout, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
  t->key_name, t->version[0] ? t->version : "(none)",
                   t->signed_at[0] ? t->signed_at : "(no time)");
     else if (t->nkeys)
-        term_line(stdout, "signature: not accepted (see above)");
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: not accepted (see above)");
     else if (t->key_id[0])
-        term_line(stdout, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
                   t->key_id, t->version[0] ? t->version : "(none)", t->signed_at[0] ? t->signed_at : "(no time)");
     else
-        term_line(stdout, "signature: present but not checked (no trusted keys configured)");
+        del_emit_text(n, DEL_EV_OUTPUT, "signature: present but not checked (no trusted keys configured)");
 }
 
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
@@ -139,7 +128,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
     for (size_t i = 0; i < mf->n; i++) {
         const mentry *m = &mf->m[i];
         const vrow *row = store_find(&st, m->revision);
-        if (!row || strcmp(row->status, "success"))
+        if (!row || !row->succeeded)
             continue;
         /* the manifest's entry, and the file as it is now */
         const char *now = actual[i][0] ? actual[i] : m->sha256;
@@ -160,7 +149,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
 int cmd_verify(app *a, const verify_args *v, del_err *err)
 {
     json js = {0};
-    report r = {.js = a->o->json ? &js : NULL};
+    report r = {.js = a->o->json ? &js : NULL, .notify = a->o->notify};
     if (r.js) {
         json_obj_open(&js, NULL);
         json_str(&js, "command", "verify");
@@ -203,7 +192,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (verify_trust(a, &r, dir, NULL, &trust) != 0)
         trusted = 0;
     checked_trust = 1;
-    if (manifest_load(dir, &mf, &e) != 0) {
+    if (manifest_load(dir, app_cache_dir(a), &mf, &e) != 0) {
         problem(&r, "manifest", "%s", e.msg);
         goto summary;
     }
@@ -211,7 +200,8 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (mf.abi != (int)DM_ABI_VERSION)
         problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
                 dir, mf.abi, DM_ABI_VERSION);
-    check_listing(&r, dir, &mf);
+    bundle_checker all = {collect, &r, 0}; /* a missing file: the file checks below say it */
+    bundle_check_listing(dir, &mf, &all);
     /* the manifest parsed is the one verified; then the data files */
     if (trust_same_manifest(&trust, &mf, &e) != 0) {
         problem(&r, "signature", "%s", e.msg);
@@ -219,12 +209,12 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     }
     datafiles_check(dir, &mf, 1, data_problem, &r, &e);
     /* each file: present, inside, permissions, ELF, sha256 */
-    actual = xcalloc(mf.n ? mf.n : 1, 65);
-    inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);
-    size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
+    actual = xcalloc(mf.n, 65);
+    inspect_item *ok_items = xcalloc(mf.n, sizeof *ok_items);
+    size_t *ok_idx = xcalloc(mf.n, sizeof *ok_idx);
     size_t nok = 0;
     /* the libraries it lists: each verified as a plugin is */
-    char *lib_failed = xcalloc(mf.nlibs ? mf.nlibs : 1, 1);
+    char *lib_failed = xcalloc(mf.nlibs, 1);
     for (size_t i = 0; i < mf.nlibs; i++)
         if ((lib_failed[i] = loader_check_library(dir, &mf, i, &e) != 0))
             problem(&r, "library", "%s", e.msg);
@@ -254,7 +244,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
      * files that passed every check above, from a bundle that did */
     if (nok && trusted) {
         plugin_info *info = xcalloc(nok, sizeof *info);
-        if (inspect_plugins(dir, &mf, ok_items, nok, info, &e) != 0) {
+        if (inspect_plugins(dir, &mf, ok_items, nok, app_env_of(a->o)->load_timeout, info, &e) != 0) {
             problem(&r, "inspect", "%s", e.msg);
         } else {
             for (size_t k = 0; k < nok; k++) {
@@ -282,16 +272,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (bundle_build_dag(&mf, &g, &e) != 0) {
         problem(&r, "dag", "%s/manifest.yaml: %s", dir, e.msg);
     } else {
-        for (size_t i = 0; i < mf.n; i++)
-            for (size_t k = 0; k < g.nodes[i].external.n; k++) {
-                const char *x = g.nodes[i].external.v[k];
-                if (!strvec_contains(&mf.m[i].alembic, x))
-                    problem(&r, "dependency", "%s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions",
-                            mf.m[i].revision, x);
-                else if (mf.has_alembic && mf.graph.n && algraph_find(&mf.graph, x) < 0)
-                    problem(&r, "dependency", "%s depends on Alembic revision %s, which the manifest's graph lacks",
-                            mf.m[i].revision, x);
-            }
+        bundle_check_dependencies(dir, &mf, &g, &all);
         dag_free(&g);
     }
     /* from a project: sources edited since the build, as upgrade says */
@@ -312,27 +293,29 @@ summary:
         snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
         json_arr_close(&js);
         if (checked_trust)
-            print_trust(&js, &trust);
+            print_trust(a->o->notify, &js, &trust);
         json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
         json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
         json_bool(&js, "ok", r.problems == 0);
-        json_int(&js, "exit_code", r.problems ? DEL_EUSAGE : 0);
+        json_int(&js, "exit_code", r.problems ? DEL_EXIT_USAGE : 0);
+        json_str(&js, "error_kind", r.problems ? del_kind_name(DEL_KIND_BUNDLE) : NULL);
         json_str(&js, "error", r.problems ? msg : NULL);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
     } else {
         if (checked_trust)
-            print_trust(NULL, &trust);
-        term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
+            print_trust(a->o->notify, NULL, &trust);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }
     free(actual);
     if (have_mf)
         manifest_free(&mf);
     if (r.problems) {
-        del_fail(err, DEL_EUSAGE, "%s", "");
-        return DEL_EUSAGE;
+        del_fail(err, DEL_KIND_BUNDLE, "%zu problem(s)", r.problems);
+        err->reported = 1; /* each problem had its line */
+        return -1;
     }
     return 0;
 }

@@ -47,7 +47,7 @@ static int field_fail(const char *source, const char *rev, const char *field, co
                       size_t at, unsigned byte, del_err *err)
 {
     int utf8 = strstr(what, "UTF-8") != NULL;
-    return del_fail(err, DEL_EUSAGE, "%s: the %s of %s %s (byte 0x%02x at offset %zu); %s", source, field, rev,
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: the %s of %s %s (byte 0x%02x at offset %zu); %s", source, field, rev,
                     what, byte, at,
                     utf8 ? "save the source as UTF-8" : "remove it");
 }
@@ -71,7 +71,6 @@ int plugin_info_check(const plugin_info *pi, const char *source, del_err *err)
 }
 
 #define INSPECT_RECORD_MAX (64u << 20)
-#define LOAD_TIMEOUT_ENV "DELEMBIC_LOAD_TIMEOUT"
 #define INSPECT_TIMEOUT_MAX_S 86400
 
 /* rec_head.ok of a descriptor that has a downgrade callback (else 1) */
@@ -174,9 +173,8 @@ static void parse_record(plugin_info *pi, const rec_head *h, const char *p)
 
 /* How long one plugin may take to load (its constructors) and unload (its
  * destructors) in the child, in seconds: DELEMBIC_LOAD_TIMEOUT, or this. */
-static int load_timeout(int *seconds, del_err *err)
+static int load_timeout(const char *v, int *seconds, del_err *err)
 {
-    const char *v = getenv(LOAD_TIMEOUT_ENV);
     *seconds = INSPECT_TIMEOUT_S;
     if (!v || !*v)
         return 0;
@@ -184,7 +182,7 @@ static int load_timeout(int *seconds, del_err *err)
     errno = 0;
     long s = strtol(v, &end, 10);
     if (errno || *end || s < 1 || s > INSPECT_TIMEOUT_MAX_S)
-        return del_fail(err, DEL_EUSAGE, "%s: '%s' is not a number of seconds from 1 to %d; unset it for the default (%d s)",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: '%s' is not a number of seconds from 1 to %d; unset it for the default (%d s)",
                         LOAD_TIMEOUT_ENV, v, INSPECT_TIMEOUT_MAX_S, INSPECT_TIMEOUT_S);
     *seconds = (int)s;
     return 0;
@@ -226,25 +224,25 @@ static int record_ok(const rec_head *h, const char *p, size_t next, size_t n)
 }
 
 int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *items, size_t n,
-                    plugin_info *out, del_err *err)
+                    const char *load_timeout_env, plugin_info *out, del_err *err)
 {
     for (size_t i = 0; i < n; i++)
         memset(&out[i], 0, sizeof out[i]);
     int timeout_s;
-    if (load_timeout(&timeout_s, err) != 0)
+    if (load_timeout(load_timeout_env, &timeout_s, err) != 0)
         return -1;
     size_t next = 0;
     while (next < n) {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) != 0)
-            return del_fail(err, DEL_EUSAGE, "cannot create a pipe: %s", strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "cannot create a pipe: %s", strerror(errno));
         fflush(stdout);
         fflush(stderr);
         pid_t pid = fork();
         if (pid < 0) {
             close(pfd[0]);
             close(pfd[1]);
-            return del_fail(err, DEL_EUSAGE, "cannot fork: %s", strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "cannot fork: %s", strerror(errno));
         }
         if (pid == 0) {
             close(pfd[0]);

@@ -33,9 +33,11 @@ typedef struct inspect_item {
  * (loader_load_verified: what it brings in checked, listed libraries
  * verified and loaded first); without one (build, before there is a
  * manifest), as it is. Always fills out[0..n); returns -1 only when the
- * child cannot be started. */
+ * child cannot be started (or load_timeout_env, the value of
+ * LOAD_TIMEOUT_ENV or NULL, is not a number of seconds). */
+#define LOAD_TIMEOUT_ENV "DELEMBIC_LOAD_TIMEOUT"
 int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *items, size_t n,
-                    plugin_info *out, del_err *err);
+                    const char *load_timeout_env, plugin_info *out, del_err *err);
 void plugin_info_free(plugin_info *pi);
 /* A descriptor read without error whose text can go into manifest.yaml:
  * revision, description and each depends_on entry valid UTF-8 without

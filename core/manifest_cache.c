@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sha256.h"
 #include "util.h"
 
 #define CACHE_MAGIC "delembic-manifest-cache-6"
@@ -20,22 +21,30 @@
 /* a temporary file this old was left by a writer that died before its rename */
 #define CACHE_TMP_STALE_S 3600
 
-/* $DELEMBIC_CACHE_DIR, else $XDG_CACHE_HOME/delembic, else ~/.cache/delembic;
- * "off" disables the cache. */
-static char *cache_dir(void)
+int manifest_cache_dir(const char *cache_dir, const char *xdg_cache_home, const char *home, char *out,
+                       size_t outsz)
 {
-    const char *d = getenv("DELEMBIC_CACHE_DIR");
-    if (d && !strcmp(d, "off"))
-        return NULL;
-    if (d && *d)
-        return xstrdup(d);
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    if (xdg && *xdg == '/')
-        return path_join(xdg, "delembic");
-    const char *home = getenv("HOME");
-    if (home && *home == '/')
-        return xasprintf("%s/.cache/delembic", home);
-    return NULL;
+    int n = -1;
+    if (cache_dir && !strcmp(cache_dir, "off"))
+        n = -1;
+    else if (cache_dir && *cache_dir)
+        n = snprintf(out, outsz, "%s", cache_dir);
+    else if (xdg_cache_home && *xdg_cache_home == '/')
+        n = snprintf(out, outsz, "%s/delembic", xdg_cache_home);
+    else if (home && *home == '/')
+        n = snprintf(out, outsz, "%s/.cache/delembic", home);
+    if (n < 0 || (size_t)n >= outsz) {
+        if (outsz)
+            out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* The folder to use, or NULL: no cache. */
+static char *cache_dir(const char *dir)
+{
+    return dir && *dir ? xstrdup(dir) : NULL;
 }
 
 /* FNV-1a, 64 bits: names the entry; the entry's content decides. */
@@ -321,9 +330,9 @@ static void prune(int dfd)
 
 /* ---- storing and loading ---- */
 
-void manifest_cache_store(const char *text, size_t len, const manifest *mf)
+void manifest_cache_store(const char *cdir, const char *text, size_t len, const manifest *mf)
 {
-    char *dir = cache_dir();
+    char *dir = cache_dir(cdir);
     /* only what the load can prove: a manifest as the emitter writes it */
     if (!dir || !manifest_emits_as(mf, text, len)) {
         free(dir);
@@ -360,9 +369,9 @@ void manifest_cache_store(const char *text, size_t len, const manifest *mf)
 }
 
 /* The entry's bytes, when the folder and the file are trusted. */
-static int read_entry(const char *text, size_t len, char **data, size_t *dlen)
+static int read_entry(const char *cdir, const char *text, size_t len, char **data, size_t *dlen)
 {
-    char *dir = cache_dir();
+    char *dir = cache_dir(cdir);
     if (!dir)
         return -1;
     int dfd = open_cache_dir(dir);
@@ -402,12 +411,12 @@ static int read_entry(const char *text, size_t len, char **data, size_t *dlen)
     return 0;
 }
 
-int manifest_cache_load(const char *text, size_t len, const char *path, manifest *mf)
+int manifest_cache_load(const char *cdir, const char *text, size_t len, const char *path, manifest *mf)
 {
     memset(mf, 0, sizeof *mf);
     char *data;
     size_t dlen;
-    if (read_entry(text, len, &data, &dlen) != 0)
+    if (read_entry(cdir, text, len, &data, &dlen) != 0)
         return -1;
     reader r = {data, data + dlen, 0};
     int rc = get_manifest(&r, mf);
@@ -419,4 +428,41 @@ int manifest_cache_load(const char *text, size_t len, const char *path, manifest
     }
     mf->path = xstrdup(path);
     return 0;
+}
+
+int manifest_load(const char *bundle_dir, const char *cdir, manifest *mf, del_err *err)
+{
+    char *path = path_join(bundle_dir, MANIFEST_FILE);
+    char *text;
+    size_t len;
+    if (read_file(path, MANIFEST_MAX_BYTES, &text, &len, err) != 0) {
+        if (!path_exists(path))
+            del_fail(err, DEL_KIND_BUNDLE, "%s: no manifest in the bundle folder; build one with 'delembic build' or name the bundle with --bundle DIR",
+                     path);
+        free(path);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
+    char text_sha[SHA256_HEX_LEN + 1] = "";
+    const void *part = text;
+    if (sha256_parts(&part, &len, 1, text_sha, err) != 0) {
+        free(text);
+        free(path);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
+    if (manifest_cache_load(cdir, text, len, path, mf) == 0) {
+        memcpy(mf->text_sha256, text_sha, sizeof text_sha);
+        free(text);
+        free(path);
+        return 0;
+    }
+    int rc = manifest_parse(path, text, len, mf, err);
+    if (rc == 0) {
+        manifest_cache_store(cdir, text, len, mf);
+        memcpy(mf->text_sha256, text_sha, sizeof text_sha);
+    }
+    free(text);
+    free(path);
+    return rc;
 }

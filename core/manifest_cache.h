@@ -21,9 +21,21 @@
 
 #include "manifest.h"
 
-/* 0 and *mf filled when a trusted entry says exactly this text. */
-int manifest_cache_load(const char *text, size_t len, const char *path, manifest *mf);
+/* The cache's folder: cache_dir ($DELEMBIC_CACHE_DIR) when set, else
+ * xdg_cache_home/delembic, else home/.cache/delembic; -1 and "" for no cache
+ * (cache_dir "off", or nothing usable). The CLI reads the variables once
+ * (app_env) and passes the folder down: cdir below, NULL or "" for none. */
+int manifest_cache_dir(const char *cache_dir, const char *xdg_cache_home, const char *home, char *out,
+                       size_t outsz);
+
+/* bundle_dir/manifest.yaml: read, then taken from the cache in cdir when a
+ * trusted entry says exactly its text, else parsed (manifest_parse) and
+ * cached. The cache sits above the parser: manifest.c knows nothing of it. */
+int manifest_load(const char *bundle_dir, const char *cdir, manifest *mf, del_err *err);
+
+/* 0 and *mf filled when a trusted entry in cdir says exactly this text. */
+int manifest_cache_load(const char *cdir, const char *text, size_t len, const char *path, manifest *mf);
 /* Best effort; never fails the caller. */
-void manifest_cache_store(const char *text, size_t len, const manifest *mf);
+void manifest_cache_store(const char *cdir, const char *text, size_t len, const manifest *mf);
 
 #endif

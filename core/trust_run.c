@@ -15,7 +15,7 @@ int trust_run_keys(const app *a, trust_keys *tk, del_err *err)
     free(origin);
     for (size_t i = 0; rc == 0 && i < a->o->ntrusted_keys; i++)
         rc = trust_keys_add(tk, a->o->trusted_keys[i], NULL, "--trusted-key", err);
-    const char *env = getenv(TRUST_KEYS_ENV);
+    const char *env = app_env_of(a->o)->trusted_keys;
     if (rc == 0 && env && *env)
         rc = trust_keys_add_env(tk, env, err);
     if (rc != 0)

@@ -1,5 +1,7 @@
-/* delembic: the command line. A thin layer: parse options, call the core,
- * print the error line and exit with its code. */
+/* delembic: the command line. A thin layer: parse the options, find the
+ * command in the table (commands.c), set up what it needs and the renderer
+ * its events go to (render_text.c or render_json.c), run it, then print the
+ * error (with its hint) and exit with the code of the error's kind. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,186 +9,26 @@
 #include <string.h>
 
 #include "app.h"
-#include "build.h"
+#include "commands.h"
+#include "render.h"
 #include "buildpaths.h"
-#include "cmd_downgrade.h"
-#include "cmd_ops.h"
-#include "cmd_manifest.h"
-#include "cmd_sign.h"
-#include "cmd_status.h"
-#include "cmd_upgrade.h"
-#include "cmd_verify.h"
 #include "db.h"
 #include "delembic/plugin.h"
 #include "json.h"
-#include "pipeline.h"
 #include "proctitle.h"
-#include "scaffold.h"
-#include "term.h"
-#include "trust.h"
 
 #define DEL_STR_(x) #x
 #define DEL_STR(x) DEL_STR_(x)
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
-    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT, OPT_ALL,
     OPT_ALL_PENDING, OPT_THROUGH, OPT_CASCADE, OPT_YES, OPT_NO_CHAIN,
     OPT_SIGN, OPT_BUNDLE_VERSION, OPT_NO_PASSWORD, OPT_TRUSTED_KEY, OPT_ALLOW_OLDER, OPT_CHECK,
 };
 
-/* which command takes which option (bit per option) */
-enum {
-    F_MESSAGE = 1 << 0, F_JOBS = 1 << 1, F_OUTPUT = 1 << 2, F_DRY = 1 << 3, F_STRICT = 1 << 4,
-    F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
-    F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
-    F_JSON = 1 << 12, /* prints one JSON document with --json */
-    F_TIMEOUT = 1 << 13,
-    F_ALL_PENDING = 1 << 14, F_THROUGH = 1 << 15, F_CASCADE = 1 << 16, F_YES = 1 << 17,
-    F_NO_CHAIN = 1 << 18,
-    F_STEP_BACK = 1 << 19, /* downgrade -1 (read by getopt as an option) */
-    /* the vendor trust chain (issue 13) */
-    F_SIGN = 1 << 20, F_BVER = 1 << 21, F_NOPASS = 1 << 22, F_ALLOW_OLDER = 1 << 23, F_CHECK = 1 << 24,
-};
-
 /* --trusted-key may be given this many times */
 #define MAX_TRUSTED_KEY_OPTS 64
-
-typedef struct command {
-    const char *name;
-    unsigned flags;
-    const char *usage;
-    const char *help;
-} command;
-
-static const command commands[] = {
-    {"init", 0, "init [DIR]",
-     "Write delembic.yaml and the migrations folder DIR (default: migrations).\n"
-     "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
-     "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
-     "Never overwrites."},
-    {"revision", F_MESSAGE | F_NO_CHAIN, "revision -m MESSAGE [--no-chain]",
-     "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
-     "D number, the message as description, and as depends_on the project's\n"
-     "Delembic heads (the sources no other source depends on; not with --no-chain)\n"
-     "and the database's Alembic heads (none, with a warning, when the database\n"
-     "can't be reached or has no Alembic version table)."},
-    {"build", F_JOBS | F_OUTPUT | F_SIGN | F_BVER, "build [-j N] [-o DIR] [--sign NAME.key [--bundle-version V]]",
-     "Compile each .c of the script folder into its own .so in the bundle folder\n"
-     "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
-     "data/, and write manifest.yaml with checksums, identities and the Alembic\n"
-     "graph. The new bundle replaces the old one whole, or not at all.\n"
-     "  -j N      compile N at once (default: the number of cores)\n"
-     "  -o DIR    write the bundle there\n"
-     "  --sign NAME.key        sign the new manifest (manifest.yaml.minisig) before it\n"
-     "                         replaces the old bundle\n"
-     "  --bundle-version V     the version the signature carries (default: the\n"
-     "                         signing time in UTC); later bundles must order after it"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT | F_JSON | F_ALLOW_OLDER,
-     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S] [--allow-older-bundle]",
-     "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
-     "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
-     "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
-     "  --strict           an applied migration whose code changed, or (from a project)\n"
-     "                     sources changed since the last build, is an error (exit 2)\n"
-     "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
-     "  --timeout S        stop (then kill) a migration running longer than S seconds\n"
-     "                     and record it as timed out (default: the section's timeout)\n"
-     "  --allow-older-bundle  run a signed bundle older than the newest one already\n"
-     "                     applied to this database (refused otherwise: a rollback)\n"
-     "Exit codes: 0 done; 1 a migration failed, was BLOCKED or HELD; 2 usage,\n"
-     "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
-    {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
-    {"history", F_JSON, "history",
-     "List every migration: applied / failed / pending / changed (its code identity\n"
-     "differs from the one applied) / missing (in the database, not the bundle), when, how long."},
-    {"verify", F_STRICT | F_OFFLINE | F_JSON, "verify [--strict] [--offline]",
-     "Check a bundle without running it: manifest, files, permissions, ELF machine,\n"
-     "checksums, descriptors, DAG, Alembic graph; then drift against the database\n"
-     "when one is configured (--offline: never). One line per problem; exit 0 or 2."},
-    {"pipeline", F_OUTPUT | F_PRINT | F_FILE | F_AUTO | F_FORCE,
-     "pipeline init | generate [-o F | --print] [--force] | run [--file F | --auto]",
-     "Interleave 'alembic upgrade REV' with 'delembic upgrade REV' so each data\n"
-     "migration runs right after the schema revision it needs.\n"
-     "  init       write a starter pipeline.yaml\n"
-     "  generate   write the interleaved steps (-o FILE, or --print); an existing\n"
-     "             file is replaced only with --force\n"
-     "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
-    {"graph", F_DOT, "graph [--dot]", "Print the dependency graph of the bundle (--dot: Graphviz)."},
-    {"stamp", F_ALL_PENDING | F_THROUGH | F_DRY | F_LOCKT | F_JSON,
-     "stamp REV... | --all-pending [--through REV] [--dry-run]",
-     "Mark migrations applied without running them (a database loaded another way,\n"
-     "a baseline): status 'success' in delembic_version, 'stamped' in the history,\n"
-     "with who, when and from which host. Their Delembic dependencies must be\n"
-     "applied or stamped in the same call, their Alembic ones applied.\n"
-     "  --all-pending      every pending migration (with --through REV: REV and its\n"
-     "                     pending ancestors only)\n"
-     "  --dry-run          print what it would mark; change nothing\n"
-     "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)"},
-    {"forget", F_CASCADE | F_DRY | F_LOCKT | F_JSON, "forget REV [--cascade] [--dry-run]",
-     "Make an applied, failed (or held) or missing migration pending again: its\n"
-     "version row goes, a 'forgotten' history row says who did it. Nothing is undone\n"
-     "in the data (see downgrade). Refused while a migration that depends on it is\n"
-     "applied, unless --cascade, which forgets those too and lists them."},
-    {"repair", F_YES | F_DRY | F_LOCKT | F_JSON, "repair [--yes] [--dry-run]",
-     "Accept the bundle as the truth for drift: a 'changed' migration's record gets\n"
-     "the bundle's code identity; 'missing' records (in the database, not in the\n"
-     "bundle) are listed and dropped after you confirm, or with --yes. Each change\n"
-     "gets a 'repaired' history row. After it, 'verify --strict' passes."},
-    {"show", F_JSON, "show REV",
-     "Everything about one migration: description, file, code identity, Delembic and\n"
-     "Alembic dependencies (applied now or not), dependents, status, and every\n"
-     "attempt with its time, duration, user, host and error."},
-    {"downgrade", F_DRY | F_LOCKT | F_TIMEOUT | F_JSON | F_STEP_BACK,
-     "downgrade REV | -1 | base [--dry-run] [--lock-timeout S] [--timeout S]",
-     "Undo applied migrations with their downgrade callbacks: REV and, first, the\n"
-     "applied migrations that depend on it, latest first; -1 the head applied last;\n"
-     "base everything. Each step runs in a worker, in one transaction with the\n"
-     "removal of its version row and a 'downgraded' history row. A migration\n"
-     "without a downgrade callback stops the plan before anything runs, named.\n"
-     "  --dry-run          print the plan; change nothing\n"
-     "Exit codes as upgrade's."},
-    {"keygen", F_OUTPUT | F_NOPASS | F_FORCE, "keygen -o NAME [--no-password] [--force]",
-     "Write a minisign key pair: NAME.pub (give it to customers) and NAME.key (keep\n"
-     "it: it signs bundles), encrypted with a passphrase read from the terminal\n"
-     "(or the first line of stdin when it is not one).\n"
-     "  --no-password   leave the secret key unencrypted (CI keys)\n"
-     "  --force         replace existing NAME.pub and NAME.key"},
-    {"sign", F_BVER, "sign [--bundle DIR] [--bundle-version V] NAME.key",
-     "Sign the bundle's manifest.yaml (after checking every file it lists):\n"
-     "manifest.yaml.minisig, readable by minisign -V. The trusted comment carries\n"
-     "the bundle version (--bundle-version V, default: the signing time in UTC)."},
-    {"manifest", F_CHECK, "manifest --bundle DIR [--check]",
-     "Write manifest.yaml for .so files built outside 'delembic build' (each\n"
-     "checked and its descriptor read in a child process, as build does), with\n"
-     "data/. --check writes nothing: exit 2 naming the first file that differs."},
-};
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: delembic [-c FILE] [-n NAME] [--database URL] [--bundle DIR] [--json] [-q|-v] COMMAND\n"
-            "\n"
-            "Data migrations for PostgreSQL, written in C, applied exactly once.\n"
-            "\n"
-            "Commands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %s\n", commands[i].usage);
-    fprintf(f,
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE   delembic.yaml to use (default: found by walking up)\n"
-            "  -n, --name NAME     config section (default: delembic)\n"
-            "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
-            "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
-            "  --trusted-key KEY   trust bundles signed by KEY (a .pub file or key string;\n"
-            "                      repeatable; also trusted_keys: and DELEMBIC_TRUSTED_KEYS)\n"
-            "  --json              one JSON document on stdout (upgrade, current, history, verify,\n"
-            "                      stamp, forget, repair, show, downgrade)\n"
-            "  -q, --quiet / -v, --verbose\n"
-            "  -h, --help          this help, or 'delembic COMMAND --help'\n"
-            "  --version\n");
-}
 
 static int parse_int(const char *s, int min, int max, int *out)
 {
@@ -209,7 +51,7 @@ static void note_usage(char *buf, size_t n, const char *fmt, const char *arg)
 
 /* With --json, the whole stdout of a run is one document; this is it when the
  * command did not print its own (an error before or instead of it). */
-static void json_outcome_doc(const char *cmd_name, int code, const char *error, const char *key,
+static void json_outcome_doc(const char *cmd_name, int code, const del_err *err, const char *key,
                              const char *text)
 {
     json js = {0};
@@ -218,24 +60,44 @@ static void json_outcome_doc(const char *cmd_name, int code, const char *error, 
     if (key)
         json_str(&js, key, text);
     json_int(&js, "exit_code", code);
-    json_str(&js, "error", error);
+    json_str(&js, "error", code ? (err && err->msg[0] ? err->msg : "failed") : NULL);
+    if (code && err) {
+        json_str(&js, "error_kind", del_kind_name(err->kind));
+        if (err->detail[0])
+            json_str(&js, "detail", err->detail);
+        if (err->hint[0])
+            json_str(&js, "hint", err->hint);
+    }
     json_obj_close(&js);
-    json_print(&js);
+    printf("%s\n", js.b.s);
+    fflush(stdout);
+    sbuf_free(&js.b);
 }
 
+/* The error line, then its detail and hint on their own lines. */
+static void print_error(const del_err *err)
+{
+    render_text_error(stderr, err);
+}
+
+/* A usage error; its hint: the nearest command, or where the help is. */
 static int report_usage(int use_json, const char *cmd_name, const char *msg)
 {
-    char line[1024];
-    snprintf(line, sizeof line, "%s; see 'delembic --help'", msg);
-    if (use_json)
-        json_outcome_doc(cmd_name, DEL_EUSAGE, line, NULL, NULL);
+    del_err e;
+    del_fail(&e, DEL_KIND_USAGE, "%s", msg);
+    if (cmd_name)
+        del_hint(&e, "see 'delembic %s --help'", cmd_name);
     else
-        term_line(stderr, "delembic: %s", line);
-    return DEL_EUSAGE;
+        del_hint(&e, "see 'delembic --help'");
+    if (use_json)
+        json_outcome_doc(cmd_name, del_exit_code(&e), &e, NULL, NULL);
+    else
+        print_error(&e);
+    return del_exit_code(&e);
 }
 
 /* Help (a command's, or the whole usage) on stdout, or inside the document. */
-static int print_help(int use_json, const command *cmd)
+static int print_help(int use_json, const cli_command *cmd)
 {
     char *text = NULL;
     size_t len = 0;
@@ -243,9 +105,9 @@ static int print_help(int use_json, const command *cmd)
     if (!f)
         f = stdout;
     if (cmd)
-        fprintf(f, "usage: delembic %s\n\n%s\n", cmd->usage, cmd->help);
+        cli_print_command_help(f, cmd);
     else
-        usage(f);
+        cli_print_usage(f);
     if (f != stdout) {
         fclose(f);
         json_outcome_doc(cmd ? cmd->name : NULL, 0, NULL, "help", text);
@@ -258,10 +120,13 @@ static int print_help(int use_json, const command *cmd)
  * password, and the passwords of --database and DELEMBIC_DATABASE_URL. */
 static void redact_message(del_err *err, const app_opts *o)
 {
-    const char *urls[] = {o->database, getenv("DELEMBIC_DATABASE_URL")};
+    const char *urls[] = {o->database, app_env_of(o)->database_url};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         char *red = db_redact_text(err->msg, urls[i]);
         snprintf(err->msg, sizeof err->msg, "%s", red);
+        free(red);
+        red = db_redact_text(err->detail, urls[i]);
+        snprintf(err->detail, sizeof err->detail, "%s", red);
         free(red);
     }
 }
@@ -270,10 +135,14 @@ static void redact_message(del_err *err, const app_opts *o)
 static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
-    const char *message = NULL, *output = NULL, *file = NULL, *sign_key = NULL, *bundle_version = NULL;
+    app_env env; /* the one place environment variables are read */
+    app_env_read(&env);
+    o.env = &env;
+    const char *message = NULL, *output = NULL, *file = NULL;
+    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0, all = 0;
+    const char *sign_key = NULL, *bundle_version = NULL;
     const char *trusted_keys[MAX_TRUSTED_KEY_OPTS];
     int no_password = 0, allow_older = 0, check = 0;
-    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
     int help = 0, version = 0;
     int all_pending = 0, cascade = 0, yes = 0, no_chain = 0, step_back = 0;
     const char *through = NULL;
@@ -303,6 +172,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"dot", no_argument, NULL, OPT_DOT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"all", no_argument, NULL, OPT_ALL},
         {"all-pending", no_argument, NULL, OPT_ALL_PENDING},
         {"through", required_argument, NULL, OPT_THROUGH},
         {"cascade", no_argument, NULL, OPT_CASCADE},
@@ -369,6 +239,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_DOT: dot = 1; used |= F_DOT; break;
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
         case OPT_FORCE: force = 1; used |= F_FORCE; break;
+        case OPT_ALL: all = 1; used |= F_ALL; break;
         case OPT_ALL_PENDING: all_pending = 1; used |= F_ALL_PENDING; break;
         case OPT_THROUGH: through = optarg; used |= F_THROUGH; break;
         case OPT_CASCADE: cascade = 1; used |= F_CASCADE; break;
@@ -407,10 +278,18 @@ static int run_cli(int argc, char **argv, proctitle *title)
         return 0;
     }
     const char *name = optind < argc ? argv[optind] : NULL;
-    const command *cmd = NULL;
-    for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(commands[i].name, name))
-            cmd = &commands[i];
+    /* delembic help [CMD] */
+    if (name && !strcmp(name, "help") && !bad[0]) {
+        const char *topic = optind + 1 < argc ? argv[optind + 1] : NULL;
+        if (!topic)
+            return print_help(o.json, NULL);
+        const cli_command *t = cli_find(topic);
+        if (t)
+            return print_help(o.json, t);
+        help = 0;
+        name = topic;
+    }
+    const cli_command *cmd = cli_find(name);
     if (bad[0])
         return report_usage(o.json, cmd ? cmd->name : NULL, bad);
     if (!name) {
@@ -418,149 +297,100 @@ static int run_cli(int argc, char **argv, proctitle *title)
             return print_help(o.json, NULL);
         if (o.json)
             return report_usage(1, NULL, "a command is needed");
-        usage(stderr);
-        return DEL_EUSAGE;
+        cli_print_usage(stderr);
+        return DEL_EXIT_USAGE;
     }
     if (!cmd) {
-        note_usage(bad, sizeof bad, "unknown command '%s'", name);
+        const cli_command *near = cli_nearest(name);
+        snprintf(bad, sizeof bad, "unknown command '%s'%s%s%s", name, near ? " (did you mean '" : "",
+                 near ? near->name : "", near ? "'?)" : "");
         return report_usage(o.json, NULL, bad);
     }
     if (help)
         return print_help(o.json, cmd);
-    if (o.json && !(cmd->flags & F_JSON))
+    if (o.json && !(cmd->options & F_JSON))
         return report_usage(1, cmd->name, "--json is for upgrade, current, history, verify, stamp, forget, repair, show and downgrade; this command prints text only");
-    if (used & ~cmd->flags) {
+    if (used & ~cmd->options) {
         note_usage(bad, sizeof bad, "an option given is not one that '%s' takes", name);
         return report_usage(o.json, cmd->name, bad);
     }
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     const char *sub = nargs > 0 ? args[0] : NULL;
-    int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ||
-                   !strcmp(name, "forget") || !strcmp(name, "show") ||
-                   (!strcmp(name, "downgrade") && !step_back) || !strcmp(name, "sign") ? 1 : 0;
-    if (!strcmp(name, "stamp"))
-        max_args = INT_MAX;
+    int max_args = step_back ? 0 : cmd->max_args; /* downgrade -1 names its target */
     if (nargs > max_args) {
         note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
         return report_usage(o.json, cmd->name, bad);
     }
-    if (!strcmp(name, "pipeline") && (!sub || (strcmp(sub, "init") && strcmp(sub, "generate") && strcmp(sub, "run")))) {
-        if (sub)
-            note_usage(bad, sizeof bad, "unknown pipeline step '%s' (init, generate or run)", sub);
-        return report_usage(o.json, cmd->name, sub ? bad : "pipeline needs init, generate or run");
+    if (cmd->subs) {
+        int known = 0;
+        sbuf list = {0};
+        for (size_t k = 0; cmd->subs[k]; k++) {
+            known |= sub && !strcmp(sub, cmd->subs[k]);
+            sbuf_printf(&list, "%s%s", k ? (cmd->subs[k + 1] ? ", " : " or ") : "", cmd->subs[k]);
+        }
+        if (!known) {
+            char line[sizeof bad];
+            if (sub)
+                snprintf(line, sizeof line, "unknown %s step '%s' (%s)", cmd->name, sub, list.s);
+            else
+                snprintf(line, sizeof line, "%s needs %s", cmd->name, list.s);
+            sbuf_free(&list);
+            return report_usage(o.json, cmd->name, line);
+        }
+        sbuf_free(&list);
     }
 
+    cli_args ca = {.o = &o, .arg = sub, .message = message, .output = output, .file = file,
+                   .jobs = jobs, .dry_run = dry_run, .strict = strict, .print = print,
+                   .autogen = autogen, .dot = dot, .offline = offline, .force = force, .all = all,
+                   .lock_timeout = lock_timeout, .timeout = timeout,
+                   .args = args, .nargs = nargs, .all_pending = all_pending, .through = through,
+                   .cascade = cascade, .yes = yes, .no_chain = no_chain, .step_back = step_back,
+                   .sign_key = sign_key, .bundle_version = bundle_version, .no_password = no_password,
+                   .allow_older = allow_older, .check = check};
+    /* the renderer everything the command reports goes to */
+    render_text rt;
+    render_json rj;
+    del_notify notify = DEL_NOTIFY_INIT;
+    if (o.json) {
+        render_json_init(&rj, o.verbose);
+        notify.event_cb = render_json_event;
+        notify.payload = &rj;
+    } else {
+        const char *pi = env.progress_seconds;
+        render_text_init(&rt, o.quiet, o.verbose, pi ? atof(pi) : 0);
+        notify.event_cb = render_text_event;
+        notify.progress_cb = render_text_progress;
+        notify.payload = &rt;
+    }
+    o.notify = &notify;
     del_err err;
     del_err_clear(&err);
     int code = 0;
-    int documented = 0; /* the command printed its own JSON document */
-    if (!strcmp(name, "init")) {
-        code = cmd_init(&o, sub, &err) == 0 ? 0 : err.code;
-    } else if (!strcmp(name, "keygen")) {
-        keygen_args k = {.name = output, .no_password = no_password, .force = force};
-        keygen_result kr;
-        code = cmd_keygen(&k, &kr, &err) == 0 ? 0 : err.code;
-        if (code == 0 && !o.quiet)
-            keygen_print(&kr);
-        keygen_result_free(&kr);
+    if (!(cmd->needs & NEEDS_APP)) {
+        code = cmd->run(NULL, &ca, &err);
     } else {
-        int need_config = !strcmp(name, "revision") || !strcmp(name, "build") ||
-                          (!strcmp(name, "pipeline") && !o.bundle);
+        int need_config = (cmd->needs & NEEDS_CONFIG) ||
+                          ((cmd->needs & NEEDS_CONFIG_UNLESS_BUNDLE) && !o.bundle);
         app a;
         if (app_open(&o, need_config, &a, &err) != 0) {
-            code = err.code;
+            code = -1;
         } else {
-            if (!strcmp(name, "revision")) {
-                char *path = NULL;
-                code = cmd_revision(&a, message, no_chain, &path, &err) == 0 ? 0 : err.code;
-                free(path);
-            } else if (!strcmp(name, "build")) {
-                build_args ba = {.out_dir = output, .jobs = jobs, .bundle_version = bundle_version};
-                build_stats st;
-                minisign_seckey sk;
-                sign_result sr = {0};
-                char *probe = NULL;
-                /* the key is unlocked (its passphrase asked) before compiling */
-                if (sign_key && ((bundle_version && trust_comment(bundle_version, 0, &probe, &err) != 0) ||
-                                 sign_load_key(sign_key, &sk, &err) != 0)) {
-                    code = err.code;
-                } else {
-                    ba.sign_key = sign_key ? &sk : NULL;
-                    ba.sign_out = &sr;
-                    code = cmd_build(&a, &ba, &st, &err);
-                    if (sign_key)
-                        minisign_seckey_wipe(&sk);
-                }
-                free(probe);
-                if (code == 0 && !o.quiet)
-                    printf("Built %zu migration(s): %zu compiled, %zu up to date%s -> %s\n", st.sources,
-                           st.compiled, st.sources - st.compiled,
-                           st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
-                if (code == 0 && !o.quiet && sign_key)
-                    printf("Signed manifest.yaml with key id %s, bundle version %s\n", sr.key_id, sr.version);
-                sign_result_free(&sr);
-            } else if (!strcmp(name, "sign")) {
-                sign_result sr;
-                code = cmd_sign(&a, sub, bundle_version, &sr, &err) == 0 ? 0 : err.code;
-                if (code == 0 && !o.quiet)
-                    sign_print(&sr);
-                sign_result_free(&sr);
-            } else if (!strcmp(name, "manifest")) {
-                manifest_result mr;
-                code = cmd_manifest(&a, check, &mr, &err) == 0 ? 0 : err.code;
-                if (code == 0 && !o.quiet)
-                    manifest_print(&mr);
-            } else if (!strcmp(name, "upgrade")) {
-                upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
-                                  .lock_timeout = lock_timeout, .timeout = timeout,
-                                  .allow_older_bundle = allow_older};
-                code = cmd_upgrade(&a, &u, &err);
-                documented = 1;
-            } else if (!strcmp(name, "current")) {
-                code = cmd_current(&a, &err);
-                documented = code == 0;
-            } else if (!strcmp(name, "history")) {
-                code = cmd_history(&a, &err);
-                documented = code == 0;
-            } else if (!strcmp(name, "verify")) {
-                verify_args v = {.strict = strict, .offline = offline};
-                code = cmd_verify(&a, &v, &err);
-                documented = 1;
-            } else if (!strcmp(name, "stamp") || !strcmp(name, "forget") || !strcmp(name, "repair")) {
-                ops_args oa = {.revs = args, .nrevs = nargs, .all_pending = all_pending,
-                               .through = through, .dry_run = dry_run, .cascade = cascade,
-                               .yes = yes, .lock_timeout = lock_timeout};
-                code = !strcmp(name, "stamp")    ? cmd_stamp(&a, &oa, &err)
-                       : !strcmp(name, "forget") ? cmd_forget(&a, &oa, &err)
-                                                 : cmd_repair(&a, &oa, &err);
-                documented = 1;
-            } else if (!strcmp(name, "show")) {
-                code = cmd_show(&a, sub, &err);
-                documented = 1;
-            } else if (!strcmp(name, "downgrade")) {
-                downgrade_args da = {.target = step_back ? "-1" : sub, .dry_run = dry_run,
-                                     .lock_timeout = lock_timeout, .timeout = timeout};
-                code = cmd_downgrade(&a, &da, &err);
-                documented = 1;
-            } else if (!strcmp(name, "graph")) {
-                code = cmd_graph(&a, dot, &err);
-            } else if (!strcmp(sub, "init")) {
-                code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
-            } else if (!strcmp(sub, "generate")) {
-                code = cmd_pipeline_generate(&a, output, print, force, &err) == 0 ? 0 : err.code;
-            } else {
-                code = cmd_pipeline_run(&a, file, autogen, &err);
-            }
+            code = cmd->run(&a, &ca, &err);
             app_close(&a);
         }
     }
+    int documented = o.json && rj.documented; /* the command printed its own document */
     redact_message(&err, &o);
+    if (code != 0 && !del_failed(&err))
+        err.kind = DEL_KIND_USAGE; /* a command that failed without saying why */
+    int exit_code = code != 0 ? del_exit_code(&err) : 0;
     if (o.json && !documented)
-        json_outcome_doc(name, code, code && err.msg[0] ? err.msg : code ? "failed" : NULL, NULL, NULL);
-    else if (!o.json && code != 0 && err.msg[0])
-        term_line(stderr, "delembic: %s", err.msg);
-    return code;
+        json_outcome_doc(name, exit_code, &err, NULL, NULL);
+    else if (!o.json && exit_code != 0 && err.msg[0] && !err.reported)
+        print_error(&err);
+    return exit_code;
 }
 
 int main(int argc, char **argv)

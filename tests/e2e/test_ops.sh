@@ -365,8 +365,11 @@ test_ops_help() {
         expect_rc 0
         expect_out "usage: delembic $cmd"
     done
-    run "$D" --help
+    run "$D" downgrade --help
     expect_out "downgrade REV | -1 | base"
+    # the overall help lists each command with its summary (the table's row)
+    run "$D" --help
+    expect_out "downgrade  undo applied migrations"
 }
 
 # An Alembic project r1 <- r2, with data migrations on each

@@ -182,7 +182,7 @@ START_TEST(crash_while_loading_is_contained)
     inspect_item items[] = {{"good.so", NULL, NULL}, {"ctor_crash.so", NULL, NULL}, {"no_symbol.so", NULL, NULL}};
     plugin_info info[3];
     del_err e;
-    ck_assert_int_eq(inspect_plugins(plugdir(), NULL, items, 3, info, &e), 0);
+    ck_assert_int_eq(inspect_plugins(plugdir(), NULL, items, 3, NULL, info, &e), 0);
     ck_assert_ptr_null(info[0].error);
     ck_assert_str_eq(info[0].revision, "G001");
     ck_assert_ptr_nonnull(info[1].error);

@@ -8,6 +8,9 @@
 #include "manifest.h"
 #include "manifest_cache.h"
 
+/* the manifest cache's folder the tests use (the CLI passes DELEMBIC_CACHE_DIR's) */
+static const char *test_cache;
+
 #define SHA "5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c5f1c"
 
 static const char *good =
@@ -95,13 +98,13 @@ START_TEST(libraries_parse_round_trip_and_cache)
     /* through the cache */
     char tmpl[] = "/tmp/delembic-mlib-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    setenv("DELEMBIC_CACHE_DIR", tmpl, 1);
-    manifest_cache_store(out, len, &mf);
-    ck_assert_int_eq(manifest_cache_load(out, len, "m.yaml", &again), 0);
+    test_cache = tmpl;
+    manifest_cache_store(test_cache, out, len, &mf);
+    ck_assert_int_eq(manifest_cache_load(test_cache, out, len, "m.yaml", &again), 0);
     ck_assert_int_eq(again.nlibs, 2);
     ck_assert_str_eq(again.libs[0].sha256, SHA);
     manifest_free(&again);
-    unsetenv("DELEMBIC_CACHE_DIR");
+    test_cache = NULL;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
     ck_assert_int_eq(system(cmd), 0);
@@ -141,7 +144,7 @@ static void fixture_open(cache_fixture *fx)
     snprintf(fx->root, sizeof fx->root, "/tmp/delembic-mcache-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(fx->root));
     fx->cache = path_join(fx->root, "cache");
-    setenv("DELEMBIC_CACHE_DIR", fx->cache, 1);
+    test_cache = fx->cache;
     manifest mf;
     del_err e;
     ck_assert_int_eq(manifest_parse("m.yaml", good, strlen(good), &mf, &e), 0);
@@ -156,7 +159,7 @@ static void fixture_close(cache_fixture *fx)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s'; rm -rf '%s'", fx->root, fx->root);
     ck_assert_int_eq(system(cmd), 0);
-    unsetenv("DELEMBIC_CACHE_DIR");
+    test_cache = NULL;
     free(fx->cache);
     free(fx->mpath);
     free(fx->text);
@@ -178,7 +181,7 @@ static char *entry_path(const cache_fixture *fx)
 static int cache_hit(const cache_fixture *fx)
 {
     manifest mf;
-    if (manifest_cache_load(fx->text, fx->len, fx->mpath, &mf) != 0)
+    if (manifest_cache_load(test_cache, fx->text, fx->len, fx->mpath, &mf) != 0)
         return 0;
     manifest_free(&mf);
     return 1;
@@ -198,9 +201,9 @@ START_TEST(cache_round_trip)
     manifest a, b;
     del_err e;
     ck_assert_int_eq(cache_hit(&fx), 0);
-    ck_assert_int_eq(manifest_load(fx.root, &a, &e), 0); /* parsed, cached */
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &a, &e), 0); /* parsed, cached */
     ck_assert_int_eq(cache_hit(&fx), 1);
-    ck_assert_int_eq(manifest_load(fx.root, &b, &e), 0); /* from the cache */
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &b, &e), 0); /* from the cache */
     ck_assert_int_eq(a.n, b.n);
     ck_assert_str_eq(b.path, a.path);
     ck_assert_str_eq(b.m[0].description, a.m[0].description);
@@ -230,13 +233,13 @@ START_TEST(cache_damaged_entry_is_ignored)
     fixture_open(&fx);
     manifest mf;
     del_err e;
-    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
     manifest_free(&mf);
     char *entry = entry_path(&fx);
     sh("head -c 60 '%s' > '%s.x'", entry, entry);
     sh("mv '%s.x' '%s'", entry, entry);
     ck_assert_int_eq(cache_hit(&fx), 0);
-    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
     ck_assert_int_eq(mf.n, 2);
     manifest_free(&mf);
     free(entry);
@@ -252,14 +255,14 @@ START_TEST(cache_entry_that_disagrees_with_the_text_is_ignored)
     fixture_open(&fx);
     manifest mf;
     del_err e;
-    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
     manifest_free(&mf);
     char *entry = entry_path(&fx);
     ck_assert_int_eq(cache_hit(&fx), 1);
     /* every copy of the digest in the entry */
     sh("sed -i 's/" SHA "/%s/g' '%s'", "0000000000000000000000000000000000000000000000000000000000000000", entry);
     ck_assert_int_eq(cache_hit(&fx), 0);
-    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
     ck_assert_str_eq(mf.m[0].sha256, SHA);
     manifest_free(&mf);
     free(entry);
@@ -289,8 +292,8 @@ START_TEST(null_like_values_round_trip)
         ck_assert_str_eq(again.m[1].description, values[i]);
         ck_assert_str_eq(again.version_table, values[i]);
         manifest_free(&again);
-        manifest_cache_store(text, len, &mf);
-        ck_assert_int_eq(manifest_cache_load(text, len, "m.yaml", &again), 0);
+        manifest_cache_store(test_cache, text, len, &mf);
+        ck_assert_int_eq(manifest_cache_load(test_cache, text, len, "m.yaml", &again), 0);
         ck_assert_str_eq(again.m[1].description, values[i]);
         manifest_free(&again);
         free(text);
@@ -308,7 +311,7 @@ START_TEST(cache_only_holds_manifests_as_delembic_writes_them)
     ck_assert_int_eq(write_file_atomic(fx.mpath, good, strlen(good), 0644, NULL), 0);
     manifest mf;
     del_err e;
-    ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+    ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
     ck_assert_int_eq(mf.n, 2);
     manifest_free(&mf);
     char *entry = entry_path(&fx);
@@ -337,7 +340,7 @@ START_TEST(cache_entry_is_read_only_when_trusted)
         fixture_open(&fx);
         manifest mf;
         del_err e;
-        ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+        ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
         manifest_free(&mf);
         ck_assert_int_eq(cache_hit(&fx), 1);
         char cmd[1024];
@@ -345,7 +348,7 @@ START_TEST(cache_entry_is_read_only_when_trusted)
         ck_assert_msg(system(cmd) == 0, "%s", cmd);
         ck_assert_msg(cache_hit(&fx) == 0, "entry used after: %s", cmd);
         /* the manifest is still read, by parsing it */
-        ck_assert_int_eq(manifest_load(fx.root, &mf, &e), 0);
+        ck_assert_int_eq(manifest_load(fx.root, test_cache, &mf, &e), 0);
         ck_assert_int_eq(mf.n, 2);
         manifest_free(&mf);
         fixture_close(&fx);
@@ -408,12 +411,12 @@ START_TEST(data_files_parse_round_trip_and_cache)
     char root[] = "/tmp/delembic-mdata-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(root));
     char *cache = path_join(root, "cache");
-    setenv("DELEMBIC_CACHE_DIR", cache, 1);
+    test_cache = cache;
     char *mpath = path_join(root, "manifest.yaml");
     ck_assert_int_eq(write_file_atomic(mpath, text, len, 0644, &e), 0);
     manifest a, b;
-    ck_assert_int_eq(manifest_load(root, &a, &e), 0);
-    ck_assert_int_eq(manifest_load(root, &b, &e), 0);
+    ck_assert_int_eq(manifest_load(root, test_cache, &a, &e), 0);
+    ck_assert_int_eq(manifest_load(root, test_cache, &b, &e), 0);
     ck_assert_int_eq(b.ndata, 2);
     ck_assert_str_eq(b.data[0].sha256, SHA);
     ck_assert_int_eq(b.data[0].size, 23);
@@ -424,7 +427,7 @@ START_TEST(data_files_parse_round_trip_and_cache)
     char cmd[256];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     ck_assert_int_eq(system(cmd), 0);
-    unsetenv("DELEMBIC_CACHE_DIR");
+    test_cache = NULL;
     free(cache);
     free(mpath);
     free(text);
@@ -500,6 +503,25 @@ START_TEST(values_that_yaml_reads_as_numbers_are_quoted)
 }
 END_TEST
 
+/* the cache's folder from the variables the CLI read (app_env) */
+START_TEST(cache_dir_from_the_environment_values)
+{
+    char d[64];
+    ck_assert_int_eq(manifest_cache_dir("/c", "/x", "/h", d, sizeof d), 0);
+    ck_assert_str_eq(d, "/c");
+    ck_assert_int_eq(manifest_cache_dir(NULL, "/x", "/h", d, sizeof d), 0);
+    ck_assert_str_eq(d, "/x/delembic");
+    ck_assert_int_eq(manifest_cache_dir(NULL, "rel", "/h", d, sizeof d), 0);
+    ck_assert_str_eq(d, "/h/.cache/delembic");
+    ck_assert_int_eq(manifest_cache_dir("off", "/x", "/h", d, sizeof d), -1);
+    ck_assert_str_eq(d, "");
+    ck_assert_int_eq(manifest_cache_dir(NULL, NULL, "relative", d, sizeof d), -1);
+    char tiny[4];
+    ck_assert_int_eq(manifest_cache_dir("/too/long", NULL, NULL, tiny, sizeof tiny), -1);
+    ck_assert_str_eq(tiny, "");
+}
+END_TEST
+
 START_TEST(emitter_never_gets_invalid_utf8)
 {
     manifest mf;
@@ -543,6 +565,7 @@ Suite *make_suite(void)
     ADD(tc, cache_entry_is_read_only_when_trusted);
     ADD(tc, cache_check_values_mirrors_the_parser);
     ADD(tc, emitter_never_gets_invalid_utf8);
+    ADD(tc, cache_dir_from_the_environment_values);
     ADD(tc, data_files_parse_round_trip_and_cache);
     ADD(tc, data_file_refusals);
     ADD(tc, values_that_yaml_reads_as_numbers_are_quoted);
