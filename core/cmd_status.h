@@ -6,7 +6,5 @@
 
 int cmd_current(app *a, del_err *err);
 int cmd_history(app *a, del_err *err);
-/* The bundle's dependency graph, as text or Graphviz dot; no database. */
-int cmd_graph(app *a, int dot, del_err *err);
 
 #endif

@@ -5,5 +5,6 @@
 # would outlive a delembic killed with -9.
 exec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
     --errors-for-leak-kinds=definite --track-fds=no --vgdb=no \
+    --suppressions="$(dirname "$0")/graphviz.supp" \
     --log-file="${VALGRIND_LOG_DIR:-/tmp}/vg.%p.log" \
     "${DELEMBIC_REAL:?}" "$@"

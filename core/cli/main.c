@@ -8,6 +8,8 @@
 #include "app.h"
 #include "build.h"
 #include "buildpaths.h"
+#include "cmd_graph.h"
+#include "cmd_serve.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
@@ -22,6 +24,7 @@
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
     OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
+    OPT_PORT, OPT_BIND, OPT_TOKEN,
 };
 
 /* which command takes which option (bit per option) */
@@ -31,6 +34,7 @@ enum {
     F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
     F_JSON = 1 << 12, /* prints one JSON document with --json */
     F_TIMEOUT = 1 << 13,
+    F_SERVE = 1 << 14, /* --port, --bind, --token */
 };
 
 typedef struct command {
@@ -85,7 +89,21 @@ static const command commands[] = {
      "  generate   write the interleaved steps (-o FILE, or --print); an existing\n"
      "             file is replaced only with --force\n"
      "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
-    {"graph", F_DOT, "graph [--dot]", "Print the dependency graph of the bundle (--dot: Graphviz)."},
+    {"graph", F_DOT, "graph [--dot]",
+     "Print the migrations as a graph with each one's status (as git log --graph),\n"
+     "or with --dot the whole picture for Graphviz: the Alembic chain, the migrations,\n"
+     "descriptions and status colours. Statuses come from the database when it can\n"
+     "be reached."},
+    {"report", F_OUTPUT, "report -o FILE",
+     "Write the history page: one self-contained HTML file (summary, the picture of\n"
+     "schema and data, the timeline of attempts, failures, each migration's details)."},
+    {"serve", F_SERVE, "serve [--port 8800] [--bind 127.0.0.1] [--token T]",
+     "Serve the history page, live, and GET /api/status.json (read-only).\n"
+     "  --port N    port (default 8800; 0: any free one)\n"
+     "  --bind A    address (default 127.0.0.1); any other than loopback needs --token\n"
+     "  --token T   every request must carry it (Authorization: Bearer T, or ?token=T);\n"
+     "              also from DELEMBIC_SERVE_TOKEN\n"
+     "SIGINT or SIGTERM stops it."},
 };
 
 static void usage(FILE *f)
@@ -196,6 +214,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
     const char *message = NULL, *output = NULL, *file = NULL;
     int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
     int help = 0, version = 0;
+    serve_args serve = {.bind = NULL, .port = -1, .token = NULL};
     double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
@@ -222,6 +241,9 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"dot", no_argument, NULL, OPT_DOT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"token", required_argument, NULL, OPT_TOKEN},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -277,6 +299,17 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_DOT: dot = 1; used |= F_DOT; break;
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
         case OPT_FORCE: force = 1; used |= F_FORCE; break;
+        case OPT_PORT:
+            if (parse_int(optarg, 0, 65535, &serve.port) != 0)
+                note_usage(bad, sizeof bad, "--port takes a number from 0 to 65535, not '%s'", optarg);
+            used |= F_SERVE;
+            break;
+        case OPT_BIND: serve.bind = optarg; used |= F_SERVE; break;
+        case OPT_TOKEN:
+            serve.token = optarg; /* kept out of ps, as a password */
+            proctitle_hide(title, optarg, "***");
+            used |= F_SERVE;
+            break;
         case ':':
             note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
             break;
@@ -378,6 +411,10 @@ static int run_cli(int argc, char **argv, proctitle *title)
                 documented = 1;
             } else if (!strcmp(name, "graph")) {
                 code = cmd_graph(&a, dot, &err);
+            } else if (!strcmp(name, "report")) {
+                code = cmd_report(&a, output, &err);
+            } else if (!strcmp(name, "serve")) {
+                code = cmd_serve(&a, &serve, &err);
             } else if (!strcmp(sub, "init")) {
                 code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
             } else if (!strcmp(sub, "generate")) {
