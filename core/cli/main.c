@@ -1,6 +1,9 @@
 /* delembic: the command line. A thin layer: parse options, call the core,
  * print the error line and exit with its code. */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +210,31 @@ static void redact_message(del_err *err, const app_opts *o)
     }
 }
 
+#ifdef DEL_SEE_HELPER
+/* graph, report and serve run in DEL_SEE_HELPER, the same command line with
+ * Graphviz and libmicrohttpd linked in, installed beside this program: the
+ * other commands start without loading them. argv: the arguments as given. */
+static int run_see_helper(int use_json, const char *cmd_name, char **argv)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return report_usage(use_json, cmd_name, "cannot find where delembic is installed (/proc/self/exe)");
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    char *path = xasprintf("%.*s/%s", slash ? (int)(slash - self) : 1, slash ? self : ".", DEL_SEE_HELPER);
+    fflush(stdout);
+    fflush(stderr);
+    execv(path, argv);
+    char line[PATH_MAX + 256];
+    snprintf(line, sizeof line, "cannot run %s (%s): it is installed beside delembic and runs '%s'", path,
+             strerror(errno), cmd_name);
+    free(path);
+    term_line(stderr, "delembic: %s", line);
+    return DEL_EUSAGE;
+}
+#endif
+
 /* argv: the arguments' copies in title (what ps shows is written there) */
 static int run_cli(int argc, char **argv, proctitle *title)
 {
@@ -363,6 +391,11 @@ static int run_cli(int argc, char **argv, proctitle *title)
         note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
         return report_usage(o.json, cmd->name, bad);
     }
+#ifdef DEL_SEE_HELPER
+    if (!strcmp(name, "graph") || !strcmp(name, "report") || !strcmp(name, "serve"))
+        return run_see_helper(o.json, cmd->name, argv);
+    (void)dot;
+#endif
     if (!strcmp(name, "pipeline") && (!sub || (strcmp(sub, "init") && strcmp(sub, "generate") && strcmp(sub, "run")))) {
         if (sub)
             note_usage(bad, sizeof bad, "unknown pipeline step '%s' (init, generate or run)", sub);
@@ -409,12 +442,14 @@ static int run_cli(int argc, char **argv, proctitle *title)
                 verify_args v = {.strict = strict, .offline = offline};
                 code = cmd_verify(&a, &v, &err);
                 documented = 1;
+#ifndef DEL_SEE_HELPER
             } else if (!strcmp(name, "graph")) {
                 code = cmd_graph(&a, dot, &err);
             } else if (!strcmp(name, "report")) {
                 code = cmd_report(&a, output, &err);
             } else if (!strcmp(name, "serve")) {
                 code = cmd_serve(&a, &serve, &err);
+#endif
             } else if (!strcmp(sub, "init")) {
                 code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
             } else if (!strcmp(sub, "generate")) {

@@ -380,7 +380,9 @@ test_see_serve_stops_cleanly_on_sigint_and_sigterm() {
 
 test_see_serve_under_valgrind_hundreds_of_requests() {
     see_fixture
-    local real=${DELEMBIC_REAL:-$D} log
+    # serve runs in delembic-see (delembic execs it; valgrind follows no exec)
+    local real log
+    real=$(dirname "${DELEMBIC_REAL:-$D}")/delembic-see
     temp_dir log
     SERVE_LOG=$P/serve.log
     valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
