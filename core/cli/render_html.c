@@ -124,7 +124,7 @@ static const char page_css[] =
     "details{border-bottom:1px solid var(--line);padding:4px 0}summary{cursor:pointer}"
     "dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:.4em 0 .6em}"
     "dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}"
-    ".tl text{font:11px sans-serif}.tl .lane{fill:#f2f2f2}"
+    ".tl{min-width:640px}.tl text{font:11px sans-serif}.tl .lane{fill:#f2f2f2}"
     ".tl .bar{stroke-width:1.5}.tl .bar.success{fill:var(--applied-bg);stroke:var(--applied)}"
     ".tl .bar.failed{fill:var(--failed-bg);stroke:var(--failed);stroke-width:3}"
     ".tl .bar.other{fill:var(--missing-bg);stroke:var(--missing)}"
@@ -132,6 +132,7 @@ static const char page_css[] =
     ".warn{border-left:4px solid var(--changed);background:var(--changed-bg);padding:6px 10px}"
     "@media (max-width:700px){body{font-size:14px}header,main{padding:0 8px}"
     ".hide-narrow{display:none}.counts li{min-width:6em;padding:4px 8px}dl{grid-template-columns:1fr}}"
+    "#timeline,#migrations,#failures{content-visibility:auto;contain-intrinsic-size:auto 1200px}"
     "[hidden]{display:none!important}";
 
 /* Filtering and sorting of the migrations table; on the served page, a poll
