@@ -276,7 +276,9 @@ int cmd_serve(app *a, const serve_args *sa, del_err *err)
     bundle_close(&b);
 
     server s = {.a = a, .token = token};
-    s.csp_live = render_html_csp(1);
+    char *csp = render_html_csp(1);
+    s.csp_live = xasprintf("%s; frame-ancestors 'none'", csp); /* a header only: a meta element cannot say it */
+    free(csp);
     /* SIGINT and SIGTERM are taken by sigwait below, in this thread only */
     sigset_t stop, old;
     sigemptyset(&stop);

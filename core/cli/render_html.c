@@ -720,7 +720,7 @@ void render_status_json(const report_data *rd, const char *fingerprint, sbuf *ou
         json_arr_close(&js);
     }
     json_obj_close(&js);
-    json_str(&js, "error", rd->db_error);
+    json_str(&js, "database_error", rd->db_error);
     json_int(&js, "exit_code", 0);
     json_obj_close(&js);
     sbuf_add(out, js.b.s, js.b.len);
