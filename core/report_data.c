@@ -95,7 +95,7 @@ static int cmp_started(const void *x, const void *y)
 /* Lanes for the timeline: each attempt goes to the first lane free at its
  * start, so attempts that overlapped in time (workers of a -j run, or two
  * runs) never share one, and one worker's attempts stay on one lane. */
-static void assign_lanes(report_data *rd)
+void report_data_lanes(report_data *rd)
 {
     if (!rd->na)
         return;
@@ -348,7 +348,7 @@ int report_data_gather(const app *a, PGconn *conn, report_data *rd, del_err *err
     for (size_t k = 0; k < rd->n; k++)
         if (rd->m[k].status != DG_FAILED && rd->m[k].status != DG_HELD)
             rd->m[k].error = NULL;
-    assign_lanes(rd);
+    report_data_lanes(rd);
 
     strvec applied = {0}, unknown = {0};
     strmap applied_idx = {0};

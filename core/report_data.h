@@ -101,6 +101,11 @@ PGconn *report_connect(const app *a, const char *role, del_err *err);
 int report_data_gather(const app *a, PGconn *conn, report_data *rd, del_err *err);
 void report_data_free(report_data *rd);
 
+/* Give each attempt of rd->a a lane: the first lane free at its start, so
+ * attempts that overlapped in time (workers of a -j run, two runs) never
+ * share one; sets rd->lanes, first_start and last_end. */
+void report_data_lanes(report_data *rd);
+
 /* A short text that changes whenever a migration's status, an attempt or
  * the run's progress changes (for the live page to notice). malloc'd. */
 char *report_data_fingerprint(const report_data *rd);
