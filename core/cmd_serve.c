@@ -22,6 +22,7 @@
 
 typedef struct server {
     app *a;
+    int verbose;              /* -v: a line per request on stderr */
     const char *token;
     int port;
     char host_ok[3][80];      /* Host header values accepted without a token */
@@ -142,6 +143,13 @@ static int authorised(server *s, struct MHD_Connection *c)
     return token_matches(s->token, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"));
 }
 
+/* -v: one line per request (the path without its query, so no token) */
+static void print_request(const server *s, const char *method, const char *url, unsigned code)
+{
+    if (s->verbose)
+        term_line(stderr, "%s %s %u", method, url, code);
+}
+
 static void add_headers(struct MHD_Response *resp, const char *csp)
 {
     MHD_add_response_header(resp, "Content-Security-Policy", csp);
@@ -185,6 +193,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     enum MHD_Result ret = MHD_queue_response(c, r.code, resp);
     MHD_destroy_response(resp);
+    print_request(s, method, url, r.code);
     return ret;
 }
 
@@ -275,7 +284,7 @@ int cmd_serve(app *a, const serve_args *sa, del_err *err)
         return err->code;
     bundle_close(&b);
 
-    server s = {.a = a, .token = token};
+    server s = {.a = a, .token = token, .verbose = a->o->verbose};
     char *csp = render_html_csp(1);
     s.csp_live = xasprintf("%s; frame-ancestors 'none'", csp); /* a header only: a meta element cannot say it */
     free(csp);

@@ -56,10 +56,11 @@ see_fixture() {
     build_ok
 }
 
-# chromium_dom URL OUT: the DOM after load (scripts ran) in OUT
+# chromium_dom URL OUT [VIRTUAL_MS]: the DOM after load (scripts ran, timers
+# fired for VIRTUAL_MS of virtual time, default 3000) in OUT
 chromium_dom() {
     timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions \
-        --user-data-dir="$P/.chromium" --virtual-time-budget=3000 --dump-dom "$1" >"$2" 2>"$P/chromium.err" ||
+        --user-data-dir="$P/.chromium" --virtual-time-budget="${3:-3000}" --dump-dom "$1" >"$2" 2>"$P/chromium.err" ||
         fail "chromium could not open $1: $(tail -5 "$P/chromium.err")"
     [ -s "$2" ] || fail "chromium gave no DOM for $1"
 }
@@ -289,6 +290,24 @@ test_see_serve_shows_a_running_migration_live() {
     wait $up || fail "upgrade failed: $(cat "$P/up.log")"
     wait_for 'http "${SERVE_URL}api/status.json"; grep -q "\"revision\":\"S002\",\"status\":\"applied\"" <<<"$BODY"'
     grep -q '"active":false' <<<"$BODY" || fail "the run still shows active: $BODY"
+    serve_stop
+}
+
+test_see_serve_page_refreshes_itself_in_chromium() {
+    see_fixture
+    serve_start -v || return 1
+    # the page polls every 2 s of virtual time; a poll takes real time, so
+    # 60 s of virtual time is some 30 polls, a few seconds
+    chromium_dom "$SERVE_URL" "$P/live.dom" 60000 &
+    local chrome=$!
+    wait_for 'grep -q "^GET /api/status.json 200" "$SERVE_LOG"' || { wait $chrome; return 1; }
+    # meanwhile S001's record goes: it is pending again
+    sql "DELETE FROM delembic_version WHERE revision = 'S001'"
+    wait $chrome || return 1
+    dom_has "$P/live.dom" '<tr data-status="pending"><td class="num">1</td><td><a class="rev" href="#mig-S001">S001</a>'
+    dom_has "$P/live.dom" 'id="m-S001" class="node migration status-pending"'
+    dom_has "$P/live.dom" 'live: updated'
+    [ "$(grep -c '^GET / 200' "$SERVE_LOG")" -ge 2 ] || fail "the page did not reload its content: $(cat "$SERVE_LOG")"
     serve_stop
 }
 
