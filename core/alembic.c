@@ -68,10 +68,10 @@ int alembic_read_ini(const char *ini_path, strvec *version_dirs, del_err *err)
     }
     int rc = 0;
     if (!script_location) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: no script_location in its [alembic] section; is this the project's alembic.ini?",
+        rc = del_fail(err, DEL_KIND_CONFIG, "%s: no script_location in its [alembic] section; is this the project's alembic.ini?",
                       ini_path);
     } else if (strchr(script_location, ':') && script_location[0] != '/') {
-        rc = del_fail(err, DEL_EUSAGE, "%s: script_location '%s' is a package resource; give a folder path instead",
+        rc = del_fail(err, DEL_KIND_CONFIG, "%s: script_location '%s' is a package resource; give a folder path instead",
                       ini_path, script_location);
     } else if (version_locations && *version_locations) {
         const char *sep = " ";
@@ -381,7 +381,7 @@ int alembic_parse_script(const char *name, const char *text, char **revision, st
                 strvec_clear(&v);
                 free(*revision);
                 *revision = NULL;
-                return del_fail(err, DEL_EUSAGE, "%s:%zu: cannot read revision: expected a quoted string such as revision = 'ae1027a6acf'",
+                return del_fail(err, DEL_KIND_CONFIG, "%s:%zu: cannot read revision: expected a quoted string such as revision = 'ae1027a6acf'",
                                 name, line_no);
             }
             free(*revision);
@@ -394,7 +394,7 @@ int alembic_parse_script(const char *name, const char *text, char **revision, st
                 strvec_clear(&v);
                 free(*revision);
                 *revision = NULL;
-                return del_fail(err, DEL_EUSAGE, "%s:%zu: cannot read down_revision: expected None, a quoted string or a tuple of strings",
+                return del_fail(err, DEL_KIND_CONFIG, "%s:%zu: cannot read down_revision: expected None, a quoted string or a tuple of strings",
                                 name, line_no);
             }
             strvec_clear(down);
@@ -433,12 +433,12 @@ int alembic_parse_script(const char *name, const char *text, char **revision, st
         c.line++;
     }
     if (!*revision)
-        return del_fail(err, DEL_EUSAGE, "%s:1: no module-level revision = '...' found; is this an Alembic version script?",
+        return del_fail(err, DEL_KIND_CONFIG, "%s:1: no module-level revision = '...' found; is this an Alembic version script?",
                         name);
     if (!*found_down) {
         free(*revision);
         *revision = NULL;
-        return del_fail(err, DEL_EUSAGE, "%s:1: no module-level down_revision = ... found; an Alembic version script needs one",
+        return del_fail(err, DEL_KIND_CONFIG, "%s:1: no module-level down_revision = ... found; an Alembic version script needs one",
                         name);
     }
     return 0;
@@ -461,7 +461,7 @@ int alembic_read_graph(const char *ini_path, algraph *g, del_err *err)
     for (size_t d = 0; d < dirs.n && rc == 0; d++) {
         DIR *dir = opendir(dirs.v[d]);
         if (!dir) {
-            rc = del_fail(err, DEL_EUSAGE, "%s: Alembic versions folder not found (from %s)",
+            rc = del_fail(err, DEL_KIND_CONFIG, "%s: Alembic versions folder not found (from %s)",
                           dirs.v[d], ini_path);
             break;
         }

@@ -43,7 +43,7 @@ int algraph_validate(const algraph *g, const char *where, del_err *err)
     for (size_t j = 0; j < g->n; j++) {
         size_t i = (size_t)algraph_find(g, g->nodes[j].rev);
         if (i != j)
-            return del_fail(err, DEL_EUSAGE, "%s: Alembic revision %s appears twice%s%s%s%s%s",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s: Alembic revision %s appears twice%s%s%s%s%s",
                             where, g->nodes[i].rev, g->nodes[i].file ? " (" : "",
                             g->nodes[i].file ? g->nodes[i].file : "",
                             g->nodes[j].file ? " and " : "",
@@ -52,7 +52,7 @@ int algraph_validate(const algraph *g, const char *where, del_err *err)
     for (size_t i = 0; i < g->n; i++) {
         for (size_t d = 0; d < g->nodes[i].down.n; d++)
             if (algraph_find(g, g->nodes[i].down.v[d]) < 0)
-                return del_fail(err, DEL_EUSAGE,
+                return del_fail(err, DEL_KIND_BUNDLE,
                                 "%s: Alembic revision %s%s%s has down_revision %s, which no script defines",
                                 where, g->nodes[i].rev, g->nodes[i].file ? " in " : "",
                                 g->nodes[i].file ? g->nodes[i].file : "", g->nodes[i].down.v[d]);
@@ -67,7 +67,7 @@ int algraph_validate(const algraph *g, const char *where, del_err *err)
 
 void algraph_heads(const algraph *g, strvec *heads)
 {
-    char *pointed = xcalloc(g->n ? g->n : 1, 1);
+    char *pointed = xcalloc(g->n, 1);
     for (size_t j = 0; j < g->n; j++)
         for (size_t d = 0; d < g->nodes[j].down.n; d++) {
             long k = algraph_find(g, g->nodes[j].down.v[d]);
@@ -84,8 +84,8 @@ void algraph_heads(const algraph *g, strvec *heads)
 int algraph_order(const algraph *g, strvec *order, del_err *err)
 {
     /* the same stable topological order as the migrations' DAG */
-    const char **revs = xcalloc(g->n ? g->n : 1, sizeof *revs);
-    const char *const **deps = xcalloc(g->n ? g->n : 1, sizeof *deps);
+    const char **revs = xcalloc(g->n, sizeof *revs);
+    const char *const **deps = xcalloc(g->n, sizeof *deps);
     for (size_t i = 0; i < g->n; i++) {
         revs[i] = g->nodes[i].rev;
         deps[i] = (const char *const *)g->nodes[i].down.v;
@@ -96,19 +96,19 @@ int algraph_order(const algraph *g, strvec *order, del_err *err)
         for (size_t k = 0; k < d.n; k++)
             strvec_push(order, g->nodes[d.order[k]].rev);
         dag_free(&d);
-    } else if (err && strstr(err->msg, "cycle")) {
+    } else if (rc == DAG_CYCLE) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
-        del_fail(err, DEL_EUSAGE, "Alembic revisions: %s", msg);
+        del_fail(err, DEL_KIND_BUNDLE, "Alembic revisions: %s", msg);
     }
     free(revs);
     free(deps);
-    return rc;
+    return rc == 0 ? 0 : -1;
 }
 
 void algraph_applied(const algraph *g, const strvec *db_heads, strvec *applied, strvec *unknown)
 {
-    char *seen = xcalloc(g->n ? g->n : 1, 1);
+    char *seen = xcalloc(g->n, 1);
     long *stack = xmalloc((g->n + 1) * sizeof *stack);
     for (size_t h = 0; h < db_heads->n; h++) {
         long k = algraph_find(g, db_heads->v[h]);

@@ -7,6 +7,22 @@
 
 #include "config.h"
 #include "err.h"
+#include "notify.h"
+
+/* The environment variables delembic reads, read once by the CLI's setup
+ * (app_env_read) and passed down; core code calls no getenv of its own
+ * (except the manifest cache's folder and the plugin load timeout, read where
+ * they are used). NULL: not set. */
+typedef struct app_env {
+    const char *database_url;     /* DELEMBIC_DATABASE_URL */
+    const char *progress_seconds; /* DELEMBIC_PROGRESS_SECONDS: plain progress lines' interval */
+    const char *cc, *cflags;      /* CC, CFLAGS: build's compiler */
+    const char *sdk_include, *sdk_lib; /* DELEMBIC_SDK_INCLUDE, DELEMBIC_SDK_LIB */
+    const char *tmpdir;           /* TMPDIR: where pipeline writes Alembic's private config */
+    const char *serve_token;      /* DELEMBIC_SERVE_TOKEN: serve's --token when not given */
+} app_env;
+
+void app_env_read(app_env *e);
 
 typedef struct app_opts {
     const char *config_path;  /* -c */
@@ -16,7 +32,12 @@ typedef struct app_opts {
     int json;
     int quiet;
     int verbose;
+    const del_notify *notify; /* where everything the commands report goes (the CLI's renderer) */
+    const app_env *env;       /* NULL: as if nothing were set */
 } app_opts;
+
+/* o's environment (an empty one when o has none). */
+const app_env *app_env_of(const app_opts *o);
 
 typedef struct app {
     const app_opts *o;

@@ -22,6 +22,7 @@
 #include "inspect.h"
 #include "loader.h"
 #include "manifest.h"
+#include "manifest_cache.h"
 #include "sdk_digest.h"
 #include "sha256.h"
 #include "term.h"
@@ -40,10 +41,10 @@
 #define MAP_STATE ".build-state"
 #define MAP_SOURCE "migration.c"
 
-void build_sdk_paths(const char **include_dir, const char **archive)
+void build_sdk_paths(const app_env *env, const char **include_dir, const char **archive)
 {
-    const char *inc = getenv("DELEMBIC_SDK_INCLUDE");
-    const char *lib = getenv("DELEMBIC_SDK_LIB");
+    const char *inc = env->sdk_include;
+    const char *lib = env->sdk_lib;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     int uninstalled = 0;
@@ -326,7 +327,7 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
             dup2(logfd, 2);
         }
         if (chdir(cwd) != 0) {
-            fprintf(stderr, "cannot enter %s: %s\n", cwd, strerror(errno));
+            dprintf(STDERR_FILENO, "cannot enter %s: %s\n", cwd, strerror(errno)); /* the child's log */
             _exit(127);
         }
         /* GCC names the folder in debug information by $PWD when $PWD is the
@@ -335,7 +336,7 @@ static pid_t start_job(const strvec *argv, const char *cwd, const char *log)
         if (setenv("PWD", cwd, 1) != 0)
             unsetenv("PWD");
         execvp(argv->v[0], argv->v);
-        fprintf(stderr, "cannot run the compiler '%s': %s\n", argv->v[0], strerror(errno));
+        dprintf(STDERR_FILENO, "cannot run the compiler '%s': %s\n", argv->v[0], strerror(errno));
         _exit(127);
     }
     if (logfd >= 0)
@@ -370,7 +371,13 @@ static void show_log(const build_ctx *c, const unit *u)
         if (*text) {
             sbuf b = {0};
             name_source(text, shown(c, u->src), &b);
-            fputs(b.s, stderr);
+            /* the compiler's own lines, one event each */
+            for (char *line = b.s, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+                nl = strchr(line, '\n');
+                if (nl)
+                    *nl = '\0';
+                del_emit_text(c->a->o->notify, DEL_EV_DIAGNOSTIC, "%s", line);
+            }
             sbuf_free(&b);
         }
         free(text);
@@ -405,7 +412,7 @@ static int finish_unit(build_ctx *c, unit *u, del_err *err)
     strvec_clear(&deps);
     unlink(u->cmdfile);
     if (rc == 0 && (chmod(u->tmp, PLUGIN_MODE) != 0 || rename(u->tmp, u->obj) != 0))
-        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the built file into place: %s", u->obj, strerror(errno));
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot move the built file into place: %s", u->obj, strerror(errno));
     if (rc == 0 && sha256_file(u->obj, u->sha256, err) != 0)
         rc = -1;
     if (rc == 0 && (write_id(u, err) != 0 || write_file_atomic(u->cmdfile, u->key, strlen(u->key), 0644, err) != 0))
@@ -423,7 +430,7 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
             u->pid = start_job(&u->pp, c->project, u->log);
             if (u->pid > 0)
                 return;
-            fprintf(stderr, "%s: cannot start the preprocessor: %s\n", u->src, strerror(errno));
+            del_emit_text(c->a->o->notify, DEL_EV_DIAGNOSTIC, "%s: cannot start the preprocessor: %s", u->src, strerror(errno));
         }
     } else if (ok) {
         del_err e;
@@ -434,10 +441,10 @@ static void job_done(build_ctx *c, unit *u, int status, size_t *failed, build_st
             stats->compiled++;
             return;
         }
-        fprintf(stderr, "%s\n", e.msg);
+        del_emit_text(c->a->o->notify, DEL_EV_DIAGNOSTIC, "%s", e.msg);
     } else {
         show_log(c, u);
-        fprintf(stderr, "%s: the preprocessor failed, so its identity is unknown\n", u->src);
+        del_emit_text(c->a->o->notify, DEL_EV_DIAGNOSTIC, "%s: the preprocessor failed, so its identity is unknown", u->src);
     }
     unlink(u->tmp);
     unlink(u->unitfile);
@@ -458,7 +465,7 @@ static size_t compile_all(build_ctx *c, unit *units, size_t n, int jobs, build_s
                 continue;
             del_err e;
             if (snap_before(c, u, &e) != 0) {
-                fprintf(stderr, "%s\n", e.msg);
+                del_emit_text(c->a->o->notify, DEL_EV_DIAGNOSTIC, "%s", e.msg);
                 u->status = -1;
                 failed++;
                 continue;
@@ -512,7 +519,7 @@ static int link_or_copy(const char *from, const char *to, int mode, del_err *err
     if (link(from, to) != 0 && copy_file(from, to, err) != 0)
         return -1;
     if (chmod(to, (mode_t)mode) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot set its mode: %s", to, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot set its mode: %s", to, strerror(errno));
     return 0;
 }
 
@@ -535,7 +542,7 @@ static int check_replaceable(const char *dir, del_err *err)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: not a folder build can write: %s; name another with -o DIR", dir,
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: not a folder build can write: %s; name another with -o DIR", dir,
                         strerror(errno));
     struct dirent *de;
     int rc = 0;
@@ -544,7 +551,7 @@ static int check_replaceable(const char *dir, del_err *err)
         if (!strcmp(n, ".") || !strcmp(n, "..") || !strcmp(n, MANIFEST_FILE) ||
             !strncmp(n, MANIFEST_FILE ".", strlen(MANIFEST_FILE ".")) || has_suffix(n, ".so") || has_suffix(n, ".so.tmp") || !strcmp(n, "data") || !strcmp(n, ".deps"))
             continue;
-        rc = del_fail(err, DEL_EUSAGE, "%s: not a bundle folder (it holds '%s'); build into a new or empty folder, or remove it",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: not a bundle folder (it holds '%s'); build into a new or empty folder, or remove it",
                       dir, n);
     }
     closedir(d);
@@ -563,7 +570,7 @@ static int stage_data(const build_ctx *c, const char *staging, del_err *err)
     char *old = path_join(c->target, "data");
     int rc = mkdir(dst, BUNDLE_MODE) == 0 && chmod(dst, BUNDLE_MODE) == 0
                  ? 0
-                 : del_fail(err, DEL_EUSAGE, "%s: cannot create folder: %s", dst, strerror(errno));
+                 : del_fail(err, DEL_KIND_BUNDLE, "%s: cannot create folder: %s", dst, strerror(errno));
     DIR *d = rc == 0 ? opendir(src) : NULL;
     struct dirent *de;
     while (d && rc == 0 && (de = readdir(d))) {
@@ -601,7 +608,7 @@ static int source_fail(const build_ctx *c, const char *staging, const char *file
         msg += strlen(staged);
     else if (!strncmp(msg, src, strlen(src)))
         msg += strlen(src);
-    int rc = del_fail(err, DEL_EUSAGE, "%s: %s", shown(c, u->src), msg);
+    int rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s", shown(c, u->src), msg);
     free(staged);
     free(src);
     return rc;
@@ -631,10 +638,10 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     manifest old = {0};
     int have_old = have_target && manifest_load(c->target, &old, NULL) == 0;
     size_t n = names->n;
-    char **files = xcalloc(n ? n : 1, sizeof *files);
-    plugin_info *info = xcalloc(n ? n : 1, sizeof *info);
-    size_t *todo = xcalloc(n ? n : 1, sizeof *todo);
-    inspect_item *todo_items = xcalloc(n ? n : 1, sizeof *todo_items);
+    char **files = xcalloc(n, sizeof *files);
+    plugin_info *info = xcalloc(n, sizeof *info);
+    size_t *todo = xcalloc(n, sizeof *todo);
+    inspect_item *todo_items = xcalloc(n, sizeof *todo_items);
     size_t ntodo = 0;
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
@@ -687,7 +694,7 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
     for (size_t i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             if (!strcmp(info[i].revision, info[j].revision)) {
-                rc = del_fail(err, DEL_EUSAGE, "revision %s is defined by both %s and %s; give one of them a new revision",
+                rc = del_fail(err, DEL_KIND_BUNDLE, "revision %s is defined by both %s and %s; give one of them a new revision",
                               info[i].revision, units[i].src, units[j].src);
                 goto out;
             }
@@ -721,10 +728,10 @@ static int build_manifest(build_ctx *c, const char *staging, int have_target, co
             if (strmap_get(&revs, dep) >= 0)
                 continue;
             if (have_graph && algraph_find(&graph, dep) < 0)
-                rc = del_fail(err, DEL_EUSAGE, "%s (%s): depends_on entry '%s' is neither a data migration nor an Alembic revision in %s; fix the typo",
+                rc = del_fail(err, DEL_KIND_BUNDLE, "%s (%s): depends_on entry '%s' is neither a data migration nor an Alembic revision in %s; fix the typo",
                               info[i].revision, units[i].src, dep, a->cfg.alembic_config);
-            else if (!have_graph && !a->o->quiet)
-                term_line(stderr, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it",
+            else if (!have_graph)
+                del_emit_text(a->o->notify, DEL_EV_WARNING, "warning: %s depends on '%s', taken as an Alembic revision; set alembic_config in delembic.yaml so build can check it",
                           info[i].revision, dep);
             strvec_push(&e->alembic, dep);
         }
@@ -776,23 +783,23 @@ static int swap_in(const char *staging, const char *target, int have_target, del
     if (!have_target) {
         if (rename(staging, target) == 0)
             return 0;
-        return del_fail(err, DEL_EUSAGE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
     }
 #ifdef RENAME_EXCHANGE
     if (renameat2(AT_FDCWD, staging, AT_FDCWD, target, RENAME_EXCHANGE) == 0)
         return 0;
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot swap in the new bundle: %s", target, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot swap in the new bundle: %s", target, strerror(errno));
 #endif
     /* no atomic exchange here: the old bundle steps aside for a moment */
     char *aside = xasprintf("%s.old", staging);
     int rc = 0;
     if (rename(target, aside) != 0) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the old bundle aside: %s", target, strerror(errno));
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot move the old bundle aside: %s", target, strerror(errno));
     } else if (rename(staging, target) != 0) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot move the new bundle into place: %s", target, strerror(errno));
         if (rename(aside, target) != 0)
-            fprintf(stderr, "delembic: the previous bundle is in %s; move it back to %s\n", aside, target);
+            del_hint(err, "the previous bundle is in %s; move it back to %s", aside, target);
     } else if (rename(aside, staging) != 0) {
         remove_tree(aside);
     }
@@ -876,11 +883,11 @@ static int check_target(const char *target, del_err *err)
 {
     struct stat st;
     if (!strcmp(target, "/"))
-        return del_fail(err, DEL_EUSAGE, "/: the root folder cannot be a bundle folder; name another with -o DIR or build_dir");
+        return del_fail(err, DEL_KIND_BUNDLE, "/: the root folder cannot be a bundle folder; name another with -o DIR or build_dir");
     if (lstat(target, &st) != 0)
         return 0;
     if (!S_ISDIR(st.st_mode))
-        return del_fail(err, DEL_EUSAGE, "%s: exists and is not a folder; name another bundle folder with -o DIR", target);
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: exists and is not a folder; name another bundle folder with -o DIR", target);
     return check_replaceable(target, err);
 }
 
@@ -896,11 +903,11 @@ static int stage_and_swap(build_ctx *c, unit *units, const strvec *names, build_
     char *staging = xasprintf("%s/.%s.new-XXXXXX", parent, path_basename(c->target));
     free(parent);
     if (!mkdtemp(staging)) {
-        int rc = del_fail(err, DEL_EUSAGE, "%s: cannot create a staging folder: %s", staging, strerror(errno));
+        int rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot create a staging folder: %s", staging, strerror(errno));
         free(staging);
         return rc;
     }
-    int rc = chmod(staging, BUNDLE_MODE) == 0 ? 0 : del_fail(err, DEL_EUSAGE, "%s: %s", staging, strerror(errno));
+    int rc = chmod(staging, BUNDLE_MODE) == 0 ? 0 : del_fail(err, DEL_KIND_BUNDLE, "%s: %s", staging, strerror(errno));
     for (size_t i = 0; i < names->n && rc == 0; i++) {
         char *to = xasprintf("%s/%s.so", staging, units[i].name);
         rc = link_or_copy(units[i].obj, to, PLUGIN_MODE, err);
@@ -976,7 +983,7 @@ static int list_sources(const char *dir, strvec *out, del_err *err)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: script folder not found: %s; create it with 'delembic init' or set script_location",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: script folder not found: %s; create it with 'delembic init' or set script_location",
                         dir, strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)))
@@ -1069,14 +1076,13 @@ static int take_lock(const build_ctx *c, int *fd, del_err *err)
     *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     free(path);
     if (*fd < 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot open the build lock: %s", c->state, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot open the build lock: %s", c->state, strerror(errno));
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
         return 0;
-    if (!c->a->o->quiet)
-        fprintf(stderr, "Waiting for another build of %s\n", c->bundle);
+    del_emit_text(c->a->o->notify, DEL_EV_WARNING, "Waiting for another build of %s", c->bundle);
     while (flock(*fd, LOCK_EX) != 0)
         if (errno != EINTR)
-            return del_fail(err, DEL_EUSAGE, "%s: cannot take the build lock: %s", c->state, strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot take the build lock: %s", c->state, strerror(errno));
     return 0;
 }
 
@@ -1106,9 +1112,9 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     }
     chmod(c.state, 0755);
     chmod(c.objdir, 0755);
-    build_sdk_paths(&c.sdk_inc, &c.sdk_lib);
+    build_sdk_paths(app_env_of(a->o), &c.sdk_inc, &c.sdk_lib);
     if (!path_exists(c.sdk_lib)) {
-        rc = del_fail(err, DEL_EUSAGE, "the plugin SDK archive %s is missing; install delembic with 'meson install' or set DELEMBIC_SDK_LIB",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "the plugin SDK archive %s is missing; install delembic with 'meson install' or set DELEMBIC_SDK_LIB",
                       c.sdk_lib);
         goto out;
     }
@@ -1117,8 +1123,8 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         goto out;
     }
     pq = libpq_cflags();
-    const char *cc = getenv("CC");
-    const char *user_cflags = getenv("CFLAGS");
+    const char *cc = app_env_of(a->o)->cc;
+    const char *user_cflags = app_env_of(a->o)->cflags;
     split_words(cc && *cc ? cc : "cc", &common);
     /* POSIX (fork, pid_t, strdup) under -std=c11; CFLAGS can still ask for more */
     strvec_push(&common, POSIX_FLAG);
@@ -1128,7 +1134,7 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         strvec_push(&common, *f);
     c.flags = canonical_flags(&c, &common, pq);
     strvec_push_owned(&common, xasprintf("-I%s", c.sdk_inc));
-    units = xcalloc(sources.n ? sources.n : 1, sizeof *units);
+    units = xcalloc(sources.n, sizeof *units);
     for (size_t i = 0; i < sources.n; i++) {
         unit *u = &units[i];
         make_unit(&c, u, sources.v[i], &common, pq);
@@ -1152,8 +1158,7 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
         for (size_t i = 0; i < sources.n; i++)
             if (units[i].status != 0)
                 sbuf_printf(&names_failed, "%s%s", names_failed.len ? ", " : "", sources.v[i]);
-        stats->failed = failed;
-        rc = del_fail(err, DEL_EUSAGE, "%zu migration(s) did not compile: %s; fix the errors above and run 'delembic build' again",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%zu migration(s) did not compile: %s; fix the errors above and run 'delembic build' again",
                       failed, names_failed.s);
         sbuf_free(&names_failed);
         goto out;
@@ -1165,8 +1170,8 @@ int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err)
     forget_gone(&c, &names);
     /* the bundle is in place; without this record upgrade may warn for nothing */
     del_err e;
-    if (write_inputs(&c, units, sources.n, &e) != 0 && !a->o->quiet)
-        fprintf(stderr, "warning: %s; 'delembic upgrade' may take sources for changed until the next build\n", e.msg);
+    if (write_inputs(&c, units, sources.n, &e) != 0)
+        del_emit_text(a->o->notify, DEL_EV_WARNING, "warning: %s; 'delembic upgrade' may take sources for changed until the next build", e.msg);
 out:
     if (lockfd >= 0)
         close(lockfd);
@@ -1188,5 +1193,7 @@ out:
     free(c.target);
     free(c.state);
     free(c.objdir);
-    return rc == 0 ? 0 : (err->code ? err->code : DEL_EUSAGE);
+    if (rc != 0 && !del_failed(err))
+        err->kind = DEL_KIND_BUNDLE;
+    return rc == 0 ? 0 : -1;
 }

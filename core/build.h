@@ -13,12 +13,12 @@ typedef struct build_args {
 } build_args;
 
 typedef struct build_stats {
-    size_t sources, compiled, removed, failed;
+    size_t sources, compiled, removed;
 } build_stats;
 
 int cmd_build(app *a, const build_args *ba, build_stats *stats, del_err *err);
 
 /* SDK flags for compiling a migration with this delembic: -I and the archive. */
-void build_sdk_paths(const char **include_dir, const char **archive);
+void build_sdk_paths(const app_env *env, const char **include_dir, const char **archive);
 
 #endif

@@ -148,7 +148,7 @@ int srcset_snap(srcset *s, const char *path, const srcset *known, del_err *err)
         return 0;
     struct stat st;
     if (stat(path, &st) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", path, strerror(errno));
     srcfile f = {.path = (char *)path};
     stat_into(&st, &f);
     const srcfile *k = known ? srcset_find(known, path) : NULL;

@@ -11,12 +11,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "algraph.h"
 #include "loader.h"
+#include "manifest_cache.h"
 
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
 {
-    const char **revs = xcalloc(mf->n ? mf->n : 1, sizeof *revs);
-    const char *const **deps = xcalloc(mf->n ? mf->n : 1, sizeof *deps);
+    const char **revs = xcalloc(mf->n, sizeof *revs);
+    const char *const **deps = xcalloc(mf->n, sizeof *deps);
     for (size_t i = 0; i < mf->n; i++) {
         revs[i] = mf->m[i].revision;
         deps[i] = (const char *const *)mf->m[i].depends_on.v;
@@ -24,7 +26,7 @@ int bundle_build_dag(const manifest *mf, dag *g, del_err *err)
     int rc = dag_build(g, mf->n, revs, deps, err);
     free(revs);
     free(deps);
-    return rc;
+    return rc == 0 ? 0 : -1;
 }
 
 void bundle_close(bundle *b)
@@ -37,41 +39,84 @@ void bundle_close(bundle *b)
     memset(b, 0, sizeof *b);
 }
 
-static int check_listing(bundle *b, del_err *err)
+int bundle_stop_at_first(void *err, const char *check, const del_err *problem)
 {
-    DIR *d = opendir(b->dir);
-    if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot read the bundle folder: %s", b->dir, strerror(errno));
+    (void)check;
+    if (err && err != (const void *)problem)
+        *(del_err *)err = *problem;
+    return 1;
+}
+
+/* Report one problem; nonzero: stop. */
+static int report(const bundle_checker *c, const char *check, del_err *e)
+{
+    return c->report(c->payload, check, e);
+}
+
+int bundle_check_listing(const char *dir, const manifest *mf, const bundle_checker *c)
+{
+    del_err e;
+    DIR *d = opendir(dir);
+    if (!d) {
+        del_fail(&e, DEL_KIND_BUNDLE, "%s: cannot read the bundle folder: %s", dir, strerror(errno));
+        report(c, "listing", &e);
+        return -1;
+    }
     strmap files = {0};
-    for (size_t i = 0; i < b->mf.n; i++)
-        strmap_put(&files, b->mf.m[i].file, (long)i);
-    char *seen = xcalloc(b->mf.n ? b->mf.n : 1, 1);
+    for (size_t i = 0; i < mf->n; i++)
+        strmap_put(&files, mf->m[i].file, (long)i);
+    char *seen = xcalloc(mf->n, 1);
     int rc = 0;
     struct dirent *de;
-    while ((de = readdir(d))) {
+    while (rc == 0 && (de = readdir(d))) {
         if (!has_suffix(de->d_name, ".so"))
             continue;
         int library = 0; /* a listed library at the top of the bundle */
-        for (size_t k = 0; k < b->mf.nlibs && !library; k++)
-            library = !strcmp(b->mf.libs[k].file, de->d_name);
+        for (size_t k = 0; k < mf->nlibs && !library; k++)
+            library = !strcmp(mf->libs[k].file, de->d_name);
         if (library)
             continue;
         long i = strmap_get(&files, de->d_name);
-        if (i < 0) {
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
-                          b->dir, de->d_name);
-            break;
+        if (i >= 0) {
+            seen[i] = 1;
+            continue;
         }
-        seen[i] = 1;
+        del_fail(&e, DEL_KIND_BUNDLE, "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
+                 dir, de->d_name);
+        if (report(c, "unlisted", &e))
+            rc = -1;
     }
     closedir(d);
-    for (size_t i = 0; rc == 0 && i < b->mf.n; i++)
-        if (!seen[i])
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
-                          b->dir, b->mf.m[i].file, b->mf.m[i].revision);
+    for (size_t i = 0; rc == 0 && c->listed_missing && i < mf->n; i++)
+        if (!seen[i]) {
+            del_fail(&e, DEL_KIND_BUNDLE, "%s/%s: listed in manifest.yaml for %s but missing; rebuild the bundle or restore the file",
+                     dir, mf->m[i].file, mf->m[i].revision);
+            if (report(c, "missing", &e))
+                rc = -1;
+        }
     free(seen);
     strmap_free(&files);
     return rc;
+}
+
+int bundle_check_dependencies(const char *dir, const manifest *mf, const dag *g, const bundle_checker *c)
+{
+    del_err e;
+    for (size_t i = 0; i < mf->n; i++)
+        for (size_t k = 0; k < g->nodes[i].external.n; k++) {
+            const char *x = g->nodes[i].external.v[k];
+            if (!strvec_contains(&mf->m[i].alembic, x))
+                del_fail(&e, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
+                         dir, mf->m[i].revision, x);
+            else if (mf->has_alembic && mf->graph.n && algraph_find(&mf->graph, x) < 0)
+                del_fail(&e, DEL_KIND_BUNDLE, "%s/manifest.yaml: %s depends on Alembic revision %s, which the manifest's graph lacks; rebuild the bundle",
+                         dir, mf->m[i].revision, x);
+            else
+                continue;
+            if (report(c, "dependency", &e))
+                return -1;
+        }
+    return 0;
 }
 
 int bundle_check_manifest_file(const char *dir, del_err *err)
@@ -81,9 +126,9 @@ int bundle_check_manifest_file(const char *dir, del_err *err)
     int rc = 0;
     if (lstat(path, &st) != 0) {
         if (errno != ENOENT) /* missing: manifest_load says what to do */
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", path, strerror(errno));
     } else if (!S_ISREG(st.st_mode)) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle's manifest.yaml is a file in its folder: rebuild the bundle",
                       path, file_kind(st.st_mode));
     } else {
         rc = loader_check_mode(path, &st, 0, err);
@@ -98,7 +143,7 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
     b->dir = path_absolute(dir);
     struct stat st;
     if (stat(b->dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        del_fail(err, DEL_EUSAGE, "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR",
+        del_fail(err, DEL_KIND_BUNDLE, "%s: bundle folder not found; build it with 'delembic build' or name it with --bundle DIR",
                  b->dir);
         goto fail;
     }
@@ -107,11 +152,12 @@ int bundle_open_manifest(const char *dir, bundle *b, del_err *err)
     if (manifest_load(b->dir, &b->mf, err) != 0)
         goto fail;
     if (b->mf.abi != (int)DM_ABI_VERSION) {
-        del_fail(err, DEL_EUSAGE, "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle with this delembic",
+        del_fail(err, DEL_KIND_BUNDLE, "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle with this delembic",
                  b->dir, b->mf.abi, DM_ABI_VERSION);
         goto fail;
     }
-    if (check_listing(b, err) != 0)
+    bundle_checker stop = {bundle_stop_at_first, err, 1};
+    if (bundle_check_listing(b->dir, &b->mf, &stop) != 0)
         goto fail;
     return 0;
 fail:
@@ -161,7 +207,7 @@ int bundle_open_kept(const char *dir, bundle *b, del_err *err)
         b->ino = held.st_ino;
         return 0;
     }
-    return del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced %d times while this run read it; run upgrade again when no build is running",
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: the bundle was replaced %d times while this run read it; run upgrade again when no build is running",
                     dir, KEEP_ATTEMPTS);
 }
 
@@ -191,15 +237,9 @@ int bundle_check(bundle *b, del_err *err)
         goto fail;
     }
     /* external dependencies are exactly the entries' Alembic lists */
-    for (size_t i = 0; i < b->mf.n; i++) {
-        const strvec *ext = &b->g.nodes[i].external;
-        for (size_t k = 0; k < ext->n; k++)
-            if (!strvec_contains(&b->mf.m[i].alembic, ext->v[k])) {
-                del_fail(err, DEL_EUSAGE, "%s/manifest.yaml: %s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions; rebuild the bundle",
-                         b->dir, b->mf.m[i].revision, ext->v[k]);
-                goto fail;
-            }
-    }
+    bundle_checker stop = {bundle_stop_at_first, err, 1};
+    if (bundle_check_dependencies(b->dir, &b->mf, &b->g, &stop) != 0)
+        goto fail;
     return 0;
 fail:
     bundle_close(b);

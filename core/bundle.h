@@ -47,6 +47,25 @@ void bundle_close(bundle *b);
  * root or the user and writable by nobody else, as plugins must be; missing
  * is not this check's problem (0). */
 int bundle_check_manifest_file(const char *dir, del_err *err);
+/* The bundle checks shared by upgrade and verify report each problem through
+ * a callback (after git's fsck_options.error_func): upgrade's stops at the
+ * first (the callback returns nonzero), verify's collects them all (it
+ * returns 0). check names the check ("unlisted", "missing", "dependency"). */
+typedef struct bundle_checker {
+    int (*report)(void *payload, const char *check, const del_err *problem);
+    void *payload;
+    int listed_missing;  /* also report listed files that are missing (verify's file checks say it) */
+} bundle_checker;
+/* Every .so at the top of dir is a listed plugin or library, and (with
+ * listed_missing) every listed plugin is there. 0, or -1 when the callback
+ * stopped the check or the folder cannot be read. */
+int bundle_check_listing(const char *dir, const manifest *mf, const bundle_checker *c);
+/* Each migration's dependency outside the bundle is one of its Alembic
+ * revisions, and one the manifest's Alembic graph has (when it has one). */
+int bundle_check_dependencies(const char *dir, const manifest *mf, const dag *g, const bundle_checker *c);
+/* The checker of a run: it stops at the first problem, which it puts in err. */
+int bundle_stop_at_first(void *err, const char *check, const del_err *problem);
+
 /* Build the DAG of a manifest (also used by build before writing one). */
 int bundle_build_dag(const manifest *mf, dag *g, del_err *err);
 

@@ -143,11 +143,12 @@ static int authorised(server *s, struct MHD_Connection *c)
     return token_matches(s->token, MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"));
 }
 
-/* -v: one line per request (the path without its query, so no token) */
+/* -v: one line per request on stderr (the path without its query, so no
+ * token), as the README shows it: "GET /api/status.json 200" */
 static void print_request(const server *s, const char *method, const char *url, unsigned code)
 {
     if (s->verbose)
-        term_line(stderr, "%s %s %u", method, url, code);
+        del_emit_text(s->a->o->notify, DEL_EV_DIAGNOSTIC, "%s %s %u", method, url, code);
 }
 
 static void add_headers(struct MHD_Response *resp, const char *csp)
@@ -236,52 +237,49 @@ static int parse_bind(const char *text, int port, bind_addr *b)
 
 /* ---- printing ---------------------------------------------------------- */
 
-static void print_serving(const char *bind, int v6, int port, int token, int quiet)
+/* Notes (hidden by -q; the text renderer flushes each line, so a script
+ * reading the log sees the address at once). */
+static void print_serving(const del_notify *n, const char *bind, int v6, int port, int token)
 {
-    if (quiet)
-        return;
-    term_line(stdout, "Serving the history page on http://%s%s%s:%d/%s (Ctrl-C stops)", v6 ? "[" : "", bind,
-              v6 ? "]" : "", port, token ? " (requests need the token)" : "");
-    fflush(stdout);
+    del_emit_text(n, DEL_EV_NOTE, "Serving the history page on http://%s%s%s:%d/%s (Ctrl-C stops)", v6 ? "[" : "",
+                  bind, v6 ? "]" : "", port, token ? " (requests need the token)" : "");
 }
 
-static void print_stopped(int sig, int quiet)
+static void print_stopped(const del_notify *n, int sig)
 {
-    if (!quiet)
-        printf("Stopped (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    fflush(stdout);
+    del_emit_text(n, DEL_EV_NOTE, "Stopped (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 int cmd_serve(app *a, const serve_args *sa, del_err *err)
 {
     const char *bind_text = sa->bind ? sa->bind : SERVE_DEFAULT_BIND;
     int port = sa->port < 0 ? SERVE_DEFAULT_PORT : sa->port;
-    const char *token = sa->token ? sa->token : getenv(SERVE_TOKEN_ENV);
+    const char *token = sa->token; /* --token, else SERVE_TOKEN_ENV (app_env) */
     if (token && !*token)
         token = NULL;
     bind_addr ba;
     if (parse_bind(bind_text, port, &ba) != 0) {
         char *t = term_text(bind_text);
-        del_fail(err, DEL_EUSAGE, "--bind %s is not an IPv4 or IPv6 address; give one, such as 127.0.0.1", t);
+        del_fail(err, DEL_KIND_USAGE, "--bind %s is not an IPv4 or IPv6 address; give one, such as 127.0.0.1", t);
         free(t);
-        return err->code;
+        return -1;
     }
     if (!ba.loopback && !token) {
         char *t = term_text(bind_text);
-        del_fail(err, DEL_EUSAGE, "--bind %s is not a loopback address: give --token T (or %s) so that every request must carry it",
+        del_fail(err, DEL_KIND_USAGE, "--bind %s is not a loopback address: give --token T (or %s) so that every request must carry it",
                  t, SERVE_TOKEN_ENV);
         free(t);
-        return err->code;
+        return -1;
     }
     if (token && strlen(token) < SERVE_TOKEN_MIN) {
-        del_fail(err, DEL_EUSAGE, "the token is too short: use at least %d characters (say, openssl rand -hex 16)",
+        del_fail(err, DEL_KIND_USAGE, "the token is too short: use at least %d characters (say, openssl rand -hex 16)",
                  SERVE_TOKEN_MIN);
-        return err->code;
+        return -1;
     }
     /* the bundle must open now: a typo is an error at start, not a 500 later */
     bundle b;
     if (bundle_open(a->bundle_dir, &b, err) != 0)
-        return err->code;
+        return -1;
     bundle_close(&b);
 
     server s = {.a = a, .token = token, .verbose = a->o->verbose};
@@ -304,7 +302,7 @@ int cmd_serve(app *a, const serve_args *sa, del_err *err)
     int rc = 0;
     if (!d) {
         char *t = term_text(bind_text);
-        rc = del_fail(err, DEL_EUSAGE, "cannot listen on %s port %d: %s; is another server there?", t, port,
+        rc = del_fail(err, DEL_KIND_CONFIG, "cannot listen on %s port %d: %s; is another server there?", t, port,
                       strerror(errno ? errno : EADDRINUSE));
         free(t);
     } else {
@@ -316,13 +314,13 @@ int cmd_serve(app *a, const serve_args *sa, del_err *err)
         if (bound == 80)
             snprintf(s.host_ok[2], sizeof s.host_ok[2], "%s", host_name);
         char *t = term_text(bind_text);
-        print_serving(t, ba.v6, bound, token != NULL, a->o->quiet);
+        print_serving(a->o->notify, t, ba.v6, bound, token != NULL);
         free(t);
         int sig = 0;
         while (sigwait(&stop, &sig) != 0 || (sig != SIGINT && sig != SIGTERM))
             ;
         MHD_stop_daemon(d);
-        print_stopped(sig, a->o->quiet);
+        print_stopped(a->o->notify, sig);
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (s.conn)
@@ -331,5 +329,5 @@ int cmd_serve(app *a, const serve_args *sa, del_err *err)
     free(s.svg);
     free(s.svg_error);
     free(s.csp_live);
-    return rc == 0 ? 0 : err->code;
+    return rc == 0 ? 0 : -1;
 }

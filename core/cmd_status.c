@@ -46,7 +46,7 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
     *row = store_find(&v->st, e->revision);
     if (!*row)
         return "pending";
-    if (strcmp((*row)->status, "success") == 0) {
+    if ((*row)->succeeded) {
         if (drift_changed((*row)->checksum, e->identity, e->sha256))
             return "changed";
         return "applied";
@@ -54,47 +54,105 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
     return "failed";
 }
 
-static void last_errors(PGconn *conn, const char *schema, strmap *idx, strvec *msgs)
+/* The REVISION column: as wide as the longest revision shown. */
+#define REVISION_COLUMN_MIN 14
+#define APPLIED_AT_COLUMN 22 /* "2026-11-27 18:20:54+00" */
+
+static int revision_width(const status_view *v, const store_attempts *at)
 {
-    char *history = store_table(schema, "delembic_run_history");
-    char *sql = xasprintf("SELECT DISTINCT ON (revision) revision, exception, status"
-                          " FROM %s ORDER BY revision, id DESC", history);
-    PGresult *r = PQexec(conn, sql);
-    free(sql);
-    free(history);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return;
-    }
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (strcmp(PQgetvalue(r, i, 2), "failed") != 0)
-            continue;
-        strvec_push(msgs, PQgetvalue(r, i, 0));
-        strvec_push(msgs, PQgetvalue(r, i, 1));
-    }
-    for (size_t i = 0; i + 1 < msgs->n; i += 2)
-        strmap_put(idx, msgs->v[i], (long)(i + 1));
-    PQclear(r);
+    size_t w = REVISION_COLUMN_MIN;
+    for (size_t i = 0; i < v->b.mf.n; i++)
+        if (strlen(v->b.mf.m[i].revision) > w)
+            w = strlen(v->b.mf.m[i].revision);
+    for (size_t i = 0; i < v->st.n; i++)
+        if (strlen(v->st.rows[i].revision) > w)
+            w = strlen(v->st.rows[i].revision);
+    for (size_t i = 0; at && i < at->n; i++)
+        if (at->a[i].revision && strlen(at->a[i].revision) > w)
+            w = strlen(at->a[i].revision);
+    return (int)w;
 }
 
-int cmd_history(app *a, del_err *err)
+/* history --all: every attempt, oldest first. */
+static int history_all(app *a, status_view *v, del_err *err)
+{
+    store_attempts at;
+    if (store_read_attempts(v->conn, a->cfg.version_table_schema, &at, err) != 0)
+        return -1;
+    const del_notify *n = a->o->notify;
+    int rw = revision_width(v, &at);
+    json js = {0};
+    if (a->o->json) {
+        json_obj_open(&js, NULL);
+        json_str(&js, "command", "history");
+        json_bool(&js, "all", 1);
+        json_arr_open(&js, "attempts");
+    } else {
+        del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
+                      "STARTED AT", "TIME", "BY");
+    }
+    for (size_t i = 0; i < at.n; i++) {
+        const store_attempt *t = &at.a[i];
+        if (a->o->json) {
+            json_obj_open(&js, NULL);
+            json_str(&js, "revision", t->revision);
+            json_str(&js, "status", t->status);
+            json_str(&js, "started_at", t->started_at);
+            json_num(&js, "seconds", t->seconds);
+            json_str(&js, "identity", t->checksum);
+            json_str(&js, "error", t->exception);
+            json_str(&js, "username", t->username);
+            json_str(&js, "hostname", t->hostname);
+            json_obj_close(&js);
+            continue;
+        }
+        char dur[32];
+        format_duration(t->seconds, dur, sizeof dur);
+        del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s %-*s %9s  %s@%s", t->status ? t->status : "", rw,
+                      t->revision ? t->revision : "", APPLIED_AT_COLUMN, t->started_at ? t->started_at : "", dur,
+                      t->username ? t->username : "?", t->hostname ? t->hostname : "?");
+        if (t->exception && *t->exception)
+            del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s   error: %s", "", rw, "", t->exception);
+    }
+    if (a->o->json) {
+        json_arr_close(&js);
+        json_int(&js, "exit_code", 0);
+        json_obj_close(&js);
+        json_emit(&js, n);
+    }
+    store_free_attempts(&at);
+    return 0;
+}
+
+int cmd_history(app *a, int all, del_err *err)
 {
     status_view v;
     if (view_open(a, &v, err) != 0) {
         view_close(&v);
-        return err->code;
+        return -1;
     }
+    if (all) {
+        int rc = history_all(a, &v, err);
+        view_close(&v);
+        return rc;
+    }
+    const del_notify *n = a->o->notify;
     strmap eidx = {0};
     strvec emsgs = {0};
-    if (v.st.tables_exist)
-        last_errors(v.conn, a->cfg.version_table_schema, &eidx, &emsgs);
+    del_err quiet_err; /* the last errors are extra: a table of an older tool without them is fine */
+    if (v.st.tables_exist && store_last_errors(v.conn, a->cfg.version_table_schema, &emsgs, &quiet_err) != 0)
+        strvec_clear(&emsgs);
+    for (size_t i = 0; i + 1 < emsgs.n; i += 2)
+        strmap_put(&eidx, emsgs.v[i], (long)(i + 1));
+    int rw = revision_width(&v, NULL);
     json js = {0};
     if (a->o->json) {
         json_obj_open(&js, NULL);
         json_str(&js, "command", "history");
         json_arr_open(&js, "migrations");
     } else {
-        printf("%-8s %-14s %-19s %9s  %s\n", "STATUS", "REVISION", "APPLIED AT", "TIME", "DESCRIPTION");
+        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
+                      "APPLIED AT", "TIME", "DESCRIPTION");
     }
     for (size_t k = 0; k < v.b.mf.n; k++) {
         size_t i = v.b.g.order[k];
@@ -127,10 +185,10 @@ int cmd_history(app *a, del_err *err)
         char dur[32] = "";
         if (row)
             format_duration(row->seconds, dur, sizeof dur);
-        term_line(stdout, "%-8s %-14s %-19s %9s  %s", s, e->revision, row ? row->applied_at : "", dur,
-                  e->description);
+        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", s, rw, e->revision, APPLIED_AT_COLUMN,
+                      row ? row->applied_at : "", dur, e->description);
         if (emsg)
-            term_line(stdout, "%-8s %-14s   error: %s", "", "", emsg);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   error: %s", "", rw, "", emsg);
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
@@ -147,15 +205,15 @@ int cmd_history(app *a, del_err *err)
         } else {
             char dur[32];
             format_duration(row->seconds, dur, sizeof dur);
-            term_line(stdout, "%-8s %-14s %-19s %9s  (in the database, not in this bundle; was %s)", "missing",
-                      row->revision, row->applied_at, dur, row->status);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  (in the database, not in this bundle; was %s)",
+                          "missing", rw, row->revision, APPLIED_AT_COLUMN, row->applied_at, dur, row->status);
         }
     }
     if (a->o->json) {
         json_arr_close(&js);
         json_int(&js, "exit_code", 0);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, n);
     }
     strmap_free(&eidx);
     strvec_clear(&emsgs);
@@ -168,10 +226,10 @@ int cmd_current(app *a, del_err *err)
     status_view v;
     if (view_open(a, &v, err) != 0) {
         view_close(&v);
-        return err->code;
+        return -1;
     }
     size_t applied = 0, failed = 0, pending = 0, changed = 0;
-    char *done = xcalloc(v.b.mf.n ? v.b.mf.n : 1, 1);
+    char *done = xcalloc(v.b.mf.n, 1);
     for (size_t i = 0; i < v.b.mf.n; i++) {
         const vrow *row;
         const char *s = status_of(&v, i, &row);
@@ -219,13 +277,13 @@ int cmd_current(app *a, del_err *err)
         json_int(&js, "total", (long long)v.b.mf.n);
         json_int(&js, "exit_code", 0);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
     } else {
         char hs[2048];
         strvec_join(&heads, ", ", hs, sizeof hs);
-        term_line(stdout, "Database: %s", url);
-        term_line(stdout, "Current: %s", heads.n ? hs : "(none applied)");
-        printf("%zu of %zu applied, %zu pending, %zu failed%s\n", applied, v.b.mf.n, pending, failed,
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Database: %s", url);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Current: %s", heads.n ? hs : "(none applied)");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%zu of %zu applied, %zu pending, %zu failed%s", applied, v.b.mf.n, pending, failed,
                changed ? " (some changed since applied: see 'delembic history')" : "");
     }
     free(url);

@@ -5,6 +5,7 @@
 #include "app.h"
 
 int cmd_current(app *a, del_err *err);
-int cmd_history(app *a, del_err *err);
+/* all: every attempt (delembic_run_history), not only the latest state per revision */
+int cmd_history(app *a, int all, del_err *err);
 
 #endif

@@ -14,27 +14,27 @@
 #include "json.h"
 #include "plan.h"
 #include "store.h"
-#include "term.h"
+#include "notify.h"
 
 /* the stale-bundle warning names at most this many files */
 #define STALE_LIST_MAX 10
 
 /* Applied revisions whose code changed since, and revisions the bundle lacks. */
 static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
-                        del_err *err)
+                        const del_notify *n, del_err *err)
 {
     sbuf changed = {0};
     size_t nchanged = 0;
     for (size_t i = 0; i < b->mf.n; i++) {
         const vrow *v = store_find(st, b->mf.m[i].revision);
         const mentry *e = &b->mf.m[i];
-        if (!v || strcmp(v->status, "success") != 0)
+        if (!v || !v->succeeded)
             continue;
         if (drift_changed(v->checksum, e->identity, e->sha256)) {
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
             if (!quiet && !js)
-                term_line(stderr, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
+                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied from sha256 %.12s..., the bundle has %.12s...)%s",
                         e->revision, v->checksum, e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
@@ -42,12 +42,12 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
     if (!quiet && !js)
         for (size_t k = 0; k < st->n; k++)
             if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
-                strcmp(st->rows[k].status, "success") == 0)
-                term_line(stderr, "WARNING: %s is applied in the database but missing from the bundle",
+                st->rows[k].succeeded)
+                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s is applied in the database but missing from the bundle",
                         st->rows[k].revision);
     int rc = 0;
     if (strict && nchanged)
-        rc = del_fail(err, DEL_EUSAGE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
                       changed.s);
     sbuf_free(&changed);
     return rc;
@@ -57,6 +57,7 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
  * runs old code. A warning, or with --strict an error before anything runs. */
 static int report_stale(app *a, const upgrade_args *u, del_err *err)
 {
+    const del_notify *n = a->o->notify;
     strvec stale = {0};
     buildstate_stale(a->bundle_dir, a->cfg.dir, a->cfg.script_location, &stale);
     int rc = 0;
@@ -67,10 +68,10 @@ static int report_stale(app *a, const upgrade_args *u, del_err *err)
         if (stale.n > STALE_LIST_MAX)
             sbuf_printf(&list, " and %zu more", stale.n - STALE_LIST_MAX);
         if (u->strict)
-            rc = del_fail(err, DEL_EUSAGE, "sources changed since the last build: %s; run 'delembic build' (--strict)",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "sources changed since the last build: %s; run 'delembic build' (--strict)",
                           list.s);
         else if (!a->o->quiet)
-            term_line(stderr, "WARNING: sources changed since the last build: %s; run 'delembic build'", list.s);
+            del_emit_text(n, DEL_EV_WARNING, "WARNING: sources changed since the last build: %s; run 'delembic build'", list.s);
         sbuf_free(&list);
     }
     strvec_clear(&stale);
@@ -90,7 +91,7 @@ static const char *held(const bundle *b, const vstate *st, size_t i)
  * dependencies come first). */
 static long *held_roots(const bundle *b, const plan *p, const vstate *st)
 {
-    long *root = xmalloc((b->mf.n ? b->mf.n : 1) * sizeof *root);
+    long *root = xmalloc(b->mf.n * sizeof *root);
     for (size_t i = 0; i < b->mf.n; i++)
         root[i] = -1;
     for (size_t k = 0; k < p->nrun; k++) {
@@ -131,33 +132,50 @@ static char *held_message(const bundle *b, const plan *p, const vstate *st, cons
     return msg;
 }
 
-static void print_plan(const bundle *b, const plan *p, const vstate *st, const long *root,
-                       int jobs, FILE *out)
+/* One line of the dry-run plan: revision i with its wave and its mark. */
+static void plan_line(const bundle *b, const plan *p, const long *root, size_t i, int jobs,
+                      const del_notify *out)
+{
+    const mentry *e = &b->mf.m[i];
+    int blocked = 0;
+    for (size_t x = 0; x < p->nblocked; x++)
+        if (p->blocked[x].index == i)
+            blocked = 1;
+    char mk[256] = "";
+    if (blocked)
+        snprintf(mk, sizeof mk, "  [BLOCKED]");
+    else if (root[i] == (long)i)
+        snprintf(mk, sizeof mk, "  [HELD]");
+    else if (root[i] >= 0)
+        snprintf(mk, sizeof mk, "  [after HELD %s]", b->mf.m[root[i]].revision);
+    if (jobs > 1)
+        del_emit_text(out, DEL_EV_OUTPUT, "  wave %zu  %s: %s%s", p->wave[i], e->revision, e->description, mk);
+    else
+        del_emit_text(out, DEL_EV_OUTPUT, "  %s: %s%s", e->revision, e->description, mk);
+}
+
+static void print_plan(const bundle *b, const plan *p, const long *root, int jobs,
+                       const del_notify *out)
 {
     if (!p->nrun) {
-        fprintf(out, "Nothing to do: all %zu migrations are applied.\n", b->mf.n);
+        del_emit_text(out, DEL_EV_OUTPUT, "Nothing to do: all %zu migrations are applied.", b->mf.n);
         return;
     }
-    fprintf(out, "Would run %zu migration(s)%s:\n", p->nrun, jobs > 1 ? " (by wave)" : "");
-    for (size_t k = 0; k < p->nrun; k++) {
-        size_t i = p->run[k];
-        const mentry *e = &b->mf.m[i];
-        int blocked = 0;
-        for (size_t x = 0; x < p->nblocked; x++)
-            if (p->blocked[x].index == i)
-                blocked = 1;
-        char mk[256] = "";
-        if (blocked)
-            snprintf(mk, sizeof mk, "  [BLOCKED]");
-        else if (root[i] == (long)i)
-            snprintf(mk, sizeof mk, "  [HELD]");
-        else if (root[i] >= 0)
-            snprintf(mk, sizeof mk, "  [after HELD %s]", b->mf.m[root[i]].revision);
-        if (jobs > 1)
-            term_line(out, "  wave %zu  %s: %s%s", p->wave[i], e->revision, e->description, mk);
-        else
-            term_line(out, "  %s: %s%s", e->revision, e->description, mk);
+    del_emit_text(out, DEL_EV_OUTPUT, "Would run %zu migration(s)%s:", p->nrun, jobs > 1 ? " (by wave)" : "");
+    if (jobs <= 1) {
+        for (size_t k = 0; k < p->nrun; k++)
+            plan_line(b, p, root, p->run[k], jobs, out);
+        return;
     }
+    /* by wave: wave 1's items, then wave 2's, ... (each in plan order) */
+    size_t waves = 0;
+    for (size_t k = 0; k < p->nrun; k++)
+        if (p->wave[p->run[k]] > waves)
+            waves = p->wave[p->run[k]];
+    for (size_t wv = 0; wv <= waves; wv++)
+        for (size_t k = 0; k < p->nrun; k++)
+            if (p->wave[p->run[k]] == wv)
+                plan_line(b, p, root, p->run[k], jobs, out);
 }
 
 static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st, const long *root)
@@ -210,39 +228,51 @@ static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st,
     json_arr_close(j);
 }
 
+/* -v: how long the phase that ends now took (since *t), then restart *t. */
+static void phase_done(const app *a, const char *name, double *t)
+{
+    double now = monotonic_seconds();
+    if (a->o->verbose)
+        del_emit_text(a->o->notify, DEL_EV_DEBUG, "phase %s: %.1f ms", name, (now - *t) * 1000.0);
+    *t = now;
+}
+
 int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
 {
+    double t = monotonic_seconds();
     bundle b;
     plan p = {0};
     vstate st = {0};
     json js = {0};
     int use_json = a->o->json;
     int code = 0;
-    FILE *out = use_json ? NULL : stdout;
+    const del_notify *out = a->o->notify; /* the JSON renderer keeps only the document */
     /* the server starts a backend while we read the bundle */
     PGresult *res_drain;
     long *root = NULL; /* per revision: the HELD one it waits for */
     memset(&b, 0, sizeof b);
     PGconn *conn = app_connect_start(a, "upgrade", err);
     if (!conn) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     /* a stale bundle stops --strict before anything is read or run */
     if (!a->o->bundle && report_stale(a, u, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
     /* the run keeps this bundle folder, whatever a build puts in its place */
     if (bundle_open_kept(a->bundle_dir, &b, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
+    phase_done(a, "read bundle", &t);
     conn = app_connect_finish(a, conn, err);
     if (!conn) {
-        code = err->code;
+        code = -1;
         goto done;
     }
+    phase_done(a, "connect", &t);
     /* the server answers the state query while we build the DAG */
     const char *schema = a->cfg.version_table_schema;
     int sent = u->dry_run ? -1 : store_begin_run_send(conn, schema);
@@ -250,19 +280,20 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         if (sent == 0)
             while ((res_drain = PQgetResult(conn)))
                 PQclear(res_drain);
-        code = err->code;
+        code = -1;
         goto done;
     }
     store_token token = {0};
     if (u->dry_run ? store_read_state(conn, schema, &st, err) != 0
-                   : store_begin_run_finish(conn, schema, sent, u->lock_timeout, a->o->quiet || use_json,
+                   : store_begin_run_finish(conn, schema, sent, u->lock_timeout, a->o->notify,
                                             &st, &token, err) != 0) {
-        code = err->code;
+        code = -1;
         goto done;
     }
+    phase_done(a, u->dry_run ? "check and state" : "check, lock and state", &t);
     if (plan_make(&b, &st, u->target, &p, err) != 0 ||
-        report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, err) != 0) {
-        code = err->code;
+        report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, a->o->notify, err) != 0) {
+        code = -1;
         goto done;
     }
     if (plan_needs_alembic(&b, &p)) {
@@ -270,12 +301,13 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         int exists = 0;
         if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
             strvec_clear(&heads);
-            code = err->code;
+            code = -1;
             goto done;
         }
         plan_check_alembic(&b, &p, &heads, exists);
         strvec_clear(&heads);
     }
+    phase_done(a, "plan", &t);
     int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
     root = held_roots(&b, &p, &st);
     if (use_json) {
@@ -290,25 +322,25 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         nheld += held(&b, &st, p.run[k]) != NULL;
     if (u->dry_run) {
         if (out)
-            print_plan(&b, &p, &st, root, jobs, out);
+            print_plan(&b, &p, root, jobs, out);
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (out)
-                term_line(out, "%s", msg);
+                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
             free(msg);
         }
         for (size_t k = 0; k < p.nrun && out; k++) {
             if (!held(&b, &st, p.run[k]))
                 continue;
             char *msg = held_message(&b, &p, &st, root, p.run[k]);
-            term_line(out, "%s", msg);
+            del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
             free(msg);
         }
-        code = p.nblocked || nheld ? DEL_EFAILED : 0;
+        code = p.nblocked || nheld ? -1 : 0;
         if (p.nblocked)
-            del_fail(err, DEL_EFAILED, "%zu migration(s) would be BLOCKED", p.nblocked);
+            del_fail(err, DEL_KIND_ALEMBIC, "%zu migration(s) would be BLOCKED", p.nblocked);
         else if (nheld)
-            del_fail(err, DEL_EFAILED, "%zu migration(s) are HELD", nheld);
+            del_fail(err, DEL_KIND_MIGRATION, "%zu migration(s) are HELD", nheld);
         goto done;
     }
     if (nheld) {
@@ -318,34 +350,32 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                 continue;
             char *msg = held_message(&b, &p, &st, root, p.run[k]);
             if (!use_json)
-                term_line(stdout, "%s", msg);
+                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
             if (first)
-                del_fail(err, DEL_EFAILED, "%s", msg);
+                del_fail(err, DEL_KIND_MIGRATION, "%s", msg);
             first = 0;
             free(msg);
         }
-        if (!use_json)
-            err->msg[0] = '\0'; /* already printed */
-        code = DEL_EFAILED;
+        err->reported = !use_json; /* already printed */
+        code = -1;
         goto done;
     }
     if (p.nblocked) {
         for (size_t k = 0; k < p.nblocked; k++) {
             char *msg = plan_blocked_message(&b, &p, k);
             if (!use_json)
-                term_line(stdout, "%s", msg);
+                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
             if (k == 0)
-                del_fail(err, DEL_EFAILED, "%s", msg);
+                del_fail(err, DEL_KIND_ALEMBIC, "%s", msg);
             free(msg);
         }
-        if (!use_json)
-            err->msg[0] = '\0'; /* already printed */
-        code = DEL_EFAILED;
+        err->reported = !use_json; /* already printed */
+        code = -1;
         goto done;
     }
     if (!p.nrun) {
         if (out && !a->o->quiet)
-            printf("Nothing to do: all %zu migrations are applied.\n", b.mf.n);
+            del_emit_text(out, DEL_EV_NOTE, "Nothing to do: all %zu migrations are applied.", b.mf.n);
         goto done;
     }
     if (use_json)
@@ -360,24 +390,28 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                                : a->cfg.timeout ? config_duration_seconds(a->cfg.timeout) : 0,
                     .schema = schema,
                     .token = token,
-                    .out = out,
+                    .notify = out,
                     .js = use_json ? &js : NULL};
     exec_result res;
     code = executor_run(&b, &p, conn, &eo, &res, err);
+    phase_done(a, "run", &t);
     if (use_json)
         json_arr_close(&js);
-    if (code == DEL_EFAILED && !use_json)
-        err->msg[0] = '\0'; /* the FAILED line said it */
+    if (code != 0 && err->kind == DEL_KIND_MIGRATION)
+        err->reported = !use_json; /* the FAILED line said it */
 done:
     if (use_json) {
         if (!js.depth) {
             json_obj_open(&js, NULL);
             json_str(&js, "command", "upgrade");
         }
-        json_int(&js, "exit_code", code);
+        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
         json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
+        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
+        if (code && err->hint[0])
+            json_str(&js, "hint", err->hint);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
     }
     if (conn)
         PQfinish(conn);

@@ -15,18 +15,20 @@
 #include "inspect.h"
 #include "json.h"
 #include "loader.h"
+#include "manifest_cache.h"
 #include "store.h"
 #include "term.h"
 
 typedef struct report {
     json *js;
+    const del_notify *notify;
     size_t problems, warnings;
 } report;
 
 static void problem(report *r, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void problem(report *r, const char *kind, const char *fmt, ...)
 {
-    char msg[2048];
+    char msg[DEL_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -42,30 +44,17 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
         json_str(r->js, "kind", kind);
         json_str(r->js, "message", msg);
         json_obj_close(r->js);
-    } else {
-        term_line(stdout, "%s: %s", kind, msg);
     }
+    del_event ev = {.type = DEL_EV_CHECK_PROBLEM, .field = kind, .message = msg,
+                    .severity = warning ? DEL_SEV_WARNING : DEL_SEV_ERROR};
+    del_emit(r->notify, &ev);
 }
 
-static void check_listing(report *r, const char *dir, const manifest *mf)
+/* verify's checker: every problem, collected */
+static int collect(void *payload, const char *check, const del_err *e)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!has_suffix(de->d_name, ".so"))
-            continue;
-        int listed = 0;
-        for (size_t i = 0; i < mf->n && !listed; i++)
-            listed = !strcmp(mf->m[i].file, de->d_name);
-        for (size_t i = 0; i < mf->nlibs && !listed; i++)
-            listed = !strcmp(mf->libs[i].file, de->d_name); /* a library at the top */
-        if (!listed)
-            problem(r, "unlisted", "%s/%s: a plugin that manifest.yaml does not list; remove it or rebuild the bundle",
-                    dir, de->d_name);
-    }
-    closedir(d);
+    problem(payload, check, "%s", e->msg);
+    return 0;
 }
 
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
@@ -85,7 +74,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
     for (size_t i = 0; i < mf->n; i++) {
         const mentry *m = &mf->m[i];
         const vrow *row = store_find(&st, m->revision);
-        if (!row || strcmp(row->status, "success"))
+        if (!row || !row->succeeded)
             continue;
         /* the manifest's entry, and the file as it is now */
         const char *now = actual[i][0] ? actual[i] : m->sha256;
@@ -106,7 +95,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
 int cmd_verify(app *a, const verify_args *v, del_err *err)
 {
     json js = {0};
-    report r = {.js = a->o->json ? &js : NULL};
+    report r = {.js = a->o->json ? &js : NULL, .notify = a->o->notify};
     if (r.js) {
         json_obj_open(&js, NULL);
         json_str(&js, "command", "verify");
@@ -148,14 +137,15 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (mf.abi != (int)DM_ABI_VERSION)
         problem(&r, "abi", "%s/manifest.yaml: bundle ABI %d, but this delembic speaks ABI %u; rebuild the bundle",
                 dir, mf.abi, DM_ABI_VERSION);
-    check_listing(&r, dir, &mf);
+    bundle_checker all = {collect, &r, 0}; /* a missing file: the file checks below say it */
+    bundle_check_listing(dir, &mf, &all);
     /* each file: present, inside, permissions, ELF, sha256 */
-    actual = xcalloc(mf.n ? mf.n : 1, 65);
-    inspect_item *ok_items = xcalloc(mf.n ? mf.n : 1, sizeof *ok_items);
-    size_t *ok_idx = xcalloc(mf.n ? mf.n : 1, sizeof *ok_idx);
+    actual = xcalloc(mf.n, 65);
+    inspect_item *ok_items = xcalloc(mf.n, sizeof *ok_items);
+    size_t *ok_idx = xcalloc(mf.n, sizeof *ok_idx);
     size_t nok = 0;
     /* the libraries it lists: each verified as a plugin is */
-    char *lib_failed = xcalloc(mf.nlibs ? mf.nlibs : 1, 1);
+    char *lib_failed = xcalloc(mf.nlibs, 1);
     for (size_t i = 0; i < mf.nlibs; i++)
         if ((lib_failed[i] = loader_check_library(dir, &mf, i, &e) != 0))
             problem(&r, "library", "%s", e.msg);
@@ -213,16 +203,7 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     if (bundle_build_dag(&mf, &g, &e) != 0) {
         problem(&r, "dag", "%s/manifest.yaml: %s", dir, e.msg);
     } else {
-        for (size_t i = 0; i < mf.n; i++)
-            for (size_t k = 0; k < g.nodes[i].external.n; k++) {
-                const char *x = g.nodes[i].external.v[k];
-                if (!strvec_contains(&mf.m[i].alembic, x))
-                    problem(&r, "dependency", "%s depends on %s, which is neither a migration in this bundle nor one of its Alembic revisions",
-                            mf.m[i].revision, x);
-                else if (mf.has_alembic && mf.graph.n && algraph_find(&mf.graph, x) < 0)
-                    problem(&r, "dependency", "%s depends on Alembic revision %s, which the manifest's graph lacks",
-                            mf.m[i].revision, x);
-            }
+        bundle_check_dependencies(dir, &mf, &g, &all);
         dag_free(&g);
     }
     /* from a project: sources edited since the build, as upgrade says */
@@ -246,20 +227,22 @@ summary:
         json_int(&js, "problem_count", (long long)r.problems);
         json_int(&js, "warnings", (long long)r.warnings);
         json_bool(&js, "ok", r.problems == 0);
-        json_int(&js, "exit_code", r.problems ? DEL_EUSAGE : 0);
+        json_int(&js, "exit_code", r.problems ? DEL_EXIT_USAGE : 0);
+        json_str(&js, "error_kind", r.problems ? del_kind_name(DEL_KIND_BUNDLE) : NULL);
         json_str(&js, "error", r.problems ? msg : NULL);
         json_obj_close(&js);
-        json_print(&js);
+        json_emit(&js, a->o->notify);
     } else {
-        term_line(stdout, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
                have_mf ? mf.n : 0, r.problems, r.warnings, dir);
     }
     free(actual);
     if (have_mf)
         manifest_free(&mf);
     if (r.problems) {
-        del_fail(err, DEL_EUSAGE, "%s", "");
-        return DEL_EUSAGE;
+        del_fail(err, DEL_KIND_BUNDLE, "%zu problem(s)", r.problems);
+        err->reported = 1; /* each problem had its line */
+        return -1;
     }
     return 0;
 }

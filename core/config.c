@@ -111,7 +111,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
     if (yaml_parse(name, text, len, &root, err) != 0)
         goto fail;
     if (!root) {
-        del_fail(err, DEL_EUSAGE, "%s: the file is empty; it needs a section such as '%s:' (run 'delembic init')",
+        del_fail(err, DEL_KIND_CONFIG, "%s: the file is empty; it needs a section such as '%s:' (run 'delembic init')",
                  name, cfg->section);
         goto fail;
     }
@@ -124,7 +124,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
         for (size_t i = 0; i < root->n && l < sizeof names; i++)
             l += (size_t)snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "",
                                   root->keys[i]->value);
-        del_fail(err, DEL_EUSAGE, "%s: no section '%s'; sections here: %s (choose one with -n NAME)",
+        del_fail(err, DEL_KIND_CONFIG, "%s: no section '%s'; sections here: %s (choose one with -n NAME)",
                  name, cfg->section, root->n ? names : "none");
         goto fail;
     }
@@ -164,7 +164,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
             continue;
         if (!*s) {
             const ynode *v = ymap_get(sec, fields[i].key);
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' is empty; give a value or remove it",
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' is empty; give a value or remove it",
                      name, v->line, v->col, fields[i].key);
             goto fail;
         }
@@ -176,14 +176,14 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
     for (int i = 0; i < 3; i++) {
         if (tvals[i] && !valid_interval(tvals[i])) {
             const ynode *v = ymap_get(sec, timeouts[i]);
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a duration like 30s, 500ms or 5min, not '%.40s'",
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a duration like 30s, 500ms or 5min, not '%.40s'",
                      name, v->line, v->col, timeouts[i], tvals[i]);
             goto fail;
         }
     }
     if (cfg->timeout && config_duration_seconds(cfg->timeout) <= 0) {
         const ynode *v = ymap_get(sec, "timeout");
-        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'timeout' must be more than zero; remove it for no limit",
+        del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'timeout' must be more than zero; remove it for no limit",
                  name, v->line, v->col);
         goto fail;
     }
@@ -193,7 +193,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
         bad_schema |= (unsigned char)*p < 0x20 || *p == 0x7f;
     if (bad_schema) {
         const ynode *v = ymap_get(sec, "version_table_schema");
-        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'version_table_schema' must be a schema name of at most %d bytes without control characters",
+        del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'version_table_schema' must be a schema name of at most %d bytes without control characters",
                  name, v ? v->line : 0, v ? v->col : 0, PG_NAME_MAX);
         goto fail;
     }
@@ -202,7 +202,7 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
               *p == '_' || *p == '.')) {
             const ynode *v = ymap_get(sec, "alembic_version_table");
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field 'alembic_version_table' must be a table name (letters, digits, _ and an optional schema.)",
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'alembic_version_table' must be a table name (letters, digits, _ and an optional schema.)",
                      name, v ? v->line : 0, v ? v->col : 0);
             goto fail;
         }
@@ -288,25 +288,25 @@ static int read_found_config(const char *path, char **text, size_t *len, del_err
     int rc = -1, fd = -1;
     if (stat(path, &st) == 0 && !trusted_owner(&st)) {
         owner_name(st.st_uid, who, sizeof who);
-        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
+        del_fail(err, DEL_KIND_CONFIG, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
                  path, who, DEL_CONFIG_FILE, dir);
     } else if (stat(dir, &dst) != 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot read its folder %s: %s", path, dir, strerror(errno));
+        del_fail(err, DEL_KIND_CONFIG, "%s: cannot read its folder %s: %s", path, dir, strerror(errno));
     } else if (!trusted_owner(&dst)) {
         owner_name(dst.st_uid, who, sizeof who);
-        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but its folder %s is owned by %s; " CONFIG_UNTRUSTED_HINT,
+        del_fail(err, DEL_KIND_CONFIG, "%s: found by walking up, but its folder %s is owned by %s; " CONFIG_UNTRUSTED_HINT,
                  path, dir, who, DEL_CONFIG_FILE, dir);
     } else if (who_else_writes(&dst)) {
-        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but its folder %s is writable by %s; " CONFIG_UNTRUSTED_HINT,
+        del_fail(err, DEL_KIND_CONFIG, "%s: found by walking up, but its folder %s is writable by %s; " CONFIG_UNTRUSTED_HINT,
                  path, dir, who_else_writes(&dst), DEL_CONFIG_FILE, dir);
     } else if ((fd = open_regular(path, &st, err)) < 0) {
         /* a FIFO, a device, a folder: refused without opening it */
     } else if (!trusted_owner(&st)) { /* what was opened, should it have changed */
         owner_name(st.st_uid, who, sizeof who);
-        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
+        del_fail(err, DEL_KIND_CONFIG, "%s: found by walking up, but it is owned by %s; " CONFIG_UNTRUSTED_HINT,
                  path, who, DEL_CONFIG_FILE, dir);
     } else if (who_else_writes(&st)) {
-        del_fail(err, DEL_EUSAGE, "%s: found by walking up, but it is writable by %s; " CONFIG_UNTRUSTED_HINT,
+        del_fail(err, DEL_KIND_CONFIG, "%s: found by walking up, but it is writable by %s; " CONFIG_UNTRUSTED_HINT,
                  path, who_else_writes(&st), DEL_CONFIG_FILE, dir);
     } else {
         rc = read_fd(fd, path, &st, CONFIG_MAX_BYTES, text, len, err);
@@ -324,18 +324,20 @@ int config_load(const char *explicit_path, const char *section, int allow_missin
     memset(cfg, 0, sizeof *cfg);
     if (explicit_path) {
         if (!entry_exists(explicit_path))
-            return del_fail(err, DEL_EUSAGE, "%s: config file not found (given with -c)", explicit_path);
+            return del_fail(err, DEL_KIND_CONFIG, "%s: config file not found (given with -c)", explicit_path);
         path = path_absolute(explicit_path);
     } else {
         path = config_find(".");
     }
     if (!path) {
-        if (!allow_missing)
-            return del_fail(err, DEL_EUSAGE,
-                            "no %s in this folder or above; run 'delembic init' or pass -c FILE",
-                            DEL_CONFIG_FILE);
+        if (!allow_missing) {
+            char *cwd = path_absolute(".");
+            del_fail(err, DEL_KIND_CONFIG, "no %s found in %s or any parent folder", DEL_CONFIG_FILE, cwd);
+            free(cwd);
+            return del_hint(err, "run 'delembic init' or pass -c FILE");
+        }
         if (section && strcmp(section, DEL_DEFAULT_SECTION) != 0)
-            return del_fail(err, DEL_EUSAGE, "section '%s' asked for with -n, but no %s was found",
+            return del_fail(err, DEL_KIND_CONFIG, "section '%s' asked for with -n, but no %s was found",
                             section, DEL_CONFIG_FILE);
         char *cwd = path_absolute(".");
         set_defaults(cfg, cwd);

@@ -64,10 +64,11 @@ static size_t heap_pop(heap *h)
     return top;
 }
 
-static const char *const *sort_names;
-static int by_name(const void *a, const void *b)
+/* qsort_r's comparison: arg is the names the indices point into */
+static int by_name(const void *a, const void *b, void *arg)
 {
-    return natural_cmp(sort_names[*(const size_t *)a], sort_names[*(const size_t *)b]);
+    const char *const *names = arg;
+    return natural_cmp(names[*(const size_t *)a], names[*(const size_t *)b]);
 }
 
 static void name_cycle(const dag *g, const char *placed, del_err *err)
@@ -103,7 +104,7 @@ static void name_cycle(const dag *g, const char *placed, del_err *err)
             }
     } while (c != cur);
     sbuf_printf(&b, "%s", g->nodes[cur].revision);
-    del_fail(err, DEL_EUSAGE, "dependency cycle: %s (each depends on the next); remove one of these depends_on entries",
+    del_fail(err, DEL_KIND_BUNDLE, "dependency cycle: %s (each depends on the next); remove one of these depends_on entries",
              b.s);
     sbuf_free(&b);
     free(step);
@@ -114,26 +115,26 @@ int dag_build(dag *g, size_t n, const char *const *revisions,
 {
     memset(g, 0, sizeof *g);
     g->n = n;
-    g->nodes = xcalloc(n ? n : 1, sizeof *g->nodes);
+    g->nodes = xcalloc(n, sizeof *g->nodes);
     for (size_t i = 0; i < n; i++) {
         g->nodes[i].revision = revisions[i];
         long prev = strmap_get(&g->index, revisions[i]);
         if (prev >= 0) {
-            del_fail(err, DEL_EUSAGE, "revision %s is defined twice (entries %ld and %zu)",
+            del_fail(err, DEL_KIND_BUNDLE, "revision %s is defined twice (entries %ld and %zu)",
                      revisions[i], prev + 1, i + 1);
             dag_free(g);
             return -1;
         }
         strmap_put(&g->index, revisions[i], (long)i);
     }
-    size_t *indeg = xcalloc(n ? n : 1, sizeof *indeg);
-    size_t **rdeps = xcalloc(n ? n : 1, sizeof *rdeps);
-    size_t *nr = xcalloc(n ? n : 1, sizeof *nr), *capr = xcalloc(n ? n : 1, sizeof *capr);
+    size_t *indeg = xcalloc(n, sizeof *indeg);
+    size_t **rdeps = xcalloc(n, sizeof *rdeps);
+    size_t *nr = xcalloc(n, sizeof *nr), *capr = xcalloc(n, sizeof *capr);
     for (size_t i = 0; i < n; i++) {
         size_t cnt = 0;
         for (const char *const *d = deps[i]; d && *d; d++)
             cnt++;
-        g->nodes[i].deps = xcalloc(cnt ? cnt : 1, sizeof(size_t));
+        g->nodes[i].deps = xcalloc(cnt, sizeof(size_t));
         for (const char *const *d = deps[i]; d && *d; d++) {
             long j = strmap_get(&g->index, *d);
             if (j < 0) {
@@ -157,22 +158,21 @@ int dag_build(dag *g, size_t n, const char *const *revisions,
         }
     }
     /* natural rank of each name */
-    size_t *byname = xmalloc((n ? n : 1) * sizeof *byname);
-    size_t *namerank = xmalloc((n ? n : 1) * sizeof *namerank);
+    size_t *byname = xmalloc(n * sizeof *byname);
+    size_t *namerank = xmalloc(n * sizeof *namerank);
     for (size_t i = 0; i < n; i++)
         byname[i] = i;
-    sort_names = revisions;
-    qsort(byname, n, sizeof *byname, by_name);
+    qsort_r(byname, n, sizeof *byname, by_name, (void *)revisions);
     for (size_t i = 0; i < n; i++)
         namerank[byname[i]] = i;
 
-    heap h = {xmalloc((n ? n : 1) * sizeof(size_t)), 0, namerank};
+    heap h = {xmalloc(n * sizeof(size_t)), 0, namerank};
     for (size_t i = 0; i < n; i++)
         if (indeg[i] == 0)
             heap_push(&h, i);
-    g->order = xmalloc((n ? n : 1) * sizeof *g->order);
-    g->rank = xmalloc((n ? n : 1) * sizeof *g->rank);
-    char *placed = xcalloc(n ? n : 1, 1);
+    g->order = xmalloc(n * sizeof *g->order);
+    g->rank = xmalloc(n * sizeof *g->rank);
+    char *placed = xcalloc(n, 1);
     size_t k = 0;
     while (h.n) {
         size_t x = heap_pop(&h);
@@ -186,7 +186,7 @@ int dag_build(dag *g, size_t n, const char *const *revisions,
     int rc = 0;
     if (k < n) {
         name_cycle(g, placed, err);
-        rc = -1;
+        rc = DAG_CYCLE;
     }
     for (size_t i = 0; i < n; i++)
         free(rdeps[i]);

@@ -25,8 +25,10 @@ typedef struct dag {
     strmap index;           /* revision -> node index */
 } dag;
 
+/* dag_build's return when the error is a cycle (other errors: -1) */
+#define DAG_CYCLE (-2)
 /* revisions[i] with deps[i] (NULL-terminated arrays, or strvecs via the
- * manifest helper). Duplicates and cycles are errors. */
+ * manifest helper). Duplicates and cycles are errors: 0, -1 or DAG_CYCLE. */
 int dag_build(dag *g, size_t n, const char *const *revisions,
               const char *const *const *deps, del_err *err);
 void dag_free(dag *g);

@@ -1,6 +1,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <libpq-events.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,9 @@ char *db_normalize_url(const char *url)
 }
 
 /* The URL as written, by precedence; NULL for libpq's defaults. */
-static const char *choose_raw(const char *cli, const char *section_url, const char **source)
+static const char *choose_raw(const char *cli, const char *env, const char *section_url,
+                              const char **source)
 {
-    const char *env = getenv("DELEMBIC_DATABASE_URL");
     if (cli && *cli) {
         *source = "--database";
         return cli;
@@ -40,15 +41,15 @@ static const char *choose_raw(const char *cli, const char *section_url, const ch
     return NULL;
 }
 
-char *db_choose_url(const char *cli, const char *section_url, const char **source)
+char *db_choose_url(const char *cli, const char *env, const char *section_url, const char **source)
 {
-    return db_normalize_url(choose_raw(cli, section_url, source));
+    return db_normalize_url(choose_raw(cli, env, section_url, source));
 }
 
-char *db_choose_driver(const char *cli, const char *section_url)
+char *db_choose_driver(const char *cli, const char *env, const char *section_url)
 {
     const char *source;
-    const char *url = choose_raw(cli, section_url, &source);
+    const char *url = choose_raw(cli, env, section_url, &source);
     if (!url)
         return NULL;
     const char *plus = strchr(url, '+');
@@ -119,7 +120,7 @@ char *db_sqlalchemy_url(const char *url, const char *driver, del_err *err)
 {
     if (driver && (!*driver || strspn(driver, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(driver))) {
         char *shown = db_redact_text(driver, NULL);
-        del_fail(err, DEL_EUSAGE, "the database URL's driver '+%.40s' is not a SQLAlchemy driver name; write postgresql+psycopg2://... or postgresql://...",
+        del_fail(err, DEL_KIND_DATABASE, "the database URL's driver '+%.40s' is not a SQLAlchemy driver name; write postgresql+psycopg2://... or postgresql://...",
                  shown);
         free(shown);
         return NULL;
@@ -433,7 +434,7 @@ int db_check_url(const char *url, del_err *err)
             while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
                 msg[--l] = '\0';
         }
-        del_fail(err, DEL_EUSAGE, "bad database URL '%s': %s; use postgresql://user@host:port/dbname",
+        del_fail(err, DEL_KIND_DATABASE, "bad database URL '%s': %s; use postgresql://user@host:port/dbname",
                  red, msg ? msg : "cannot parse it");
         redact_err(err, url); /* libpq may quote the URL, or a piece of the password */
         free(red);
@@ -468,23 +469,45 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-PGconn *db_connect_start(const char *url, const char *application_name, del_err *err)
+/* connect_timeout (seconds, as text) or NULL; it comes before the URL, so a
+ * connect_timeout written in the URL wins */
+static PGconn *connect_start(const char *url, const char *application_name, const char *timeout,
+                             del_err *err)
 {
     if (db_check_url(url, err) != 0)
         return NULL;
-    const char *keys[] = {"dbname", "fallback_application_name", "application_name", NULL};
-    const char *vals[] = {url, "delembic", application_name, NULL};
-    if (!url) {
-        keys[0] = "fallback_application_name";
-        vals[0] = "delembic";
-        keys[1] = "application_name";
-        vals[1] = application_name;
-        keys[2] = NULL;
+    const char *keys[5], *vals[5];
+    size_t k = 0;
+    if (timeout) {
+        keys[k] = "connect_timeout";
+        vals[k++] = timeout;
     }
+    if (url) {
+        keys[k] = "dbname";
+        vals[k++] = url;
+    }
+    keys[k] = "fallback_application_name";
+    vals[k++] = "delembic";
+    keys[k] = "application_name";
+    vals[k++] = application_name;
+    keys[k] = NULL;
+    vals[k] = NULL;
     PGconn *conn = PQconnectStartParams(keys, vals, 1);
     if (!conn)
-        del_fail(err, DEL_EUSAGE, "cannot connect: out of memory");
+        del_fail(err, DEL_KIND_DATABASE, "cannot connect: out of memory");
     return conn;
+}
+
+PGconn *db_connect_start(const char *url, const char *application_name, del_err *err)
+{
+    return connect_start(url, application_name, NULL, err);
+}
+
+PGconn *db_connect_within(const char *url, const char *application_name, int seconds, del_err *err)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%d", seconds);
+    return db_connect_finish(connect_start(url, application_name, t, err), url, err);
 }
 
 PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err)
@@ -505,7 +528,7 @@ PGconn *db_connect_finish(PGconn *conn, const char *url, del_err *err)
         char line[1024];
         first_line(PQerrorMessage(conn), line, sizeof line);
         char *red = db_redact(url);
-        del_fail(err, DEL_EUSAGE, "cannot connect to the database %s: %s; check --database, DELEMBIC_DATABASE_URL or the section's 'database'",
+        del_fail(err, DEL_KIND_DATABASE, "cannot connect to the database %s: %s; check --database, DELEMBIC_DATABASE_URL or the section's 'database'",
                  red, line);
         redact_err(err, url);
         free(red);
@@ -559,16 +582,40 @@ void db_result_message(PGconn *conn, const PGresult *res, char *buf, size_t bufs
     strvec_clear(&secrets);
 }
 
+/* the libpq event procedure that keys the trace's instance data */
+static int trace_proc(PGEventId id, void *info, void *pass)
+{
+    (void)id;
+    (void)info;
+    (void)pass;
+    return 1;
+}
+
+void db_trace(PGconn *conn, const del_notify *n)
+{
+    if (conn && n && PQregisterEventProc(conn, trace_proc, "delembic trace", NULL))
+        PQsetInstanceData(conn, trace_proc, (void *)n);
+}
+
+void db_trace_sql(PGconn *conn, const char *sql, double seconds)
+{
+    const del_notify *n = conn ? PQinstanceData(conn, trace_proc) : NULL;
+    if (n)
+        del_emit_text(n, DEL_EV_DEBUG, "sql (%.1f ms): %s", seconds * 1000.0, sql);
+}
+
 PGresult *db_query(PGconn *conn, const char *sql, int nparams, const char *const *params,
                    del_err *err)
 {
+    double t0 = monotonic_seconds();
     PGresult *res = nparams > 0 ? PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0)
                                 : PQexec(conn, sql);
+    db_trace_sql(conn, sql, monotonic_seconds() - t0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         char msg[1024];
         db_result_message(conn, res, msg, sizeof msg);
-        del_fail(err, DEL_EUSAGE, "database: %s", msg);
+        del_fail(err, DEL_KIND_DATABASE, "database: %s", msg);
         PQclear(res);
         return NULL;
     }

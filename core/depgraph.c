@@ -109,8 +109,8 @@ int depgraph_from_manifest(depgraph *g, const manifest *mf, dg_status_fn status,
     const algraph *ag = &mf->graph;
 
     /* the Alembic revisions, base first */
-    const char **arevs = xcalloc(ag->n ? ag->n : 1, sizeof *arevs);
-    const char *const **adeps = xcalloc(ag->n ? ag->n : 1, sizeof *adeps);
+    const char **arevs = xcalloc(ag->n, sizeof *arevs);
+    const char *const **adeps = xcalloc(ag->n, sizeof *adeps);
     for (size_t i = 0; i < ag->n; i++) {
         arevs[i] = ag->nodes[i].rev;
         adeps[i] = (const char *const *)ag->nodes[i].down.v;
@@ -129,8 +129,8 @@ int depgraph_from_manifest(depgraph *g, const manifest *mf, dg_status_fn status,
     dag_free(&ad);
 
     /* the migrations, in the DAG's stable order */
-    const char **revs = xcalloc(mf->n ? mf->n : 1, sizeof *revs);
-    const char *const **deps = xcalloc(mf->n ? mf->n : 1, sizeof *deps);
+    const char **revs = xcalloc(mf->n, sizeof *revs);
+    const char *const **deps = xcalloc(mf->n, sizeof *deps);
     for (size_t i = 0; i < mf->n; i++) {
         revs[i] = mf->m[i].revision;
         deps[i] = (const char *const *)mf->m[i].depends_on.v;
@@ -179,7 +179,7 @@ int depgraph_from_manifest(depgraph *g, const manifest *mf, dg_status_fn status,
 
 size_t *depgraph_dependents(const depgraph *g)
 {
-    size_t *nr = xcalloc(g->n ? g->n : 1, sizeof *nr);
+    size_t *nr = xcalloc(g->n, sizeof *nr);
     for (size_t i = 0; i < g->n; i++)
         for (size_t d = 0; d < g->nodes[i].ndeps; d++)
             nr[g->nodes[i].deps[d]]++;

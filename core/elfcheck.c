@@ -48,18 +48,18 @@ int elf_check_fd(int fd, const char *name, del_err *err)
     unsigned char h[64];
     ssize_t r = pread(fd, h, sizeof h, 0);
     if (r < 0)
-        return del_fail(err, DEL_EUSAGE, "%s: read error: %s", name, strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: read error: %s", name, strerror(errno));
     if (r < 20 || memcmp(h, ELFMAG, SELFMAG) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: not a shared object (no ELF header%s); rebuild it with 'delembic build'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: not a shared object (no ELF header%s); rebuild it with 'delembic build'",
                         name, r < 20 ? ", the file is truncated" : "");
     int cls = h[EI_CLASS];
     int host_cls = sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32;
     int data = h[EI_DATA];
     int host_data = (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) ? ELFDATA2LSB : ELFDATA2MSB;
     if (cls != ELFCLASS32 && cls != ELFCLASS64)
-        return del_fail(err, DEL_EUSAGE, "%s: corrupt ELF header (class %d)", name, cls);
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: corrupt ELF header (class %d)", name, cls);
     if (data != host_data)
-        return del_fail(err, DEL_EUSAGE, "%s: built for a %s-endian machine; this host is %s-endian. Rebuild the bundle for this host",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: built for a %s-endian machine; this host is %s-endian. Rebuild the bundle for this host",
                         name, data == ELFDATA2LSB ? "little" : "big", host_data == ELFDATA2LSB ? "little" : "big");
     unsigned type, machine;
     if (data == ELFDATA2LSB) {
@@ -70,11 +70,11 @@ int elf_check_fd(int fd, const char *name, del_err *err)
         machine = (unsigned)h[19] | (unsigned)h[18] << 8;
     }
     if (cls != host_cls || machine != HOST_MACHINE)
-        return del_fail(err, DEL_EUSAGE, "%s: built for %s (%d-bit); this host is %s (%d-bit). Rebuild the bundle for this host",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: built for %s (%d-bit); this host is %s (%d-bit). Rebuild the bundle for this host",
                         name, machine_name(machine), cls == ELFCLASS64 ? 64 : 32,
                         machine_name(HOST_MACHINE), host_cls == ELFCLASS64 ? 64 : 32);
     if (type != ET_DYN)
-        return del_fail(err, DEL_EUSAGE, "%s: an ELF file but not a shared object (type %u); build it with -shared -fPIC",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: an ELF file but not a shared object (type %u); build it with -shared -fPIC",
                         name, type);
     return 0;
 }
@@ -99,7 +99,7 @@ typedef struct image {
 
 static int malformed(const image *im, const char *what, del_err *err)
 {
-    return del_fail(err, DEL_EUSAGE, "%s: cannot load: a malformed ELF file (%s); rebuild it", im->name, what);
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot load: a malformed ELF file (%s); rebuild it", im->name, what);
 }
 
 /* Exactly n bytes at off, or -1. */
@@ -222,7 +222,7 @@ int elf_read_dynamic(int fd, const char *name, elf_dynamic *out, del_err *err)
     uint64_t names[ELF_MAX_NAMES];
     size_t nnames = 0;
     if (fstat(fd, &st) != 0 || st.st_size < 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", name, strerror(errno));
+        del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", name, strerror(errno));
         goto out;
     }
     im->size = (uint64_t)st.st_size;
@@ -250,7 +250,7 @@ int elf_read_dynamic(int fd, const char *name, elf_dynamic *out, del_err *err)
         case DT_FILTER:
         case DT_AUXILIARY:
             if (nnames == ELF_MAX_NAMES) {
-                del_fail(err, DEL_EUSAGE, "%s: needs more than %d libraries; link fewer", name, ELF_MAX_NAMES);
+                del_fail(err, DEL_KIND_BUNDLE, "%s: needs more than %d libraries; link fewer", name, ELF_MAX_NAMES);
                 goto out;
             }
             names[nnames++] = v;

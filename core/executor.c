@@ -58,27 +58,28 @@ typedef struct run {
     char lost_why[256];      /* the server's last word on it (a FATAL), or libpq's */
     PGconn *fresh;           /* for the records after that, or NULL */
     double interrupt_at;
-    int tty;
-    int progress_shown;
-    double last_plain_progress;
-    double plain_interval;   /* seconds between plain progress lines */
     char (*sha)[65];
 } run;
 
+/* A line about the run itself ("Interrupted ...", a warning of the parent). */
 static void out_line(run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void out_line(run *r, const char *fmt, ...)
 {
-    if (!r->o->out || r->o->quiet)
-        return;
-    if (r->progress_shown) {
-        fputs("\r\033[K", r->o->out);
-        r->progress_shown = 0;
-    }
     va_list ap;
     va_start(ap, fmt);
-    term_vline(r->o->out, fmt, ap); /* bundle and plugin text, escaped */
+    del_emit_vtext(r->o->notify, DEL_EV_RUN_NOTICE, fmt, ap);
     va_end(ap);
-    fflush(r->o->out);
+}
+
+/* A migration's event: revision i, with the revision named in the line when
+ * several run at once. */
+static void emit(run *r, del_event_type type, size_t i, double secs, const char *status,
+                 const char *msg)
+{
+    del_event ev = {.type = type, .revision = r->b->mf.m[i].revision,
+                    .description = r->b->mf.m[i].description, .seconds = secs, .status = status,
+                    .message = msg, .marked = r->o->jobs > 1};
+    del_emit(r->o->notify, &ev);
 }
 
 static void json_outcome(run *r, size_t i, const char *status, double secs, const char *msg)
@@ -92,15 +93,6 @@ static void json_outcome(run *r, size_t i, const char *status, double secs, cons
     json_num(j, "seconds", secs);
     json_str(j, "message", msg);
     json_obj_close(j);
-}
-
-static const char *mark(run *r, size_t i, char *buf, size_t n)
-{
-    if (r->o->jobs > 1)
-        snprintf(buf, n, "%s ", r->b->mf.m[i].revision);
-    else
-        buf[0] = '\0';
-    return buf;
 }
 
 /* Where the parent reads and writes state: its lock session, or once that is
@@ -267,10 +259,7 @@ static const char *stopped_why(run *r, const worker *w, char *buf, size_t n)
 static void on_result(run *r, worker *w, const wmsg *m)
 {
     size_t i = (size_t)m->index;
-    char mk[256];
     double secs = m->ended - m->started;
-    char dur[32];
-    format_duration(secs, dur, sizeof dur);
     w->running = -1;
     w->xid = 0;
     w->open_xid = m->status == WRES_OK ? m->next_xid : 0;
@@ -286,13 +275,13 @@ static void on_result(run *r, worker *w, const wmsg *m)
     case WRES_OK:
         r->state[i] = M_DONE;
         r->res->applied++;
-        out_line(r, "  %sOK (%s)", mark(r, i, mk, sizeof mk), dur);
+        emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, NULL, NULL);
         json_outcome(r, i, "applied", secs, NULL);
         break;
     case WRES_SKIPPED:
         r->state[i] = M_DONE;
         r->res->skipped++;
-        out_line(r, "  %salready applied by another run", mark(r, i, mk, sizeof mk));
+        emit(r, DEL_EV_MIGRATION_SKIPPED, i, secs, NULL, m->text);
         json_outcome(r, i, "skipped", secs, m->text);
         break;
     case WRES_BUNDLE:
@@ -300,10 +289,10 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->res->bundle_error = 1;
         r->fatal = 1;
         r->stop = 1;
-        out_line(r, "  %sREFUSED: %s", mark(r, i, mk, sizeof mk), m->text);
+        emit(r, DEL_EV_MIGRATION_REFUSED, i, 0, NULL, m->text);
         json_outcome(r, i, "refused", 0, m->text);
         if (!r->err->msg[0])
-            del_fail(r->err, DEL_EUSAGE, "%s", m->text);
+            del_fail(r->err, DEL_KIND_BUNDLE, "%s", m->text);
         break;
     case WRES_INTERRUPTED:
     case WRES_LOST_LOCK:
@@ -315,8 +304,7 @@ static void on_result(run *r, worker *w, const wmsg *m)
             if (store_recorded_by(state_db(r), r->o->schema, r->b->mf.m[i].revision, m->xid) == 1) {
                 r->state[i] = M_DONE;
                 r->res->applied++;
-                out_line(r, "  %sOK (%s; committed with its record, though its worker reported: %s)",
-                         mark(r, i, mk, sizeof mk), dur, m->text);
+                emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, "committed_with_record", m->text);
                 json_outcome(r, i, "applied", secs, NULL);
                 break;
             }
@@ -330,49 +318,27 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->state[i] = M_FAILED;
         r->res->failed++;
         r->stop = 1;
-        out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), text);
+        emit(r, DEL_EV_MIGRATION_FAILED, i, secs,
+             m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed", text);
         record_failure(r, i, m->started, text, m->sha256, hold);
         json_outcome(r, i, m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed",
                      secs, text);
         if (!r->err->msg[0])
-            del_fail(r->err, DEL_EFAILED, "%s failed: %s", r->b->mf.m[i].revision, text);
+            del_fail(r->err, DEL_KIND_MIGRATION, "%s failed: %s", r->b->mf.m[i].revision, text);
         break;
     }
 }
 
 static void show_progress(run *r, const wmsg *m)
 {
-    if (!r->o->out || r->o->quiet)
-        return;
-    const char *rev = r->b->mf.m[m->index].revision;
-    char done[64];
-    snprintf(done, sizeof done, "%lld", m->done);
-    if (r->tty) {
-        fputs("\r\033[K", r->o->out);
-        if (m->total > 0)
-            term_put(r->o->out, "  %s: %s of %lld %s (%.0f%%)", rev, done, m->total, m->text,
-                     100.0 * (double)m->done / (double)m->total);
-        else
-            term_put(r->o->out, "  %s: %s %s", rev, done, m->text);
-        fflush(r->o->out);
-        r->progress_shown = 1;
-    } else {
-        double now = monotonic_seconds();
-        if (now - r->last_plain_progress < r->plain_interval)
-            return;
-        r->last_plain_progress = now;
-        if (m->total > 0)
-            out_line(r, "  %s: %s of %lld %s", rev, done, m->total, m->text);
-        else
-            out_line(r, "  %s: %s %s", rev, done, m->text);
-    }
+    del_progress p = {.revision = r->b->mf.m[m->index].revision, .done = m->done, .total = m->total,
+                      .unit = m->text};
+    del_emit_progress(r->o->notify, &p);
 }
 
-/* The server session with this pid and start key (the worker's, as it told
- * us): a pid that another session took since never matches. */
-#define BACKEND_MATCH                                                                              \
-    " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
-    " WHERE " WORKER_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
+/* waiting for a terminated worker session to be gone: this often, this many times */
+#define BACKEND_GONE_POLL_MS 50
+#define BACKEND_GONE_TRIES 100
 
 /* End a worker's server session (after the worker died or was killed), and
  * wait until it is gone. Only the session the worker last reported: never a
@@ -381,30 +347,18 @@ static void terminate_backend(run *r, int pid, long long key)
 {
     if (pid <= 0 || key == 0)
         return;
-    char p[32], k[32];
-    snprintf(p, sizeof p, "%d", pid);
-    snprintf(k, sizeof k, "%lld", key);
-    const char *params[2] = {p, k};
     PGconn *conn = state_db(r);
-    PGresult *q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH,
-                               2, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(q) != PGRES_TUPLES_OK && !r->lost_lock) {
+    if (store_terminate_backend(conn, pid, key) != 0 && !r->lost_lock) {
         check_lock_session(r); /* the lock session itself may be gone: go on with a fresh one */
-        PQclear(q);
         conn = state_db(r);
-        q = PQexecParams(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)" BACKEND_MATCH, 2,
-                         NULL, params, NULL, NULL, 0);
+        store_terminate_backend(conn, pid, key);
     }
-    PQclear(q);
     if (!conn)
         return;
-    for (int tries = 0; tries < 100; tries++) {
-        q = PQexecParams(conn, "SELECT 1" BACKEND_MATCH, 2, NULL, params, NULL, NULL, 0);
-        int gone = !q || PQresultStatus(q) != PGRES_TUPLES_OK || PQntuples(q) == 0;
-        PQclear(q);
-        if (gone)
+    for (int tries = 0; tries < BACKEND_GONE_TRIES; tries++) {
+        if (store_backend_alive(conn, pid, key) != 1)
             return;
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, BACKEND_GONE_POLL_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
@@ -440,7 +394,7 @@ static void on_worker_gone(run *r, worker *w)
         r->fatal = 1;
         r->stop = 1;
         if (!r->err->msg[0])
-            del_fail(r->err, DEL_EUSAGE, "a worker process ended during start-up (%s)", why);
+            del_fail(r->err, DEL_KIND_BUNDLE, "a worker process ended during start-up (%s)", why);
         return;
     }
     if (w->running < 0)
@@ -461,13 +415,12 @@ static void on_worker_gone(run *r, worker *w)
     terminate_backend(r, w->backend_pid, w->backend_key);
     char st[32] = "";
     del_err e;
-    char mk[256];
     if (store_status_of(state_db(r), r->o->schema, r->b->mf.m[i].revision, st, sizeof st, &e) != 0)
         check_lock_session(r);
     if (strcmp(st, store_status_name(STORE_SUCCESS)) == 0) {
         r->state[i] = M_DONE;
         r->res->applied++;
-        out_line(r, "  %sOK (committed before its worker %s)", mark(r, i, mk, sizeof mk), why);
+        emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, monotonic_seconds() - w->started, "committed_before_exit", why);
         json_outcome(r, i, "applied", monotonic_seconds() - w->started, NULL);
         return;
     }
@@ -482,11 +435,11 @@ static void on_worker_gone(run *r, worker *w)
     } else {
         snprintf(msg, sizeof msg, "%s %s", r->b->mf.m[i].revision, why);
     }
-    out_line(r, "  %sFAILED: %s", mark(r, i, mk, sizeof mk), msg);
+    emit(r, DEL_EV_MIGRATION_FAILED, i, monotonic_seconds() - w->started, got_signal ? "interrupted" : "failed", msg);
     record_failure(r, i, now_seconds() - (monotonic_seconds() - w->started), msg, NULL, hold);
     json_outcome(r, i, got_signal ? "interrupted" : "failed", monotonic_seconds() - w->started, msg);
     if (!r->err->msg[0])
-        del_fail(r->err, DEL_EFAILED, "%s", msg);
+        del_fail(r->err, DEL_KIND_MIGRATION, "%s", msg);
 }
 
 static int spawn(run *r, size_t k)
@@ -535,8 +488,7 @@ static void follow_continuation(run *r, worker *w, const wmsg *m)
     w->started = monotonic_seconds();
     w->xid = w->open_xid; /* it runs in the transaction its commit opened */
     w->open_xid = 0;
-    const mentry *e = &r->b->mf.m[j];
-    out_line(r, "Running %s: %s", e->revision, e->description);
+    emit(r, DEL_EV_MIGRATION_STARTED, j, 0, NULL, NULL);
     wmsg next = {.type = WMSG_NEXT, .index = (int)j, .status = next_hint(r, j), .then = -1};
     reserve_continuation(r, w, &next);
     if (worker_send(w->fd, &next) != 0)
@@ -562,8 +514,7 @@ static void dispatch(run *r)
         w->xid = w->open_xid;
         w->open_xid = 0;
         reserve_continuation(r, w, &m);
-        const mentry *e = &r->b->mf.m[i];
-        out_line(r, "Running %s: %s", e->revision, e->description);
+        emit(r, DEL_EV_MIGRATION_STARTED, (size_t)i, 0, NULL, NULL);
         if (worker_send(w->fd, &m) != 0)
             on_worker_gone(r, w);
         if (r->stop)
@@ -597,8 +548,8 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
     memset(res, 0, sizeof *res);
     del_err_clear(err);
     run r = {.b = b, .p = p, .conn = state_conn, .o = o, .res = res, .err = err};
-    r.state = xcalloc(b->mf.n ? b->mf.n : 1, 1);
-    r.planned = xcalloc(b->mf.n ? b->mf.n : 1, 1);
+    r.state = xcalloc(b->mf.n, 1);
+    r.planned = xcalloc(b->mf.n, 1);
     for (size_t k = 0; k < p->nrun; k++)
         r.planned[p->run[k]] = 1;
     r.nw = (size_t)(o->jobs < 1 ? 1 : o->jobs);
@@ -611,18 +562,13 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
         r.w[k].running = -1;
         r.w[k].then = -1;
     }
-    r.tty = o->out && isatty(fileno(o->out));
-    /* plain progress lines every 5 s (DELEMBIC_PROGRESS_SECONDS overrides) */
-    const char *pi = getenv("DELEMBIC_PROGRESS_SECONDS");
-    r.plain_interval = pi && *pi ? atof(pi) : 5.0;
-    r.last_plain_progress = monotonic_seconds();
 
     got_signal = 0;
     if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
         free(r.state);
         free(r.planned);
         free(r.w);
-        return del_fail(err, DEL_EUSAGE, "cannot create a pipe: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "cannot create a pipe: %s", strerror(errno));
     }
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -720,7 +666,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 break;
             case WMSG_FATAL:
                 if (!err->msg[0])
-                    del_fail(err, DEL_EUSAGE, "%s", m.text);
+                    del_fail(err, DEL_KIND_BUNDLE, "%s", m.text);
                 r.fatal = 1;
                 r.stop = 1;
                 break;
@@ -730,7 +676,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 break;
             case WMSG_LOG:
                 if (m.index >= 0 && (size_t)m.index < b->mf.n)
-                    out_line(&r, "  %s: %s", b->mf.m[m.index].revision, m.text);
+                    emit(&r, DEL_EV_MIGRATION_LOG, (size_t)m.index, 0, NULL, m.text);
                 break;
             case WMSG_RESULT:
                 if (m.index != w->running)
@@ -756,8 +702,8 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 ;
         }
     }
-    if (r.progress_shown && o->out)
-        fputs("\r\033[K", o->out);
+    del_event fin = {.type = DEL_EV_RUN_FINISHED};
+    del_emit(o->notify, &fin);
     PQsetNoticeReceiver(state_conn, old_receiver, NULL);
     free(pfd);
     sigaction(SIGINT, &old_int, NULL);
@@ -771,20 +717,29 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
     if (r.fresh)
         PQfinish(r.fresh);
     if (res->interrupted_by) {
-        if (!err->msg[0] || err->code != DEL_EFAILED)
-            del_fail(err, 128 + res->interrupted_by, "interrupted by %s",
+        /* keep the FAILED line's message of an interrupted migration */
+        if (!err->msg[0] || err->kind != DEL_KIND_MIGRATION)
+            del_fail(err, DEL_KIND_INTERRUPTED, "interrupted by %s",
                      res->interrupted_by == SIGINT ? "SIGINT" : "SIGTERM");
-        err->code = 128 + res->interrupted_by;
-        return 128 + res->interrupted_by;
+        err->kind = DEL_KIND_INTERRUPTED;
+        err->signal = res->interrupted_by;
+        return -1;
     }
     if (r.lost_lock) {
-        del_fail(err, DEL_ELOCK, "lost the run lock: its session (server pid %d) ended: %s; the running migration(s) were rolled back and nothing was committed after that. Run 'delembic upgrade' again to finish",
+        del_fail(err, DEL_KIND_LOCK, "lost the run lock: its session (server pid %d) ended: %s; the running migration(s) were rolled back and nothing was committed after that",
                  o->token.pid, r.lost_why);
-        return DEL_ELOCK;
+        del_hint(err, "run 'delembic upgrade' again to finish");
+        return -1;
     }
-    if (r.fatal)
-        return err->code = DEL_EUSAGE;
-    if (res->failed)
-        return DEL_EFAILED;
+    if (r.fatal) {
+        if (!del_failed(err))
+            err->kind = DEL_KIND_BUNDLE;
+        return -1;
+    }
+    if (res->failed) {
+        if (!del_failed(err))
+            del_fail(err, DEL_KIND_MIGRATION, "%zu migration(s) failed", res->failed);
+        return -1;
+    }
     return 0;
 }

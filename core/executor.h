@@ -18,6 +18,7 @@
 
 #include "bundle.h"
 #include "json.h"
+#include "notify.h"
 #include "plan.h"
 #include "store.h"
 
@@ -31,7 +32,7 @@ typedef struct exec_opts {
     double timeout;          /* wall-clock seconds per migration; 0: none */
     const char *schema;      /* version_table_schema */
     store_token token;       /* the run's fence (its lock session) */
-    FILE *out;               /* human output (NULL: none) */
+    const del_notify *notify;/* what happens goes there */
     json *js;                /* --json: results appended here, or NULL */
 } exec_opts;
 
@@ -41,7 +42,8 @@ typedef struct exec_result {
     int bundle_error;
 } exec_result;
 
-/* Returns the exit code (0, 1, 2, 3, 130, 143); err holds the first error. */
+/* Returns 0, or -1 with err holding the first error (its kind: migration,
+ * lock, interrupted with the signal, bundle, database). */
 int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_opts *o,
                  exec_result *res, del_err *err);
 

@@ -476,7 +476,7 @@ static void pic_build(pic *p, const depgraph *dg, const graph_svg_opts *opts, in
         size_t over = p->o.collapse_over < GRAPH_SVG_MIN_CHAIN - 1 ? GRAPH_SVG_MIN_CHAIN - 1 : p->o.collapse_over;
         depgraph_chains(dg, over, &p->chains, &p->nchains);
     }
-    p->chain_node = xcalloc(p->nchains ? p->nchains : 1, sizeof *p->chain_node);
+    p->chain_node = xcalloc(p->nchains, sizeof *p->chain_node);
     size_t drawn = dg->n;
     for (size_t c = 0; c < p->nchains; c++) {
         for (size_t k = 1; k + 1 < p->chains[c].n; k++)
@@ -533,7 +533,7 @@ static int finish_svg(const pic *p, const char *in, size_t len, sbuf *out, del_e
     const char *end = in + len;
     const char *s = strstr(in, "<svg");
     if (!s || s >= end)
-        return del_fail(err, DEL_EUSAGE, "graph: Graphviz wrote no <svg> element");
+        return del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz wrote no <svg> element");
     if (p->o.standalone)
         sbuf_puts(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     long pending = -1;
@@ -541,7 +541,7 @@ static int finish_svg(const pic *p, const char *in, size_t len, sbuf *out, del_e
         if (!strncmp(s, "<!--", 4)) {
             const char *c = strstr(s + 4, "-->");
             if (!c || c >= end)
-                return del_fail(err, DEL_EUSAGE, "graph: Graphviz wrote an unterminated comment");
+                return del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz wrote an unterminated comment");
             s = c + 3;
             if (*s == '\n')
                 s++;
@@ -550,7 +550,7 @@ static int finish_svg(const pic *p, const char *in, size_t len, sbuf *out, del_e
         if (!strncmp(s, "<g id=\"", 7)) {
             const char *v = s + 7, *q = strchr(v, '"');
             if (!q || q >= end)
-                return del_fail(err, DEL_EUSAGE, "graph: Graphviz wrote an unterminated id");
+                return del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz wrote an unterminated id");
             sbuf id = {0};
             attr_value(v, q, &id);
             pending = id.s ? strmap_get(&p->title_of, id.s) : -1;
@@ -569,7 +569,7 @@ static int finish_svg(const pic *p, const char *in, size_t len, sbuf *out, del_e
         if (pending >= 0 && !strncmp(s, "<title>", 7)) {
             const char *c = strstr(s, "</title>");
             if (!c || c >= end)
-                return del_fail(err, DEL_EUSAGE, "graph: Graphviz wrote an unterminated title");
+                return del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz wrote an unterminated title");
             sbuf_puts(out, "<title>");
             xml_text(out, p->titles.v[pending]);
             sbuf_puts(out, "</title>");
@@ -595,7 +595,7 @@ static void graphviz_error(del_err *err, const char *what)
             last[--l] = '\0';
     }
     char *safe = clean(last ? last : "no message");
-    del_fail(err, DEL_EUSAGE, "graph: Graphviz could not %s the graph: %s", what, safe);
+    del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz could not %s the graph: %s", what, safe);
     free(safe);
     free(last);
 }
@@ -656,7 +656,7 @@ static int render_in_child(const depgraph *g, const graph_svg_opts *opts, sbuf *
 {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
-        return del_fail(err, DEL_EUSAGE, "graph: cannot make a pipe: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_BUNDLE, "graph: cannot make a pipe: %s", strerror(errno));
     fflush(stdout); /* what the caller buffered is written once, not twice */
     fflush(stderr);
     pid_t pid = fork();
@@ -664,7 +664,7 @@ static int render_in_child(const depgraph *g, const graph_svg_opts *opts, sbuf *
         int e = errno;
         close(fds[0]);
         close(fds[1]);
-        return del_fail(err, DEL_EUSAGE, "graph: cannot start a process to lay out the graph: %s", strerror(e));
+        return del_fail(err, DEL_KIND_BUNDLE, "graph: cannot start a process to lay out the graph: %s", strerror(e));
     }
     if (pid == 0) {
         close(fds[0]);
@@ -704,15 +704,15 @@ static int render_in_child(const depgraph *g, const graph_svg_opts *opts, sbuf *
     int rc = -1;
     if (in.len < sizeof h || in.len - sizeof h != h.len || (h.kind != 'O' && h.kind != 'E')) {
         if (WIFSIGNALED(status))
-            del_fail(err, DEL_EUSAGE, "graph: Graphviz crashed laying out the graph (signal %d)", WTERMSIG(status));
+            del_fail(err, DEL_KIND_BUNDLE, "graph: Graphviz crashed laying out the graph (signal %d)", WTERMSIG(status));
         else
-            del_fail(err, DEL_EUSAGE, "graph: the process laying out the graph ended without a result");
+            del_fail(err, DEL_KIND_BUNDLE, "graph: the process laying out the graph ended without a result");
     } else if (h.kind == 'E') {
-        del_fail(err, DEL_EUSAGE, "%.*s", (int)h.len, in.s + sizeof h);
+        del_fail(err, DEL_KIND_BUNDLE, "%.*s", (int)h.len, in.s + sizeof h);
     } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         /* all it had to say arrived, yet it did not end well (a memory
          * checker's verdict): the caller hears of it */
-        del_fail(err, DEL_EUSAGE, "graph: the process laying out the graph ended with status %d",
+        del_fail(err, DEL_KIND_BUNDLE, "graph: the process laying out the graph ended with status %d",
                  WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     } else {
         sbuf_add(svg, in.s + sizeof h, h.len);
@@ -740,7 +740,7 @@ int graph_dot(const depgraph *g, const graph_svg_opts *opts, sbuf *dot, del_err 
     FILE *f = open_memstream(&buf, &len);
     int rc = -1;
     if (!f) {
-        del_fail(err, DEL_EUSAGE, "graph: out of memory writing dot text");
+        del_fail(err, DEL_KIND_BUNDLE, "graph: out of memory writing dot text");
     } else {
         int wrc = agwrite(p.g, f);
         if (fclose(f) != 0 || wrc != 0)

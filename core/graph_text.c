@@ -66,7 +66,7 @@ typedef struct drawing {
 static void row_reset(drawing *d, size_t lanes)
 {
     d->ncells = 2 * lanes;
-    d->cells = xrealloc(d->cells, d->ncells ? d->ncells : 1);
+    d->cells = xrealloc(d->cells, d->ncells);
     memset(d->cells, C_SPACE, d->ncells);
 }
 
@@ -165,8 +165,8 @@ int graph_text(const depgraph *g, const graph_text_opts *opts, strvec *lines, de
 
     /* the migrations and their stable order */
     size_t n = 0;
-    size_t *node_of = xmalloc((g->n ? g->n : 1) * sizeof *node_of); /* local -> node */
-    long *local = xmalloc((g->n ? g->n : 1) * sizeof *local);        /* node -> local */
+    size_t *node_of = xmalloc(g->n * sizeof *node_of); /* local -> node */
+    long *local = xmalloc(g->n * sizeof *local);        /* node -> local */
     for (size_t i = 0; i < g->n; i++) {
         local[i] = -1;
         if (g->nodes[i].kind == DG_MIGRATION) {
@@ -174,8 +174,8 @@ int graph_text(const depgraph *g, const graph_text_opts *opts, strvec *lines, de
             node_of[n++] = i;
         }
     }
-    const char **revs = xcalloc(n ? n : 1, sizeof *revs);
-    const char ***deps = xcalloc(n ? n : 1, sizeof *deps);
+    const char **revs = xcalloc(n, sizeof *revs);
+    const char ***deps = xcalloc(n, sizeof *deps);
     for (size_t x = 0; x < n; x++) {
         const dg_node *nd = &g->nodes[node_of[x]];
         revs[x] = nd->id;
@@ -198,16 +198,16 @@ int graph_text(const depgraph *g, const graph_text_opts *opts, strvec *lines, de
     }
 
     /* draw[k] = the local node drawn k-th; pos[x] = where x is drawn */
-    size_t *draw = xmalloc((n ? n : 1) * sizeof *draw);
-    size_t *pos = xmalloc((n ? n : 1) * sizeof *pos);
+    size_t *draw = xmalloc(n * sizeof *draw);
+    size_t *pos = xmalloc(n * sizeof *pos);
     for (size_t k = 0; k < n; k++) {
         draw[k] = dg.order[o.newest_first ? n - 1 - k : k];
         pos[draw[k]] = k;
     }
     /* next[x]: the nodes drawn after x that a lane from x leads to */
-    size_t **next = xcalloc(n ? n : 1, sizeof *next);
-    size_t *nnext = xcalloc(n ? n : 1, sizeof *nnext);
-    size_t *capnext = xcalloc(n ? n : 1, sizeof *capnext);
+    size_t **next = xcalloc(n, sizeof *next);
+    size_t *nnext = xcalloc(n, sizeof *nnext);
+    size_t *capnext = xcalloc(n, sizeof *capnext);
     for (size_t x = 0; x < n; x++)
         for (size_t d = 0; d < dg.nodes[x].ndeps; d++) {
             size_t y = dg.nodes[x].deps[d];
@@ -255,7 +255,7 @@ int graph_text(const depgraph *g, const graph_text_opts *opts, strvec *lines, de
         }
         /* the lanes after: ended ones and ones that merge into k go */
         size_t nn = 0, ns = 0;
-        size_t *where = xmalloc((ncur ? ncur : 1) * sizeof *where); /* j -> lane after, or SIZE_MAX */
+        size_t *where = xmalloc(ncur * sizeof *where); /* j -> lane after, or SIZE_MAX */
         long col = -1;
         for (size_t j = 0; j < ncur; j++) {
             where[j] = (size_t)-1;

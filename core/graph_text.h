@@ -19,7 +19,7 @@
  * Pure: it returns lines, it prints nothing. Revisions and descriptions come
  * from bundles: they are escaped as term.h escapes text for a terminal (control
  * characters, invalid UTF-8, bidirectional overrides), so a line can be written
- * as it is (term_line leaves it unchanged). */
+ * as it is (term_text leaves it unchanged). */
 #ifndef DEL_GRAPH_TEXT_H
 #define DEL_GRAPH_TEXT_H
 

@@ -50,7 +50,7 @@ static int field_fail(const char *source, const char *rev, const char *field, co
                       size_t at, unsigned byte, del_err *err)
 {
     int utf8 = strstr(what, "UTF-8") != NULL;
-    return del_fail(err, DEL_EUSAGE, "%s: the %s of %s %s (byte 0x%02x at offset %zu); %s", source, field, rev,
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: the %s of %s %s (byte 0x%02x at offset %zu); %s", source, field, rev,
                     what, byte, at,
                     utf8 ? "save the source as UTF-8" : "remove it");
 }
@@ -184,7 +184,7 @@ static int load_timeout(int *seconds, del_err *err)
     errno = 0;
     long s = strtol(v, &end, 10);
     if (errno || *end || s < 1 || s > INSPECT_TIMEOUT_MAX_S)
-        return del_fail(err, DEL_EUSAGE, "%s: '%s' is not a number of seconds from 1 to %d; unset it for the default (%d s)",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: '%s' is not a number of seconds from 1 to %d; unset it for the default (%d s)",
                         LOAD_TIMEOUT_ENV, v, INSPECT_TIMEOUT_MAX_S, INSPECT_TIMEOUT_S);
     *seconds = (int)s;
     return 0;
@@ -237,14 +237,14 @@ int inspect_plugins(const char *dir, const manifest *mf, const inspect_item *ite
     while (next < n) {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) != 0)
-            return del_fail(err, DEL_EUSAGE, "cannot create a pipe: %s", strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "cannot create a pipe: %s", strerror(errno));
         fflush(stdout);
         fflush(stderr);
         pid_t pid = fork();
         if (pid < 0) {
             close(pfd[0]);
             close(pfd[1]);
-            return del_fail(err, DEL_EUSAGE, "cannot fork: %s", strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "cannot fork: %s", strerror(errno));
         }
         if (pid == 0) {
             close(pfd[0]);

@@ -1,4 +1,5 @@
 #include "json.h"
+#include "notify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -105,10 +106,9 @@ void json_bool(json *j, const char *key, int val)
     sbuf_puts(&j->b, val ? "true" : "false");
 }
 
-void json_print(json *j)
+void json_emit(json *j, const del_notify *n)
 {
-    if (j->b.s)
-        printf("%s\n", j->b.s);
-    fflush(stdout);
+    del_event ev = {.type = DEL_EV_DOCUMENT, .text = j->b.s ? j->b.s : "{}"};
+    del_emit(n, &ev);
     sbuf_free(&j->b);
 }

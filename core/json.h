@@ -18,7 +18,8 @@ void json_str(json *j, const char *key, const char *val); /* val NULL -> null */
 void json_num(json *j, const char *key, double val);
 void json_int(json *j, const char *key, long long val);
 void json_bool(json *j, const char *key, int val);
-/* Print to stdout with a newline and free. */
-void json_print(json *j);
+/* Hand the finished document to n as a DEL_EV_DOCUMENT event, and free. */
+struct del_notify;
+void json_emit(json *j, const struct del_notify *n);
 
 #endif

@@ -21,19 +21,19 @@
 int loader_check_mode(const char *path, const struct stat *st, int is_dir, del_err *err)
 {
     if (st->st_mode & (S_IWGRP | S_IWOTH))
-        return del_fail(err, DEL_EUSAGE, "%s: %s is writable by %s; a bundle must be writable only by its owner. Fix: chmod go-w '%s'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: %s is writable by %s; a bundle must be writable only by its owner. Fix: chmod go-w '%s'",
                         path, is_dir ? "folder" : "file",
                         (st->st_mode & S_IWOTH) ? "everyone" : "its group", path);
     uid_t me = geteuid();
     if (st->st_uid != 0 && st->st_uid != me)
-        return del_fail(err, DEL_EUSAGE, "%s: belongs to another user (uid %u); a bundle must belong to root or to the user running delembic (uid %u). Fix: chown %u '%s'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: belongs to another user (uid %u); a bundle must belong to root or to the user running delembic (uid %u). Fix: chown %u '%s'",
                         path, (unsigned)st->st_uid, (unsigned)me, (unsigned)me, path);
     return 0;
 }
 
 static int not_regular(const char *path, unsigned mode, del_err *err)
 {
-    return del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle holds only files: rebuild the bundle or restore the file",
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle holds only files: rebuild the bundle or restore the file",
                     path, file_kind(mode));
 }
 
@@ -48,7 +48,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     struct stat st;
     int fd = -1;
     if (lstat(path, &st) != 0) {
-        del_fail(err, DEL_EUSAGE, "%s: listed in the manifest but missing: %s; rebuild the bundle or restore the file",
+        del_fail(err, DEL_KIND_BUNDLE, "%s: listed in the manifest but missing: %s; rebuild the bundle or restore the file",
                  path, strerror(errno));
         goto fail;
     }
@@ -59,12 +59,12 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
         goto fail;
     }
     if (!realpath(bundle_dir, real_dir) || !realpath(path, real_file)) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot resolve: %s", path, strerror(errno));
+        del_fail(err, DEL_KIND_BUNDLE, "%s: cannot resolve: %s", path, strerror(errno));
         goto fail;
     }
     size_t dl = strlen(real_dir);
     if (strncmp(real_file, real_dir, dl) != 0 || real_file[dl] != '/' || (!sub && strchr(real_file + dl + 1, '/'))) {
-        del_fail(err, DEL_EUSAGE, "%s: a symbolic link that leaves the bundle folder (to %s); copy the file into the bundle instead",
+        del_fail(err, DEL_KIND_BUNDLE, "%s: a symbolic link that leaves the bundle folder (to %s); copy the file into the bundle instead",
                  path, real_file);
         goto fail;
     }
@@ -74,7 +74,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
         int bad = lstat(real_file, &st) != 0 || !S_ISDIR(st.st_mode) ||
                   loader_check_mode(real_file, &st, 1, err) != 0;
         if (bad && !S_ISDIR(st.st_mode))
-            del_fail(err, DEL_EUSAGE, "%s: not a folder", real_file);
+            del_fail(err, DEL_KIND_BUNDLE, "%s: not a folder", real_file);
         *slash = '/';
         if (bad)
             goto fail;
@@ -82,7 +82,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     /* what a symbolic link leads to, too; then the descriptor itself (without
      * blocking, should the file have been replaced since) */
     if (lstat(real_file, &st) != 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", path, strerror(errno));
+        del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", path, strerror(errno));
         goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -91,7 +91,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     }
     fd = open(real_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+        del_fail(err, DEL_KIND_BUNDLE, "%s: cannot open: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -105,7 +105,7 @@ static int open_checked(const char *bundle_dir, const char *rel, int sub, const 
     if ((expected_sha || sha_out) && sha256_fd(fd, path, hex, err) != 0)
         goto fail;
     if (expected_sha && strcmp(hex, expected_sha) != 0) {
-        del_fail(err, DEL_EUSAGE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
+        del_fail(err, DEL_KIND_BUNDLE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; the file changed after the build. Rebuild the bundle or restore the file",
                  path, hex, expected_sha);
         goto fail;
     }
@@ -175,7 +175,7 @@ static int walk_object(walk *w, int fd, const char *path, const char *rel, const
         return -1;
     int rc = 0;
     if (soname && (!d.soname || strcmp(d.soname, soname))) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: its soname is %s, but manifest.yaml lists it as %s; a listed library's file name must be its soname: rename it or relink it with -Wl,-soname,%s",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: its soname is %s, but manifest.yaml lists it as %s; a listed library's file name must be its soname: rename it or relink it with -Wl,-soname,%s",
                       path, d.soname ? d.soname : "missing", soname, soname);
         goto out;
     }
@@ -183,7 +183,7 @@ static int walk_object(walk *w, int fd, const char *path, const char *rel, const
     for (size_t i = 0; i < 2 && rc == 0; i++) {
         char *bad = paths[i] ? link_runpath_escape(paths[i], rel) : NULL;
         if (bad)
-            rc = del_fail(err, DEL_EUSAGE, "%s: its run path (%s) has '%s', which leads outside the bundle; relink it without -Wl,-rpath, or with '$ORIGIN' or '$ORIGIN/<folder in the bundle>'",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: its run path (%s) has '%s', which leads outside the bundle; relink it without -Wl,-rpath, or with '$ORIGIN' or '$ORIGIN/<folder in the bundle>'",
                           path, tags[i], bad);
         free(bad);
     }
@@ -194,12 +194,12 @@ static int walk_object(walk *w, int fd, const char *path, const char *rel, const
             if (!strvec_contains(&w->host, need))
                 strvec_push(&w->host, need);
         } else if (k >= 0 && w->lib_failed && w->lib_failed[k]) {
-            rc = del_fail(err, DEL_EUSAGE, "%s: needs %s, whose check failed; fix %s first", path, need,
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: needs %s, whose check failed; fix %s first", path, need,
                           w->mf->libs[k].file);
         } else if (k >= 0) {
             rc = walk_library(w, (size_t)k, err);
         } else {
-            rc = del_fail(err, DEL_EUSAGE, "%s: needs %s, which is not part of the C library, libpq or a library libpq needs, and manifest.yaml does not list it; link it statically, or ship it in the bundle and list its file and sha256 under libraries:",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: needs %s, which is not part of the C library, libpq or a library libpq needs, and manifest.yaml does not list it; link it statically, or ship it in the bundle and list its file and sha256 under libraries:",
                           path, need);
         }
     }
@@ -216,7 +216,7 @@ static int walk_library(walk *w, size_t k, del_err *err)
     char *path = path_join(w->dir, l->file);
     int fd = -1, rc;
     if (w->state[k] == 1) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: listed libraries that need each other in a cycle cannot be loaded one after the other; link them into one",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: listed libraries that need each other in a cycle cannot be loaded one after the other; link them into one",
                       path);
     } else {
         w->state[k] = 1;
@@ -241,7 +241,7 @@ static void walk_init(walk *w, const char *dir, const manifest *mf, int open_lib
     w->dir = dir;
     w->mf = mf;
     w->open_libs = open_libs;
-    w->state = xcalloc(mf->nlibs ? mf->nlibs : 1, 1);
+    w->state = xcalloc(mf->nlibs, 1);
 }
 
 int loader_check_links(const char *bundle_dir, const manifest *mf, int fd, const char *rel,
@@ -265,7 +265,7 @@ int loader_check_library(const char *bundle_dir, const manifest *mf, size_t i, d
     int rc = 0;
     if (link_is_libc(soname) || !strcmp(soname, LIBPQ_SONAME) || host_provides(&w, soname)) {
         char *path = path_join(bundle_dir, mf->libs[i].file);
-        rc = del_fail(err, DEL_EUSAGE, "%s: %s is the host's own (the C library, libpq or a library libpq needs), and the host's copy is the one plugins get; remove it from libraries:",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s is the host's own (the C library, libpq or a library libpq needs), and the host's copy is the one plugins get; remove it from libraries:",
                       path, soname);
         free(path);
     } else {
@@ -299,7 +299,7 @@ int loader_load_verified(const char *bundle_dir, const manifest *mf, const char 
     for (size_t i = 0; rc == 0 && i < w.host.n; i++) {
         void *h = dlopen(w.host.v[i], RTLD_NOW | RTLD_LOCAL);
         if (!h)
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot load %s, which it needs: %s", path, w.host.v[i], dlerror());
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot load %s, which it needs: %s", path, w.host.v[i], dlerror());
         else
             keep_handle(&before, h);
     }
@@ -310,7 +310,7 @@ int loader_load_verified(const char *bundle_dir, const manifest *mf, const char 
         if (!h) {
             const char *e = dlerror();
             const char *colon = e ? strstr(e, ": ") : NULL;
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot load a library it needs: %s", path,
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot load a library it needs: %s", path,
                           colon ? colon + 2 : (e ? e : "unknown error"));
         } else {
             keep_handle(&before, h);
@@ -366,13 +366,13 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
         const char *e = dlerror();
         /* dlerror names /proc/self/fd/N; say which file instead */
         const char *colon = e ? strstr(e, ": ") : NULL;
-        return del_fail(err, DEL_EUSAGE, "%s: cannot load: %s; rebuild it with 'delembic build'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot load: %s; rebuild it with 'delembic build'",
                         name, colon ? colon + 2 : (e ? e : "unknown error"));
     }
     const struct dm_descriptor *d = dlsym(h, "dm_descriptor");
     if (!d) {
         dlclose(h);
-        return del_fail(err, DEL_EUSAGE, "%s: no dm_descriptor symbol; declare the migration with DM_MIGRATION(...) from <delembic/plugin.h>",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: no dm_descriptor symbol; declare the migration with DM_MIGRATION(...) from <delembic/plugin.h>",
                         name);
     }
     const char *problem = NULL;
@@ -416,7 +416,7 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
     }
     if (problem) {
         dlclose(h);
-        return del_fail(err, DEL_EUSAGE, "%s: %s", name, problem);
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: %s", name, problem);
     }
     lp->handle = h;
     lp->desc = descriptor_copy(d);
@@ -427,11 +427,11 @@ int loader_match_manifest(const struct dm_descriptor *d, const mentry *e, const 
                           del_err *err)
 {
     if (strcmp(d->revision, e->revision) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: its descriptor says revision %s but manifest.yaml says %s; rebuild the bundle",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: its descriptor says revision %s but manifest.yaml says %s; rebuild the bundle",
                         name, d->revision, e->revision);
     for (const char *const *p = d->depends_on; p && *p; p++) {
         if (!strvec_contains(&e->depends_on, *p))
-            return del_fail(err, DEL_EUSAGE, "%s: depends_on of %s has %s, which manifest.yaml does not list; rebuild the bundle",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s: depends_on of %s has %s, which manifest.yaml does not list; rebuild the bundle",
                             name, e->revision, *p);
     }
     for (size_t i = 0; i < e->depends_on.n; i++) {
@@ -439,7 +439,7 @@ int loader_match_manifest(const struct dm_descriptor *d, const mentry *e, const 
         for (const char *const *p = d->depends_on; p && *p && !found; p++)
             found = strcmp(*p, e->depends_on.v[i]) == 0;
         if (!found)
-            return del_fail(err, DEL_EUSAGE, "%s: manifest.yaml lists %s in depends_on of %s but the descriptor does not; rebuild the bundle",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s: manifest.yaml lists %s in depends_on of %s but the descriptor does not; rebuild the bundle",
                             name, e->depends_on.v[i], e->revision);
     }
     return 0;

@@ -4,7 +4,6 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "manifest_cache.h"
 #include "sha256.h"
 #include "term.h"
 #include "yamltree.h"
@@ -210,31 +209,31 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
         return -1;
     const ynode *rn = ymap_get(it, "revision");
     if (!valid_revision(rev))
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision '%.60s' is not a valid revision id (no spaces, commas or brackets)",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: revision '%.60s' is not a valid revision id (no spaces, commas or brackets)",
                         name, rn->line, rn->col, rev);
     if (strmap_get(&mf->by_revision, rev) >= 0)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: revision %s is listed twice", name,
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: revision %s is listed twice", name,
                         rn->line, rn->col, rev);
     const ynode *fn = ymap_get(it, "file");
     if (!valid_file_name(file))
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file '%.80s' of %s must be a .so name inside the bundle folder (no '/')",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: file '%.80s' of %s must be a .so name inside the bundle folder (no '/')",
                         name, fn->line, fn->col, file, rev);
     long other = strmap_get(&mf->by_file, file);
     if (other >= 0)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: file %s is listed for both %s and %s",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: file %s is listed for both %s and %s",
                         name, fn->line, fn->col, file, mf->m[other].revision, rev);
     const ynode *sn = ymap_get(it, "sha256");
     if (!sha256_is_hex(sha))
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: sha256 of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: sha256 of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
                         name, sn->line, sn->col, rev);
     if (ident && !sha256_is_hex(ident)) {
         const ynode *in = ymap_get(it, "identity");
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: identity of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
+        return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: identity of %s must be 64 lowercase hex digits; rebuild with 'delembic build'",
                         name, in->line, in->col, rev);
     }
     for (size_t i = 0; deps && i < deps->n; i++)
         if (!valid_revision(deps->items[i]->value))
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: depends_on of %s has an invalid revision id",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: depends_on of %s has an invalid revision id",
                             name, deps->items[i]->line, deps->items[i]->col, rev);
     for (size_t i = 0; al && i < al->n; i++) {
         int found = 0;
@@ -242,7 +241,7 @@ static int parse_entry(const char *name, const ynode *it, manifest *mf, del_err 
             if (strcmp(deps->items[j]->value, al->items[i]->value) == 0)
                 found = 1;
         if (!found)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: alembic entry %s of %s is not in its depends_on",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: alembic entry %s of %s is not in its depends_on",
                             name, al->items[i]->line, al->items[i]->col, al->items[i]->value, rev);
     }
     mentry *e = manifest_add(mf);
@@ -280,7 +279,7 @@ static int parse_alembic(const char *name, const ynode *a, manifest *mf, del_err
     for (size_t i = 0; i < g->n; i++) {
         const ynode *k = g->keys[i], *v = g->items[i];
         if (!valid_revision(k->value))
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: '%.60s' is not a valid Alembic revision id",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: '%.60s' is not a valid Alembic revision id",
                             name, k->line, k->col, k->value);
         alnode *nd = algraph_add(&mf->graph, k->value);
         nd->line = k->line;
@@ -291,11 +290,11 @@ static int parse_alembic(const char *name, const ynode *a, manifest *mf, del_err
             continue;
         }
         if (v->kind != YNODE_SEQ)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: down revisions of %s must be a list",
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: down revisions of %s must be a list",
                             name, v->line, v->col, k->value);
         for (size_t j = 0; j < v->n; j++) {
             if (v->items[j]->kind != YNODE_SCALAR || yscalar_is_null(v->items[j]))
-                return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: down revisions of %s must be revision ids",
+                return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: down revisions of %s must be revision ids",
                                 name, v->items[j]->line, v->items[j]->col, k->value);
             strvec_push(&nd->down, v->items[j]->value);
         }
@@ -322,7 +321,7 @@ static int parse_libraries(const char *name, const ynode *ls, manifest *mf, del_
         l->sha256 = xstrdup(sha);
         const char *problem = library_problem(mf, mf->nlibs - 1);
         if (problem)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: library %.200s %s", name, it->line, it->col,
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: library %.200s %s", name, it->line, it->col,
                             file, problem);
     }
     return 0;
@@ -336,7 +335,7 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
     if (yaml_parse(name, text, len, &root, err) != 0)
         goto fail;
     if (!root) {
-        del_fail(err, DEL_EUSAGE, "%s: the manifest is empty; rebuild the bundle with 'delembic build'", name);
+        del_fail(err, DEL_KIND_BUNDLE, "%s: the manifest is empty; rebuild the bundle with 'delembic build'", name);
         goto fail;
     }
     if (yexpect(name, root, YNODE_MAP, "the manifest", err) != 0 ||
@@ -348,7 +347,7 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
         goto fail;
     if (format != MANIFEST_FORMAT) {
         const ynode *f = ymap_get(root, "format");
-        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: manifest format %lld is not one this delembic reads (it reads %d); use a matching delembic or rebuild the bundle",
+        del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: manifest format %lld is not one this delembic reads (it reads %d); use a matching delembic or rebuild the bundle",
                  name, f->line, f->col, format, MANIFEST_FORMAT);
         goto fail;
     }
@@ -362,7 +361,7 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
             if (parse_entry(name, ms->items[i], mf, err) != 0)
                 goto fail;
     } else if (!ms) {
-        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: required field 'migrations' is missing", name,
+        del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: required field 'migrations' is missing", name,
                  root->line, root->col);
         goto fail;
     }
@@ -378,7 +377,7 @@ int manifest_parse(const char *name, const char *text, size_t len, manifest *mf,
     for (size_t i = 0; i < mf->n && mf->has_alembic && mf->graph.n; i++)
         for (size_t j = 0; j < mf->m[i].alembic.n; j++)
             if (algraph_find(&mf->graph, mf->m[i].alembic.v[j]) < 0) {
-                del_fail(err, DEL_EUSAGE, "%s:%zu: migration %s needs Alembic revision %s, which the manifest's graph lacks; rebuild the bundle",
+                del_fail(err, DEL_KIND_BUNDLE, "%s:%zu: migration %s needs Alembic revision %s, which the manifest's graph lacks; rebuild the bundle",
                          name, mf->m[i].line, mf->m[i].revision, mf->m[i].alembic.v[j]);
                 goto fail;
             }
@@ -388,32 +387,6 @@ fail:
     ynode_free(root);
     manifest_free(mf);
     return -1;
-}
-
-int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
-{
-    char *path = path_join(bundle_dir, MANIFEST_FILE);
-    char *text;
-    size_t len;
-    if (read_file(path, MANIFEST_MAX_BYTES, &text, &len, err) != 0) {
-        if (!path_exists(path))
-            del_fail(err, DEL_EUSAGE, "%s: no manifest in the bundle folder; build one with 'delembic build' or name the bundle with --bundle DIR",
-                     path);
-        free(path);
-        memset(mf, 0, sizeof *mf);
-        return -1;
-    }
-    if (manifest_cache_load(text, len, path, mf) == 0) {
-        free(text);
-        free(path);
-        return 0;
-    }
-    int rc = manifest_parse(path, text, len, mf, err);
-    if (rc == 0)
-        manifest_cache_store(text, len, mf);
-    free(text);
-    free(path);
-    return rc;
 }
 
 /* ---- writing ---------------------------------------------------------- */
@@ -634,7 +607,7 @@ int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err)
     memset(&e, 0, sizeof e);
     if (emit_manifest(mf, &e) != 0) {
         sbuf_free(&e.out);
-        return del_fail(err, DEL_EUSAGE, "cannot write the manifest as YAML%s",
+        return del_fail(err, DEL_KIND_BUNDLE, "cannot write the manifest as YAML%s",
                         manifest_utf8(mf) ? "" : ": a value is not valid UTF-8");
     }
     *out = e.out.s ? e.out.s : xstrdup("");

@@ -65,7 +65,6 @@ typedef struct manifest {
 } manifest;
 
 int manifest_parse(const char *name, const char *text, size_t len, manifest *mf, del_err *err);
-int manifest_load(const char *bundle_dir, manifest *mf, del_err *err);
 int manifest_write(const char *bundle_dir, const manifest *mf, del_err *err);
 /* Serialise to YAML text (malloc'd). */
 int manifest_emit(const manifest *mf, char **out, size_t *len, del_err *err);

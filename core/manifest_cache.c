@@ -402,3 +402,29 @@ int manifest_cache_load(const char *text, size_t len, const char *path, manifest
     mf->path = xstrdup(path);
     return 0;
 }
+
+int manifest_load(const char *bundle_dir, manifest *mf, del_err *err)
+{
+    char *path = path_join(bundle_dir, MANIFEST_FILE);
+    char *text;
+    size_t len;
+    if (read_file(path, MANIFEST_MAX_BYTES, &text, &len, err) != 0) {
+        if (!path_exists(path))
+            del_fail(err, DEL_KIND_BUNDLE, "%s: no manifest in the bundle folder; build one with 'delembic build' or name the bundle with --bundle DIR",
+                     path);
+        free(path);
+        memset(mf, 0, sizeof *mf);
+        return -1;
+    }
+    if (manifest_cache_load(text, len, path, mf) == 0) {
+        free(text);
+        free(path);
+        return 0;
+    }
+    int rc = manifest_parse(path, text, len, mf, err);
+    if (rc == 0)
+        manifest_cache_store(text, len, mf);
+    free(text);
+    free(path);
+    return rc;
+}

@@ -21,6 +21,11 @@
 
 #include "manifest.h"
 
+/* bundle_dir/manifest.yaml: read, then taken from the cache when a trusted
+ * entry says exactly its text, else parsed (manifest_parse) and cached. The
+ * cache sits above the parser: manifest.c knows nothing of it. */
+int manifest_load(const char *bundle_dir, manifest *mf, del_err *err);
+
 /* 0 and *mf filled when a trusted entry says exactly this text. */
 int manifest_cache_load(const char *text, size_t len, const char *path, manifest *mf);
 /* Best effort; never fails the caller. */

@@ -67,7 +67,7 @@ static int fault(del_err *err, minisign_fault kind, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    del_vfail(err, DEL_EUSAGE, fmt, ap);
+    del_vfail(err, DEL_KIND_BUNDLE, fmt, ap);
     va_end(ap);
     return kind;
 }

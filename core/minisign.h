@@ -9,7 +9,7 @@
  * Errors: every function that can fail returns 0, or a negative
  * minisign_fault saying what kind of problem it was, and fills err with one
  * line naming the input (the `name` the caller gave: a file name, or "trusted
- * key 2") and what to do; the exit class is DEL_EUSAGE. Callers that only
+ * key 2") and what to do; the exit class is DEL_KIND_BUNDLE. Callers that only
  * need success or failure test `!= 0` (or `< 0`).
  *
  * Formats (all base64 is RFC 4648 with padding, one line each):

@@ -48,7 +48,7 @@ int pipeline_parse(const char *name, const char *text, size_t len, pipeline *p, 
         return -1;
     int rc = -1;
     if (!root) {
-        del_fail(err, DEL_EUSAGE, "%s: empty; write one with 'delembic pipeline init' or 'pipeline generate'", name);
+        del_fail(err, DEL_KIND_CONFIG, "%s: empty; write one with 'delembic pipeline init' or 'pipeline generate'", name);
         goto out;
     }
     if (yexpect(name, root, YNODE_MAP, "the pipeline", err) != 0 ||
@@ -68,14 +68,14 @@ int pipeline_parse(const char *name, const char *text, size_t len, pipeline *p, 
             goto out;
         if (strcmp(type, "alembic") != 0 && strcmp(type, "delembic") != 0) {
             const ynode *t = ymap_get(s, "type");
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: step type must be alembic or delembic, not '%.40s'",
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: step type must be alembic or delembic, not '%.40s'",
                      name, t->line, t->col, type);
             goto out;
         }
         for (const char *c = target; *c; c++)
             if ((unsigned char)*c <= ' ' || *c == ';' || *c == '&' || *c == '|' || *c == '`' || *c == '$') {
                 const ynode *t = ymap_get(s, "target");
-                del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: target '%.40s' must be a single revision id or head",
+                del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: target '%.40s' must be a single revision id or head",
                          name, t->line, t->col, target);
                 goto out;
             }
@@ -101,7 +101,7 @@ int pipeline_generate(const bundle *b, pipeline *p, del_err *err)
         char hs[512];
         strvec_join(&heads, ", ", hs, sizeof hs);
         strvec_clear(&heads);
-        return del_fail(err, DEL_EUSAGE, "Alembic has %zu heads (%s); run 'alembic merge heads' and rebuild before generating a pipeline",
+        return del_fail(err, DEL_KIND_CONFIG, "Alembic has %zu heads (%s); run 'alembic merge heads' and rebuild before generating a pipeline",
                         heads.n, hs);
     }
     strvec_clear(&heads);
@@ -110,7 +110,7 @@ int pipeline_generate(const bundle *b, pipeline *p, del_err *err)
     size_t n = b->mf.n;
     /* checkpoint[i]: position in order of the latest Alembic revision that
      * migration i or any of its ancestors needs; -1 for none */
-    long *cp = xmalloc((n ? n : 1) * sizeof *cp);
+    long *cp = xmalloc(n * sizeof *cp);
     strmap pos = {0};
     for (size_t k = 0; k < order.n; k++)
         strmap_put(&pos, order.v[k], (long)k);
@@ -188,12 +188,12 @@ int cmd_pipeline_init(app *a, del_err *err)
     FILE *f = fopen(path, "wx");
     if (!f) {
         if (errno == EEXIST)
-            return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it", path);
-        return del_fail(err, DEL_EUSAGE, "%s: cannot create: %s", path, strerror(errno));
+            return del_fail(err, DEL_KIND_CONFIG, "%s already exists; not overwriting it", path);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: cannot create: %s", path, strerror(errno));
     }
     fputs(tmpl_pipeline_yaml_in, f);
     fclose(f);
-    printf("Wrote %s\n", path);
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Wrote %s", path);
     return 0;
 }
 
@@ -201,7 +201,7 @@ int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_
 {
     const char *path = output ? output : a->cfg.pipeline_file;
     if (!print && !force && entry_exists(path)) /* a dangling link is there too */
-        return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
+        return del_fail(err, DEL_KIND_CONFIG, "%s already exists; not overwriting it (--force replaces it, --print shows the steps)",
                         path);
     bundle b;
     if (bundle_open(a->bundle_dir, &b, err) != 0)
@@ -213,11 +213,19 @@ int cmd_pipeline_generate(app *a, const char *output, int print, int force, del_
         return -1;
     char *text = pipeline_to_yaml(&p);
     if (print) {
-        fputs(text, stdout);
+        for (char *line = text, *nl; *line; line = nl + 1) {
+            nl = strchr(line, '\n');
+            if (!nl) {
+                del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%s", line);
+                break;
+            }
+            *nl = '\0';
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%s", line);
+        }
     } else {
         rc = write_file_atomic(path, text, strlen(text), 0644, err);
         if (rc == 0)
-            printf("Wrote %s (%zu steps)\n", path, p.n);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Wrote %s (%zu steps)", path, p.n);
     }
     free(text);
     pipeline_free(&p);
@@ -280,11 +288,11 @@ static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
     free(sa);
     free(here);
     free(text);
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = app_env_of(a->o)->tmpdir;
     c->dir = path_join(tmp && *tmp ? tmp : "/tmp", ALEMBIC_COPY_DIR);
     int rc = 0;
     if (!mkdtemp(c->dir)) {
-        rc = del_fail(err, DEL_EUSAGE, "cannot create a private folder for Alembic's config in %s: %s; set TMPDIR to a writable folder",
+        rc = del_fail(err, DEL_KIND_CONFIG, "cannot create a private folder for Alembic's config in %s: %s; set TMPDIR to a writable folder",
                       tmp && *tmp ? tmp : "/tmp", strerror(errno));
         free(c->dir);
         c->dir = NULL;
@@ -301,7 +309,7 @@ static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
             off += (size_t)w;
         }
         if (fd < 0 || off < len || close(fd) != 0)
-            rc = del_fail(err, DEL_EUSAGE, "cannot write Alembic's config %s: %s", c->path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_CONFIG, "cannot write Alembic's config %s: %s", c->path, strerror(errno));
         if (fd >= 0 && rc != 0)
             close(fd);
         if (rc != 0)
@@ -312,9 +320,24 @@ static int ini_copy_write(app *a, const char *ini, ini_copy *c, del_err *err)
     return rc;
 }
 
+/* The environment of Alembic's process: ours, with DELEMBIC_DATABASE_URL
+ * set to the run's database (for an alembic_command's env.py) when there is
+ * one. Built for exec; our own environment is left as it is. */
+static void child_env(const app *a, strvec *env)
+{
+    static const char name[] = "DELEMBIC_DATABASE_URL=";
+    for (char **e = environ; *e; e++)
+        if (!a->url || strncmp(*e, name, sizeof name - 1) != 0)
+            strvec_push(env, *e);
+    if (a->url)
+        strvec_push_owned(env, xasprintf("%s%s", name, a->url));
+}
+
 /* Run argv in dir; the exit code (128 + signal when killed), or -1. */
 static int run_child(app *a, char **argv, const char *dir, int *interrupted, del_err *err)
 {
+    strvec env = {0};
+    child_env(a, &env);
     struct sigaction sa, old_int, old_term, old_hup;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal_during_alembic;
@@ -334,19 +357,17 @@ static int run_child(app *a, char **argv, const char *dir, int *interrupted, del
         static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
         for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
             signal(sigs[i], SIG_DFL);
-        if (a->url)
-            setenv("DELEMBIC_DATABASE_URL", a->url, 1);
         if (dir && chdir(dir) != 0) {
-            fprintf(stderr, "cannot enter %s: %s\n", dir, strerror(errno));
+            dprintf(STDERR_FILENO, "cannot enter %s: %s\n", dir, strerror(errno)); /* the child */
             _exit(127);
         }
-        execvp(argv[0], argv);
-        fprintf(stderr, "cannot run '%s': %s\n", argv[0], strerror(errno));
+        execvpe(argv[0], argv, env.v);
+        dprintf(STDERR_FILENO, "cannot run '%s': %s\n", argv[0], strerror(errno));
         _exit(127);
     }
     int code = -1;
     if (pid < 0) {
-        del_fail(err, DEL_EUSAGE, "cannot start alembic: %s", strerror(errno));
+        del_fail(err, DEL_KIND_CONFIG, "cannot start alembic: %s", strerror(errno));
     } else {
         alembic_child = pid;
         if (alembic_signal) /* arrived between fork and here */
@@ -361,6 +382,9 @@ static int run_child(app *a, char **argv, const char *dir, int *interrupted, del
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
     *interrupted = alembic_signal;
+    for (size_t i = 0; i < env.n; i++) /* the URL may hold a password */
+        explicit_bzero(env.v[i], strlen(env.v[i]));
+    strvec_clear(&env);
     return code;
 }
 
@@ -403,10 +427,13 @@ static int run_alembic(app *a, const char *target, del_err *err)
     if (code < 0)
         rc = -1;
     else if (interrupted)
-        rc = del_fail(err, 128 + interrupted, "interrupted by %s while 'alembic upgrade %s' ran",
+    {
+        rc = del_fail(err, DEL_KIND_INTERRUPTED, "interrupted by %s while 'alembic upgrade %s' ran",
                       interrupted == SIGINT ? "SIGINT" : interrupted == SIGTERM ? "SIGTERM" : "SIGHUP", target);
+        err->signal = interrupted;
+    }
     else if (code != 0)
-        rc = del_fail(err, code, "'%s upgrade %s' failed with exit code %d", argv.v[0], target, code);
+        rc = del_fail(err, DEL_KIND_ALEMBIC, "'%s upgrade %s' failed with exit code %d", argv.v[0], target, code);
     free(dir);
     strvec_clear(&argv);
     return rc;
@@ -524,7 +551,7 @@ static int alembic_step(app *a, const char *target, const algraph *g, int have_g
     if (alembic_target_state(a, target, g, have_graph, &known, &applied, shows, sizeof shows, err) != 0)
         return -1;
     if (known && applied) {
-        term_line(stdout, "    schema already at %s: skipped", target);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "    schema already at %s: skipped", target);
         return 0;
     }
     if (run_alembic(a, target, err) != 0)
@@ -536,7 +563,7 @@ static int alembic_step(app *a, const char *target, const algraph *g, int have_g
     if (applied)
         return 0;
     char *url = app_display_url(a);
-    del_fail(err, DEL_EUSAGE, "alembic upgrade %s reported success but %s shows %s %s; Alembic migrated another database: check sqlalchemy.url or env.py",
+    del_fail(err, DEL_KIND_CONFIG, "alembic upgrade %s reported success but %s shows %s %s; Alembic migrated another database: check sqlalchemy.url or env.py",
              target, url, a->cfg.alembic_version_table, shows);
     free(url);
     return -1;
@@ -548,24 +575,24 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
     if (autogen) {
         bundle b;
         if (bundle_open(a->bundle_dir, &b, err) != 0)
-            return err->code;
+            return -1;
         int rc = pipeline_generate(&b, &p, err);
         bundle_close(&b);
         if (rc != 0)
-            return err->code;
+            return -1;
     } else {
         const char *path = file ? file : a->cfg.pipeline_file;
         char *text;
         size_t len;
         if (read_file(path, 1u << 20, &text, &len, err) != 0) {
             if (!path_exists(path))
-                del_fail(err, DEL_EUSAGE, "%s not found; write one with 'delembic pipeline generate' or use 'pipeline run --auto'", path);
-            return err->code;
+                del_fail(err, DEL_KIND_CONFIG, "%s not found; write one with 'delembic pipeline generate' or use 'pipeline run --auto'", path);
+            return -1;
         }
         int rc = pipeline_parse(path, text, len, &p, err);
         free(text);
         if (rc != 0)
-            return err->code;
+            return -1;
     }
     double t0 = monotonic_seconds();
     int code = 0;
@@ -573,8 +600,7 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
     int have_graph = 0, graph_loaded = 0;
     for (size_t i = 0; i < p.n; i++) {
         const pstep *s = &p.steps[i];
-        term_line(stdout, "==> [%zu/%zu] %s upgrade %s  (%s)", i + 1, p.n, s->type, s->target, s->name);
-        fflush(stdout);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "==> [%zu/%zu] %s upgrade %s  (%s)", i + 1, p.n, s->type, s->target, s->name);
         double st = monotonic_seconds();
         if (!strcmp(s->type, "alembic")) {
             if (!graph_loaded) {
@@ -582,7 +608,7 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
                 graph_loaded = 1;
             }
             if (alembic_step(a, s->target, &graph, have_graph, err) != 0)
-                code = err->code ? err->code : 1;
+                code = -1;
         } else {
             upgrade_args u = {.target = s->target, .jobs = 0, .lock_timeout = -1};
             code = cmd_upgrade(a, &u, err);
@@ -590,15 +616,15 @@ int cmd_pipeline_run(app *a, const char *file, int autogen, del_err *err)
         char dur[32];
         format_duration(monotonic_seconds() - st, dur, sizeof dur);
         if (code != 0) {
-            printf("==> step %zu failed after %s (exit code %d); stopping\n", i + 1, dur, code);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "==> step %zu failed after %s (exit code %d); stopping", i + 1, dur, del_exit_code(err));
             break;
         }
-        printf("    done in %s\n", dur);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "    done in %s", dur);
     }
     if (code == 0) {
         char dur[32];
         format_duration(monotonic_seconds() - t0, dur, sizeof dur);
-        printf("Pipeline complete: %zu steps in %s\n", p.n, dur);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Pipeline complete: %zu steps in %s", p.n, dur);
     }
     if (graph_loaded)
         algraph_free(&graph);

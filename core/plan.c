@@ -18,14 +18,14 @@ void plan_free(plan *p)
 static int applied(const vstate *st, const char *rev)
 {
     const vrow *v = store_find(st, rev);
-    return v && strcmp(v->status, "success") == 0;
+    return v && v->succeeded;
 }
 
 int plan_make(const bundle *b, const vstate *st, const char *target, plan *p, del_err *err)
 {
     memset(p, 0, sizeof *p);
     size_t n = b->mf.n;
-    char *want = xcalloc(n ? n : 1, 1);
+    char *want = xcalloc(n, 1);
     if (!target || strcmp(target, "head") == 0 || strcmp(target, "heads") == 0) {
         memset(want, 1, n);
     } else {
@@ -33,15 +33,15 @@ int plan_make(const bundle *b, const vstate *st, const char *target, plan *p, de
         if (t < 0) {
             free(want);
             if (algraph_find(&b->mf.graph, target) >= 0)
-                return del_fail(err, DEL_EUSAGE, "%s is an Alembic revision; run 'alembic upgrade %s' for it, or name a data migration",
+                return del_fail(err, DEL_KIND_USAGE, "%s is an Alembic revision; run 'alembic upgrade %s' for it, or name a data migration",
                                 target, target);
-            return del_fail(err, DEL_EUSAGE, "unknown target revision '%s'; see 'delembic history' for the revisions in this bundle",
+            return del_fail(err, DEL_KIND_USAGE, "unknown target revision '%s'; see 'delembic history' for the revisions in this bundle",
                             target);
         }
         dag_mark_ancestors(&b->g, (size_t)t, want);
     }
-    p->run = xmalloc((n ? n : 1) * sizeof *p->run);
-    p->wave = xcalloc(n ? n : 1, sizeof *p->wave);
+    p->run = xmalloc(n * sizeof *p->run);
+    p->wave = xcalloc(n, sizeof *p->wave);
     for (size_t k = 0; k < n; k++) {
         size_t i = b->g.order[k];
         if (!want[i] || applied(st, b->mf.m[i].revision))
@@ -69,7 +69,7 @@ int plan_needs_alembic(const bundle *b, const plan *p)
 void plan_check_alembic(const bundle *b, plan *p, const strvec *db_heads, int table_exists)
 {
     strvec appl = {0};
-    p->alembic_table = table_exists;
+    (void)table_exists; /* an absent table reads as no heads */
     algraph_applied(&b->mf.graph, db_heads, &appl, &p->unknown_heads);
     strmap am = {0};
     for (size_t i = 0; i < appl.n; i++)

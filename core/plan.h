@@ -20,7 +20,6 @@ typedef struct plan {
     blocked_item *blocked;
     size_t nblocked;
     strvec unknown_heads;   /* Alembic heads in the database the graph lacks */
-    int alembic_table;      /* the version table exists */
     char *blocked_hint;     /* extra sentence for BLOCKED lines, or NULL */
 } plan;
 

@@ -24,7 +24,7 @@ PGconn *report_connect(const app *a, const char *role, del_err *err)
         char msg[512];
         db_result_message(conn, NULL, msg, sizeof msg);
         PQfinish(conn);
-        del_fail(err, DEL_EUSAGE, "cannot make the page's database session read-only: %s", msg);
+        del_fail(err, DEL_KIND_DATABASE, "cannot make the page's database session read-only: %s", msg);
         return NULL;
     }
     return conn;

@@ -47,12 +47,12 @@ static int write_new(const char *path, const char *text, del_err *err)
     FILE *f = fopen(path, "wx");
     if (!f) {
         if (errno == EEXIST)
-            return del_fail(err, DEL_EUSAGE, "%s already exists; not overwriting it", path);
-        return del_fail(err, DEL_EUSAGE, "%s: cannot create: %s", path, strerror(errno));
+            return del_fail(err, DEL_KIND_CONFIG, "%s already exists; not overwriting it", path);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: cannot create: %s", path, strerror(errno));
     }
     fputs(text, f);
     if (fclose(f) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: write error", path);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: write error", path);
     return 0;
 }
 
@@ -88,9 +88,9 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
     const char *section = o->section ? o->section : "delembic";
     for (const char *p = section; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-            return del_fail(err, DEL_EUSAGE, "section name '%s' must use letters, digits, _ and - only", section);
+            return del_fail(err, DEL_KIND_CONFIG, "section name '%s' must use letters, digits, _ and - only", section);
     if (folder[0] == '/' || strstr(folder, ".."))
-        return del_fail(err, DEL_EUSAGE, "init DIR '%s' must be a folder inside this project (relative, no ..)", folder);
+        return del_fail(err, DEL_KIND_CONFIG, "init DIR '%s' must be a folder inside this project (relative, no ..)", folder);
     const char *cfg_path = o->config_path ? o->config_path : "delembic.yaml";
     char *cfg_dir = path_dirname(cfg_path);
     char *folder_path = path_join(cfg_dir, folder);
@@ -99,7 +99,7 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
         if (!o->section) {
             free(cfg_dir);
             free(folder_path);
-            return del_fail(err, DEL_EUSAGE, "%s already exists; add another environment with 'delembic init -n NAME DIR'", cfg_path);
+            return del_fail(err, DEL_KIND_CONFIG, "%s already exists; add another environment with 'delembic init -n NAME DIR'", cfg_path);
         }
         char **names;
         size_t n;
@@ -120,7 +120,7 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
         if (exists) {
             free(cfg_dir);
             free(folder_path);
-            return del_fail(err, DEL_EUSAGE, "%s already has a section '%s'; not overwriting it", cfg_path, section);
+            return del_fail(err, DEL_KIND_CONFIG, "%s already has a section '%s'; not overwriting it", cfg_path, section);
         }
         char *schema = shared ? xstrdup(SCHEMA_LINE_DEFAULT) : xasprintf(SCHEMA_LINE_OWN, section);
         const char *kv[] = {"section", section, "script_location", folder, "version_table_schema", schema, NULL};
@@ -130,13 +130,13 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
         free(schema);
         FILE *f = fopen(cfg_path, "a");
         if (!f) {
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", cfg_path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_CONFIG, "%s: cannot write: %s", cfg_path, strerror(errno));
         } else {
             fprintf(f, "\n%s", text);
             if (fclose(f) != 0)
-                rc = del_fail(err, DEL_EUSAGE, "%s: write error", cfg_path);
+                rc = del_fail(err, DEL_KIND_CONFIG, "%s: write error", cfg_path);
             else
-                printf("Added section '%s' to %s%s\n", section, cfg_path,
+                del_emit_text(o->notify, DEL_EV_OUTPUT, "Added section '%s' to %s%s", section, cfg_path,
                        shared ? "" : " (with its own version_table_schema)");
         }
         free(text);
@@ -146,13 +146,13 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
         char *text = scaffold_render(tmpl_delembic_yaml_in, kv);
         rc = write_new(cfg_path, text, err);
         if (rc == 0)
-            printf("Wrote %s\n", cfg_path);
+            del_emit_text(o->notify, DEL_EV_OUTPUT, "Wrote %s", cfg_path);
         free(text);
     }
     if (rc == 0 && !is_dir(folder_path)) {
         rc = mkdir_p(folder_path, 0755, err);
         if (rc == 0)
-            printf("Created %s/ for the C sources of your data migrations\n", folder_path);
+            del_emit_text(o->notify, DEL_EV_OUTPUT, "Created %s/ for the C sources of your data migrations", folder_path);
     }
     if (rc == 0) {
         /* the command to type next, with the options that chose this section */
@@ -162,7 +162,7 @@ int cmd_init(const app_opts *o, const char *dir, del_err *err)
             sbuf_printf(&next, "-c %s ", o->config_path);
         if (o->section)
             sbuf_printf(&next, "-n %s ", section);
-        printf("Next: %srevision -m \"describe the change\"\n", next.s);
+        del_emit_text(o->notify, DEL_EV_OUTPUT, "Next: %srevision -m \"describe the change\"", next.s);
         sbuf_free(&next);
     }
     free(cfg_dir);
@@ -256,7 +256,7 @@ char *scaffold_next_revision(const char *script_dir, del_err *err)
 {
     DIR *d = opendir(script_dir);
     if (!d) {
-        del_fail(err, DEL_EUSAGE, "%s: script folder not found: %s; run 'delembic init' first",
+        del_fail(err, DEL_KIND_CONFIG, "%s: script folder not found: %s; run 'delembic init' first",
                  script_dir, strerror(errno));
         return NULL;
     }
@@ -317,11 +317,13 @@ static char *comment_safe(const char *s)
     return b.s ? b.s : xstrdup("");
 }
 
+/* revision only reads the Alembic heads: an unreachable database is a warning, soon */
+#define REVISION_CONNECT_TIMEOUT_S 5
+
 /* The database's Alembic heads, or -1 with a warning line in err. */
 static int capture_heads(app *a, strvec *heads, del_err *err)
 {
-    setenv("PGCONNECT_TIMEOUT", "5", 0);
-    PGconn *conn = app_connect(a, "revision", err);
+    PGconn *conn = db_connect_within(a->url, "delembic revision", REVISION_CONNECT_TIMEOUT_S, err);
     if (!conn)
         return -1;
     int exists;
@@ -335,7 +337,7 @@ int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
 {
     *path_out = NULL;
     if (!message || !*message)
-        return del_fail(err, DEL_EUSAGE, "revision needs a message: delembic revision -m \"load person demographics\"");
+        return del_fail(err, DEL_KIND_CONFIG, "revision needs a message: delembic revision -m \"load person demographics\"");
     char *rev = scaffold_next_revision(a->cfg.script_location, err);
     if (!rev)
         return -1;
@@ -369,13 +371,13 @@ int cmd_revision(app *a, const char *message, char **path_out, del_err *err)
     char *text = scaffold_render(tmpl_migration_c_in, kv);
     int rc = write_new(path, text, err);
     if (rc == 0) {
-        printf("Generated %s (revision %s)\n", path, rev);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Generated %s (revision %s)", path, rev);
         if (captured) {
             char hs[1024];
             strvec_join(&heads, ", ", hs, sizeof hs);
-            printf("Alembic heads captured: [%s]\n", hs);
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Alembic heads captured: [%s]", hs);
         } else {
-            fprintf(stderr, "WARNING: could not read the Alembic heads, so depends_on is empty: %s\n", herr.msg);
+            del_emit_text(a->o->notify, DEL_EV_WARNING, "WARNING: could not read the Alembic heads, so depends_on is empty: %s", herr.msg);
         }
         *path_out = path;
         path = NULL;

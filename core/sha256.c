@@ -33,7 +33,7 @@ int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *e
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md || EVP_DigestInit_ex(md, sha256_md(), NULL) != 1) {
         EVP_MD_CTX_free(md);
-        return del_fail(err, DEL_EUSAGE, "%s: cannot start SHA-256", name);
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot start SHA-256", name);
     }
     unsigned char buf[65536];
     off_t off = 0;
@@ -43,7 +43,7 @@ int sha256_fd(int fd, const char *name, char hex[SHA256_HEX_LEN + 1], del_err *e
             continue;
         if (r < 0) {
             EVP_MD_CTX_free(md);
-            return del_fail(err, DEL_EUSAGE, "%s: read error: %s", name, strerror(errno));
+            return del_fail(err, DEL_KIND_BUNDLE, "%s: read error: %s", name, strerror(errno));
         }
         if (r == 0)
             break;
@@ -64,7 +64,7 @@ int sha256_parts(const void *const *parts, const size_t *lens, size_t n, char he
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md || EVP_DigestInit_ex(md, sha256_md(), NULL) != 1) {
         EVP_MD_CTX_free(md);
-        return del_fail(err, DEL_EUSAGE, "cannot start SHA-256");
+        return del_fail(err, DEL_KIND_BUNDLE, "cannot start SHA-256");
     }
     for (size_t i = 0; i < n; i++)
         EVP_DigestUpdate(md, parts[i], lens[i]);

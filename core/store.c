@@ -213,7 +213,10 @@ static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
     PQclear(r);
 }
 
-int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
+/* how often a waiting run tries the lock again */
+#define STORE_LOCK_POLL_MS 50
+
+int store_lock(PGconn *conn, double timeout, const del_notify *notify, del_err *err)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_catalog.pg_try_advisory_lock(%lld)", (long long)STORE_LOCK_KEY);
@@ -231,16 +234,16 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
         if (timeout >= 0 && waited >= timeout) {
             char who[512];
             lock_holder(conn, who, sizeof who);
-            return del_fail(err, DEL_ELOCK, "another delembic run holds the lock (%s); gave up after %.0fs. Retry later or raise --lock-timeout",
+            return del_fail(err, DEL_KIND_LOCK, "another delembic run holds the lock (%s); gave up after %.0fs. Retry later or raise --lock-timeout",
                             who, timeout);
         }
-        if (!told && !quiet) {
+        if (!told) {
             char who[512];
             lock_holder(conn, who, sizeof who);
-            term_line(stderr, "Waiting for the delembic lock held by %s ...", who); /* server text */
+            del_emit_text(notify, DEL_EV_WARNING, "Waiting for the delembic lock held by %s ...", who); /* server text */
             told = 1;
         }
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, STORE_LOCK_POLL_MS * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
@@ -249,7 +252,7 @@ int store_lock(PGconn *conn, double timeout, int quiet, del_err *err)
 static void state_from_result(vstate *st, const PGresult *r)
 {
     int n = PQntuples(r);
-    st->rows = xcalloc((size_t)(n ? n : 1), sizeof *st->rows);
+    st->rows = xcalloc((size_t)n, sizeof *st->rows);
     for (int i = 0; i < n; i++) {
         vrow *v = &st->rows[i];
         v->revision = xstrdup(PQgetvalue(r, i, 0));
@@ -258,6 +261,7 @@ static void state_from_result(vstate *st, const PGresult *r)
         v->seconds = atof(PQgetvalue(r, i, 3));
         v->checksum = PQgetisnull(r, i, 4) ? NULL : xstrdup(PQgetvalue(r, i, 4));
         v->hold = PQgetisnull(r, i, 5) ? NULL : xstrdup(PQgetvalue(r, i, 5));
+        v->succeeded = !strcmp(v->status, store_status_name(STORE_SUCCESS));
     }
     st->n = (size_t)n;
     for (size_t i = 0; i < st->n; i++)
@@ -292,14 +296,14 @@ static int take_token(PGconn *conn, store_token *tok, del_err *err)
     int rc = token_from_result(r, tok);
     PQclear(r);
     if (rc != 0)
-        return del_fail(err, DEL_EUSAGE, "cannot take the run's fence lock (advisory lock on this session's pid)");
+        return del_fail(err, DEL_KIND_DATABASE, "cannot take the run's fence lock (advisory lock on this session's pid)");
     return 0;
 }
 
 static char *state_sql(const names *n, int has_checksum, int has_hold, int applied_at)
 {
     return xasprintf("SELECT revision, status, %s, coalesce(execution_time_seconds, 0), %s, %s FROM %s",
-                     applied_at ? "pg_catalog.to_char(applied_at, 'YYYY-MM-DD HH24:MI:SS')" : "''",
+                     applied_at ? "pg_catalog.to_char(applied_at, '" STORE_TIME_FORMAT "')" : "''",
                      has_checksum ? "checksum" : "NULL", has_hold ? "hold" : "NULL", n->version);
 }
 
@@ -314,6 +318,7 @@ int store_begin_run_send(PGconn *conn, const char *schema)
     char *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld);%s;%s;%s",
                           (long long)STORE_LOCK_KEY, FENCE_SQL, check, state);
     int rc = PQsendQuery(conn, sql) ? 0 : -1;
+    db_trace_sql(conn, sql, 0); /* sent; answered later */
     free(sql);
     free(state);
     free(check);
@@ -322,7 +327,7 @@ int store_begin_run_send(PGconn *conn, const char *schema)
 }
 
 int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lock_timeout,
-                           int quiet, vstate *st, store_token *tok, del_err *err)
+                           const del_notify *notify, vstate *st, store_token *tok, del_err *err)
 {
     memset(st, 0, sizeof *st);
     int got_lock = 0, got_token = 0, schema_ok = 0, state_ok = 0;
@@ -351,7 +356,7 @@ int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lo
     store_free_state(st);
     if (!got_token && take_token(conn, tok, err) != 0)
         return -1;
-    if (!got_lock && store_lock(conn, lock_timeout, quiet, err) != 0)
+    if (!got_lock && store_lock(conn, lock_timeout, notify, err) != 0)
         return -1;
     if (store_ensure_schema(conn, schema, err) != 0)
         return -1;
@@ -606,4 +611,121 @@ char *store_record_sql(const char *revision, double started, double ended, const
     record_text(&b, store_hostname());
     sbuf_printf(&b, ", %lld)", xid);
     return b.s;
+}
+
+/* The history's text columns (older tables, the Python tool's, may lack
+ * checksum): every attempt in the order they ran. */
+int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, del_err *err)
+{
+    memset(out, 0, sizeof *out);
+    names n;
+    names_init(&n, schema);
+    char *check = schema_check_sql(&n);
+    PGresult *r = db_query(conn, check, 0, NULL, err);
+    free(check);
+    if (!r) {
+        names_free(&n);
+        return -1;
+    }
+    int exists = !strcmp(PQgetvalue(r, 0, CHECK_HISTORY), "t");
+    int has_checksum = !strcmp(PQgetvalue(r, 0, CHECK_H_CHECKSUM), "t");
+    PQclear(r);
+    if (!exists) {
+        names_free(&n);
+        return 0;
+    }
+    char *sql = xasprintf("SELECT revision, status, pg_catalog.to_char(started_at, '" STORE_TIME_FORMAT "'),"
+                          " coalesce(duration_seconds, 0), exception, username, hostname, %s"
+                          " FROM %s ORDER BY id",
+                          has_checksum ? "checksum" : "NULL", n.history);
+    names_free(&n);
+    r = db_query(conn, sql, 0, NULL, err);
+    free(sql);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    out->a = xcalloc((size_t)rows, sizeof *out->a);
+    for (int i = 0; i < rows; i++) {
+        store_attempt *t = &out->a[i];
+        char **col[] = {&t->revision, &t->status, &t->started_at, NULL, &t->exception, &t->username,
+                        &t->hostname, &t->checksum};
+        for (int c = 0; c < (int)(sizeof col / sizeof col[0]); c++)
+            if (col[c])
+                *col[c] = PQgetisnull(r, i, c) ? NULL : xstrdup(PQgetvalue(r, i, c));
+        t->seconds = atof(PQgetvalue(r, i, 3));
+    }
+    out->n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
+void store_free_attempts(store_attempts *at)
+{
+    for (size_t i = 0; i < at->n; i++) {
+        store_attempt *t = &at->a[i];
+        free(t->revision);
+        free(t->status);
+        free(t->started_at);
+        free(t->exception);
+        free(t->username);
+        free(t->hostname);
+        free(t->checksum);
+    }
+    free(at->a);
+    memset(at, 0, sizeof *at);
+}
+
+int store_last_errors(PGconn *conn, const char *schema, strvec *pairs, del_err *err)
+{
+    char *history = store_table(schema, "delembic_run_history");
+    char *sql = xasprintf("SELECT revision, exception FROM (SELECT DISTINCT ON (revision) revision, exception, status"
+                          " FROM %s ORDER BY revision, id DESC) last WHERE status OPERATOR(pg_catalog.=) '%s'",
+                          history, store_status_name(STORE_FAILED));
+    free(history);
+    PGresult *r = db_query(conn, sql, 0, NULL, err);
+    free(sql);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        strvec_push(pairs, PQgetvalue(r, i, 0));
+        strvec_push(pairs, PQgetvalue(r, i, 1));
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* The server session with this pid and start key (the worker's, as it told
+ * us): a pid that another session took since never matches. */
+#define BACKEND_MATCH                                                                              \
+    " FROM pg_catalog.pg_stat_get_activity($1::int) s"                                             \
+    " WHERE " STORE_BACKEND_KEY " OPERATOR(pg_catalog.=) $2::bigint"
+
+static PGresult *backend_query(PGconn *conn, const char *select, int pid, long long key)
+{
+    if (!conn)
+        return NULL;
+    char p[32], k[32];
+    snprintf(p, sizeof p, "%d", pid);
+    snprintf(k, sizeof k, "%lld", key);
+    const char *params[2] = {p, k};
+    char *sql = xasprintf("%s" BACKEND_MATCH, select);
+    PGresult *r = PQexecParams(conn, sql, 2, NULL, params, NULL, NULL, 0);
+    free(sql);
+    return r;
+}
+
+int store_terminate_backend(PGconn *conn, int pid, long long key)
+{
+    PGresult *r = backend_query(conn, "SELECT pg_catalog.pg_terminate_backend(s.pid)", pid, key);
+    int rc = r && PQresultStatus(r) == PGRES_TUPLES_OK ? 0 : -1;
+    PQclear(r);
+    return rc;
+}
+
+int store_backend_alive(PGconn *conn, int pid, long long key)
+{
+    PGresult *r = backend_query(conn, "SELECT 1", pid, key);
+    int alive = r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    PQclear(r);
+    return alive;
 }

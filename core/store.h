@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "notify.h"
 #include "util.h"
 
 /* The session-level advisory lock key ("delembic" in ASCII, folded). */
@@ -32,6 +33,9 @@ typedef enum store_status {
 
 const char *store_status_name(store_status s);
 
+/* How times are shown: with their zone ("2026-11-27 18:20:54+00"). */
+#define STORE_TIME_FORMAT "YYYY-MM-DD HH24:MI:SSOF"
+
 /* The hold on a failed row whose work is partly committed (the migration
  * committed by itself): upgrade will not run it again until an operator
  * clears the hold. */
@@ -47,6 +51,7 @@ typedef struct vrow {
     double seconds;
     char *checksum;     /* NULL for rows from the Python tool */
     char *hold;         /* NULL, or why upgrade must not run it again by itself */
+    int succeeded;      /* status is success */
 } vrow;
 
 typedef struct vstate {
@@ -70,8 +75,8 @@ char *store_table(const char *schema, const char *table);
 
 /* Create the schema if missing, missing tables and columns (lock held). */
 int store_ensure_schema(PGconn *conn, const char *schema, del_err *err);
-/* Wait for the run lock; timeout < 0 waits for ever. Exit class DEL_ELOCK. */
-int store_lock(PGconn *conn, double timeout, int quiet, del_err *err);
+/* Wait for the run lock; timeout < 0 waits for ever. Exit class DEL_KIND_LOCK. */
+int store_lock(PGconn *conn, double timeout, const del_notify *notify, del_err *err);
 int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err);
 /* For a run: the lock (waiting up to lock_timeout), the fence token, the
  * tables, the state; one round trip when the lock is free and the tables are
@@ -79,7 +84,7 @@ int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err)
  * is what store_begin_run_send returned). */
 int store_begin_run_send(PGconn *conn, const char *schema);
 int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lock_timeout,
-                           int quiet, vstate *st, store_token *tok, del_err *err);
+                           const del_notify *notify, vstate *st, store_token *tok, del_err *err);
 void store_free_state(vstate *st);
 const vrow *store_find(const vstate *st, const char *revision);
 
@@ -125,5 +130,36 @@ char *store_record_sql(const char *revision, double started, double ended, const
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);
 const char *store_hostname(void);
+
+/* A server session's start time in microseconds, from pg_stat_get_activity
+ * row s: with its pid, it names the session (a pid alone may have been taken
+ * by another session since). The worker reports it, the parent matches it. */
+#define STORE_BACKEND_KEY                                                                          \
+    "(pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                       \
+    " 1000000::double precision)::bigint"
+
+/* End the server session with this pid and start key (a worker's, as it told
+ * the parent; WORKER_BACKEND_KEY): 0, or -1 when the query failed. */
+int store_terminate_backend(PGconn *conn, int pid, long long key);
+/* 1 while that session is still there, else 0. */
+int store_backend_alive(PGconn *conn, int pid, long long key);
+
+/* One row of delembic_run_history: one attempt. */
+typedef struct store_attempt {
+    char *revision, *status, *started_at, *exception, *username, *hostname, *checksum; /* NULL: none */
+    double seconds;
+} store_attempt;
+
+typedef struct store_attempts {
+    store_attempt *a;
+    size_t n;
+} store_attempts;
+
+/* Every attempt, in the order they ran (none when the tables are not there). */
+int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, del_err *err);
+void store_free_attempts(store_attempts *at);
+/* For each revision whose latest attempt failed: its revision, then its
+ * error, pushed to pairs. */
+int store_last_errors(PGconn *conn, const char *schema, strvec *pairs, del_err *err);
 
 #endif

@@ -95,36 +95,3 @@ char *term_text(const char *s)
     return b.s ? b.s : xstrdup("");
 }
 
-static void vput(FILE *f, const char *fmt, va_list ap, int newline)
-{
-    char *raw = NULL;
-    if (vasprintf(&raw, fmt, ap) < 0)
-        raw = NULL;
-    char *safe = term_text(raw ? raw : "(out of memory)");
-    fputs(safe, f);
-    if (newline)
-        fputc('\n', f);
-    free(safe);
-    free(raw);
-}
-
-void term_put(FILE *f, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vput(f, fmt, ap, 0);
-    va_end(ap);
-}
-
-void term_line(FILE *f, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vput(f, fmt, ap, 1);
-    va_end(ap);
-}
-
-void term_vline(FILE *f, const char *fmt, va_list ap)
-{
-    vput(f, fmt, ap, 1);
-}

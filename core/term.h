@@ -5,7 +5,8 @@
  * overrides are shown escaped (\x1b, \r, \n, \t, \x9b, \u009b, \u202e), so
  * a bundle can neither drive the terminal nor forge a line. Valid printable
  * UTF-8 is kept. Every line of text output that carries such text goes
- * through term_line (JSON output has its own escaping, in json.c). */
+ * through term_text in the text renderer (core/cli/render_text.c; JSON
+ * output has its own escaping, in json.c). */
 #ifndef DEL_TERM_H
 #define DEL_TERM_H
 
@@ -27,10 +28,5 @@ char *utf8_valid(const char *s);
 void sbuf_term(sbuf *b, const char *s);
 /* s escaped for a terminal (malloc'd). */
 char *term_text(const char *s);
-/* Format, escape the result as a whole, and write it (term_line adds '\n';
- * the format itself must not hold control characters). */
-void term_put(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void term_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void term_vline(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 #endif

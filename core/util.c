@@ -12,7 +12,9 @@
 
 static void oom(void)
 {
-    fputs("delembic: out of memory\n", stderr);
+    static const char msg[] = "delembic: out of memory\n";
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) { /* the last word before abort */
+    }
     abort();
 }
 
@@ -222,7 +224,7 @@ const char *file_kind(unsigned mode)
 
 static int not_regular(const char *path, unsigned mode, del_err *err)
 {
-    return del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; delembic reads only regular files (replace it with one)",
+    return del_fail(err, DEL_KIND_CONFIG, "%s: %s, not a regular file; delembic reads only regular files (replace it with one)",
                     path, file_kind(mode));
 }
 
@@ -232,14 +234,14 @@ int open_regular(const char *path, struct stat *st, del_err *err)
     /* never open what is not a regular file: opening a FIFO waits for a
      * writer, opening a device may act on it */
     if (stat(path, &before) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+        return del_fail(err, DEL_KIND_CONFIG, "%s: cannot open: %s", path, strerror(errno));
     if (!S_ISREG(before.st_mode))
         return not_regular(path, before.st_mode, err);
     /* O_NONBLOCK: should it be swapped for a FIFO meanwhile, the open still
      * returns at once, and fstat below refuses it */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+        return del_fail(err, DEL_KIND_CONFIG, "%s: cannot open: %s", path, strerror(errno));
     if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
         unsigned mode = (unsigned)st->st_mode;
         close(fd);
@@ -252,7 +254,7 @@ int read_fd(int fd, const char *path, const struct stat *st, size_t max, char **
             del_err *err)
 {
     if ((size_t)st->st_size > max)
-        return del_fail(err, DEL_EUSAGE, "%s: file is %lld bytes, larger than the %zu allowed",
+        return del_fail(err, DEL_KIND_CONFIG, "%s: file is %lld bytes, larger than the %zu allowed",
                         path, (long long)st->st_size, max);
     size_t cap = (size_t)st->st_size + 1, n = 0;
     char *buf = xmalloc(cap);
@@ -260,7 +262,7 @@ int read_fd(int fd, const char *path, const struct stat *st, size_t max, char **
         if (n + 1 >= cap) {
             if (cap > max + 1) {
                 free(buf);
-                return del_fail(err, DEL_EUSAGE, "%s: file grew past %zu bytes", path, max);
+                return del_fail(err, DEL_KIND_CONFIG, "%s: file grew past %zu bytes", path, max);
             }
             cap *= 2;
             buf = xrealloc(buf, cap);
@@ -270,7 +272,7 @@ int read_fd(int fd, const char *path, const struct stat *st, size_t max, char **
             continue;
         if (r < 0) {
             free(buf);
-            return del_fail(err, DEL_EUSAGE, "%s: read error: %s", path, strerror(errno));
+            return del_fail(err, DEL_KIND_CONFIG, "%s: read error: %s", path, strerror(errno));
         }
         if (r == 0)
             break;
@@ -301,7 +303,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, int mode, 
     unlink(tmp);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", path, strerror(errno));
+        del_fail(err, DEL_KIND_CONFIG, "%s: cannot write: %s", path, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -311,7 +313,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, int mode, 
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            del_fail(err, DEL_EUSAGE, "%s: write error: %s", path, strerror(errno));
+            del_fail(err, DEL_KIND_CONFIG, "%s: write error: %s", path, strerror(errno));
             close(fd);
             unlink(tmp);
             free(tmp);
@@ -320,7 +322,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, int mode, 
         off += (size_t)w;
     }
     if (fchmod(fd, (mode_t)mode) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot write: %s", path, strerror(errno));
+        del_fail(err, DEL_KIND_CONFIG, "%s: cannot write: %s", path, strerror(errno));
         unlink(tmp);
         free(tmp);
         return -1;
@@ -379,14 +381,14 @@ int mkdir_p(const char *path, int mode, del_err *err)
             continue;
         *s = '\0';
         if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
-            del_fail(err, DEL_EUSAGE, "%s: cannot create folder: %s", p, strerror(errno));
+            del_fail(err, DEL_KIND_CONFIG, "%s: cannot create folder: %s", p, strerror(errno));
             free(p);
             return -1;
         }
         *s = '/';
     }
     if (mkdir(p, (mode_t)mode) != 0 && errno != EEXIST) {
-        del_fail(err, DEL_EUSAGE, "%s: cannot create folder: %s", p, strerror(errno));
+        del_fail(err, DEL_KIND_CONFIG, "%s: cannot create folder: %s", p, strerror(errno));
         free(p);
         return -1;
     }

@@ -79,11 +79,13 @@ static void on_signal(int sig)
     }
 }
 
+_Static_assert(DM_MSG_MAX == DEL_MSG_MAX, "the SDK's message size is the host's");
+
 typedef struct wctx {
     int fd;
     int index;
     const char *url;    /* the run's database: its password is masked in messages */
-    char fail[3000];
+    char fail[DEL_MSG_MAX];
     double last_progress;
 } wctx;
 
@@ -245,10 +247,41 @@ typedef struct session_watch {
     long long backend_key;
 } session_watch;
 
-static session_watch g_watch = {.fd = -1};
-/* session_authorization as the server reported it at connection (it
- * reports every change) */
-static char g_session_auth[128];
+/* The worker's mutable state, one per worker process, passed explicitly to
+ * what reads or changes it (the signal flag and the PGcancel pointer that
+ * the signal handler uses stay file-scope, above). */
+typedef struct prefetch {
+    int index;
+    loaded_plugin lp;
+    char sha[65];
+} prefetch;
+
+typedef struct wstate {
+    session_watch watch;     /* what plugin callbacks did to the session */
+    /* session_authorization as the server reported it at connection (it
+     * reports every change) */
+    char session_auth[128];
+    /* What the parent said about what follows the running migration: the
+     * likely next one (to prefetch) and the one this worker may start by
+     * itself after a success (-1: wait for the parent). NEXT messages update
+     * them mid-run. */
+    int hint, then, current;
+    /* A transaction opened (BEGIN + guard row) for the next migration, its
+     * id and the catalog dependencies counted then; whether the session may
+     * hold what a plugin left (after anything but a committed migration, or
+     * when the plugin left prepared statements: then it is reset in full
+     * before the next one); whether the last migration created objects (then
+     * temporary ones are looked for before the next). */
+    int open;
+    long long open_xid, open_deps;
+    int dirty, check_temp;
+    /* The migration the parent expects this worker to run next, verified and
+     * loaded while the server flushes the current commit (the client would
+     * otherwise sit idle). If the parent sends another one, it is unloaded. */
+    prefetch pre;
+} wstate;
+
+
 
 /* The worker's session, told to the parent (HELLO, or BACKEND after a
  * reset): its server pid and a key from its start time, so that the parent
@@ -324,6 +357,18 @@ static int plugin_result(PGEventId id, void *info, void *pass)
     return 1;
 }
 
+/* Append a, b and c to buf (of size n), cutting what does not fit. */
+static void append_text(char *buf, size_t n, const char *a, const char *b, const char *c)
+{
+    size_t len = strnlen(buf, n);
+    const char *parts[] = {a, b, c};
+    for (size_t k = 0; k < 3; k++)
+        for (const char *p = parts[k]; *p && len + 1 < n; p++)
+            buf[len++] = *p;
+    if (len < n)
+        buf[len] = '\0';
+}
+
 static void set_msg(wmsg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_msg(wmsg *m, const char *fmt, ...)
 {
@@ -363,16 +408,15 @@ static void left_message(const txwatch *tx, const char *what, wmsg *m)
 
 /* After a callback that returned rc: did the plugin leave the transaction
  * as it found it? */
-static int check_txn(PGconn *conn, const char *what, int rc, wctx *w, wmsg *m)
+static int check_txn(wstate *ws, PGconn *conn, const char *what, int rc, wctx *w, wmsg *m)
 {
     PGTransactionStatusType ts = PQtransactionStatus(conn);
     if (ts == PQTRANS_IDLE)
-        txwatch_idle(&g_watch.tx);
-    if (g_watch.tx.outside) {
-        left_message(&g_watch.tx, what, m);
-        size_t len = strlen(m->text);
-        if (w->fail[0] && len < sizeof m->text) /* what the plugin said, too */
-            snprintf(m->text + len, sizeof m->text - len, " (the migration said: %s)", w->fail);
+        txwatch_idle(&ws->watch.tx);
+    if (ws->watch.tx.outside) {
+        left_message(&ws->watch.tx, what, m);
+        if (w->fail[0]) /* what the plugin said, too (cut to fit) */
+            append_text(m->text, sizeof m->text, " (the migration said: ", w->fail, ")");
         return -1;
     }
     if (rc != 0) {
@@ -394,15 +438,15 @@ static int check_txn(PGconn *conn, const char *what, int rc, wctx *w, wmsg *m)
     return -1;
 }
 
-static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
+static int run_callback(wstate *ws, dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
                         wmsg *m)
 {
     w->fail[0] = '\0';
     pqguard_refused();
-    g_watch.active = 1;
+    ws->watch.active = 1;
     int rc = cb(conn, ctx);
     stray_check(rc);
-    g_watch.active = 0;
+    ws->watch.active = 0;
     if (pqguard_refused() > 0) {
         set_msg(m, "the migration closed the host's connection (PQfinish); its work was rolled back");
         return -1;
@@ -411,7 +455,7 @@ static int run_callback(dm_callback cb, const char *what, PGconn *conn, dm_ctx *
         set_msg(m, "interrupted");
         return -1;
     }
-    return check_txn(conn, what, rc, w, m);
+    return check_txn(ws, conn, what, rc, w, m);
 }
 
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
@@ -433,15 +477,15 @@ static char *begin_sql(const worker_cfg *cfg, int checked)
  * refuses when the transaction is not the one opened, when the run lost its
  * lock, or when another run recorded a success; else it allows the commit),
  * and COMMIT, which never runs when the record raised. */
-static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
+static char *commit_sql(wstate *ws, PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
                         double ended, const char *checksum, long long xid, int open_next)
 {
     char *rec = store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg, g_watch.tx.suspect) : NULL;
+    char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
-    int auth_changed = auth && strcmp(auth, g_session_auth) != 0;
+    int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
     char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
                           rec, next ? ";" : "", next ? next : "");
     free(rec);
@@ -449,30 +493,15 @@ static char *commit_sql(PGconn *conn, const worker_cfg *cfg, const char *rev, do
     return sql;
 }
 
-/* What the parent said about what follows the running migration: the likely
- * next one (to prefetch) and the one this worker may start by itself after a
- * success (-1: wait for the parent). NEXT messages update them mid-run. */
-static int g_hint = -1, g_then = -1, g_current = -1;
-
-static void read_next_messages(int fd)
+static void read_next_messages(wstate *ws, int fd)
 {
     wmsg in;
     while (recv(fd, &in, sizeof in, MSG_DONTWAIT) == (ssize_t)sizeof in)
-        if (in.type == WMSG_NEXT && in.index == g_current) {
-            g_hint = in.status;
-            g_then = in.then;
+        if (in.type == WMSG_NEXT && in.index == ws->current) {
+            ws->hint = in.status;
+            ws->then = in.then;
         }
 }
-
-/* A transaction opened (BEGIN + guard row) for the next migration, its id
- * and the catalog dependencies counted then; whether the session may hold
- * what a plugin left (after anything but a committed migration, or when the
- * plugin left prepared statements: then it is reset in full before the next
- * one); whether the last migration created objects (then temporary ones are
- * looked for before the next). */
-static int g_open;
-static long long g_open_xid, g_open_deps;
-static int g_dirty, g_check_temp;
 
 /* What open_sql answered with (its last result): 0, or -1 when the result is
  * not that. */
@@ -508,7 +537,7 @@ static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
 
 /* What a plugin left in the session, all of it: DISCARD ALL (which runs alone,
  * outside any transaction), then the host's own objects again. */
-static int session_reset(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
+static int session_reset(wstate *ws, PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
         PQclear(PQexec(conn, "ROLLBACK"));
@@ -519,89 +548,79 @@ static int session_reset(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     PQclear(r);
     if (!ok || session_setup(conn, cfg, msg, msgsz) != 0)
         return -1;
-    g_dirty = g_check_temp = g_watch.tx.suspect = 0;
+    ws->dirty = ws->check_temp = ws->watch.tx.suspect = 0;
     return 0;
 }
 
 /* In the open transaction: did the last migration leave temporary objects? */
-static int temp_objects_left(PGconn *conn)
+static int temp_objects_left(wstate *ws, PGconn *conn)
 {
     PGresult *r = PQexec(conn, "EXECUTE " TEMP_STATEMENT);
     int left = !r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
                strcmp(PQgetvalue(r, 0, 0), "f") != 0;
     PQclear(r);
-    g_check_temp = 0;
+    ws->check_temp = 0;
     return left;
 }
 
 /* Open the migration's transaction in its own round trip, from a clean
  * session; 0 and its id, or -1 and why. */
-static int open_transaction(PGconn *conn, const worker_cfg *cfg, long long *xid, char *msg,
+static int open_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, long long *xid, char *msg,
                             size_t msgsz)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
-        if (g_dirty && session_reset(conn, cfg, msg, msgsz) != 0)
+        if (ws->dirty && session_reset(ws, conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg, g_watch.tx.suspect);
+        char *sql = begin_sql(cfg, ws->watch.tx.suspect);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
-        if (open_result(r, xid, &g_open_deps, &dirty) != 0) {
+        if (open_result(r, xid, &ws->open_deps, &dirty) != 0) {
             db_result_message(conn, r, msg, msgsz);
             PQclear(r);
             return -1;
         }
         PQclear(r);
-        g_watch.tx.suspect = 0; /* the checked form answered */
-        if (!dirty && !(g_check_temp && temp_objects_left(conn)))
+        ws->watch.tx.suspect = 0; /* the checked form answered */
+        if (!dirty && !(ws->check_temp && temp_objects_left(ws, conn)))
             return 0;
-        g_dirty = 1; /* left over by the previous migration: reset, open again */
+        ws->dirty = 1; /* left over by the previous migration: reset, open again */
     }
     snprintf(msg, msgsz, "the worker's session could not be made clean");
     return -1;
 }
 
-/* The migration the parent expects this worker to run next, verified and
- * loaded while the server flushes the current commit (the client would
- * otherwise sit idle). If the parent sends another one, it is unloaded. */
-typedef struct prefetch {
-    int index;
-    loaded_plugin lp;
-    char sha[65];
-} prefetch;
-
-static prefetch g_pre = {.index = -1};
 
 /* A PQfinish of the host's connection that pqguard refused while the plugin
  * of migration index was loaded or unloaded (a constructor or destructor,
  * outside any callback): the operator hears of it, naming the revision. */
-static void warn_refused(int index)
+static void warn_refused(wstate *ws, int index)
 {
     if (pqguard_refused() == 0 || index < 0)
         return;
     wmsg m = {.type = WMSG_LOG, .index = index};
     set_msg(&m, "WARNING: its plugin called PQfinish on the host's connection while it was being loaded or unloaded (a constructor or destructor); refused: the connection belongs to the host");
-    worker_send(g_watch.fd, &m);
+    worker_send(ws->watch.fd, &m);
 }
 
-static void unload(loaded_plugin *lp, int index)
+static void unload(wstate *ws, loaded_plugin *lp, int index)
 {
     int had = lp->handle != NULL;
     loader_unload(lp);
     if (had)
-        warn_refused(index);
+        warn_refused(ws, index);
 }
 
-static void prefetch_drop(void)
+static void prefetch_drop(wstate *ws)
 {
-    unload(&g_pre.lp, g_pre.index);
-    g_pre.index = -1;
+    unload(ws, &ws->pre.lp, ws->pre.index);
+    ws->pre.index = -1;
 }
 
 /* Verify (through one open descriptor), load with the libraries it needs,
  * and check migration index, from the bundle the run started with, wherever
  * a build moved it since (bundle_path). */
-static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
+static int load_verified(wstate *ws, const worker_cfg *cfg, int index, loaded_plugin *lp, char sha[65],
                          del_err *err)
 {
     const mentry *e = &cfg->b->mf.m[index];
@@ -614,7 +633,7 @@ static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, ch
         char *path = path_join(dir, e->file);
         rc = loader_load_verified(dir, &cfg->b->mf, e->file, e->sha256, lp, sha, err);
         stray_check(rc); /* a constructor that forked */
-        warn_refused(index);
+        warn_refused(ws, index);
         if (rc == 0 && (rc = loader_match_manifest(lp->desc, e, path, err)) != 0)
             loader_unload(lp);
         free(path);
@@ -622,24 +641,24 @@ static int load_verified(const worker_cfg *cfg, int index, loaded_plugin *lp, ch
             break;
     }
     if (rc != 0 && bundle_replaced(cfg->b)) /* the kept folder is gone (by hand, an older build) */
-        del_fail(err, DEL_EUSAGE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
+        del_fail(err, DEL_KIND_DATABASE, "%s: the bundle was replaced or removed while this run used it, and its %s is not the one the run started with; nothing of the new bundle ran. Run upgrade again",
                  cfg->b->dir, e->file);
     return rc;
 }
 
-static void prefetch_load(const worker_cfg *cfg, int index)
+static void prefetch_load(wstate *ws, const worker_cfg *cfg, int index)
 {
-    prefetch_drop();
+    prefetch_drop(ws);
     del_err err;
     if (index >= 0 && (size_t)index < cfg->b->mf.n &&
-        load_verified(cfg, index, &g_pre.lp, g_pre.sha, &err) == 0)
-        g_pre.index = index; /* on failure, run_one checks again and reports it */
+        load_verified(ws, cfg, index, &ws->pre.lp, ws->pre.sha, &err) == 0)
+        ws->pre.index = index; /* on failure, run_one checks again and reports it */
 }
 
 /* Send the commit; while the server flushes it, unload the finished plugin
  * and prefetch the next one; then read the result. deps: the catalog
  * dependencies counted when the transaction opened. */
-static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
+static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
                   int index, long long deps, char *msg, size_t msgsz)
 {
     msg[0] = '\0';
@@ -647,15 +666,15 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
         db_result_message(conn, NULL, msg, msgsz);
         return -1;
     }
-    unload(done, index);
-    prefetch_load(cfg, g_hint);
+    unload(ws, done, index);
+    prefetch_load(ws, cfg, ws->hint);
     int ok = 0, dirty = 0, created = 0;
     PGresult *r;
-    g_open_xid = -1;
+    ws->open_xid = -1;
     while ((r = PQgetResult(conn))) {
         ExecStatusType st = PQresultStatus(r);
-        if (ok && st == PGRES_TUPLES_OK && open_result(r, &g_open_xid, &g_open_deps, &dirty) != 0)
-            g_open_xid = -1; /* the next transaction's guard row */
+        if (ok && st == PGRES_TUPLES_OK && open_result(r, &ws->open_xid, &ws->open_deps, &dirty) != 0)
+            ws->open_xid = -1; /* the next transaction's guard row */
         if (!ok && st == PGRES_TUPLES_OK && PQnfields(r) == 2) /* the record */
             created = strtoll(PQgetvalue(r, 0, 1), NULL, 10) > deps;
         if (!ok && st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
@@ -666,17 +685,17 @@ static int commit(PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_p
     }
     if (!ok && !msg[0])
         snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
-    g_dirty = !ok || dirty;
-    g_check_temp = ok && created;
-    if (ok && g_open_xid > 0)
-        g_watch.tx.suspect = 0; /* the next transaction opened with the checked form if needed */
+    ws->dirty = !ok || dirty;
+    ws->check_temp = ok && created;
+    if (ok && ws->open_xid > 0)
+        ws->watch.tx.suspect = 0; /* the next transaction opened with the checked form if needed */
     /* the next transaction, if one was opened after the COMMIT from a clean session */
-    g_open = ok && !dirty && PQtransactionStatus(conn) == PQTRANS_INTRANS && g_open_xid > 0;
-    if (g_open && g_check_temp && temp_objects_left(conn)) {
-        g_open = 0;
-        g_dirty = 1;
+    ws->open = ok && !dirty && PQtransactionStatus(conn) == PQTRANS_INTRANS && ws->open_xid > 0;
+    if (ws->open && ws->check_temp && temp_objects_left(ws, conn)) {
+        ws->open = 0;
+        ws->dirty = 1;
     }
-    if (ok && !g_open && PQtransactionStatus(conn) != PQTRANS_IDLE)
+    if (ok && !ws->open && PQtransactionStatus(conn) != PQTRANS_IDLE)
         PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open or needs a reset */
     return ok ? 0 : -1;
 }
@@ -706,7 +725,7 @@ static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     return rc;
 }
 
-static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
+static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
 {
     const mentry *e = &cfg->b->mf.m[index];
     memset(m, 0, sizeof *m);
@@ -715,14 +734,14 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
     m->started = now_seconds();
     del_err err;
     loaded_plugin lp = {0};
-    if (g_pre.index == index) {
-        lp = g_pre.lp; /* verified and loaded during the previous commit */
-        memcpy(m->sha256, g_pre.sha, sizeof m->sha256);
-        memset(&g_pre.lp, 0, sizeof g_pre.lp);
-        g_pre.index = -1;
+    if (ws->pre.index == index) {
+        lp = ws->pre.lp; /* verified and loaded during the previous commit */
+        memcpy(m->sha256, ws->pre.sha, sizeof m->sha256);
+        memset(&ws->pre.lp, 0, sizeof ws->pre.lp);
+        ws->pre.index = -1;
     } else {
-        prefetch_drop();
-        if (load_verified(cfg, index, &lp, m->sha256, &err) != 0) {
+        prefetch_drop(ws);
+        if (load_verified(ws, cfg, index, &lp, m->sha256, &err) != 0) {
             m->status = WRES_BUNDLE;
             set_msg(m, "%s", err.msg);
             goto out;
@@ -734,15 +753,15 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         goto out;
     }
     long long xid, deps;
-    if (g_open) {
-        g_open = 0; /* opened by the previous commit's round trip */
-        xid = g_open_xid;
-        deps = g_open_deps;
+    if (ws->open) {
+        ws->open = 0; /* opened by the previous commit's round trip */
+        xid = ws->open_xid;
+        deps = ws->open_deps;
     } else {
         char msg[1024];
-        if (open_transaction(conn, cfg, &xid, msg, sizeof msg) != 0) {
+        if (open_transaction(ws, conn, cfg, &xid, msg, sizeof msg) != 0) {
             rollback(conn);
-            g_dirty = 1;
+            ws->dirty = 1;
             m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
             set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
             goto out;
@@ -751,40 +770,40 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
          * check after a crash whether the plugin committed by itself */
         wmsg x = {.type = WMSG_XID, .index = index, .xid = xid};
         worker_send(fd, &x);
-        deps = g_open_deps;
+        deps = ws->open_deps;
     }
     m->xid = xid;
-    txwatch_begin(&g_watch.tx);
+    txwatch_begin(&ws->watch.tx);
     wctx w = {.fd = fd, .index = index, .url = cfg->url};
     char dirbuf[PATH_MAX];
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
-    if (run_callback(lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
-        (lp.desc->validate && run_callback(lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
+    if (run_callback(ws, lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
+        (lp.desc->validate && run_callback(ws, lp.desc->validate, "validate", conn, &ctx, &w, m) != 0)) {
         rollback(conn);
-        g_dirty = 1;
+        ws->dirty = 1;
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
         goto out;
     }
     m->ended = now_seconds();
-    read_next_messages(fd);
+    read_next_messages(ws, fd);
     char msg[1024];
     /* after DEALLOCATE or DISCARD: the record statement again if it is gone;
      * the next migration starts from a full session reset */
-    int renew = g_watch.tx.host_objects;
+    int renew = ws->watch.tx.host_objects;
     if (renew && ensure_record(conn, cfg, msg, sizeof msg) != 0) {
         rollback(conn);
-        g_dirty = 1;
+        ws->dirty = 1;
         m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
         set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
         goto out;
     }
-    char *fin = commit_sql(conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, g_hint >= 0 && !renew);
-    int rc = commit(conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
+    char *fin = commit_sql(ws, conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid, ws->hint >= 0 && !renew);
+    int rc = commit(ws, conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
     free(fin);
     if (renew) {
-        g_dirty = 1;
-        g_watch.tx.host_objects = 0;
+        ws->dirty = 1;
+        ws->watch.tx.host_objects = 0;
     }
     if (rc != 0) {
         int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
@@ -807,11 +826,11 @@ static void run_one(PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg
         goto out;
     }
     m->status = WRES_OK;
-    m->next_xid = g_open ? g_open_xid : 0;
+    m->next_xid = ws->open ? ws->open_xid : 0;
 out:
     if (!m->ended)
         m->ended = now_seconds();
-    unload(&lp, index);
+    unload(ws, &lp, index);
 }
 
 /* Tell the parent why this worker cannot work, and end it. */
@@ -835,6 +854,8 @@ static void worker_fatal(int fd, PGconn *conn, const char *fmt, ...)
 
 static void worker_main(const worker_cfg *cfg, int fd)
 {
+    wstate state = {.watch = {.fd = -1}, .hint = -1, .then = -1, .current = -1, .pre = {.index = -1}};
+    wstate *ws = &state;
     g_worker_pid = getpid();
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -853,21 +874,21 @@ static void worker_main(const worker_cfg *cfg, int fd)
         worker_fatal(fd, NULL, "%s", err.msg);
     /* only this worker's own shutdown may free its connection */
     pqguard_protect(conn);
-    g_watch.fd = fd;
+    ws->watch.fd = fd;
     char msg[1024];
     if (session_setup(conn, cfg, msg, sizeof msg) != 0)
         worker_fatal(fd, conn, "cannot prepare the worker connection: %s", msg);
     const char *auth = PQparameterStatus(conn, "session_authorization");
-    snprintf(g_session_auth, sizeof g_session_auth, "%s", auth ? auth : "");
-    g_watch.backend_pid = PQbackendPID(conn);
-    g_watch.backend_key = backend_key(conn, "");
-    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", &g_watch))
+    snprintf(ws->session_auth, sizeof ws->session_auth, "%s", auth ? auth : "");
+    ws->watch.backend_pid = PQbackendPID(conn);
+    ws->watch.backend_key = backend_key(conn, "");
+    if (!PQregisterEventProc(conn, plugin_result, "delembic worker", &ws->watch))
         worker_fatal(fd, conn, "cannot prepare the worker connection: libpq refused its event procedure");
     g_cancel = PQgetCancel(conn);
     memset(&m, 0, sizeof m);
     m.type = WMSG_HELLO;
-    m.status = g_watch.backend_pid;
-    m.backend_key = g_watch.backend_key;
+    m.status = ws->watch.backend_pid;
+    m.backend_key = ws->watch.backend_key;
     worker_send(fd, &m);
     for (;;) {
         wmsg in;
@@ -876,30 +897,30 @@ static void worker_main(const worker_cfg *cfg, int fd)
             break;
         if (in.type != WMSG_RUN || in.index < 0 || (size_t)in.index >= cfg->b->mf.n)
             continue; /* a late NEXT, or nonsense */
-        g_current = in.index;
-        g_hint = in.status;
-        g_then = in.then;
+        ws->current = in.index;
+        ws->hint = in.status;
+        ws->then = in.then;
         for (;;) {
-            run_one(conn, cfg, g_current, fd, &m);
+            run_one(ws, conn, cfg, ws->current, fd, &m);
             /* continue with the allowed next one after a success, unless interrupted */
-            int then = g_then;
+            int then = ws->then;
             int go = m.status == WRES_OK && then >= 0 && (size_t)then < cfg->b->mf.n && !g_interrupted;
             m.then = go ? then : -1;
             if (send_text(fd, &m, cfg->url) != 0)
                 goto done;
             /* a plugin reset the connection (or it broke): this session is
              * not the one the worker set up, nor the one the parent knew */
-            if (g_watch.tx.reset || PQstatus(conn) != CONNECTION_OK)
+            if (ws->watch.tx.reset || PQstatus(conn) != CONNECTION_OK)
                 goto done;
             if (!go)
                 break;
-            g_current = then;
-            g_hint = -1;
-            g_then = -1;
+            ws->current = then;
+            ws->hint = -1;
+            ws->then = -1;
         }
     }
 done:
-    prefetch_drop();
+    prefetch_drop(ws);
     PGcancel *c = g_cancel;
     g_cancel = NULL;
     PQfreeCancel(c);
@@ -913,7 +934,7 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-        return del_fail(err, DEL_EUSAGE, "cannot create a worker channel: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_DATABASE, "cannot create a worker channel: %s", strerror(errno));
     fflush(stdout);
     fflush(stderr);
     pid_t parent = getpid();
@@ -921,7 +942,7 @@ int worker_spawn(worker *w, const worker_cfg *cfg, const int *close_fds, size_t 
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
-        return del_fail(err, DEL_EUSAGE, "cannot start a worker: %s", strerror(errno));
+        return del_fail(err, DEL_KIND_DATABASE, "cannot start a worker: %s", strerror(errno));
     }
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -41,12 +41,8 @@ enum wresult {
     WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
 };
 
-/* A server session's start time in microseconds, from pg_stat_get_activity
- * row s: with its pid, it names the session (a pid alone may have been taken
- * by another session since). The worker reports it, the parent matches it. */
-#define WORKER_BACKEND_KEY                                                                         \
-    "(pg_catalog.date_part('epoch', s.backend_start) OPERATOR(pg_catalog.*)"                       \
-    " 1000000::double precision)::bigint"
+/* the server session's key (store.h's STORE_BACKEND_KEY) */
+#define WORKER_BACKEND_KEY STORE_BACKEND_KEY
 
 typedef struct wmsg {
     int type;
@@ -60,7 +56,7 @@ typedef struct wmsg {
     long long backend_key; /* HELLO, BACKEND: the server session's start, in microseconds */
     int hold;          /* RESULT, failed: work may have committed outside its transaction */
     char sha256[65];
-    char text[3600];
+    char text[DEL_MSG_MAX]; /* one message size end to end: the SDK's DM_MSG_MAX, errors */
 } wmsg;
 
 typedef struct worker_cfg {

@@ -66,10 +66,10 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
 {
     *root = NULL;
     if (memchr(text, '\0', len))
-        return del_fail(err, DEL_EUSAGE, "%s: contains a NUL byte; it is not a YAML text file", name);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: contains a NUL byte; it is not a YAML text file", name);
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser))
-        return del_fail(err, DEL_EUSAGE, "%s: cannot start the YAML parser", name);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: cannot start the YAML parser", name);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 
     frame stack[YAML_MAX_DEPTH + 1];
@@ -79,7 +79,7 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
         yaml_event_t ev;
         if (!yaml_parser_parse(&parser, &ev)) {
             char pbuf[256];
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: invalid YAML: %s%s%s", name,
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: invalid YAML: %s%s%s", name,
                      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                      printable(parser.problem ? parser.problem : "syntax error", pbuf, sizeof pbuf),
                      parser.context ? " " : "", parser.context ? parser.context : "");
@@ -95,14 +95,14 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
             goto out;
         case YAML_DOCUMENT_START_EVENT:
             if (++docs > 1) {
-                del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: more than one YAML document; keep one", name,
+                del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: more than one YAML document; keep one", name,
                          ev.start_mark.line + 1, ev.start_mark.column + 1);
                 yaml_event_delete(&ev);
                 goto out;
             }
             break;
         case YAML_ALIAS_EVENT:
-            del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: YAML aliases (*name) are not supported here; write the value out",
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: YAML aliases (*name) are not supported here; write the value out",
                      name, ev.start_mark.line + 1, ev.start_mark.column + 1);
             yaml_event_delete(&ev);
             goto out;
@@ -114,7 +114,7 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
                            ev.data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
                            ev.data.scalar.style == YAML_FOLDED_SCALAR_STYLE;
             if (strlen(made->value) != ev.data.scalar.length) {
-                del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: a value contains a NUL character", name,
+                del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: a value contains a NUL character", name,
                          made->line, made->col);
                 ynode_free(made);
                 yaml_event_delete(&ev);
@@ -142,7 +142,7 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
             continue;
         if (opens) {
             if (depth >= YAML_MAX_DEPTH) {
-                del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: nested deeper than %d levels", name,
+                del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: nested deeper than %d levels", name,
                          made->line, made->col, YAML_MAX_DEPTH);
                 ynode_free(made);
                 goto out;
@@ -159,7 +159,7 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
                     push_child(top->node, NULL, made);
                 } else if (!top->pending_key) {
                     if (made->kind != YNODE_SCALAR) {
-                        del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: a mapping key must be a plain value, not a %s",
+                        del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: a mapping key must be a plain value, not a %s",
                                  name, made->line, made->col, ykind_name(made));
                         ynode_free(made);
                         goto out;
@@ -167,7 +167,7 @@ int yaml_parse(const char *name, const char *text, size_t len, ynode **root, del
                     for (size_t i = 0; i < top->node->n; i++) {
                         if (strcmp(top->node->keys[i]->value, made->value) == 0) {
                             char kb[128];
-                            del_fail(err, DEL_EUSAGE,
+                            del_fail(err, DEL_KIND_CONFIG,
                                      "%s:%zu:%zu: duplicate key '%s' (first at line %zu); keep one",
                                      name, made->line, made->col,
                                      printable(made->value, kb, sizeof kb), top->node->keys[i]->line);
@@ -253,9 +253,9 @@ int yexpect(const char *file, const ynode *n, ynode_kind kind, const char *what,
 {
     static const char *names[] = {"a value", "a list", "a mapping"};
     if (!n)
-        return del_fail(err, DEL_EUSAGE, "%s: %s is missing; it must be %s", file, what, names[kind]);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: %s is missing; it must be %s", file, what, names[kind]);
     if (n->kind != kind)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: %s must be %s, not a %s", file, n->line,
+        return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: %s must be %s, not a %s", file, n->line,
                         n->col, what, names[kind], ykind_name(n));
     return 0;
 }
@@ -263,9 +263,9 @@ int yexpect(const char *file, const ynode *n, ynode_kind kind, const char *what,
 static int missing(const char *file, const ynode *map, const char *key, del_err *err)
 {
     if (map)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: required field '%s' is missing", file,
+        return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: required field '%s' is missing", file,
                         map->line, map->col, key);
-    return del_fail(err, DEL_EUSAGE, "%s: required field '%s' is missing", file, key);
+    return del_fail(err, DEL_KIND_CONFIG, "%s: required field '%s' is missing", file, key);
 }
 
 int yget_string(const char *file, const ynode *map, const char *key, int required,
@@ -278,7 +278,7 @@ int yget_string(const char *file, const ynode *map, const char *key, int require
         return 0;
     }
     if (v->kind != YNODE_SCALAR)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a text value, not a %s",
+        return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a text value, not a %s",
                         file, v->line, v->col, key, ykind_name(v));
     if (yscalar_is_null(v)) {
         if (required)
@@ -299,13 +299,13 @@ int yget_int(const char *file, const ynode *map, const char *key, int required, 
         return 0;
     }
     if (v->kind != YNODE_SCALAR)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a number, not a %s",
+        return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a number, not a %s",
                         file, v->line, v->col, key, ykind_name(v));
     char *end;
     errno = 0;
     long long n = strtoll(v->value, &end, 10);
     if (errno || end == v->value || *end || n < min || n > max)
-        return del_fail(err, DEL_EUSAGE,
+        return del_fail(err, DEL_KIND_CONFIG,
                         "%s:%zu:%zu: field '%s' must be a whole number from %lld to %lld, not '%.40s'",
                         file, v->line, v->col, key, min, max, v->value);
     *out = n;
@@ -320,12 +320,12 @@ int yget_string_list(const char *file, const ynode *map, const char *key, const 
     if (!v || yscalar_is_null(v))
         return 0;
     if (v->kind != YNODE_SEQ)
-        return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: field '%s' must be a list like [a, b], not a %s",
+        return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a list like [a, b], not a %s",
                         file, v->line, v->col, key, ykind_name(v));
     for (size_t i = 0; i < v->n; i++) {
         const ynode *it = v->items[i];
         if (it->kind != YNODE_SCALAR || yscalar_is_null(it))
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: items of '%s' must be text values",
+            return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: items of '%s' must be text values",
                             file, it->line, it->col, key);
     }
     *seq = v;
@@ -349,7 +349,7 @@ int ymap_check_keys(const char *file, const ynode *map, const char *const *allow
                 len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
                                         a == allowed ? "" : ", ", *a);
             char kb[128];
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: unknown field '%s' in %s; known fields: %s",
+            return del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: unknown field '%s' in %s; known fields: %s",
                             file, map->keys[i]->line, map->keys[i]->col,
                             printable(map->keys[i]->value, kb, sizeof kb), where, known);
         }

@@ -1,136 +1,29 @@
-/* delembic: the command line. A thin layer: parse options, call the core,
- * print the error line and exit with its code. */
+/* delembic: the command line. A thin layer: parse the options, find the
+ * command in the table (commands.c), set up what it needs and the renderer
+ * its events go to (render_text.c or render_json.c), run it, then print the
+ * error (with its hint) and exit with the code of the error's kind. */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
-#include "build.h"
+#include "commands.h"
+#include "render.h"
 #include "buildpaths.h"
-#include "cmd_graph.h"
-#include "cmd_serve.h"
-#include "cmd_status.h"
-#include "cmd_upgrade.h"
-#include "cmd_verify.h"
 #include "db.h"
 #include "delembic/plugin.h"
 #include "json.h"
-#include "pipeline.h"
 #include "proctitle.h"
-#include "scaffold.h"
-#include "term.h"
 
 enum {
     OPT_DATABASE = 1000, OPT_BUNDLE, OPT_JSON, OPT_VERSION, OPT_DRY_RUN, OPT_STRICT,
-    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT,
+    OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT, OPT_ALL,
     OPT_PORT, OPT_BIND, OPT_TOKEN,
 };
-
-/* which command takes which option (bit per option) */
-enum {
-    F_MESSAGE = 1 << 0, F_JOBS = 1 << 1, F_OUTPUT = 1 << 2, F_DRY = 1 << 3, F_STRICT = 1 << 4,
-    F_LOCKT = 1 << 5, F_PRINT = 1 << 6, F_FILE = 1 << 7, F_AUTO = 1 << 8, F_DOT = 1 << 9,
-    F_OFFLINE = 1 << 10, F_FORCE = 1 << 11,
-    F_JSON = 1 << 12, /* prints one JSON document with --json */
-    F_TIMEOUT = 1 << 13,
-    F_SERVE = 1 << 14, /* --port, --bind, --token */
-};
-
-typedef struct command {
-    const char *name;
-    unsigned flags;
-    const char *usage;
-    const char *help;
-} command;
-
-static const command commands[] = {
-    {"init", 0, "init [DIR]",
-     "Write delembic.yaml and the migrations folder DIR (default: migrations).\n"
-     "With -n NAME, add a section to an existing delembic.yaml; a section with a\n"
-     "script folder of its own keeps its records apart (version_table_schema: NAME).\n"
-     "Never overwrites."},
-    {"revision", F_MESSAGE, "revision -m MESSAGE",
-     "Write DNNN_<slug>.c in the script folder from the template: the next free\n"
-     "D number, the message as description, and the database's Alembic heads as\n"
-     "depends_on (empty, with a warning, when the database can't be reached)."},
-    {"build", F_JOBS | F_OUTPUT, "build [-j N] [-o DIR]",
-     "Compile each .c of the script folder into its own .so in the bundle folder\n"
-     "(build_dir, or -o DIR), incrementally and in parallel ($CC, $CFLAGS), copy\n"
-     "data/, and write manifest.yaml with checksums, identities and the Alembic\n"
-     "graph. The new bundle replaces the old one whole, or not at all.\n"
-     "  -j N      compile N at once (default: the number of cores)\n"
-     "  -o DIR    write the bundle there"},
-    {"upgrade", F_JOBS | F_DRY | F_STRICT | F_LOCKT | F_TIMEOUT | F_JSON,
-     "upgrade [head|REV] [-j N] [--dry-run] [--strict] [--lock-timeout S] [--timeout S]",
-     "Apply pending migrations: all (head) or REV and its pending ancestors.\n"
-     "  -j N               run up to N independent migrations at once (default: jobs, 1)\n"
-     "  --dry-run          print the plan (and waves, BLOCKED items); change nothing\n"
-     "  --strict           an applied migration whose code changed, or (from a project)\n"
-     "                     sources changed since the last build, is an error (exit 2)\n"
-     "  --lock-timeout S   wait at most S seconds for another run's lock (exit 3)\n"
-     "  --timeout S        stop (then kill) a migration running longer than S seconds\n"
-     "                     and record it as timed out (default: the section's timeout)\n"
-     "Exit codes: 0 done; 1 a migration failed, was BLOCKED or HELD; 2 usage,\n"
-     "configuration or bundle error; 3 lock timeout or lock lost; 130/143 interrupted."},
-    {"current", F_JSON, "current", "Show the applied heads and counts for the database."},
-    {"history", F_JSON, "history",
-     "List every migration: applied / failed / pending / changed (its code identity\n"
-     "differs from the one applied) / missing (in the database, not the bundle), when, how long."},
-    {"verify", F_STRICT | F_OFFLINE | F_JSON, "verify [--strict] [--offline]",
-     "Check a bundle without running it: manifest, files, permissions, ELF machine,\n"
-     "checksums, descriptors, DAG, Alembic graph; then drift against the database\n"
-     "when one is configured (--offline: never). One line per problem; exit 0 or 2."},
-    {"pipeline", F_OUTPUT | F_PRINT | F_FILE | F_AUTO | F_FORCE,
-     "pipeline init | generate [-o F | --print] [--force] | run [--file F | --auto]",
-     "Interleave 'alembic upgrade REV' with 'delembic upgrade REV' so each data\n"
-     "migration runs right after the schema revision it needs.\n"
-     "  init       write a starter pipeline.yaml\n"
-     "  generate   write the interleaved steps (-o FILE, or --print); an existing\n"
-     "             file is replaced only with --force\n"
-     "  run        run pipeline.yaml (--file F) or the generated steps (--auto)"},
-    {"graph", F_DOT, "graph [--dot]",
-     "Print the migrations as a graph with each one's status (as git log --graph),\n"
-     "or with --dot the whole picture for Graphviz: the Alembic chain, the migrations,\n"
-     "descriptions and status colours. Statuses come from the database when it can\n"
-     "be reached."},
-    {"report", F_OUTPUT, "report -o FILE",
-     "Write the history page: one self-contained HTML file (summary, the picture of\n"
-     "schema and data, the timeline of attempts, failures, each migration's details)."},
-    {"serve", F_SERVE, "serve [--port 8800] [--bind 127.0.0.1] [--token T]",
-     "Serve the history page, live, and GET /api/status.json (read-only).\n"
-     "  --port N    port (default 8800; 0: any free one)\n"
-     "  --bind A    address (default 127.0.0.1); any other than loopback needs --token\n"
-     "  --token T   every request must carry it (Authorization: Bearer T, or ?token=T);\n"
-     "              also from DELEMBIC_SERVE_TOKEN\n"
-     "SIGINT or SIGTERM stops it."},
-};
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: delembic [-c FILE] [-n NAME] [--database URL] [--bundle DIR] [--json] [-q|-v] COMMAND\n"
-            "\n"
-            "Data migrations for PostgreSQL, written in C, applied exactly once.\n"
-            "\n"
-            "Commands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %s\n", commands[i].usage);
-    fprintf(f,
-            "\n"
-            "Options:\n"
-            "  -c, --config FILE   delembic.yaml to use (default: found by walking up)\n"
-            "  -n, --name NAME     config section (default: delembic)\n"
-            "  --database URL      database (else DELEMBIC_DATABASE_URL, the section, libpq defaults)\n"
-            "  --bundle DIR        bundle folder (default: the section's build_dir)\n"
-            "  --json              one JSON document on stdout (upgrade, current, history, verify)\n"
-            "  -q, --quiet / -v, --verbose\n"
-            "  -h, --help          this help, or 'delembic COMMAND --help'\n"
-            "  --version\n");
-}
 
 static int parse_int(const char *s, int min, int max, int *out)
 {
@@ -153,7 +46,7 @@ static void note_usage(char *buf, size_t n, const char *fmt, const char *arg)
 
 /* With --json, the whole stdout of a run is one document; this is it when the
  * command did not print its own (an error before or instead of it). */
-static void json_outcome_doc(const char *cmd_name, int code, const char *error, const char *key,
+static void json_outcome_doc(const char *cmd_name, int code, const del_err *err, const char *key,
                              const char *text)
 {
     json js = {0};
@@ -162,24 +55,44 @@ static void json_outcome_doc(const char *cmd_name, int code, const char *error, 
     if (key)
         json_str(&js, key, text);
     json_int(&js, "exit_code", code);
-    json_str(&js, "error", error);
+    json_str(&js, "error", code ? (err && err->msg[0] ? err->msg : "failed") : NULL);
+    if (code && err) {
+        json_str(&js, "error_kind", del_kind_name(err->kind));
+        if (err->detail[0])
+            json_str(&js, "detail", err->detail);
+        if (err->hint[0])
+            json_str(&js, "hint", err->hint);
+    }
     json_obj_close(&js);
-    json_print(&js);
+    printf("%s\n", js.b.s);
+    fflush(stdout);
+    sbuf_free(&js.b);
 }
 
+/* The error line, then its detail and hint on their own lines. */
+static void print_error(const del_err *err)
+{
+    render_text_error(stderr, err);
+}
+
+/* A usage error; its hint: the nearest command, or where the help is. */
 static int report_usage(int use_json, const char *cmd_name, const char *msg)
 {
-    char line[1024];
-    snprintf(line, sizeof line, "%s; see 'delembic --help'", msg);
-    if (use_json)
-        json_outcome_doc(cmd_name, DEL_EUSAGE, line, NULL, NULL);
+    del_err e;
+    del_fail(&e, DEL_KIND_USAGE, "%s", msg);
+    if (cmd_name)
+        del_hint(&e, "see 'delembic %s --help'", cmd_name);
     else
-        term_line(stderr, "delembic: %s", line);
-    return DEL_EUSAGE;
+        del_hint(&e, "see 'delembic --help'");
+    if (use_json)
+        json_outcome_doc(cmd_name, del_exit_code(&e), &e, NULL, NULL);
+    else
+        print_error(&e);
+    return del_exit_code(&e);
 }
 
 /* Help (a command's, or the whole usage) on stdout, or inside the document. */
-static int print_help(int use_json, const command *cmd)
+static int print_help(int use_json, const cli_command *cmd)
 {
     char *text = NULL;
     size_t len = 0;
@@ -187,9 +100,9 @@ static int print_help(int use_json, const command *cmd)
     if (!f)
         f = stdout;
     if (cmd)
-        fprintf(f, "usage: delembic %s\n\n%s\n", cmd->usage, cmd->help);
+        cli_print_command_help(f, cmd);
     else
-        usage(f);
+        cli_print_usage(f);
     if (f != stdout) {
         fclose(f);
         json_outcome_doc(cmd ? cmd->name : NULL, 0, NULL, "help", text);
@@ -202,18 +115,22 @@ static int print_help(int use_json, const command *cmd)
  * password, and the passwords of --database and DELEMBIC_DATABASE_URL. */
 static void redact_message(del_err *err, const app_opts *o)
 {
-    const char *urls[] = {o->database, getenv("DELEMBIC_DATABASE_URL")};
+    const char *urls[] = {o->database, app_env_of(o)->database_url};
     for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
         char *red = db_redact_text(err->msg, urls[i]);
         snprintf(err->msg, sizeof err->msg, "%s", red);
+        free(red);
+        red = db_redact_text(err->detail, urls[i]);
+        snprintf(err->detail, sizeof err->detail, "%s", red);
         free(red);
     }
 }
 
 #ifdef DEL_SEE_HELPER
-/* graph, report and serve run in DEL_SEE_HELPER, the same command line with
- * Graphviz and libmicrohttpd linked in, installed beside this program: the
- * other commands start without loading them. argv: the arguments as given. */
+/* graph, report and serve (NEEDS_SEE) run in DEL_SEE_HELPER, the same command
+ * line with Graphviz and libmicrohttpd linked in, installed beside this
+ * program: the other commands start without loading them. argv: the
+ * arguments as given. Returns only when the helper cannot be run. */
 static int run_see_helper(int use_json, const char *cmd_name, char **argv)
 {
     char self[PATH_MAX];
@@ -226,12 +143,16 @@ static int run_see_helper(int use_json, const char *cmd_name, char **argv)
     fflush(stdout);
     fflush(stderr);
     execv(path, argv);
-    char line[PATH_MAX + 256];
-    snprintf(line, sizeof line, "cannot run %s (%s): it is installed beside delembic and runs '%s'", path,
+    del_err e;
+    del_fail(&e, DEL_KIND_CONFIG, "cannot run %s (%s): it is installed beside delembic and runs '%s'", path,
              strerror(errno), cmd_name);
+    del_hint(&e, "install %s beside delembic (meson install does)", DEL_SEE_HELPER);
     free(path);
-    term_line(stderr, "delembic: %s", line);
-    return DEL_EUSAGE;
+    if (use_json)
+        json_outcome_doc(cmd_name, del_exit_code(&e), &e, NULL, NULL);
+    else
+        print_error(&e);
+    return del_exit_code(&e);
 }
 #endif
 
@@ -239,10 +160,14 @@ static int run_see_helper(int use_json, const char *cmd_name, char **argv)
 static int run_cli(int argc, char **argv, proctitle *title)
 {
     app_opts o = {0};
+    app_env env; /* the one place environment variables are read */
+    app_env_read(&env);
+    o.env = &env;
     const char *message = NULL, *output = NULL, *file = NULL;
-    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0;
+    int jobs = 0, dry_run = 0, strict = 0, print = 0, autogen = 0, dot = 0, offline = 0, force = 0, all = 0;
     int help = 0, version = 0;
-    serve_args serve = {.bind = NULL, .port = -1, .token = NULL};
+    int port = -1;
+    const char *bind = NULL, *token = NULL;
     double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
@@ -269,6 +194,7 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"dot", no_argument, NULL, OPT_DOT},
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"force", no_argument, NULL, OPT_FORCE},
+        {"all", no_argument, NULL, OPT_ALL},
         {"port", required_argument, NULL, OPT_PORT},
         {"bind", required_argument, NULL, OPT_BIND},
         {"token", required_argument, NULL, OPT_TOKEN},
@@ -327,14 +253,15 @@ static int run_cli(int argc, char **argv, proctitle *title)
         case OPT_DOT: dot = 1; used |= F_DOT; break;
         case OPT_OFFLINE: offline = 1; used |= F_OFFLINE; break;
         case OPT_FORCE: force = 1; used |= F_FORCE; break;
+        case OPT_ALL: all = 1; used |= F_ALL; break;
         case OPT_PORT:
-            if (parse_int(optarg, 0, 65535, &serve.port) != 0)
+            if (parse_int(optarg, 0, 65535, &port) != 0)
                 note_usage(bad, sizeof bad, "--port takes a number from 0 to 65535, not '%s'", optarg);
             used |= F_SERVE;
             break;
-        case OPT_BIND: serve.bind = optarg; used |= F_SERVE; break;
+        case OPT_BIND: bind = optarg; used |= F_SERVE; break;
         case OPT_TOKEN:
-            serve.token = optarg; /* kept out of ps, as a password */
+            token = optarg; /* kept out of ps, as a password */
             proctitle_hide(title, optarg, "***");
             used |= F_SERVE;
             break;
@@ -357,10 +284,18 @@ static int run_cli(int argc, char **argv, proctitle *title)
         return 0;
     }
     const char *name = optind < argc ? argv[optind] : NULL;
-    const command *cmd = NULL;
-    for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(commands[i].name, name))
-            cmd = &commands[i];
+    /* delembic help [CMD] */
+    if (name && !strcmp(name, "help") && !bad[0]) {
+        const char *topic = optind + 1 < argc ? argv[optind + 1] : NULL;
+        if (!topic)
+            return print_help(o.json, NULL);
+        const cli_command *t = cli_find(topic);
+        if (t)
+            return print_help(o.json, t);
+        help = 0;
+        name = topic;
+    }
+    const cli_command *cmd = cli_find(name);
     if (bad[0])
         return report_usage(o.json, cmd ? cmd->name : NULL, bad);
     if (!name) {
@@ -368,104 +303,100 @@ static int run_cli(int argc, char **argv, proctitle *title)
             return print_help(o.json, NULL);
         if (o.json)
             return report_usage(1, NULL, "a command is needed");
-        usage(stderr);
-        return DEL_EUSAGE;
+        cli_print_usage(stderr);
+        return DEL_EXIT_USAGE;
     }
     if (!cmd) {
-        note_usage(bad, sizeof bad, "unknown command '%s'", name);
+        const cli_command *near = cli_nearest(name);
+        snprintf(bad, sizeof bad, "unknown command '%s'%s%s%s", name, near ? " (did you mean '" : "",
+                 near ? near->name : "", near ? "'?)" : "");
         return report_usage(o.json, NULL, bad);
     }
     if (help)
         return print_help(o.json, cmd);
-    if (o.json && !(cmd->flags & F_JSON))
+    if (o.json && !(cmd->options & F_JSON))
         return report_usage(1, cmd->name, "--json is for upgrade, current, history and verify; this command prints text only");
-    if (used & ~cmd->flags) {
+    if (used & ~cmd->options) {
         note_usage(bad, sizeof bad, "an option given is not one that '%s' takes", name);
         return report_usage(o.json, cmd->name, bad);
     }
     int nargs = argc - optind - 1;
     char **args = argv + optind + 1;
     const char *sub = nargs > 0 ? args[0] : NULL;
-    int max_args = !strcmp(name, "init") || !strcmp(name, "upgrade") || !strcmp(name, "pipeline") ? 1 : 0;
-    if (nargs > max_args) {
-        note_usage(bad, sizeof bad, "unexpected argument '%s'", args[max_args]);
+    if (nargs > cmd->max_args) {
+        note_usage(bad, sizeof bad, "unexpected argument '%s'", args[cmd->max_args]);
         return report_usage(o.json, cmd->name, bad);
     }
-#ifdef DEL_SEE_HELPER
-    if (!strcmp(name, "graph") || !strcmp(name, "report") || !strcmp(name, "serve"))
-        return run_see_helper(o.json, cmd->name, argv);
-    (void)dot;
-#endif
-    if (!strcmp(name, "pipeline") && (!sub || (strcmp(sub, "init") && strcmp(sub, "generate") && strcmp(sub, "run")))) {
-        if (sub)
-            note_usage(bad, sizeof bad, "unknown pipeline step '%s' (init, generate or run)", sub);
-        return report_usage(o.json, cmd->name, sub ? bad : "pipeline needs init, generate or run");
+    if (cmd->subs) {
+        int known = 0;
+        sbuf list = {0};
+        for (size_t k = 0; cmd->subs[k]; k++) {
+            known |= sub && !strcmp(sub, cmd->subs[k]);
+            sbuf_printf(&list, "%s%s", k ? (cmd->subs[k + 1] ? ", " : " or ") : "", cmd->subs[k]);
+        }
+        if (!known) {
+            char line[sizeof bad];
+            if (sub)
+                snprintf(line, sizeof line, "unknown %s step '%s' (%s)", cmd->name, sub, list.s);
+            else
+                snprintf(line, sizeof line, "%s needs %s", cmd->name, list.s);
+            sbuf_free(&list);
+            return report_usage(o.json, cmd->name, line);
+        }
+        sbuf_free(&list);
     }
+#ifdef DEL_SEE_HELPER
+    if (cmd->needs & NEEDS_SEE)
+        return run_see_helper(o.json, cmd->name, argv);
+#endif
 
+    cli_args ca = {.o = &o, .arg = sub, .message = message, .output = output, .file = file,
+                   .jobs = jobs, .dry_run = dry_run, .strict = strict, .print = print,
+                   .autogen = autogen, .dot = dot, .offline = offline, .force = force, .all = all,
+                   .port = port, .bind = bind, .token = token ? token : env.serve_token,
+                   .lock_timeout = lock_timeout, .timeout = timeout};
+    /* the renderer everything the command reports goes to */
+    render_text rt;
+    render_json rj;
+    del_notify notify = DEL_NOTIFY_INIT;
+    if (o.json) {
+        render_json_init(&rj, o.verbose);
+        notify.event_cb = render_json_event;
+        notify.payload = &rj;
+    } else {
+        const char *pi = env.progress_seconds;
+        render_text_init(&rt, o.quiet, o.verbose, pi ? atof(pi) : 0);
+        notify.event_cb = render_text_event;
+        notify.progress_cb = render_text_progress;
+        notify.payload = &rt;
+    }
+    o.notify = &notify;
     del_err err;
     del_err_clear(&err);
     int code = 0;
-    int documented = 0; /* the command printed its own JSON document */
-    if (!strcmp(name, "init")) {
-        code = cmd_init(&o, sub, &err) == 0 ? 0 : err.code;
+    if (!(cmd->needs & NEEDS_APP)) {
+        code = cmd->run(NULL, &ca, &err);
     } else {
-        int need_config = !strcmp(name, "revision") || !strcmp(name, "build") ||
-                          (!strcmp(name, "pipeline") && !o.bundle);
+        int need_config = (cmd->needs & NEEDS_CONFIG) ||
+                          ((cmd->needs & NEEDS_CONFIG_UNLESS_BUNDLE) && !o.bundle);
         app a;
         if (app_open(&o, need_config, &a, &err) != 0) {
-            code = err.code;
+            code = -1;
         } else {
-            if (!strcmp(name, "revision")) {
-                char *path = NULL;
-                code = cmd_revision(&a, message, &path, &err) == 0 ? 0 : err.code;
-                free(path);
-            } else if (!strcmp(name, "build")) {
-                build_args ba = {.out_dir = output, .jobs = jobs};
-                build_stats st;
-                code = cmd_build(&a, &ba, &st, &err);
-                if (code == 0 && !o.quiet)
-                    printf("Built %zu migration(s): %zu compiled, %zu up to date%s -> %s\n", st.sources,
-                           st.compiled, st.sources - st.compiled,
-                           st.removed ? ", stale removed" : "", output ? output : a.cfg.build_dir);
-            } else if (!strcmp(name, "upgrade")) {
-                upgrade_args u = {.target = sub, .jobs = jobs, .dry_run = dry_run, .strict = strict,
-                                  .lock_timeout = lock_timeout, .timeout = timeout};
-                code = cmd_upgrade(&a, &u, &err);
-                documented = 1;
-            } else if (!strcmp(name, "current")) {
-                code = cmd_current(&a, &err);
-                documented = code == 0;
-            } else if (!strcmp(name, "history")) {
-                code = cmd_history(&a, &err);
-                documented = code == 0;
-            } else if (!strcmp(name, "verify")) {
-                verify_args v = {.strict = strict, .offline = offline};
-                code = cmd_verify(&a, &v, &err);
-                documented = 1;
-#ifndef DEL_SEE_HELPER
-            } else if (!strcmp(name, "graph")) {
-                code = cmd_graph(&a, dot, &err);
-            } else if (!strcmp(name, "report")) {
-                code = cmd_report(&a, output, &err);
-            } else if (!strcmp(name, "serve")) {
-                code = cmd_serve(&a, &serve, &err);
-#endif
-            } else if (!strcmp(sub, "init")) {
-                code = cmd_pipeline_init(&a, &err) == 0 ? 0 : err.code;
-            } else if (!strcmp(sub, "generate")) {
-                code = cmd_pipeline_generate(&a, output, print, force, &err) == 0 ? 0 : err.code;
-            } else {
-                code = cmd_pipeline_run(&a, file, autogen, &err);
-            }
+            code = cmd->run(&a, &ca, &err);
             app_close(&a);
         }
     }
+    int documented = o.json && rj.documented; /* the command printed its own document */
     redact_message(&err, &o);
+    if (code != 0 && !del_failed(&err))
+        err.kind = DEL_KIND_USAGE; /* a command that failed without saying why */
+    int exit_code = code != 0 ? del_exit_code(&err) : 0;
     if (o.json && !documented)
-        json_outcome_doc(name, code, code && err.msg[0] ? err.msg : code ? "failed" : NULL, NULL, NULL);
-    else if (!o.json && code != 0 && err.msg[0])
-        term_line(stderr, "delembic: %s", err.msg);
-    return code;
+        json_outcome_doc(name, exit_code, &err, NULL, NULL);
+    else if (!o.json && exit_code != 0 && err.msg[0] && !err.reported)
+        print_error(&err);
+    return exit_code;
 }
 
 int main(int argc, char **argv)

@@ -63,8 +63,8 @@ START_TEST(cycle_names_members)
     const char *const *deps[] = {NODEPS, DEPS("D1", "D4"), DEPS("D2"), DEPS("D3")};
     dag g;
     del_err e;
-    ck_assert_int_eq(dag_build(&g, 4, revs, deps, &e), -1);
-    ck_assert_ptr_nonnull(strstr(e.msg, "cycle"));
+    ck_assert_int_eq(dag_build(&g, 4, revs, deps, &e), DAG_CYCLE);
+    ck_assert_int_eq(e.kind, DEL_KIND_BUNDLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "D2"));
     ck_assert_ptr_nonnull(strstr(e.msg, "D3"));
     ck_assert_ptr_nonnull(strstr(e.msg, "D4"));
@@ -78,7 +78,7 @@ START_TEST(self_cycle_and_duplicates)
     const char *const *deps[] = {DEPS("D1")};
     dag g;
     del_err e;
-    ck_assert_int_eq(dag_build(&g, 1, revs, deps, &e), -1);
+    ck_assert_int_eq(dag_build(&g, 1, revs, deps, &e), DAG_CYCLE);
     ck_assert_ptr_nonnull(strstr(e.msg, "D1 -> D1"));
     const char *revs2[] = {"D1", "D1"};
     const char *const *deps2[] = {NODEPS, NODEPS};

@@ -568,7 +568,7 @@ START_TEST(unknown_key_id_is_named)
     minisign_key_id_hex(pk.key_id, hex);
     ck_assert_ptr_nonnull(strstr(e.msg, hex));
     ck_assert_ptr_null(strchr(e.msg, '\n'));
-    ck_assert_int_eq(e.code, DEL_EUSAGE);
+    ck_assert_int_eq(e.kind, DEL_KIND_BUNDLE);
     free(sig);
 }
 END_TEST

@@ -133,18 +133,17 @@ END_TEST
 START_TEST(url_precedence)
 {
     const char *src;
-    setenv("DELEMBIC_DATABASE_URL", "postgresql://env/x", 1);
-    char *u = db_choose_url("postgresql://cli/x", "postgresql://sec/x", &src);
+    const char *env = "postgresql://env/x";
+    char *u = db_choose_url("postgresql://cli/x", env, "postgresql://sec/x", &src);
     ck_assert_str_eq(u, "postgresql://cli/x");
     free(u);
-    u = db_choose_url(NULL, "postgresql://sec/x", &src);
+    u = db_choose_url(NULL, env, "postgresql://sec/x", &src);
     ck_assert_str_eq(u, "postgresql://env/x");
     free(u);
-    unsetenv("DELEMBIC_DATABASE_URL");
-    u = db_choose_url(NULL, "postgresql+psycopg2://sec/x", &src);
+    u = db_choose_url(NULL, NULL, "postgresql+psycopg2://sec/x", &src);
     ck_assert_str_eq(u, "postgresql://sec/x");
     free(u);
-    u = db_choose_url(NULL, NULL, &src);
+    u = db_choose_url(NULL, NULL, NULL, &src);
     ck_assert_ptr_null(u);
     ck_assert_ptr_nonnull(strstr(src, "libpq"));
 }

@@ -1,0 +1,42 @@
+/* The CLI's two renderers of the output model (core/notify.h): text for a
+ * person (with the live progress line on a terminal, warnings and errors on
+ * stderr, results on stdout, every untrusted string escaped by term.c), and
+ * JSON (one document on stdout per run). The HTML report is a third. */
+#ifndef DEL_CLI_RENDER_H
+#define DEL_CLI_RENDER_H
+
+#include <stdio.h>
+
+#include "err.h"
+#include "notify.h"
+
+/* seconds between plain progress lines when stdout is not a terminal */
+#define RENDER_PLAIN_PROGRESS_SECONDS 5.0
+
+typedef struct render_text {
+    FILE *out, *err;
+    int quiet, verbose;
+    int tty;                 /* out is a terminal: progress is one live line */
+    int progress_shown;      /* the live line is on screen */
+    double plain_interval;   /* seconds between plain progress lines */
+    double last_plain;
+} render_text;
+
+/* plain_interval <= 0: RENDER_PLAIN_PROGRESS_SECONDS */
+void render_text_init(render_text *r, int quiet, int verbose, double plain_interval);
+void render_text_event(const del_event *ev, void *payload);
+void render_text_progress(const del_progress *p, void *payload);
+/* The error line ("delembic: ..."), then "detail: ..." and "hint: ...". */
+void render_text_error(FILE *f, const del_err *err);
+/* A formatted line written escaped (bundle, plugin, server text). */
+void render_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct render_json {
+    int verbose;
+    int documented;          /* a command's document was printed */
+} render_json;
+
+void render_json_init(render_json *r, int verbose);
+void render_json_event(const del_event *ev, void *payload);
+
+#endif

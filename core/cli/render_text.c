@@ -1,0 +1,179 @@
+/* The text renderer (see render.h): turns events into lines for a person. */
+#include "render.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "term.h"
+#include "util.h"
+
+/* erase the live progress line */
+#define CLEAR_LINE "\r\033[K"
+
+void render_text_init(render_text *r, int quiet, int verbose, double plain_interval)
+{
+    *r = (render_text){.out = stdout, .err = stderr, .quiet = quiet, .verbose = verbose,
+                       .plain_interval = plain_interval > 0 ? plain_interval : RENDER_PLAIN_PROGRESS_SECONDS,
+                       .last_plain = -1e9};
+    r->tty = isatty(fileno(stdout));
+}
+
+static void vline(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void vline(FILE *f, const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        return;
+    char *t = term_text(s);
+    fputs(t, f);
+    fputc('\n', f);
+    free(t);
+    free(s);
+}
+
+void render_line(FILE *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vline(f, fmt, ap);
+    va_end(ap);
+}
+
+static void clear_progress(render_text *r)
+{
+    if (r->progress_shown) {
+        fputs(CLEAR_LINE, r->out);
+        r->progress_shown = 0;
+    }
+}
+
+/* A line on stdout (or stderr), after the live progress line goes. */
+static void put(render_text *r, FILE *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(render_text *r, FILE *f, const char *fmt, ...)
+{
+    clear_progress(r);
+    va_list ap;
+    va_start(ap, fmt);
+    vline(f, fmt, ap);
+    va_end(ap);
+    fflush(f);
+}
+
+static const char *mark(const del_event *ev, char *buf, size_t n)
+{
+    if (ev->marked && ev->revision)
+        snprintf(buf, n, "%s ", ev->revision);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
+void render_text_event(const del_event *ev, void *payload)
+{
+    render_text *r = payload;
+    char mk[256], dur[32];
+    const char *text = ev->text ? ev->text : "";
+    switch (ev->type) {
+    case DEL_EV_OUTPUT:
+        put(r, r->out, "%s", text);
+        return;
+    case DEL_EV_CHECK_PROBLEM:
+        put(r, r->out, "%s: %s", ev->field, ev->message);
+        return;
+    case DEL_EV_DIAGNOSTIC:
+        put(r, r->err, "%s", text);
+        return;
+    case DEL_EV_DEBUG:
+        if (r->verbose)
+            put(r, r->err, "debug: %s", text);
+        return;
+    case DEL_EV_DOCUMENT:
+        return;
+    case DEL_EV_RUN_FINISHED:
+        clear_progress(r);
+        fflush(r->out);
+        return;
+    default:
+        break;
+    }
+    if (r->quiet)
+        return;
+    switch (ev->type) {
+    case DEL_EV_NOTE:
+    case DEL_EV_RUN_NOTICE:
+        put(r, r->out, "%s", text);
+        break;
+    case DEL_EV_WARNING:
+        put(r, r->err, "%s", text);
+        break;
+    case DEL_EV_MIGRATION_STARTED:
+        put(r, r->out, "Running %s: %s", ev->revision, ev->description);
+        break;
+    case DEL_EV_MIGRATION_LOG:
+        put(r, r->out, "  %s: %s", ev->revision, ev->message);
+        break;
+    case DEL_EV_MIGRATION_SUCCEEDED:
+        format_duration(ev->seconds, dur, sizeof dur);
+        if (ev->status && !strcmp(ev->status, "committed_with_record"))
+            put(r, r->out, "  %sOK (%s; committed with its record, though its worker reported: %s)",
+                mark(ev, mk, sizeof mk), dur, ev->message);
+        else if (ev->status && !strcmp(ev->status, "committed_before_exit"))
+            put(r, r->out, "  %sOK (committed before its worker %s)", mark(ev, mk, sizeof mk), ev->message);
+        else
+            put(r, r->out, "  %sOK (%s)", mark(ev, mk, sizeof mk), dur);
+        break;
+    case DEL_EV_MIGRATION_SKIPPED:
+        put(r, r->out, "  %salready applied by another run", mark(ev, mk, sizeof mk));
+        break;
+    case DEL_EV_MIGRATION_REFUSED:
+        put(r, r->out, "  %sREFUSED: %s", mark(ev, mk, sizeof mk), ev->message);
+        break;
+    case DEL_EV_MIGRATION_FAILED:
+        put(r, r->out, "  %sFAILED: %s", mark(ev, mk, sizeof mk), ev->message);
+        break;
+    default:
+        break;
+    }
+}
+
+void render_text_progress(const del_progress *p, void *payload)
+{
+    render_text *r = payload;
+    if (r->quiet)
+        return;
+    if (r->tty) {
+        fputs(CLEAR_LINE, r->out);
+        char *s;
+        int n = p->total > 0 ? asprintf(&s, "  %s: %lld of %lld %s (%.0f%%)", p->revision, p->done, p->total,
+                                        p->unit, 100.0 * (double)p->done / (double)p->total)
+                             : asprintf(&s, "  %s: %lld %s", p->revision, p->done, p->unit);
+        if (n >= 0) {
+            char *t = term_text(s);
+            fputs(t, r->out);
+            free(t);
+            free(s);
+        }
+        fflush(r->out);
+        r->progress_shown = 1;
+        return;
+    }
+    double now = monotonic_seconds();
+    if (now - r->last_plain < r->plain_interval)
+        return;
+    r->last_plain = now;
+    if (p->total > 0)
+        put(r, r->out, "  %s: %lld of %lld %s", p->revision, p->done, p->total, p->unit);
+    else
+        put(r, r->out, "  %s: %lld %s", p->revision, p->done, p->unit);
+}
+
+void render_text_error(FILE *f, const del_err *err)
+{
+    render_line(f, "delembic: %s", err->msg);
+    if (err->detail[0])
+        render_line(f, "detail: %s", err->detail);
+    if (err->hint[0])
+        render_line(f, "hint: %s", err->hint);
+}
