@@ -498,4 +498,45 @@ test_see_graph_text_and_dot_show_statuses_and_alembic() {
     expect_out "unknown  S001"
 }
 
+# ---- the command table (issue 10's renovation) -----------------------------
+
+test_see_commands_are_rows_of_the_table_with_help_and_example() {
+    run "$D" --help
+    expect_rc 0
+    for cmd in graph report serve; do
+        grep -qE "^  $cmd +[a-z]" <<<"$OUT" || fail "--help lacks a summary line for $cmd: $OUT"
+    done
+    run "$D" help report
+    expect_rc 0
+    expect_out "usage: delembic report -o FILE"
+    expect_out "delembic report -o report.html"
+    run "$D" serve --help
+    expect_rc 0
+    expect_out "--token T"
+    expect_out "DELEMBIC_SERVE_TOKEN"
+    expect_out "Examples:"
+    run "$D" report --port 1
+    expect_rc 2
+    expect_out "not one that 'report' takes"
+    expect_out "hint: see 'delembic report --help'"
+}
+
+test_see_delembic_itself_links_neither_graphviz_nor_microhttpd() {
+    # graph, report and serve run in delembic-see, which delembic execs
+    local real needed
+    real=${DELEMBIC_REAL:-$D}
+    needed=$(readelf -d "$real") || fail "readelf $real"
+    ! grep -qE 'libgvc|libcgraph|libmicrohttpd' <<<"$needed" || fail "delembic links: $(grep NEEDED <<<"$needed")"
+    readelf -d "$(dirname "$real")/delembic-see" | grep -q libgvc || fail "delembic-see does not link Graphviz"
+}
+
+test_see_quiet_report_prints_nothing() {
+    see_fixture
+    run "$D" -q report -o "$P/q.html"
+    expect_rc 0
+    [ -z "$OUT" ] || fail "report -q printed: $OUT"
+    [ -s "$P/q.html" ] || fail "report -q wrote nothing"
+}
+
 run_tests
+
