@@ -30,6 +30,7 @@ void app_env_read(app_env *e)
     e->trusted_keys = env_value(TRUST_KEYS_ENV);
     e->load_timeout = env_value(LOAD_TIMEOUT_ENV);
     e->kdf_limits = env_value(KDF_ENV);
+    e->serve_token = env_value("DELEMBIC_SERVE_TOKEN");
     manifest_cache_dir(env_value("DELEMBIC_CACHE_DIR"), env_value("XDG_CACHE_HOME"), env_value("HOME"),
                        e->cache_dir, sizeof e->cache_dir);
 }

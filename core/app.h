@@ -25,6 +25,7 @@ typedef struct app_env {
     /* the manifest cache's folder, from DELEMBIC_CACHE_DIR, XDG_CACHE_HOME and
      * HOME (manifest_cache_dir); "" for none */
     char cache_dir[PATH_MAX];
+    const char *serve_token;      /* DELEMBIC_SERVE_TOKEN: serve's --token when not given */
 } app_env;
 
 void app_env_read(app_env *e);

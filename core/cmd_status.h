@@ -7,7 +7,5 @@
 int cmd_current(app *a, del_err *err);
 /* all: every attempt (delembic_run_history), not only the latest state per revision */
 int cmd_history(app *a, int all, del_err *err);
-/* The bundle's dependency graph, as text or Graphviz dot; no database. */
-int cmd_graph(app *a, int dot, del_err *err);
 
 #endif

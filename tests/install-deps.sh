@@ -5,7 +5,7 @@ SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential meson ninja-build pkg-config libpq-dev libyaml-dev libssl-dev check \
 postgresql-15 postgresql-client-15 alembic python3-alembic python3-psycopg2 valgrind clang \
-libclang-rt-14-dev procps time bc libsodium-dev minisign libgraphviz-dev python3-yaml"
+libclang-rt-14-dev procps time bc libsodium-dev minisign libgraphviz-dev python3-yaml libmicrohttpd-dev chromium curl"
 missing=
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -11,6 +11,8 @@
 #include "cmd_manifest.h"
 #include "cmd_ops.h"
 #include "cmd_sign.h"
+#include "cmd_graph.h"
+#include "cmd_serve.h"
 #include "cmd_status.h"
 #include "cmd_upgrade.h"
 #include "cmd_verify.h"
@@ -88,10 +90,37 @@ static int run_verify(app *a, cli_args *c, del_err *err)
     return cmd_verify(a, &v, err);
 }
 
+#ifdef DEL_SEE_HELPER
+/* In delembic, graph, report and serve (NEEDS_SEE) are run by DEL_SEE_HELPER,
+ * which main.c execs before any handler: this table, compiled without
+ * DEL_SEE_HELPER, is that program's, so delembic itself links neither
+ * Graphviz nor libmicrohttpd. */
+static int run_in_see_helper(app *a, cli_args *c, del_err *err)
+{
+    (void)a;
+    (void)c;
+    return del_fail(err, DEL_KIND_USAGE, "this command runs in %s", DEL_SEE_HELPER);
+}
+#define run_graph run_in_see_helper
+#define run_report run_in_see_helper
+#define run_serve run_in_see_helper
+#else
 static int run_graph(app *a, cli_args *c, del_err *err)
 {
     return cmd_graph(a, c->dot, err);
 }
+
+static int run_report(app *a, cli_args *c, del_err *err)
+{
+    return cmd_report(a, c->output, err);
+}
+
+static int run_serve(app *a, cli_args *c, del_err *err)
+{
+    serve_args s = {.bind = c->bind, .port = c->port, .token = c->token};
+    return cmd_serve(a, &s, err);
+}
+#endif
 
 static int run_pipeline(app *a, cli_args *c, del_err *err)
 {
@@ -264,12 +293,32 @@ const cli_command cli_commands[] = {
      "delembic pipeline run --auto",
      F_OUTPUT | F_PRINT | F_FILE | F_AUTO | F_FORCE, NEEDS_APP | NEEDS_CONFIG_UNLESS_BUNDLE, 1,
      pipeline_steps},
-    {"graph", run_graph, "print the dependency graph of the bundle", "graph [--dot]",
-     "Print the dependency graph of the bundle (--dot: Graphviz).\n"
-     "  --dot   Graphviz dot text instead of the text listing",
+    {"graph", run_graph, "print the migrations as a graph with their statuses", "graph [--dot]",
+     "Print the migrations as a graph with each one's status (as git log --graph),\n"
+     "or with --dot the whole picture for Graphviz: the Alembic chain, the migrations,\n"
+     "descriptions and status colours. Statuses come from the database when it can\n"
+     "be reached.\n"
+     "  --dot   Graphviz dot text instead of the text graph",
      "delembic graph\n"
      "delembic graph --dot | dot -Tsvg > graph.svg",
-     F_DOT, NEEDS_APP, 0, NULL},
+     F_DOT, NEEDS_APP | NEEDS_SEE, 0, NULL},
+    {"report", run_report, "write the history page, one self-contained HTML file", "report -o FILE",
+     "Write the history page: one self-contained HTML file (summary, the picture of\n"
+     "schema and data, the timeline of attempts, failures, each migration's details).\n"
+     "  -o, --output FILE   the HTML file to write (replaced whole)",
+     "delembic report -o report.html",
+     F_OUTPUT, NEEDS_APP | NEEDS_SEE, 0, NULL},
+    {"serve", run_serve, "serve the history page, live, over HTTP",
+     "serve [--port 8800] [--bind 127.0.0.1] [--token T]",
+     "Serve the history page, live, and GET /api/status.json (read-only).\n"
+     "  --port N    port (default 8800; 0: any free one)\n"
+     "  --bind A    address (default 127.0.0.1); any other than loopback needs --token\n"
+     "  --token T   every request must carry it (Authorization: Bearer T, or ?token=T);\n"
+     "              also from DELEMBIC_SERVE_TOKEN\n"
+     "SIGINT or SIGTERM stops it.",
+     "delembic serve\n"
+     "DELEMBIC_SERVE_TOKEN=$(openssl rand -hex 16) delembic serve --bind 0.0.0.0 --port 8080",
+     F_SERVE, NEEDS_APP | NEEDS_SEE, 0, NULL},
     {"stamp", run_stamp, "mark migrations applied without running them",
      "stamp REV... | --all-pending [--through REV] [--dry-run]",
      "Mark migrations applied without running them (a database loaded another way,\n"

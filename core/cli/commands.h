@@ -28,6 +28,7 @@ enum {
     F_STEP_BACK = 1 << 20, /* downgrade -1 (read by getopt as an option) */
     /* the vendor trust chain (issue 13) */
     F_SIGN = 1 << 21, F_BVER = 1 << 22, F_NOPASS = 1 << 23, F_ALLOW_OLDER = 1 << 24, F_CHECK = 1 << 25,
+    F_SERVE = 1 << 26, /* --port, --bind, --token */
 };
 
 /* the setup main does before the handler runs */
@@ -36,6 +37,7 @@ enum {
     NEEDS_APP = 1 << 0,              /* config (if any), bundle folder, database URL */
     NEEDS_CONFIG = 1 << 1,           /* fail when no delembic.yaml is found */
     NEEDS_CONFIG_UNLESS_BUNDLE = 1 << 2, /* ... unless --bundle names the bundle */
+    NEEDS_SEE = 1 << 3,              /* runs in delembic-see (Graphviz, libmicrohttpd): delembic execs it */
 };
 
 /* What the command line gave a command. */
@@ -46,6 +48,8 @@ typedef struct cli_args {
     int nargs;
     const char *message, *output, *file;
     int jobs, dry_run, strict, print, autogen, dot, offline, force, all;
+    int port;                /* serve --port; -1: not given */
+    const char *bind, *token; /* serve --bind, --token (or DELEMBIC_SERVE_TOKEN) */
     double lock_timeout, timeout;
     int all_pending, cascade, yes, no_chain, step_back;
     const char *through;

@@ -2,11 +2,13 @@
  * command in the table (commands.c), set up what it needs and the renderer
  * its events go to (render_text.c or render_json.c), run it, then print the
  * error (with its hint) and exit with the code of the error's kind. */
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "commands.h"
@@ -25,6 +27,7 @@ enum {
     OPT_LOCK_TIMEOUT, OPT_PRINT, OPT_FILE, OPT_AUTO, OPT_DOT, OPT_OFFLINE, OPT_FORCE, OPT_TIMEOUT, OPT_ALL,
     OPT_ALL_PENDING, OPT_THROUGH, OPT_CASCADE, OPT_YES, OPT_NO_CHAIN,
     OPT_SIGN, OPT_BUNDLE_VERSION, OPT_NO_PASSWORD, OPT_TRUSTED_KEY, OPT_ALLOW_OLDER, OPT_CHECK,
+    OPT_PORT, OPT_BIND, OPT_TOKEN,
 };
 
 /* --trusted-key may be given this many times */
@@ -131,6 +134,36 @@ static void redact_message(del_err *err, const app_opts *o)
     }
 }
 
+#ifdef DEL_SEE_HELPER
+/* graph, report and serve (NEEDS_SEE) run in DEL_SEE_HELPER, the same command
+ * line with Graphviz and libmicrohttpd linked in, installed beside this
+ * program: the other commands start without loading them. argv: the
+ * arguments as given. Returns only when the helper cannot be run. */
+static int run_see_helper(int use_json, const char *cmd_name, char **argv)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return report_usage(use_json, cmd_name, "cannot find where delembic is installed (/proc/self/exe)");
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    char *path = xasprintf("%.*s/%s", slash ? (int)(slash - self) : 1, slash ? self : ".", DEL_SEE_HELPER);
+    fflush(stdout);
+    fflush(stderr);
+    execv(path, argv);
+    del_err e;
+    del_fail(&e, DEL_KIND_CONFIG, "cannot run %s (%s): it is installed beside delembic and runs '%s'", path,
+             strerror(errno), cmd_name);
+    del_hint(&e, "install %s beside delembic (meson install does)", DEL_SEE_HELPER);
+    free(path);
+    if (use_json)
+        json_outcome_doc(cmd_name, del_exit_code(&e), &e, NULL, NULL);
+    else
+        print_error(&e);
+    return del_exit_code(&e);
+}
+#endif
+
 /* argv: the arguments' copies in title (what ps shows is written there) */
 static int run_cli(int argc, char **argv, proctitle *title)
 {
@@ -146,6 +179,8 @@ static int run_cli(int argc, char **argv, proctitle *title)
     int help = 0, version = 0;
     int all_pending = 0, cascade = 0, yes = 0, no_chain = 0, step_back = 0;
     const char *through = NULL;
+    int port = -1;
+    const char *bind = NULL, *token = NULL;
     double lock_timeout = -1, timeout = 0;
     unsigned used = 0;
     char bad[512] = "";
@@ -184,6 +219,9 @@ static int run_cli(int argc, char **argv, proctitle *title)
         {"trusted-key", required_argument, NULL, OPT_TRUSTED_KEY},
         {"allow-older-bundle", no_argument, NULL, OPT_ALLOW_OLDER},
         {"check", no_argument, NULL, OPT_CHECK},
+        {"port", required_argument, NULL, OPT_PORT},
+        {"bind", required_argument, NULL, OPT_BIND},
+        {"token", required_argument, NULL, OPT_TOKEN},
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
@@ -258,6 +296,17 @@ static int run_cli(int argc, char **argv, proctitle *title)
             else
                 note_usage(bad, sizeof bad, "--trusted-key is given more than " DEL_STR(MAX_TRUSTED_KEY_OPTS) " times at '%s'", optarg);
             o.trusted_keys = trusted_keys;
+            break;
+        case OPT_PORT:
+            if (parse_int(optarg, 0, 65535, &port) != 0)
+                note_usage(bad, sizeof bad, "--port takes a number from 0 to 65535, not '%s'", optarg);
+            used |= F_SERVE;
+            break;
+        case OPT_BIND: bind = optarg; used |= F_SERVE; break;
+        case OPT_TOKEN:
+            token = optarg; /* kept out of ps, as a password */
+            proctitle_hide(title, optarg, "***");
+            used |= F_SERVE;
             break;
         case ':':
             note_usage(bad, sizeof bad, "option '%s' needs a value", argv[optind - 1]);
@@ -340,6 +389,10 @@ static int run_cli(int argc, char **argv, proctitle *title)
         }
         sbuf_free(&list);
     }
+#ifdef DEL_SEE_HELPER
+    if (cmd->needs & NEEDS_SEE)
+        return run_see_helper(o.json, cmd->name, argv);
+#endif
 
     cli_args ca = {.o = &o, .arg = sub, .message = message, .output = output, .file = file,
                    .jobs = jobs, .dry_run = dry_run, .strict = strict, .print = print,
@@ -348,7 +401,8 @@ static int run_cli(int argc, char **argv, proctitle *title)
                    .args = args, .nargs = nargs, .all_pending = all_pending, .through = through,
                    .cascade = cascade, .yes = yes, .no_chain = no_chain, .step_back = step_back,
                    .sign_key = sign_key, .bundle_version = bundle_version, .no_password = no_password,
-                   .allow_older = allow_older, .check = check};
+                   .allow_older = allow_older, .check = check,
+                   .port = port, .bind = bind, .token = token ? token : env.serve_token};
     /* the renderer everything the command reports goes to */
     render_text rt;
     render_json rj;

@@ -205,3 +205,7 @@ psql -qAtX -d bench_par -c "DROP TABLE delembic_version, delembic_run_history"
 t0=$(now); (cd "$W/par" && "$D" --database "$DBJ" -q upgrade head -j 8); t_j8=$(elapsed "$t0")
 echo "-j 1: ${t_j1}s   -j 8: ${t_j8}s"
 echo "RATIO -j1 / -j8 = $(ratio "$t_j1" "$t_j8")  (target >= 4)"
+
+echo
+echo "== the history page at scale (tests/bench/see_bench.sh)"
+bash "$ROOT/tests/bench/see_bench.sh"

@@ -459,8 +459,9 @@ test_revision_chains_to_the_delembic_heads() {
     build_ok
     run "$D" upgrade head
     expect_rc 0
-    run "$D" graph
-    expect_out "D004  <- [D002, D003]"
+    run "$D" graph --dot
+    expect_out '"m-D002" -> "m-D004"'
+    expect_out '"m-D003" -> "m-D004"'
 }
 
 test_revision_chains_alembic_heads_too() {

@@ -1,0 +1,433 @@
+#include "report_data.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alembic.h"
+#include "db.h"
+#include "drift.h"
+#include "sha256.h"
+#include "store.h"
+
+#define WORKER_APP_PREFIX "delembic worker pid=" /* worker.c's application_name */
+
+PGconn *report_connect(const app *a, const char *role, del_err *err)
+{
+    PGconn *conn = app_connect(a, role, err);
+    if (!conn)
+        return NULL;
+    PGresult *r = PQexec(conn, "SET default_transaction_read_only = on");
+    int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) {
+        char msg[512];
+        db_result_message(conn, NULL, msg, sizeof msg);
+        PQfinish(conn);
+        del_fail(err, DEL_KIND_DATABASE, "cannot make the page's database session read-only: %s", msg);
+        return NULL;
+    }
+    return conn;
+}
+
+static void note_db_error(report_data *rd, const char *what, const char *msg)
+{
+    if (!rd->db_error)
+        rd->db_error = xasprintf("%s: %s", what, msg);
+}
+
+static void query_error(report_data *rd, PGconn *conn, PGresult *r, const char *what)
+{
+    char msg[512];
+    db_result_message(conn, r, msg, sizeof msg);
+    note_db_error(rd, what, msg);
+}
+
+static char *opt_dup(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
+}
+
+/* The newest REPORT_MAX_ATTEMPTS attempts, oldest first. */
+static void read_attempts(report_data *rd, PGconn *conn)
+{
+    char *history = store_table(rd->schema, "delembic_run_history");
+    char *sql = xasprintf("SELECT * FROM (SELECT id, revision,"
+                          " pg_catalog.date_part('epoch', started_at),"
+                          " pg_catalog.date_part('epoch', ended_at), duration_seconds, status, exception,"
+                          " username, hostname FROM %s ORDER BY id DESC LIMIT %d) h ORDER BY id",
+                          history, REPORT_MAX_ATTEMPTS);
+    free(history);
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
+        query_error(rd, conn, r, "reading the run history");
+        PQclear(r);
+        return;
+    }
+    int n = PQntuples(r);
+    rd->a = xcalloc(n ? (size_t)n : 1, sizeof *rd->a);
+    for (int i = 0; i < n; i++) {
+        rd_attempt *t = &rd->a[rd->na++];
+        t->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        t->revision = xstrdup(PQgetvalue(r, i, 1));
+        t->started = PQgetisnull(r, i, 2) ? 0 : strtod(PQgetvalue(r, i, 2), NULL);
+        t->ended = PQgetisnull(r, i, 3) ? 0 : strtod(PQgetvalue(r, i, 3), NULL);
+        t->seconds = PQgetisnull(r, i, 4) ? 0 : strtod(PQgetvalue(r, i, 4), NULL);
+        if (!t->ended && t->started)
+            t->ended = t->started + t->seconds;
+        t->status = xstrdup(PQgetvalue(r, i, 5));
+        t->error = opt_dup(r, i, 6);
+        t->username = opt_dup(r, i, 7);
+        t->hostname = opt_dup(r, i, 8);
+    }
+    PQclear(r);
+}
+
+static int cmp_started(const void *x, const void *y)
+{
+    const rd_attempt *a = *(rd_attempt *const *)x, *b = *(rd_attempt *const *)y;
+    if (a->started != b->started)
+        return a->started < b->started ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+/* Lanes for the timeline: each attempt goes to the first lane free at its
+ * start, so attempts that overlapped in time (workers of a -j run, or two
+ * runs) never share one, and one worker's attempts stay on one lane. */
+void report_data_lanes(report_data *rd)
+{
+    if (!rd->na)
+        return;
+    rd_attempt **by = xmalloc(rd->na * sizeof *by);
+    for (size_t i = 0; i < rd->na; i++)
+        by[i] = &rd->a[i];
+    qsort(by, rd->na, sizeof *by, cmp_started);
+    double *lane_end = xcalloc(rd->na, sizeof *lane_end);
+    rd->first_start = by[0]->started;
+    rd->last_end = 0;
+    for (size_t i = 0; i < rd->na; i++) {
+        rd_attempt *t = by[i];
+        size_t l = 0;
+        while (l < rd->lanes && lane_end[l] > t->started)
+            l++;
+        if (l == rd->lanes)
+            rd->lanes++;
+        t->lane = l;
+        lane_end[l] = t->ended > t->started ? t->ended : t->started;
+        if (lane_end[l] > rd->last_end)
+            rd->last_end = lane_end[l];
+    }
+    free(lane_end);
+    free(by);
+}
+
+static void read_run(report_data *rd, PGconn *conn)
+{
+    char *sql = xasprintf(
+        "SELECT l.pid, pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')"
+        " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid"
+        " WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'::pg_catalog.text AND l.granted"
+        " AND l.database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database"
+        "  WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
+        " AND l.objsubid OPERATOR(pg_catalog.=) 1::pg_catalog.int2"
+        " AND l.classid OPERATOR(pg_catalog.=) %u::pg_catalog.oid"
+        " AND l.objid OPERATOR(pg_catalog.=) %u::pg_catalog.oid LIMIT 1",
+        (unsigned)((unsigned long long)STORE_LOCK_KEY >> 32),
+        (unsigned)((unsigned long long)STORE_LOCK_KEY & 0xffffffffu));
+    PGresult *r = PQexec(conn, sql);
+    free(sql);
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        rd->run_active = 1;
+        rd->run_pid = atoi(PQgetvalue(r, 0, 0));
+        rd->run_since = xstrdup(PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    if (!rd->run_active)
+        return;
+    r = PQexec(conn,
+               "SELECT a.pid, coalesce(a.state, ''),"
+               " pg_catalog.to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'),"
+               " p.relid::pg_catalog.regclass::pg_catalog.text, p.tuples_processed, p.bytes_processed,"
+               " p.bytes_total"
+               " FROM pg_catalog.pg_stat_activity a LEFT JOIN pg_catalog.pg_stat_progress_copy p"
+               "  ON p.pid OPERATOR(pg_catalog.=) a.pid"
+               " WHERE a.application_name LIKE '" WORKER_APP_PREFIX "%'"
+               " AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+               " ORDER BY a.pid");
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        int n = PQntuples(r);
+        rd->w = xcalloc(n ? (size_t)n : 1, sizeof *rd->w);
+        for (int i = 0; i < n; i++) {
+            rd_worker *w = &rd->w[rd->nw++];
+            w->pid = atoi(PQgetvalue(r, i, 0));
+            w->state = xstrdup(PQgetvalue(r, i, 1));
+            w->since = opt_dup(r, i, 2);
+            w->copy_table = opt_dup(r, i, 3);
+            w->copy_rows = PQgetisnull(r, i, 4) ? -1 : strtoll(PQgetvalue(r, i, 4), NULL, 10);
+            w->copy_bytes = PQgetisnull(r, i, 5) ? -1 : strtoll(PQgetvalue(r, i, 5), NULL, 10);
+            w->copy_bytes_total = PQgetisnull(r, i, 6) ? -1 : strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        }
+    }
+    PQclear(r);
+}
+
+/* A worker with a transaction open is running a migration. */
+static int worker_busy(const rd_worker *w)
+{
+    return !strcmp(w->state, "active") || !strncmp(w->state, "idle in transaction", 19);
+}
+
+static int is_done(dg_status s)
+{
+    return s == DG_APPLIED || s == DG_CHANGED;
+}
+
+/* While a run holds the lock: the migrations its busy workers run are the
+ * first ready ones in the run's stable order (ready: not applied, not held,
+ * every migration it needs applied). Exact with one worker; with -j N the
+ * order is the one the run starts them in. */
+static void infer_running(report_data *rd, const strmap *idx, const strmap *alembic_applied,
+                          int alembic_known)
+{
+    size_t busy = 0;
+    const rd_worker *one = NULL;
+    for (size_t i = 0; i < rd->nw; i++)
+        if (worker_busy(&rd->w[i])) {
+            busy++;
+            one = &rd->w[i];
+        }
+    size_t marked = 0;
+    for (size_t k = 0; k < rd->n && marked < busy; k++) {
+        rd_migration *m = &rd->m[k];
+        if (!m->in_bundle || (m->status != DG_PENDING && m->status != DG_FAILED))
+            continue;
+        int ready = 1;
+        for (size_t d = 0; d < m->depends_on->n && ready; d++) {
+            const char *dep = m->depends_on->v[d];
+            long j = strmap_get(idx, dep);
+            if (j >= 0)
+                ready = is_done(rd->m[j].status);
+            else if (alembic_known)
+                ready = strmap_get(alembic_applied, dep) >= 0;
+        }
+        if (!ready)
+            continue;
+        m->status = DG_RUNNING;
+        marked++;
+        if (busy == 1 && one->copy_table) {
+            m->progress_done = one->copy_rows;
+            m->progress_total = -1;
+            m->progress_what = xasprintf("COPY %s", one->copy_table);
+        }
+    }
+}
+
+static dg_status status_cb(void *ud, dg_kind kind, const char *revision)
+{
+    void **pp = ud;
+    const report_data *rd = pp[0];
+    const strmap *idx = pp[1];
+    const strmap *applied = pp[2];
+    const int *known = pp[3];
+    if (kind == DG_MIGRATION) {
+        long k = strmap_get(idx, revision);
+        return k >= 0 ? rd->m[k].status : DG_UNKNOWN;
+    }
+    if (!*known)
+        return DG_UNKNOWN;
+    return strmap_get(applied, revision) >= 0 ? DG_APPLIED : DG_PENDING;
+}
+
+static dg_status row_status(const vrow *row, const mentry *e)
+{
+    if (!row)
+        return DG_PENDING;
+    if (!strcmp(row->status, "success"))
+        return drift_changed(row->checksum, e->identity, e->sha256) ? DG_CHANGED : DG_APPLIED;
+    return row->hold ? DG_HELD : DG_FAILED;
+}
+
+int report_data_gather(const app *a, PGconn *conn, report_data *rd, del_err *err)
+{
+    memset(rd, 0, sizeof *rd);
+    time_t now = time(NULL);
+    struct tm tm;
+    char ts[64];
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    rd->generated_at = xstrdup(ts);
+    rd->database = app_display_url(a);
+    rd->bundle_dir = xstrdup(a->bundle_dir);
+    rd->schema = xstrdup(a->cfg.version_table_schema ? a->cfg.version_table_schema : STORE_DEFAULT_SCHEMA);
+    if (bundle_open(a->bundle_dir, app_cache_dir(a), &rd->b, err) != 0)
+        return -1;
+    rd->have_bundle = 1;
+    const manifest *mf = &rd->b.mf;
+
+    int alembic_known = 0;
+    if (!conn) {
+        note_db_error(rd, "database", "not connected");
+    } else {
+        del_err e;
+        if (store_read_state(conn, rd->schema, &rd->st, &e) != 0)
+            note_db_error(rd, "reading delembic_version", e.msg);
+        rd->tables_exist = rd->st.tables_exist;
+        if (rd->tables_exist)
+            read_attempts(rd, conn);
+        if (mf->has_alembic || mf->graph.n) {
+            if (alembic_db_heads(conn, mf->version_table ? mf->version_table : "alembic_version",
+                                 &rd->alembic_heads, &rd->alembic_table, &e) != 0)
+                note_db_error(rd, "reading the Alembic version table", e.msg);
+            else
+                alembic_known = 1;
+        }
+        read_run(rd, conn);
+    }
+
+    /* the migrations: the bundle in run order, then rows the bundle lacks */
+    rd->m = xcalloc(mf->n + rd->st.n + 1, sizeof *rd->m);
+    strmap idx = {0};
+    for (size_t k = 0; k < mf->n; k++) {
+        const mentry *e = &mf->m[rd->b.g.order[k]];
+        rd_migration *m = &rd->m[rd->n++];
+        const vrow *row = store_find(&rd->st, e->revision);
+        m->revision = e->revision;
+        m->description = e->description ? e->description : "";
+        m->in_bundle = 1;
+        m->status = conn ? row_status(row, e) : DG_UNKNOWN;
+        m->applied_at = row && !strcmp(row->status, "success") ? row->applied_at : NULL;
+        m->seconds = row ? row->seconds : 0;
+        m->identity = e->identity;
+        m->sha256 = e->sha256;
+        m->file = e->file;
+        m->applied_identity = row ? row->checksum : NULL;
+        m->db_status = row ? row->status : NULL;
+        m->hold = row ? row->hold : NULL;
+        m->depends_on = &e->depends_on;
+        m->progress_done = m->progress_total = -1;
+        strmap_put(&idx, m->revision, (long)k);
+    }
+    for (size_t k = 0; k < rd->st.n; k++) {
+        const vrow *row = &rd->st.rows[k];
+        if (manifest_find(mf, row->revision) >= 0)
+            continue;
+        rd_migration *m = &rd->m[rd->n];
+        m->revision = row->revision;
+        m->description = "";
+        m->status = DG_MISSING;
+        m->applied_at = row->applied_at;
+        m->seconds = row->seconds;
+        m->applied_identity = row->checksum;
+        m->db_status = row->status;
+        m->hold = row->hold;
+        m->progress_done = m->progress_total = -1;
+        strmap_put(&idx, m->revision, (long)rd->n);
+        rd->n++;
+    }
+    /* dependents */
+    for (size_t k = 0; k < rd->n; k++) {
+        const strvec *deps = rd->m[k].depends_on;
+        for (size_t d = 0; deps && d < deps->n; d++) {
+            long j = strmap_get(&idx, deps->v[d]);
+            if (j >= 0)
+                strvec_push(&rd->m[j].dependents, rd->m[k].revision);
+        }
+    }
+    /* attempts: counts, the last failure's text */
+    for (size_t i = 0; i < rd->na; i++) {
+        long k = strmap_get(&idx, rd->a[i].revision);
+        if (k < 0)
+            continue;
+        rd->m[k].attempts++;
+        if (!strcmp(rd->a[i].status, "failed") || rd->a[i].error)
+            rd->m[k].error = rd->a[i].error;
+        if (!strcmp(rd->a[i].status, "success"))
+            rd->m[k].error = NULL;
+    }
+    for (size_t k = 0; k < rd->n; k++)
+        if (rd->m[k].status != DG_FAILED && rd->m[k].status != DG_HELD)
+            rd->m[k].error = NULL;
+    report_data_lanes(rd);
+
+    strvec applied = {0}, unknown = {0};
+    strmap applied_idx = {0};
+    if (alembic_known) {
+        algraph_applied(&mf->graph, &rd->alembic_heads, &applied, &unknown);
+        for (size_t i = 0; i < applied.n; i++)
+            strmap_put(&applied_idx, applied.v[i], (long)i);
+    }
+    if (rd->run_active)
+        infer_running(rd, &idx, &applied_idx, alembic_known);
+    for (size_t k = 0; k < rd->n; k++)
+        rd->count[rd->m[k].status]++;
+
+    void *ud[4] = {rd, &idx, &applied_idx, &alembic_known};
+    del_err e;
+    if (depgraph_from_manifest(&rd->g, mf, status_cb, ud, &e) != 0) {
+        note_db_error(rd, "the dependency picture", e.msg);
+    } else {
+        for (size_t k = mf->n; k < rd->n; k++)
+            depgraph_add(&rd->g, DG_MIGRATION, rd->m[k].revision, NULL, DG_MISSING);
+    }
+    strmap_free(&applied_idx);
+    strvec_clear(&applied);
+    strvec_clear(&unknown);
+    strmap_free(&idx);
+    return 0;
+}
+
+void report_data_free(report_data *rd)
+{
+    for (size_t k = 0; k < rd->n; k++) {
+        strvec_clear(&rd->m[k].dependents);
+        free(rd->m[k].progress_what);
+    }
+    free(rd->m);
+    for (size_t i = 0; i < rd->na; i++) {
+        free(rd->a[i].revision);
+        free(rd->a[i].status);
+        free(rd->a[i].error);
+        free(rd->a[i].username);
+        free(rd->a[i].hostname);
+    }
+    free(rd->a);
+    for (size_t i = 0; i < rd->nw; i++) {
+        free(rd->w[i].state);
+        free(rd->w[i].since);
+        free(rd->w[i].copy_table);
+    }
+    free(rd->w);
+    strvec_clear(&rd->alembic_heads);
+    depgraph_free(&rd->g);
+    store_free_state(&rd->st);
+    if (rd->have_bundle)
+        bundle_close(&rd->b);
+    free(rd->generated_at);
+    free(rd->database);
+    free(rd->bundle_dir);
+    free(rd->schema);
+    free(rd->db_error);
+    free(rd->run_since);
+    memset(rd, 0, sizeof *rd);
+}
+
+char *report_data_fingerprint(const report_data *rd)
+{
+    sbuf b = {0};
+    for (size_t k = 0; k < rd->n; k++)
+        sbuf_printf(&b, "%s=%d;", rd->m[k].revision, (int)rd->m[k].status);
+    sbuf_printf(&b, "|%zu|%lld|%d|", rd->na, rd->na ? rd->a[rd->na - 1].id : 0, rd->run_pid);
+    for (size_t i = 0; i < rd->nw; i++)
+        sbuf_printf(&b, "%d:%s:%lld;", rd->w[i].pid, rd->w[i].state, rd->w[i].copy_rows);
+    for (size_t i = 0; i < rd->alembic_heads.n; i++)
+        sbuf_printf(&b, "%s,", rd->alembic_heads.v[i]);
+    char hex[SHA256_HEX_LEN + 1];
+    const void *parts[1] = {b.s ? b.s : ""};
+    size_t lens[1] = {b.len};
+    del_err e;
+    if (sha256_parts(parts, lens, 1, hex, &e) != 0)
+        snprintf(hex, sizeof hex, "%zu", b.len);
+    sbuf_free(&b);
+    return xstrdup(hex);
+}
