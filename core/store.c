@@ -174,6 +174,20 @@ static int checks_ok(const PGresult *r, int *schema_exists)
     return ok;
 }
 
+/* The schema check's booleans, by CHECK_*. */
+static int read_checks(PGconn *conn, const names *n, int has[NCHECKS], del_err *err)
+{
+    char *check = schema_check_sql(n);
+    PGresult *r = db_query(conn, check, 0, NULL, err);
+    free(check);
+    if (!r)
+        return -1;
+    for (int c = 0; c < NCHECKS; c++)
+        has[c] = !strcmp(PQgetvalue(r, 0, c), "t");
+    PQclear(r);
+    return 0;
+}
+
 int store_ensure_schema(PGconn *conn, const char *schema, del_err *err)
 {
     names n;
@@ -445,25 +459,20 @@ int store_read_state(PGconn *conn, const char *schema, vstate *st, del_err *err)
     memset(st, 0, sizeof *st);
     names n;
     names_init(&n, schema);
-    char *check = schema_check_sql(&n);
-    PGresult *r = db_query(conn, check, 0, NULL, err);
-    free(check);
-    if (!r) {
+    int has[NCHECKS];
+    if (read_checks(conn, &n, has, err) != 0) {
         names_free(&n);
         return -1;
     }
-    int exists = !strcmp(PQgetvalue(r, 0, CHECK_VERSION), "t");
-    int has_checksum = !strcmp(PQgetvalue(r, 0, CHECK_V_CHECKSUM), "t");
-    int has_hold = !strcmp(PQgetvalue(r, 0, CHECK_V_HOLD), "t");
-    int has_claim = !strcmp(PQgetvalue(r, 0, CHECK_CLAIM), "t");
-    PQclear(r);
+    int exists = has[CHECK_VERSION], has_checksum = has[CHECK_V_CHECKSUM];
+    int has_hold = has[CHECK_V_HOLD], has_claim = has[CHECK_CLAIM];
     st->tables_exist = exists;
     if (!exists) {
         names_free(&n);
         return 0;
     }
     char *sql = state_sql(&n, has_checksum, has_hold, has_claim, 1);
-    r = db_query(conn, sql, 0, NULL, err);
+    PGresult *r = db_query(conn, sql, 0, NULL, err);
     free(sql);
     names_free(&n);
     if (!r)
@@ -722,16 +731,12 @@ int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, d
     memset(out, 0, sizeof *out);
     names n;
     names_init(&n, schema);
-    char *check = schema_check_sql(&n);
-    PGresult *r = db_query(conn, check, 0, NULL, err);
-    free(check);
-    if (!r) {
+    int has[NCHECKS];
+    if (read_checks(conn, &n, has, err) != 0) {
         names_free(&n);
         return -1;
     }
-    int exists = !strcmp(PQgetvalue(r, 0, CHECK_HISTORY), "t");
-    int has_checksum = !strcmp(PQgetvalue(r, 0, CHECK_H_CHECKSUM), "t");
-    PQclear(r);
+    int exists = has[CHECK_HISTORY], has_checksum = has[CHECK_H_CHECKSUM];
     if (!exists) {
         names_free(&n);
         return 0;
@@ -741,7 +746,7 @@ int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, d
                           " FROM %s ORDER BY id",
                           has_checksum ? "checksum" : "NULL", n.history);
     names_free(&n);
-    r = db_query(conn, sql, 0, NULL, err);
+    PGresult *r = db_query(conn, sql, 0, NULL, err);
     free(sql);
     if (!r)
         return -1;
