@@ -42,6 +42,8 @@ static int run_build(app *a, cli_args *c, del_err *err)
     sign_result sr = {0};
     char *probe = NULL;
     int rc;
+    if (c->bundle_version && !c->sign_key)
+        return del_fail(err, DEL_KIND_USAGE, "--bundle-version goes into the signature: give --sign KEY too (or sign later with 'delembic sign --bundle-version V KEY')");
     /* the key is unlocked (its passphrase asked) before compiling */
     if (c->sign_key && ((c->bundle_version && trust_comment(c->bundle_version, 0, &probe, err) != 0) ||
                         sign_load_key(c->sign_key, &sk, err) != 0)) {

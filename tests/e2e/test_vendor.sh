@@ -403,6 +403,14 @@ test_vendor_downgrade_stamp_repair_show_check_the_signature() {
 
 # a signed bundle whose trusted comment carries no version cannot be told
 # from a rollback once a version was applied (attack finding)
+test_vendor_bundle_version_without_sign_is_refused() {
+    signed_project
+    run "$D" build --bundle-version 3
+    expect_rc 2
+    expect_out "--bundle-version goes into the signature: give --sign KEY too"
+    [ ! -e build/bundle ] || fail "build ran"
+}
+
 test_vendor_unversioned_signed_bundle_refused_after_a_versioned_one() {
     signed_project
     run "$D" build --sign k.key --bundle-version 2.0
