@@ -124,28 +124,13 @@ void report_data_lanes(report_data *rd)
 
 static void read_run(report_data *rd, PGconn *conn)
 {
-    char *sql = xasprintf(
-        "SELECT l.pid, pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')"
-        " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid OPERATOR(pg_catalog.=) l.pid"
-        " WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'::pg_catalog.text AND l.granted"
-        " AND l.database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database"
-        "  WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
-        " AND l.objsubid OPERATOR(pg_catalog.=) 1::pg_catalog.int2"
-        " AND l.classid OPERATOR(pg_catalog.=) %u::pg_catalog.oid"
-        " AND l.objid OPERATOR(pg_catalog.=) %u::pg_catalog.oid LIMIT 1",
-        (unsigned)((unsigned long long)STORE_LOCK_KEY >> 32),
-        (unsigned)((unsigned long long)STORE_LOCK_KEY & 0xffffffffu));
-    PGresult *r = PQexec(conn, sql);
-    free(sql);
-    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-        rd->run_active = 1;
-        rd->run_pid = atoi(PQgetvalue(r, 0, 0));
-        rd->run_since = xstrdup(PQgetvalue(r, 0, 1));
-    }
-    PQclear(r);
-    if (!rd->run_active)
+    store_holder h;
+    if (store_lock_holder(conn, &h) != 1)
         return;
-    r = PQexec(conn,
+    rd->run_active = 1;
+    rd->run_pid = h.pid;
+    rd->run_since = xstrdup(h.since);
+    PGresult *r = PQexec(conn,
                "SELECT a.pid, coalesce(a.state, ''),"
                " pg_catalog.to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'),"
                " p.relid::pg_catalog.regclass::pg_catalog.text, p.tuples_processed, p.bytes_processed,"

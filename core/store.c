@@ -215,8 +215,9 @@ int store_ensure_schema(PGconn *conn, const char *schema, del_err *err)
     return rc;
 }
 
-static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
+int store_lock_holder(PGconn *conn, store_holder *h)
 {
+    memset(h, 0, sizeof *h);
     char *sql = xasprintf(
              "SELECT a.pid, CASE WHEN a.application_name OPERATOR(pg_catalog.<>) ''::pg_catalog.text"
              "  THEN a.application_name ELSE '?' END,"
@@ -225,6 +226,8 @@ static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
              " FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a"
              "  ON a.pid OPERATOR(pg_catalog.=) l.pid"
              " WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory'::pg_catalog.text AND l.granted"
+             " AND l.database OPERATOR(pg_catalog.=) (SELECT oid FROM pg_catalog.pg_database"
+             "  WHERE datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"
              " AND l.objsubid OPERATOR(pg_catalog.=) 1::pg_catalog.int2"
              " AND l.classid OPERATOR(pg_catalog.=) %u::pg_catalog.oid"
              " AND l.objid OPERATOR(pg_catalog.=) %u::pg_catalog.oid LIMIT 1",
@@ -232,12 +235,29 @@ static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
              (unsigned)((unsigned long long)STORE_LOCK_KEY & 0xffffffffu));
     PGresult *r = PQexec(conn, sql);
     free(sql);
-    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-        snprintf(buf, bufsz, "server pid %s, %s, user %s from %s, since %s", PQgetvalue(r, 0, 0),
-                 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 3), PQgetvalue(r, 0, 2), PQgetvalue(r, 0, 4));
+    int rc = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        rc = PQntuples(r) == 1;
+        if (rc) {
+            h->pid = atoi(PQgetvalue(r, 0, 0));
+            snprintf(h->application, sizeof h->application, "%s", PQgetvalue(r, 0, 1));
+            snprintf(h->host, sizeof h->host, "%s", PQgetvalue(r, 0, 2));
+            snprintf(h->user, sizeof h->user, "%s", PQgetvalue(r, 0, 3));
+            snprintf(h->since, sizeof h->since, "%s", PQgetvalue(r, 0, 4));
+        }
+    }
+    PQclear(r);
+    return rc;
+}
+
+static void lock_holder(PGconn *conn, char *buf, size_t bufsz)
+{
+    store_holder h;
+    if (store_lock_holder(conn, &h) == 1)
+        snprintf(buf, bufsz, "server pid %d, %s, user %s from %s, since %s", h.pid, h.application, h.user,
+                 h.host, h.since);
     else
         snprintf(buf, bufsz, "another delembic run");
-    PQclear(r);
 }
 
 /* how often a waiting run tries the lock again */

@@ -164,6 +164,15 @@ char *store_prepare_unrecord_sql(const char *schema, const store_token *tok);
 char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
                          long long xid);
 
+/* The session holding the run lock in this database: 1 and h filled, 0
+ * when none holds it, -1 when it cannot be asked. */
+typedef struct store_holder {
+    int pid;
+    char application[128], host[128], user[128];
+    char since[32]; /* its session's start, YYYY-MM-DD HH:MM:SS */
+} store_holder;
+int store_lock_holder(PGconn *conn, store_holder *h);
+
 /* Who runs this: OS user and host name, for history rows. */
 const char *store_username(void);
 const char *store_hostname(void);
