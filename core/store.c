@@ -651,6 +651,40 @@ static void record_text(sbuf *b, const char *s)
     sbuf_puts(b, "', 'hex'), 'UTF8')");
 }
 
+/* How the record and unrecord statements refuse: each outcome raises an
+ * error of its own SQLSTATE, from a built-in function of pg_catalog fed a
+ * value computed at run time (so nothing is raised at PREPARE), with a token
+ * in the server's message for whoever reads the server log. The worker tells
+ * them apart by SQLSTATE alone (store_record_error_of), and only for an error
+ * with no context: a trigger or function a plugin put on these tables raises
+ * with one. */
+#define SQLSTATE_GUARD_MISSING "22P02" /* invalid_text_representation: text -> int */
+#define SQLSTATE_LOST_LOCK "42704"     /* undefined_object: a setting that cannot exist (no dot) */
+#define SQLSTATE_NOT_DONE "22007"      /* invalid_datetime_format: text -> interval */
+#define RAISE_GUARD_MISSING                                                                        \
+    "('delembic-guard-missing:'::pg_catalog.text OPERATOR(pg_catalog.||)"                          \
+    " pg_catalog.txid_current()::pg_catalog.text)::int"
+#define RAISE_LOST_LOCK                                                                            \
+    "pg_catalog.length(pg_catalog.current_setting('delembic-lost-lock:'::pg_catalog.text"          \
+    " OPERATOR(pg_catalog.||) pg_catalog.txid_current()::pg_catalog.text))"
+#define RAISE_NOT_DONE(token)                                                                      \
+    "pg_catalog.length(((" "'" token ":'::pg_catalog.text OPERATOR(pg_catalog.||)"                \
+    " (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::pg_catalog.interval)::pg_catalog.text)"
+
+store_record_error store_record_error_of(const PGresult *r, int unrecord)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || PQresultErrorField(r, PG_DIAG_CONTEXT))
+        return STORE_RECORD_OTHER;
+    if (!strcmp(state, SQLSTATE_GUARD_MISSING))
+        return STORE_RECORD_GUARD_MISSING;
+    if (!strcmp(state, SQLSTATE_LOST_LOCK))
+        return STORE_RECORD_LOST_LOCK;
+    if (!strcmp(state, SQLSTATE_NOT_DONE))
+        return unrecord ? STORE_RECORD_NOT_APPLIED : STORE_RECORD_ALREADY_APPLIED;
+    return STORE_RECORD_OTHER;
+}
+
 /* Every name qualified (tables with the schema, functions with pg_catalog):
  * the record runs after RESET ALL, but nothing a plugin created must be able
  * to capture it even then. The fence: the run lock is held by someone (a
@@ -675,15 +709,12 @@ char *store_prepare_record_sql(const char *schema, const store_token *tok)
         "  '%3$s', NULL, $5, $6, $4 FROM v),"
         " c AS (DELETE FROM %7$s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
         " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
-        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  THEN " RAISE_GUARD_MISSING
         "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
         "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
-        "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  THEN " RAISE_LOST_LOCK
         "  WHEN NOT EXISTS (SELECT 1 FROM v)"
-        "  THEN ('" STORE_ALREADY_APPLIED ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::int"
+        "  THEN " RAISE_NOT_DONE("delembic-already-applied")
         "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
         "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
         " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",
@@ -885,15 +916,12 @@ char *store_prepare_unrecord_sql(const char *schema, const store_token *tok)
         "  '%7$s', NULL, $5, $6, $4 FROM v),"
         " c AS (DELETE FROM %8$s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
         " SELECT CASE WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) $7"
-        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  THEN " RAISE_GUARD_MISSING
         "  WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%4$lld)"
         "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%5$d, %6$d)"
-        "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        pg_catalog.txid_current()::pg_catalog.text)::int"
+        "  THEN " RAISE_LOST_LOCK
         "  WHEN NOT EXISTS (SELECT 1 FROM v)"
-        "  THEN ('" STORE_NOT_APPLIED ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
-        "        (SELECT pg_catalog.count(*) FROM v)::pg_catalog.text)::int"
+        "  THEN " RAISE_NOT_DONE("delembic-not-applied")
         "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
         "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
         " pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)",

@@ -109,20 +109,29 @@ int store_record_failure(PGconn *conn, const char *schema, const char *revision,
  * statement prepared once per worker connection (every name qualified) that
  * upserts the version row (never over a success) and adds the history row,
  * then allows the commit (the worker's guard trigger refuses any COMMIT it did
- * not allow). It raises an error naming
- *   STORE_GUARD_MISSING   when the transaction is not the one the worker
- *                         opened (xid: the plugin ended it and began another),
- *   STORE_LOST_LOCK       when the run's lock session is gone or no longer
- *                         holds the run lock (the fence),
- *   STORE_ALREADY_APPLIED when another run recorded a success meanwhile.
+ * not allow). It fails with an error that store_record_error_of classifies
+ * (by SQLSTATE, never by message text):
+ *   STORE_RECORD_GUARD_MISSING   the transaction is not the one the worker
+ *                                opened (xid: the plugin ended it and began another),
+ *   STORE_RECORD_LOST_LOCK       the run's lock session is gone or no longer
+ *                                holds the run lock (the fence),
+ *   STORE_RECORD_ALREADY_APPLIED another run recorded a success meanwhile.
  * It also releases session-level advisory locks a plugin left behind, and
  * answers, second, with the catalog dependencies this session has created
  * (pg_depend rows inserted, not yet counted in the statistics): compared
  * with the count when the transaction opened, it tells the worker that a
  * plugin created objects. */
-#define STORE_GUARD_MISSING "delembic-guard-missing"
-#define STORE_LOST_LOCK "delembic-lost-lock"
-#define STORE_ALREADY_APPLIED "delembic-already-applied"
+typedef enum store_record_error {
+    STORE_RECORD_OTHER = 0,       /* any other error: the statement's own message says it */
+    STORE_RECORD_GUARD_MISSING,
+    STORE_RECORD_LOST_LOCK,
+    STORE_RECORD_ALREADY_APPLIED, /* the record */
+    STORE_RECORD_NOT_APPLIED,     /* the unrecord */
+} store_record_error;
+/* What a failed record (unrecord: 0) or unrecord (1) statement's result r
+ * says; STORE_RECORD_OTHER for NULL or an error raised in a function or
+ * trigger (one with a context), which the statement itself never raises. */
+store_record_error store_record_error_of(const PGresult *r, int unrecord);
 #define STORE_RECORD_STATEMENT "delembic_record"
 char *store_prepare_record_sql(const char *schema, const store_token *tok);
 /* The EXECUTE of the record: its text values read the same whatever
@@ -153,12 +162,11 @@ char *store_claim_retarget_sql(const char *schema, const char *revision);
 /* The downgrade's record, run inside the migration's own transaction after
  * its downgrade callback: a statement prepared once per worker connection
  * (only by workers of a downgrade) that removes the success version row and
- * adds a `downgraded` history row, then allows the commit; it raises
- * STORE_GUARD_MISSING and STORE_LOST_LOCK as the record does, and
- * STORE_NOT_APPLIED when the row is no longer a success (another run
- * downgraded or forgot it meanwhile). Its EXECUTE: store_unrecord_sql, with
+ * adds a `downgraded` history row, then allows the commit; it fails with
+ * STORE_RECORD_GUARD_MISSING and STORE_RECORD_LOST_LOCK as the record does,
+ * and STORE_RECORD_NOT_APPLIED when the row is no longer a success (another
+ * run downgraded or forgot it meanwhile). Its EXECUTE: store_unrecord_sql, with
  * the arguments of store_record_sql. */
-#define STORE_NOT_APPLIED "delembic-not-applied"
 #define STORE_UNRECORD_STATEMENT "delembic_unrecord"
 char *store_prepare_unrecord_sql(const char *schema, const store_token *tok);
 char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,

@@ -712,9 +712,10 @@ static void prefetch_load(wstate *ws, const worker_cfg *cfg, int index)
  * and prefetch the next one; then read the result. deps: the catalog
  * dependencies counted when the transaction opened. */
 static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *cfg, loaded_plugin *done,
-                  int index, long long deps, char *msg, size_t msgsz)
+                  int index, long long deps, char *msg, size_t msgsz, store_record_error *why)
 {
     msg[0] = '\0';
+    *why = STORE_RECORD_OTHER;
     if (!PQsendQuery(conn, sql)) {
         db_result_message(conn, NULL, msg, msgsz);
         return -1;
@@ -732,8 +733,10 @@ static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *c
             created = strtoll(PQgetvalue(r, 0, 1), NULL, 10) > deps;
         if (!ok && st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
             ok = 1;
-        else if (!ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
+        else if (!ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0]) {
             db_result_message(conn, r, msg, msgsz);
+            *why = store_record_error_of(r, cfg->downgrade);
+        }
         PQclear(r);
     }
     if (!ok && !msg[0])
@@ -882,17 +885,18 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     ws->open_index = ws->hint >= 0 && (size_t)ws->hint < cfg->b->mf.n && !renew ? ws->hint : -1;
     char *fin = commit_sql(ws, conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid,
                            ws->open_index >= 0 ? cfg->b->mf.m[ws->open_index].revision : NULL);
-    int rc = commit(ws, conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
+    store_record_error why;
+    int rc = commit(ws, conn, fin, cfg, &lp, index, deps, msg, sizeof msg, &why);
     free(fin);
     if (renew) {
         ws->dirty = 1;
         ws->watch.tx.host_objects = 0;
     }
     if (rc != 0) {
-        int already = strstr(msg, STORE_ALREADY_APPLIED) != NULL;
-        int gone = strstr(msg, STORE_NOT_APPLIED) != NULL;
-        int lost = strstr(msg, STORE_LOST_LOCK) != NULL;
-        if (strstr(msg, STORE_GUARD_MISSING))
+        int already = why == STORE_RECORD_ALREADY_APPLIED;
+        int gone = why == STORE_RECORD_NOT_APPLIED;
+        int lost = why == STORE_RECORD_LOST_LOCK;
+        if (why == STORE_RECORD_GUARD_MISSING)
             snprintf(msg, sizeof msg, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
         rollback(conn);
         if (gone) {

@@ -171,4 +171,20 @@ test_verbose_shows_sql_and_phase_timings() {
     expect_no_out "debug:"
 }
 
+test_a_plugin_cannot_pass_its_error_off_as_the_records_verdict() {
+    # the record's outcomes are told apart by SQLSTATE (and only for an error
+    # the statement raised itself), never by the message: a trigger that
+    # raises the record's own token and SQLSTATE fails the migration instead
+    # of having it reported as "already applied by another run"
+    new_project
+    mig T001 '' "CREATE FUNCTION spoof() RETURNS trigger LANGUAGE plpgsql AS \$f\$ BEGIN RAISE EXCEPTION 'invalid input syntax for type interval: \\\"delembic-already-applied:0\\\"' USING ERRCODE = '22007'; END \$f\$; CREATE TRIGGER spoof BEFORE INSERT ON delembic_version FOR EACH ROW EXECUTE FUNCTION spoof()"
+    build_ok
+    run "$D" upgrade
+    expect_rc 1
+    expect_no_out "already applied"
+    expect_out "delembic-already-applied"
+    expect_sql "SELECT status FROM delembic_version WHERE revision = 'T001'" "failed"
+    expect_sql "SELECT count(*) FROM pg_proc WHERE proname = 'spoof'" "0"
+}
+
 run_tests
