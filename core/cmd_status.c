@@ -7,8 +7,8 @@
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
-#include "json.h"
 #include "orphan.h"
+#include "results.h"
 #include "store.h"
 #include "term.h"
 
@@ -55,72 +55,22 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
     return "failed";
 }
 
-/* The REVISION column: as wide as the longest revision shown. */
-#define REVISION_COLUMN_MIN 14
-#define APPLIED_AT_COLUMN 22 /* "2026-11-27 18:20:54+00" */
-
-static int revision_width(const status_view *v, const store_attempts *at)
-{
-    size_t w = REVISION_COLUMN_MIN;
-    for (size_t i = 0; i < v->b.mf.n; i++)
-        if (strlen(v->b.mf.m[i].revision) > w)
-            w = strlen(v->b.mf.m[i].revision);
-    for (size_t i = 0; i < v->st.n; i++)
-        if (strlen(v->st.rows[i].revision) > w)
-            w = strlen(v->st.rows[i].revision);
-    for (size_t i = 0; at && i < at->n; i++)
-        if (at->a[i].revision && strlen(at->a[i].revision) > w)
-            w = strlen(at->a[i].revision);
-    return (int)w;
-}
-
 /* history --all: every attempt, oldest first. */
 static int history_all(app *a, status_view *v, del_err *err)
 {
     store_attempts at;
     if (store_read_attempts(v->conn, a->cfg.version_table_schema, &at, err) != 0)
         return -1;
-    const del_notify *n = a->o->notify;
-    int rw = revision_width(v, &at);
-    json js = {0};
-    if (a->o->json) {
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "history");
-        json_bool(&js, "all", 1);
-        json_arr_open(&js, "attempts");
-    } else {
-        del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
-                      "STARTED AT", "TIME", "BY");
-    }
+    del_attempt_row *rows = xcalloc(at.n, sizeof *rows);
     for (size_t i = 0; i < at.n; i++) {
         const store_attempt *t = &at.a[i];
-        if (a->o->json) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "revision", t->revision);
-            json_str(&js, "status", t->status);
-            json_str(&js, "started_at", t->started_at);
-            json_num(&js, "seconds", t->seconds);
-            json_str(&js, "identity", t->checksum);
-            json_str(&js, "error", t->exception);
-            json_str(&js, "username", t->username);
-            json_str(&js, "hostname", t->hostname);
-            json_obj_close(&js);
-            continue;
-        }
-        char dur[32];
-        format_duration(t->seconds, dur, sizeof dur);
-        del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s %-*s %9s  %s@%s", t->status ? t->status : "", rw,
-                      t->revision ? t->revision : "", APPLIED_AT_COLUMN, t->started_at ? t->started_at : "", dur,
-                      t->username ? t->username : "?", t->hostname ? t->hostname : "?");
-        if (t->exception && *t->exception)
-            del_emit_text(n, DEL_EV_OUTPUT, "%-11s %-*s   error: %s", "", rw, "", t->exception);
+        rows[i] = (del_attempt_row){.revision = t->revision, .status = t->status, .started_at = t->started_at,
+                                    .seconds = t->seconds, .identity = t->checksum, .error = t->exception,
+                                    .username = t->username, .hostname = t->hostname};
     }
-    if (a->o->json) {
-        json_arr_close(&js);
-        json_int(&js, "exit_code", 0);
-        json_obj_close(&js);
-        json_emit(&js, n);
-    }
+    del_attempts res = {.rows = rows, .n = at.n};
+    del_emit_result(a->o->notify, DEL_RESULT_ATTEMPTS, &res);
+    free(rows);
     store_free_attempts(&at);
     return 0;
 }
@@ -137,7 +87,6 @@ int cmd_history(app *a, int all, del_err *err)
         view_close(&v);
         return rc;
     }
-    const del_notify *n = a->o->notify;
     strmap eidx = {0};
     strvec emsgs = {0};
     del_err quiet_err; /* the last errors are extra: a table of an older tool without them is fine */
@@ -145,7 +94,6 @@ int cmd_history(app *a, int all, del_err *err)
         strvec_clear(&emsgs);
     for (size_t i = 0; i + 1 < emsgs.n; i += 2)
         strmap_put(&eidx, emsgs.v[i], (long)(i + 1));
-    int rw = revision_width(&v, NULL);
     /* applied migrations whose Alembic dependencies are not applied now */
     alstate al;
     int have_al = 0;
@@ -157,89 +105,46 @@ int cmd_history(app *a, int all, del_err *err)
         view_close(&v);
         return -1;
     }
-    json js = {0};
-    if (a->o->json) {
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "history");
-        json_arr_open(&js, "migrations");
-    } else {
-        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
-                      "APPLIED AT", "TIME", "DESCRIPTION");
-    }
+    del_history_row *rows = xcalloc(v.b.mf.n + v.st.n, sizeof *rows);
+    strvec orphans = {0}; /* owns the orphan notes */
+    size_t nr = 0;
     for (size_t k = 0; k < v.b.mf.n; k++) {
         size_t i = v.b.g.order[k];
         const mentry *e = &v.b.mf.m[i];
         const vrow *row;
         const char *s = status_of(&v, i, &row);
         long ei = strmap_get(&eidx, e->revision);
-        const char *emsg = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL;
-        char *orphan = NULL;
+        const char *orphan = NULL;
         if (have_al && (!strcmp(s, "applied") || !strcmp(s, "changed"))) {
             strvec missing = {0};
             alstate_missing(&al, e, &missing);
-            if (missing.n)
-                orphan = orphan_message(&missing);
+            if (missing.n) {
+                char *m = orphan_message(&missing);
+                strvec_push(&orphans, m);
+                free(m);
+                orphan = orphans.v[orphans.n - 1];
+            }
             strvec_clear(&missing);
         }
-        if (a->o->json) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "revision", e->revision);
-            json_str(&js, "status", s);
-            json_str(&js, "description", e->description);
-            json_str(&js, "applied_at", row ? row->applied_at : NULL);
-            if (row)
-                json_num(&js, "seconds", row->seconds);
-            else
-                json_str(&js, "seconds", NULL);
-            json_str(&js, "sha256", e->sha256);
-            json_str(&js, "identity", e->identity);
-            /* the code that ran: its identity (the .so sha256 in rows of
-             * earlier versions); applied_sha256 is the same, kept for
-             * readers of the older key */
-            json_str(&js, "applied_identity", row ? row->checksum : NULL);
-            json_str(&js, "applied_sha256", row ? row->checksum : NULL);
-            json_str(&js, "error", emsg);
-            json_str(&js, "orphaned", orphan);
-            json_obj_close(&js);
-            free(orphan);
-            continue;
-        }
-        char dur[32] = "";
-        if (row)
-            format_duration(row->seconds, dur, sizeof dur);
-        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", s, rw, e->revision, APPLIED_AT_COLUMN,
-                      row ? row->applied_at : "", dur, e->description);
-        if (emsg)
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   error: %s", "", rw, "", emsg);
-        if (orphan)
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   %s", "", rw, "", orphan);
-        free(orphan);
+        rows[nr++] = (del_history_row){
+            .revision = e->revision, .status = s, .description = e->description,
+            .applied_at = row ? row->applied_at : NULL, .seconds = row ? row->seconds : 0, .has_seconds = row != NULL,
+            .sha256 = e->sha256, .identity = e->identity, .applied_identity = row ? row->checksum : NULL,
+            .error = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL, .orphaned = orphan,
+            .in_bundle = 1};
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
         const vrow *row = &v.st.rows[k];
         if (manifest_find(&v.b.mf, row->revision) >= 0)
             continue;
-        if (a->o->json) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "revision", row->revision);
-            json_str(&js, "status", "missing");
-            json_str(&js, "db_status", row->status);
-            json_str(&js, "applied_at", row->applied_at);
-            json_obj_close(&js);
-        } else {
-            char dur[32];
-            format_duration(row->seconds, dur, sizeof dur);
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  (in the database, not in this bundle; was %s)",
-                          "missing", rw, row->revision, APPLIED_AT_COLUMN, row->applied_at, dur, row->status);
-        }
+        rows[nr++] = (del_history_row){.revision = row->revision, .status = "missing", .applied_at = row->applied_at,
+                                       .seconds = row->seconds, .has_seconds = 1, .db_status = row->status};
     }
-    if (a->o->json) {
-        json_arr_close(&js);
-        json_int(&js, "exit_code", 0);
-        json_obj_close(&js);
-        json_emit(&js, n);
-    }
+    del_history res = {.rows = rows, .n = nr};
+    del_emit_result(a->o->notify, DEL_RESULT_HISTORY, &res);
+    free(rows);
+    strvec_clear(&orphans);
     strmap_free(&eidx);
     strvec_clear(&emsgs);
     if (have_al)
@@ -288,31 +193,10 @@ int cmd_current(app *a, del_err *err)
             strvec_push(&heads, v.b.mf.m[i].revision);
     }
     char *url = app_display_url(a);
-    if (a->o->json) {
-        json js = {0};
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "current");
-        json_str(&js, "database", url);
-        json_arr_open(&js, "heads");
-        for (size_t i = 0; i < heads.n; i++)
-            json_str(&js, NULL, heads.v[i]);
-        json_arr_close(&js);
-        json_int(&js, "applied", (long long)applied);
-        json_int(&js, "pending", (long long)pending);
-        json_int(&js, "failed", (long long)failed);
-        json_int(&js, "changed", (long long)changed);
-        json_int(&js, "total", (long long)v.b.mf.n);
-        json_int(&js, "exit_code", 0);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-    } else {
-        char hs[2048];
-        strvec_join(&heads, ", ", hs, sizeof hs);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Database: %s", url);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Current: %s", heads.n ? hs : "(none applied)");
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%zu of %zu applied, %zu pending, %zu failed%s", applied, v.b.mf.n, pending, failed,
-               changed ? " (some changed since applied: see 'delembic history')" : "");
-    }
+    del_current res = {.database = url, .heads = (const char *const *)heads.v, .nheads = heads.n,
+                       .applied = applied, .pending = pending, .failed = failed, .changed = changed,
+                       .total = v.b.mf.n};
+    del_emit_result(a->o->notify, DEL_RESULT_CURRENT, &res);
     free(url);
     free(done);
     strvec_clear(&heads);

@@ -12,6 +12,12 @@ void del_emit(const del_notify *n, const del_event *ev)
         n->event_cb(ev, n->payload);
 }
 
+void del_emit_result(const del_notify *n, int result_type, const void *result)
+{
+    del_event ev = {.type = DEL_EV_RESULT, .result_type = result_type, .result = result};
+    del_emit(n, &ev);
+}
+
 void del_emit_progress(const del_notify *n, const del_progress *p)
 {
     if (n && n->progress_cb)

@@ -1,7 +1,8 @@
 /* The output model: core code never prints; it reports what happens as
  * events (a run started, a migration started / logged / succeeded / failed /
  * was skipped / refused, a warning, a check problem, a plain note, a debug
- * line, a command's finished JSON document) and live progress, through the
+ * line, a command's result (results.h) or, for commands not yet ported to
+ * results, its finished JSON document) and live progress, through the
  * callbacks the caller provides -- the shape of libgit2's
  * git_checkout_options with its notify_cb and progress_cb. The CLI holds two
  * renderers (core/cli/render_text.c, core/cli/render_json.c); a NULL
@@ -30,6 +31,7 @@ typedef enum del_event_type {
     DEL_EV_CHECK_PROBLEM,      /* verify: field (the check), message, severity */
     DEL_EV_RUN_FINISHED,       /* the executor is done: the live progress line goes */
     DEL_EV_DOCUMENT,           /* --json: the command's whole document (text) */
+    DEL_EV_RESULT,             /* a command's result: result_type, result (results.h) */
 } del_event_type;
 
 /* status of MIGRATION_STARTED and MIGRATION_SKIPPED during a downgrade
@@ -49,6 +51,8 @@ typedef struct del_event {
     double seconds;
     int marked;                /* executor lines: name the revision (several run at once) */
     del_severity severity;
+    int result_type;           /* DEL_EV_RESULT: a del_result_type */
+    const void *result;        /* DEL_EV_RESULT: the struct result_type names */
 } del_event;
 
 typedef struct del_progress {
@@ -69,6 +73,8 @@ typedef struct del_notify {
 
 /* Hand ev to n's event callback (n or the callback may be NULL). */
 void del_emit(const del_notify *n, const del_event *ev);
+/* A DEL_EV_RESULT event: result is the struct of results.h result_type names. */
+void del_emit_result(const del_notify *n, int result_type, const void *result);
 void del_emit_progress(const del_notify *n, const del_progress *p);
 /* An event of type with text formatted. */
 void del_emit_text(const del_notify *n, del_event_type type, const char *fmt, ...)

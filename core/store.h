@@ -193,7 +193,7 @@ const char *store_hostname(void);
     " 1000000::double precision)::bigint"
 
 /* End the server session with this pid and start key (a worker's, as it told
- * the parent; WORKER_BACKEND_KEY): 0, or -1 when the query failed. */
+ * the parent; STORE_BACKEND_KEY): 0, or -1 when the query failed. */
 int store_terminate_backend(PGconn *conn, int pid, long long key);
 /* 1 while that session is still there, else 0. */
 int store_backend_alive(PGconn *conn, int pid, long long key);

@@ -18,6 +18,7 @@
 #include "loader.h"
 #include "pqguard.h"
 #include "store.h"
+#include "store_session.h"
 #include "txwatch.h"
 
 int worker_send(int fd, const wmsg *m)
@@ -191,79 +192,11 @@ static const dm_host_api host_api = {
     .data_end = api_data_end,
 };
 
-/* Set up once per connection (and again after a full reset): each
- * migration's transaction starts by inserting a guard row; a deferred trigger
- * on it refuses any COMMIT that the host's success record did not allow (it
- * sets a transaction-local flag). So a plugin's own COMMIT fails and rolls
- * back. Every name in the trigger function is qualified, so no search_path a
- * plugin sets (and no current_setting() or = it defines) can answer for it;
- * cheaper than a SET clause on the function, measured. */
-#define GUARD_TABLE "pg_temp.delembic_guard"
-#define GUARD_FUNCTION "pg_temp.delembic_guard_check()"
-#define OPEN_STATEMENT "delembic_open"
-#define OPEN_CHECK_STATEMENT "delembic_open_check"
-#define TEMP_STATEMENT "delembic_temp"
-static const char *guard_sql =
-    "BEGIN;"
-    "SET LOCAL synchronous_commit = off;" /* temporary objects: nothing to make durable */
-    "SET LOCAL client_min_messages = warning;"
-    "CREATE TEMP TABLE IF NOT EXISTS delembic_guard (x int);"
-    "CREATE OR REPLACE FUNCTION " GUARD_FUNCTION " RETURNS trigger LANGUAGE plpgsql AS $g$"
-    "BEGIN IF pg_catalog.current_setting('delembic.commit_ok', true) OPERATOR(pg_catalog.=) 'on'"
-    " THEN RETURN NULL; END IF;"
-    " RAISE EXCEPTION 'a migration may not COMMIT: the host commits'; END $g$;"
-    "DROP TRIGGER IF EXISTS delembic_guard_t ON " GUARD_TABLE ";"
-    "CREATE CONSTRAINT TRIGGER delembic_guard_t AFTER INSERT ON " GUARD_TABLE
-    " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " GUARD_FUNCTION ";"
-    "COMMIT;";
-
-/* Opening a migration's transaction: the guard row, the transaction id and
- * the catalog dependencies this session created so far (compared with the
- * record's count: did the plugin create objects?). Prepared once: no
- * planning per migration. After a migration whose commands could have left
- * prepared statements, LISTEN or held cursors (see plugin_result), the
- * checked form also says whether it did: about 10 us of server time that the
- * common case does not pay (measured). */
-#define DEPEND_COUNT                                                                                \
-    "pg_catalog.pg_stat_get_xact_tuples_inserted('pg_catalog.pg_depend'::pg_catalog.regclass)"
-#define OPEN_RETURNING " RETURNING pg_catalog.txid_current(), " DEPEND_COUNT ","
-/* Both start with the claim of the revision ($1; see store.h). */
-#define OPEN_PREPARE(name) "PREPARE " name "(pg_catalog.text) AS %s"
-static const char *open_sql =
-    OPEN_PREPARE(OPEN_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING " false";
-static const char *open_check_sql =
-    OPEN_PREPARE(OPEN_CHECK_STATEMENT) "INSERT INTO " GUARD_TABLE " VALUES (1)" OPEN_RETURNING
-    " EXISTS (SELECT 1 FROM pg_catalog.pg_prepared_statements WHERE NOT name OPERATOR(pg_catalog.=)"
-    " ANY ('{" STORE_RECORD_STATEMENT "," STORE_UNRECORD_STATEMENT "," OPEN_STATEMENT "," OPEN_CHECK_STATEMENT "," TEMP_STATEMENT
-    "}'::pg_catalog.text[]))"
-    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_listening_channels())"
-    " OR EXISTS (SELECT 1 FROM pg_catalog.pg_cursors)";
-
-/* After a migration that created objects: are there temporary ones other
- * than the guard's? (Each depends on the session's temporary schema.) */
-static const char *temp_sql =
-    "PREPARE " TEMP_STATEMENT " AS SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d"
-    "  WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass::pg_catalog.oid"
-    "  AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.pg_my_temp_schema()"
-    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid"
-    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_TABLE "'::pg_catalog.regclass::pg_catalog.oid)"
-    "  AND NOT (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass::pg_catalog.oid"
-    "           AND d.objid OPERATOR(pg_catalog.=) '" GUARD_FUNCTION "'::pg_catalog.regprocedure::pg_catalog.oid))";
-
-/* What every commit undoes, in the same round trip and before the record (so
- * the record runs as the host, with the host's settings): session settings,
- * SET ROLE, cached sequence values; SET SESSION AUTHORIZATION too when the
- * server reported that it changed; the record itself releases session
- * advisory locks. Prepared statements, LISTEN, held cursors and temporary
+/* The session's SQL (the guard, the open and commit statements, the reset):
+ * store_session.h. Prepared statements, LISTEN, held cursors and temporary
  * objects are looked for only when the migration's commands could have left
- * them (above); then the session is reset in full (DISCARD ALL), as after
- * any failure. Outside the host's transactions the session is read-only
- * (SESSION_READ_ONLY, again after RESET ALL; the host's own transactions
- * begin READ WRITE): what a plugin runs after it left the host's transaction
- * cannot write, unless it turns read-write on itself (txwatch.h). */
-#define SESSION_READ_ONLY "SET default_transaction_read_only = on;"
-#define SESSION_RESET "RESET ALL;RESET ROLE;DISCARD SEQUENCES;" SESSION_READ_ONLY
-#define SESSION_AUTH_RESET "SET SESSION AUTHORIZATION DEFAULT;"
+ * them (below); then the session is reset in full (DISCARD ALL), as after
+ * any failure. */
 
 /* Every result a plugin's commands produce on the worker's connection passes
  * through the worker's libpq event procedure (whatever libpq call the plugin
@@ -327,12 +260,9 @@ typedef struct wstate {
 /* The worker's session, told to the parent (HELLO, or BACKEND after a
  * reset): its server pid and a key from its start time, so that the parent
  * never terminates a pid that another session took since. */
-#define BACKEND_KEY_SQL                                                                            \
-    "SELECT " WORKER_BACKEND_KEY " FROM pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) s"
-
 static long long backend_key(PGconn *conn, const char *before)
 {
-    char *sql = xasprintf("%s" BACKEND_KEY_SQL, before);
+    char *sql = store_backend_key_sql(before);
     PGresult *r = PQexec(conn, sql);
     free(sql);
     long long key = 0;
@@ -365,7 +295,7 @@ static int plugin_result(PGEventId id, void *info, void *pass)
         PGconn *conn = ((PGEventConnReset *)info)->conn;
         int active = sw->active;
         sw->active = 0;
-        sw->backend_key = backend_key(conn, SESSION_READ_ONLY);
+        sw->backend_key = backend_key(conn, STORE_SESSION_READ_ONLY);
         sw->active = active;
         const char *ro = PQparameterStatus(conn, "default_transaction_read_only");
         txwatch_reset(&sw->tx, sw->backend_key && ro && !strcmp(ro, "on"));
@@ -422,7 +352,7 @@ static void set_msg(wmsg *m, const char *fmt, ...)
 static void rollback(PGconn *conn)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK"));
+        PQclear(PQexec(conn, STORE_ROLLBACK));
 }
 
 static void last_error(PGconn *conn, char *buf, size_t n)
@@ -501,20 +431,10 @@ static int run_callback(wstate *ws, dm_callback cb, const char *what, PGconn *co
 
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
- * allow (with the session check, see open_sql). */
+ * allow (with the session check: store_session.h). */
 static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
 {
-    sbuf b = {0};
-    sbuf_puts(&b, "BEGIN READ WRITE;");
-    if (cfg->statement_timeout)
-        sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
-    if (cfg->lock_timeout)
-        sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
-    sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
-    char *arg = store_claim_arg(revision);
-    sbuf_puts(&b, arg);
-    free(arg);
-    return b.s;
+    return store_begin_sql(cfg->statement_timeout, cfg->lock_timeout, checked, revision);
 }
 
 /* One round trip closes it: the session reset, the success record (which
@@ -531,8 +451,7 @@ static char *commit_sql(wstate *ws, PGconn *conn, const worker_cfg *cfg, const c
     char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect, open_next) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
     int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
-    char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
-                          rec, next ? ";" : "", next ? next : "");
+    char *sql = store_commit_sql(auth_changed, rec, next);
     free(rec);
     free(next);
     return sql;
@@ -548,33 +467,11 @@ static void read_next_messages(wstate *ws, int fd)
         }
 }
 
-/* What open_sql answered with (its last result): 0, or -1 when the result is
- * not that. */
-static int open_result(const PGresult *r, long long *xid, long long *deps, int *dirty)
-{
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 || PQnfields(r) != 3)
-        return -1;
-    *xid = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    *deps = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
-    *dirty = !strcmp(PQgetvalue(r, 0, 2), "t");
-    return *xid > 0 ? 0 : -1;
-}
 
 /* The session objects of the host: the guard and the prepared statements. */
 static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
-    char *rec = store_prepare_record_sql(cfg->schema, &cfg->token);
-    char *claim = store_claim_cte(cfg->schema);
-    char *open = xasprintf(open_sql, claim), *open_check = xasprintf(open_check_sql, claim);
-    /* a downgrade's workers remove records instead */
-    char *unrec = cfg->downgrade ? store_prepare_unrecord_sql(cfg->schema, &cfg->token) : NULL;
-    char *sql = xasprintf("%s%s;%s%s%s;%s;%s;" SESSION_READ_ONLY, guard_sql, rec, unrec ? unrec : "",
-                          unrec ? ";" : "", open, open_check, temp_sql);
-    free(rec);
-    free(unrec);
-    free(claim);
-    free(open);
-    free(open_check);
+    char *sql = store_session_setup_sql(cfg->schema, &cfg->token, cfg->downgrade);
     int rc = 0;
     PGresult *r = PQexec(conn, sql);
     free(sql);
@@ -584,7 +481,7 @@ static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
     }
     PQclear(r);
     if (rc != 0 && PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK"));
+        PQclear(PQexec(conn, STORE_ROLLBACK));
     return rc;
 }
 
@@ -593,8 +490,8 @@ static int session_setup(PGconn *conn, const worker_cfg *cfg, char *msg, size_t 
 static int session_reset(wstate *ws, PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK"));
-    PGresult *r = PQexec(conn, "DISCARD ALL");
+        PQclear(PQexec(conn, STORE_ROLLBACK));
+    PGresult *r = PQexec(conn, STORE_DISCARD_ALL);
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok)
         db_result_message(conn, r, msg, msgsz);
@@ -608,7 +505,7 @@ static int session_reset(wstate *ws, PGconn *conn, const worker_cfg *cfg, char *
 /* In the open transaction: did the last migration leave temporary objects? */
 static int temp_objects_left(wstate *ws, PGconn *conn)
 {
-    PGresult *r = PQexec(conn, "EXECUTE " TEMP_STATEMENT);
+    PGresult *r = PQexec(conn, STORE_TEMP_CHECK_SQL);
     int left = !r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1 ||
                strcmp(PQgetvalue(r, 0, 0), "f") != 0;
     PQclear(r);
@@ -628,7 +525,7 @@ static int open_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, con
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
-        if (open_result(r, xid, &ws->open_deps, &dirty) != 0) {
+        if (store_open_result(r, xid, &ws->open_deps, &dirty) != 0) {
             db_result_message(conn, r, msg, msgsz);
             PQclear(r);
             return -1;
@@ -727,7 +624,7 @@ static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *c
     ws->open_xid = -1;
     while ((r = PQgetResult(conn))) {
         ExecStatusType st = PQresultStatus(r);
-        if (ok && st == PGRES_TUPLES_OK && open_result(r, &ws->open_xid, &ws->open_deps, &dirty) != 0)
+        if (ok && st == PGRES_TUPLES_OK && store_open_result(r, &ws->open_xid, &ws->open_deps, &dirty) != 0)
             ws->open_xid = -1; /* the next transaction's guard row */
         if (!ok && st == PGRES_TUPLES_OK && PQnfields(r) == 2) /* the record */
             created = strtoll(PQgetvalue(r, 0, 1), NULL, 10) > deps;
@@ -752,7 +649,7 @@ static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *c
         ws->dirty = 1;
     }
     if (ok && !ws->open && PQtransactionStatus(conn) != PQTRANS_IDLE)
-        PQclear(PQexec(conn, "ROLLBACK")); /* the next one failed to open or needs a reset */
+        PQclear(PQexec(conn, STORE_ROLLBACK)); /* the next one failed to open or needs a reset */
     return ok ? 0 : -1;
 }
 
@@ -761,11 +658,7 @@ static int commit(wstate *ws, PGconn *conn, const char *sql, const worker_cfg *c
  * are not transactional). */
 static int ensure_record(PGconn *conn, const worker_cfg *cfg, char *msg, size_t msgsz)
 {
-    PGresult *r = PQexec(conn, cfg->downgrade
-                                   ? "SELECT 1 FROM pg_catalog.pg_prepared_statements"
-                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_UNRECORD_STATEMENT "'"
-                                   : "SELECT 1 FROM pg_catalog.pg_prepared_statements"
-                                     " WHERE name OPERATOR(pg_catalog.=) '" STORE_RECORD_STATEMENT "'");
+    PGresult *r = PQexec(conn, store_record_prepared_sql(cfg->downgrade));
     int rc = 0;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
         db_result_message(conn, r, msg, msgsz);

@@ -41,8 +41,6 @@ enum wresult {
     WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
 };
 
-/* the server session's key (store.h's STORE_BACKEND_KEY) */
-#define WORKER_BACKEND_KEY STORE_BACKEND_KEY
 
 typedef struct wmsg {
     int type;

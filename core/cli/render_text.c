@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "results.h"
 #include "term.h"
 #include "util.h"
 
@@ -61,6 +62,99 @@ static void put(render_text *r, FILE *f, const char *fmt, ...)
     fflush(f);
 }
 
+/* ---- results (results.h) ---- */
+
+/* The REVISION column: as wide as the longest revision shown. */
+#define REVISION_COLUMN_MIN 14
+#define APPLIED_AT_COLUMN 22 /* "2026-11-27 18:20:54+00" */
+
+static int revision_width(const char *const *revs, size_t n, size_t stride)
+{
+    size_t w = REVISION_COLUMN_MIN;
+    for (size_t i = 0; i < n; i++) {
+        const char *rev = *(const char *const *)((const char *)revs + i * stride);
+        if (rev && strlen(rev) > w)
+            w = strlen(rev);
+    }
+    return (int)w;
+}
+
+static const char *or_empty(const char *s)
+{
+    return s ? s : "";
+}
+
+static void draw_history(render_text *r, const del_history *h)
+{
+    int rw = h->n ? revision_width(&h->rows[0].revision, h->n, sizeof h->rows[0]) : REVISION_COLUMN_MIN;
+    char dur[32];
+    put(r, r->out, "%-8s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN, "APPLIED AT", "TIME",
+        "DESCRIPTION");
+    for (size_t i = 0; i < h->n; i++) {
+        const del_history_row *row = &h->rows[i];
+        dur[0] = '\0';
+        if (row->has_seconds)
+            format_duration(row->seconds, dur, sizeof dur);
+        if (!row->in_bundle) {
+            put(r, r->out, "%-8s %-*s %-*s %9s  (in the database, not in this bundle; was %s)", row->status, rw,
+                row->revision, APPLIED_AT_COLUMN, or_empty(row->applied_at), dur, or_empty(row->db_status));
+            continue;
+        }
+        put(r, r->out, "%-8s %-*s %-*s %9s  %s", row->status, rw, row->revision, APPLIED_AT_COLUMN,
+            or_empty(row->applied_at), dur, or_empty(row->description));
+        if (row->error)
+            put(r, r->out, "%-8s %-*s   error: %s", "", rw, "", row->error);
+        if (row->orphaned)
+            put(r, r->out, "%-8s %-*s   %s", "", rw, "", row->orphaned);
+    }
+}
+
+static void draw_attempts(render_text *r, const del_attempts *at)
+{
+    int rw = at->n ? revision_width(&at->rows[0].revision, at->n, sizeof at->rows[0]) : REVISION_COLUMN_MIN;
+    char dur[32];
+    put(r, r->out, "%-11s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN, "STARTED AT", "TIME",
+        "BY");
+    for (size_t i = 0; i < at->n; i++) {
+        const del_attempt_row *t = &at->rows[i];
+        format_duration(t->seconds, dur, sizeof dur);
+        put(r, r->out, "%-11s %-*s %-*s %9s  %s@%s", or_empty(t->status), rw, or_empty(t->revision),
+            APPLIED_AT_COLUMN, or_empty(t->started_at), dur, t->username ? t->username : "?",
+            t->hostname ? t->hostname : "?");
+        if (t->error && *t->error)
+            put(r, r->out, "%-11s %-*s   error: %s", "", rw, "", t->error);
+    }
+}
+
+static void draw_current(render_text *r, const del_current *c)
+{
+    sbuf hs = {0};
+    for (size_t i = 0; i < c->nheads; i++)
+        sbuf_printf(&hs, "%s%s", i ? ", " : "", c->heads[i]);
+    put(r, r->out, "Database: %s", or_empty(c->database));
+    put(r, r->out, "Current: %s", c->nheads ? hs.s : "(none applied)");
+    put(r, r->out, "%zu of %zu applied, %zu pending, %zu failed%s", c->applied, c->total, c->pending, c->failed,
+        c->changed ? " (some changed since applied: see 'delembic history')" : "");
+    free(hs.s);
+}
+
+static void draw_result(render_text *r, const del_event *ev)
+{
+    switch (ev->result_type) {
+    case DEL_RESULT_HISTORY:
+        draw_history(r, ev->result);
+        break;
+    case DEL_RESULT_ATTEMPTS:
+        draw_attempts(r, ev->result);
+        break;
+    case DEL_RESULT_CURRENT:
+        draw_current(r, ev->result);
+        break;
+    default:
+        break;
+    }
+}
+
 static int downgrading(const del_event *ev)
 {
     return ev->status && !strcmp(ev->status, DEL_STATUS_DOWNGRADING);
@@ -95,6 +189,9 @@ void render_text_event(const del_event *ev, void *payload)
             put(r, r->err, "debug: %s", text);
         return;
     case DEL_EV_DOCUMENT:
+        return;
+    case DEL_EV_RESULT:
+        draw_result(r, ev);
         return;
     case DEL_EV_RUN_FINISHED:
         clear_progress(r);

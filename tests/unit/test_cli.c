@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "err.h"
 #include "render.h"
+#include "results.h"
 
 START_TEST(kinds_map_to_the_documented_exit_codes)
 {
@@ -139,6 +140,34 @@ START_TEST(quiet_text_keeps_results_and_drops_notes)
 }
 END_TEST
 
+START_TEST(history_result_is_drawn_in_columns_as_wide_as_its_longest_revision)
+{
+    render_text r;
+    render_text_init(&r, 1, 0, 0); /* -q keeps results */
+    r.out = tmpfile();
+    r.err = tmpfile();
+    del_notify n = {DEL_NOTIFY_VERSION, render_text_event, NULL, &r};
+    del_history_row rows[] = {
+        {.revision = "D001", .status = "failed", .description = "load", .error = "boom", .in_bundle = 1},
+        {.revision = "D002_a_rather_long_revision", .status = "applied", .description = "fix",
+         .applied_at = "2026-11-28 01:02:03+00", .seconds = 1.5, .has_seconds = 1, .in_bundle = 1},
+        {.revision = "OLD", .status = "missing", .applied_at = "2026-11-27 01:02:03+00", .has_seconds = 1,
+         .db_status = "success"},
+    };
+    del_history h = {.rows = rows, .n = 3};
+    del_emit_result(&n, DEL_RESULT_HISTORY, &h);
+    char out[2048], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out,
+        "STATUS   REVISION                    APPLIED AT                  TIME  DESCRIPTION\n"
+        "failed   D001                                                          load\n"
+        "                                       error: boom\n"
+        "applied  D002_a_rather_long_revision 2026-11-28 01:02:03+00     1.50s  fix\n"
+        "missing  OLD                         2026-11-27 01:02:03+00     0.00s  (in the database, not in this bundle; was success)\n");
+    ck_assert_str_eq(errs, "");
+}
+END_TEST
+
 START_TEST(core_works_with_no_listener)
 {
     del_notify n = DEL_NOTIFY_INIT;
@@ -201,6 +230,7 @@ Suite *make_suite(void)
     ADD(tc, an_unknown_command_gets_the_nearest_one);
     ADD(tc, text_renderer_draws_the_run_from_events);
     ADD(tc, quiet_text_keeps_results_and_drops_notes);
+    ADD(tc, history_result_is_drawn_in_columns_as_wide_as_its_longest_revision);
     ADD(tc, core_works_with_no_listener);
     ADD(tc, one_checker_stops_at_the_first_problem_or_collects_them_all);
     suite_add_tcase(s, tc);

@@ -1,0 +1,57 @@
+/* What read-only commands answer, as plain structs: the results of the
+ * output model (notify.h). A command fills one and hands it to the caller's
+ * renderers as a DEL_EV_RESULT event; the text renderer draws columns, the
+ * JSON renderer writes the document; neither the command nor the core knows
+ * how it looks. Strings are borrowed: they live during the callback. */
+#ifndef DEL_RESULTS_H
+#define DEL_RESULTS_H
+
+#include <stddef.h>
+
+typedef enum del_result_type {
+    DEL_RESULT_HISTORY = 1,   /* del_history: the latest state of each revision */
+    DEL_RESULT_ATTEMPTS,      /* del_attempts: every attempt (history --all) */
+    DEL_RESULT_CURRENT,       /* del_current: heads and counts */
+} del_result_type;
+
+/* One revision in `history`: a migration of the bundle, or (in_bundle 0) a
+ * revision the database has that the bundle lacks. */
+typedef struct del_history_row {
+    const char *revision;
+    const char *status;           /* applied, changed, failed, pending, missing */
+    const char *description;
+    const char *applied_at;       /* NULL: never applied */
+    double seconds;
+    int has_seconds;
+    const char *sha256, *identity;     /* the bundle's */
+    const char *applied_identity;      /* what ran (its checksum), or NULL */
+    const char *error;                 /* the last failure while failed */
+    const char *orphaned;              /* why its Alembic dependencies are gone, or NULL */
+    const char *db_status;             /* missing rows: the status in the database */
+    int in_bundle;
+} del_history_row;
+
+typedef struct del_history {
+    const del_history_row *rows;  /* the bundle's run order, then missing ones */
+    size_t n;
+} del_history;
+
+typedef struct del_attempt_row {
+    const char *revision, *status, *started_at;
+    double seconds;
+    const char *identity, *error, *username, *hostname;
+} del_attempt_row;
+
+typedef struct del_attempts {
+    const del_attempt_row *rows;  /* oldest first */
+    size_t n;
+} del_attempts;
+
+typedef struct del_current {
+    const char *database;         /* display URL, password masked */
+    const char *const *heads;     /* applied revisions no applied one depends on */
+    size_t nheads;
+    size_t applied, pending, failed, changed, total;
+} del_current;
+
+#endif
