@@ -396,11 +396,6 @@ done:
 
 /* ---- show ----------------------------------------------------------------- */
 
-typedef struct attempt {
-    char *id, *started, *status, *exception, *user, *host, *checksum;
-    double seconds;
-} attempt;
-
 typedef struct show_result {
     const char *revision;
     const mentry *e;            /* NULL: not in the bundle */
@@ -410,54 +405,12 @@ typedef struct show_result {
     strvec alembic_deps;        /* "3d1e... (applied now)" */
     strvec dependents;
     char *orphan;               /* the orphaned line, or NULL */
-    attempt *attempts;
-    size_t nattempts;
+    store_attempts attempts;
 } show_result;
-
-static void read_attempts(PGconn *conn, const char *schema, const char *rev, show_result *r)
-{
-    char *history = store_table(schema, "delembic_run_history");
-    char *sql = xasprintf("SELECT id, pg_catalog.to_char(started_at, 'YYYY-MM-DD HH24:MI:SS'),"
-                          " coalesce(duration_seconds, 0), status, exception, username, hostname, checksum"
-                          " FROM %s WHERE revision OPERATOR(pg_catalog.=) $1 ORDER BY id", history);
-    const char *params[1] = {rev};
-    PGresult *q = PQexecParams(conn, sql, 1, NULL, params, NULL, NULL, 0);
-    free(sql);
-    free(history);
-    if (q && PQresultStatus(q) == PGRES_TUPLES_OK) {
-        int n = PQntuples(q);
-        r->attempts = xcalloc((size_t)(n ? n : 1), sizeof *r->attempts);
-        for (int i = 0; i < n; i++) {
-            attempt *t = &r->attempts[i];
-#define COL(c) (PQgetisnull(q, i, c) ? NULL : xstrdup(PQgetvalue(q, i, c)))
-            t->id = COL(0);
-            t->started = COL(1);
-            t->seconds = atof(PQgetvalue(q, i, 2));
-            t->status = COL(3);
-            t->exception = COL(4);
-            t->user = COL(5);
-            t->host = COL(6);
-            t->checksum = COL(7);
-#undef COL
-        }
-        r->nattempts = (size_t)n;
-    }
-    PQclear(q);
-}
 
 static void show_free(show_result *r)
 {
-    for (size_t i = 0; i < r->nattempts; i++) {
-        attempt *t = &r->attempts[i];
-        free(t->id);
-        free(t->started);
-        free(t->status);
-        free(t->exception);
-        free(t->user);
-        free(t->host);
-        free(t->checksum);
-    }
-    free(r->attempts);
+    store_free_attempts(&r->attempts);
     strvec_clear(&r->delembic_deps);
     strvec_clear(&r->alembic_deps);
     strvec_clear(&r->dependents);
@@ -533,8 +486,10 @@ int cmd_show(app *a, const char *rev, del_err *err)
             alstate_free(&al);
         }
     }
-    if (s.st.tables_exist)
-        read_attempts(s.conn, a->cfg.version_table_schema, rev, &res);
+    del_err quiet_err; /* the attempts are extra: without them show still answers */
+    if (s.st.tables_exist &&
+        store_read_attempts(s.conn, a->cfg.version_table_schema, rev, 0, &res.attempts, &quiet_err) != 0)
+        memset(&res.attempts, 0, sizeof res.attempts);
 done:
     render_show(a, &res, code, err);
     show_free(&res);
@@ -632,15 +587,17 @@ static void render_show(const app *a, const show_result *r, int code, const del_
             json_arr_close(&js);
             json_str(&js, "orphaned", r->orphan);
             json_arr_open(&js, "attempts");
-            for (size_t i = 0; i < r->nattempts; i++) {
-                const attempt *t = &r->attempts[i];
+            for (size_t i = 0; i < r->attempts.n; i++) {
+                const store_attempt *t = &r->attempts.a[i];
+                char id[32];
+                snprintf(id, sizeof id, "%lld", t->id);
                 json_obj_open(&js, NULL);
-                json_str(&js, "id", t->id);
-                json_str(&js, "started_at", t->started);
+                json_str(&js, "id", id);
+                json_str(&js, "started_at", t->started_at);
                 json_num(&js, "seconds", t->seconds);
                 json_str(&js, "status", t->status);
-                json_str(&js, "user", t->user);
-                json_str(&js, "host", t->host);
+                json_str(&js, "user", t->username);
+                json_str(&js, "host", t->hostname);
                 /* the exception column: a failure's error, an operator's note */
                 int failed = t->status && !strcmp(t->status, store_status_name(STORE_FAILED));
                 json_str(&js, "error", failed ? t->exception : NULL);
@@ -685,13 +642,14 @@ static void render_show(const app *a, const show_result *r, int code, const del_
     }
     if (r->orphan)
         del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Warning:      %s", r->orphan);
-    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Attempts:     %zu", r->nattempts);
-    for (size_t i = 0; i < r->nattempts; i++) {
-        const attempt *t = &r->attempts[i];
+    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Attempts:     %zu", r->attempts.n);
+    for (size_t i = 0; i < r->attempts.n; i++) {
+        const store_attempt *t = &r->attempts.a[i];
         char dur[32];
         format_duration(t->seconds, dur, sizeof dur);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  #%s %s  %-10s %8s  %s@%s", t->id, t->started ? t->started : "?",
-                  t->status ? t->status : "?", dur, t->user ? t->user : "?", t->host ? t->host : "?");
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  #%lld %s  %-10s %8s  %s@%s", t->id,
+                      t->started_at ? t->started_at : "?", t->status ? t->status : "?", dur,
+                      t->username ? t->username : "?", t->hostname ? t->hostname : "?");
         if (t->exception)
             del_emit_text(a->o->notify, DEL_EV_OUTPUT, "      %s", t->exception);
     }

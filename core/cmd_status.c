@@ -59,7 +59,7 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
 static int history_all(app *a, status_view *v, del_err *err)
 {
     store_attempts at;
-    if (store_read_attempts(v->conn, a->cfg.version_table_schema, &at, err) != 0)
+    if (store_read_attempts(v->conn, a->cfg.version_table_schema, NULL, 0, &at, err) != 0)
         return -1;
     del_attempt_row *rows = xcalloc(at.n, sizeof *rows);
     for (size_t i = 0; i < at.n; i++) {

@@ -10,7 +10,6 @@
 #include "sha256.h"
 #include "store.h"
 
-#define WORKER_APP_PREFIX "delembic worker pid=" /* worker.c's application_name */
 
 PGconn *report_connect(const app *a, const char *role, del_err *err)
 {
@@ -36,52 +35,34 @@ static void note_db_error(report_data *rd, const char *what, const char *msg)
         rd->db_error = xasprintf("%s: %s", what, msg);
 }
 
-static void query_error(report_data *rd, PGconn *conn, PGresult *r, const char *what)
-{
-    char msg[512];
-    db_result_message(conn, r, msg, sizeof msg);
-    note_db_error(rd, what, msg);
-}
-
-static char *opt_dup(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : xstrdup(PQgetvalue(r, row, col));
-}
-
 /* The newest REPORT_MAX_ATTEMPTS attempts, oldest first. */
 static void read_attempts(report_data *rd, PGconn *conn)
 {
-    char *history = store_table(rd->schema, "delembic_run_history");
-    char *sql = xasprintf("SELECT * FROM (SELECT id, revision,"
-                          " pg_catalog.date_part('epoch', started_at),"
-                          " pg_catalog.date_part('epoch', ended_at), duration_seconds, status, exception,"
-                          " username, hostname FROM %s ORDER BY id DESC LIMIT %d) h ORDER BY id",
-                          history, REPORT_MAX_ATTEMPTS);
-    free(history);
-    PGresult *r = PQexec(conn, sql);
-    free(sql);
-    if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
-        query_error(rd, conn, r, "reading the run history");
-        PQclear(r);
+    store_attempts at;
+    del_err err;
+    if (store_read_attempts(conn, rd->schema, NULL, REPORT_MAX_ATTEMPTS, &at, &err) != 0) {
+        note_db_error(rd, "reading the run history", err.msg);
         return;
     }
-    int n = PQntuples(r);
-    rd->a = xcalloc(n ? (size_t)n : 1, sizeof *rd->a);
-    for (int i = 0; i < n; i++) {
+    rd->a = xcalloc(at.n, sizeof *rd->a);
+    for (size_t i = 0; i < at.n; i++) {
+        store_attempt *s = &at.a[i];
         rd_attempt *t = &rd->a[rd->na++];
-        t->id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        t->revision = xstrdup(PQgetvalue(r, i, 1));
-        t->started = PQgetisnull(r, i, 2) ? 0 : strtod(PQgetvalue(r, i, 2), NULL);
-        t->ended = PQgetisnull(r, i, 3) ? 0 : strtod(PQgetvalue(r, i, 3), NULL);
-        t->seconds = PQgetisnull(r, i, 4) ? 0 : strtod(PQgetvalue(r, i, 4), NULL);
+        t->id = s->id;
+        t->started = s->started;
+        t->ended = s->ended;
+        t->seconds = s->seconds;
         if (!t->ended && t->started)
             t->ended = t->started + t->seconds;
-        t->status = xstrdup(PQgetvalue(r, i, 5));
-        t->error = opt_dup(r, i, 6);
-        t->username = opt_dup(r, i, 7);
-        t->hostname = opt_dup(r, i, 8);
+        /* the strings move to the report */
+        t->revision = s->revision;
+        t->status = s->status ? s->status : xstrdup("");
+        t->error = s->exception;
+        t->username = s->username;
+        t->hostname = s->hostname;
+        s->revision = s->status = s->exception = s->username = s->hostname = NULL;
     }
-    PQclear(r);
+    store_free_attempts(&at);
 }
 
 static int cmp_started(const void *x, const void *y)
@@ -130,31 +111,9 @@ static void read_run(report_data *rd, PGconn *conn)
     rd->run_active = 1;
     rd->run_pid = h.pid;
     rd->run_since = xstrdup(h.since);
-    PGresult *r = PQexec(conn,
-               "SELECT a.pid, coalesce(a.state, ''),"
-               " pg_catalog.to_char(a.xact_start, 'YYYY-MM-DD HH24:MI:SS'),"
-               " p.relid::pg_catalog.regclass::pg_catalog.text, p.tuples_processed, p.bytes_processed,"
-               " p.bytes_total"
-               " FROM pg_catalog.pg_stat_activity a LEFT JOIN pg_catalog.pg_stat_progress_copy p"
-               "  ON p.pid OPERATOR(pg_catalog.=) a.pid"
-               " WHERE a.application_name LIKE '" WORKER_APP_PREFIX "%'"
-               " AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
-               " ORDER BY a.pid");
-    if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
-        int n = PQntuples(r);
-        rd->w = xcalloc(n ? (size_t)n : 1, sizeof *rd->w);
-        for (int i = 0; i < n; i++) {
-            rd_worker *w = &rd->w[rd->nw++];
-            w->pid = atoi(PQgetvalue(r, i, 0));
-            w->state = xstrdup(PQgetvalue(r, i, 1));
-            w->since = opt_dup(r, i, 2);
-            w->copy_table = opt_dup(r, i, 3);
-            w->copy_rows = PQgetisnull(r, i, 4) ? -1 : strtoll(PQgetvalue(r, i, 4), NULL, 10);
-            w->copy_bytes = PQgetisnull(r, i, 5) ? -1 : strtoll(PQgetvalue(r, i, 5), NULL, 10);
-            w->copy_bytes_total = PQgetisnull(r, i, 6) ? -1 : strtoll(PQgetvalue(r, i, 6), NULL, 10);
-        }
-    }
-    PQclear(r);
+    del_err err; /* no workers to show is fine: the page says a run holds the lock */
+    if (store_read_workers(conn, &rd->w, &rd->nw, &err) != 0)
+        rd->nw = 0;
 }
 
 /* A worker with a transaction open is running a migration. */
@@ -377,12 +336,7 @@ void report_data_free(report_data *rd)
         free(rd->a[i].hostname);
     }
     free(rd->a);
-    for (size_t i = 0; i < rd->nw; i++) {
-        free(rd->w[i].state);
-        free(rd->w[i].since);
-        free(rd->w[i].copy_table);
-    }
-    free(rd->w);
+    store_free_workers(rd->w, rd->nw);
     strvec_clear(&rd->alembic_heads);
     depgraph_free(&rd->g);
     store_free_state(&rd->st);

@@ -57,13 +57,7 @@ typedef struct rd_attempt {
     size_t lane;              /* 0-based: attempts that overlap get other lanes */
 } rd_attempt;
 
-typedef struct rd_worker {
-    int pid;
-    char *state;              /* pg_stat_activity.state */
-    char *since;              /* xact_start (text), or NULL */
-    char *copy_table;         /* NULL when no COPY is running */
-    long long copy_rows, copy_bytes, copy_bytes_total;
-} rd_worker;
+typedef store_worker rd_worker;  /* a worker's session now (store.h) */
 
 typedef struct report_data {
     char *generated_at;       /* UTC, ISO 8601 */

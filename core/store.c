@@ -777,7 +777,8 @@ static char *execute_sql(const char *statement, const char *revision, double sta
 
 /* The history's text columns (older tables, the Python tool's, may lack
  * checksum): every attempt in the order they ran. */
-int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, del_err *err)
+int store_read_attempts(PGconn *conn, const char *schema, const char *revision, int newest,
+                        store_attempts *out, del_err *err)
 {
     memset(out, 0, sizeof *out);
     names n;
@@ -792,12 +793,19 @@ int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, d
         names_free(&n);
         return 0;
     }
-    char *sql = xasprintf("SELECT revision, status, pg_catalog.to_char(started_at, '" STORE_TIME_FORMAT "'),"
-                          " coalesce(duration_seconds, 0), exception, username, hostname, %s"
-                          " FROM %s ORDER BY id",
-                          has_checksum ? "checksum" : "NULL", n.history);
+    char limit[32] = "";
+    if (newest > 0)
+        snprintf(limit, sizeof limit, " LIMIT %d", newest);
+    char *sql = xasprintf("SELECT * FROM (SELECT revision, status,"
+                          " pg_catalog.to_char(started_at, '" STORE_TIME_FORMAT "'),"
+                          " coalesce(duration_seconds, 0), exception, username, hostname, %s, id,"
+                          " pg_catalog.date_part('epoch', started_at), pg_catalog.date_part('epoch', ended_at)"
+                          " FROM %s WHERE $1::pg_catalog.text IS NULL OR revision OPERATOR(pg_catalog.=) $1"
+                          " ORDER BY id DESC%s) h ORDER BY id",
+                          has_checksum ? "checksum" : "NULL", n.history, limit);
     names_free(&n);
-    PGresult *r = db_query(conn, sql, 0, NULL, err);
+    const char *params[1] = {revision};
+    PGresult *r = db_query(conn, sql, 1, params, err);
     free(sql);
     if (!r)
         return -1;
@@ -811,10 +819,61 @@ int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, d
             if (col[c])
                 *col[c] = PQgetisnull(r, i, c) ? NULL : xstrdup(PQgetvalue(r, i, c));
         t->seconds = atof(PQgetvalue(r, i, 3));
+        t->id = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        t->started = PQgetisnull(r, i, 9) ? 0 : strtod(PQgetvalue(r, i, 9), NULL);
+        t->ended = PQgetisnull(r, i, 10) ? 0 : strtod(PQgetvalue(r, i, 10), NULL);
     }
     out->n = (size_t)rows;
     PQclear(r);
     return 0;
+}
+
+int store_read_workers(PGconn *conn, store_worker **out, size_t *n, del_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *r = db_query(conn,
+                           "SELECT a.pid, coalesce(a.state, ''),"
+                           " pg_catalog.to_char(a.xact_start, '" STORE_TIME_FORMAT "'),"
+                           " p.relid::pg_catalog.regclass::pg_catalog.text, p.tuples_processed, p.bytes_processed,"
+                           " p.bytes_total"
+                           " FROM pg_catalog.pg_stat_activity a LEFT JOIN pg_catalog.pg_stat_progress_copy p"
+                           "  ON p.pid OPERATOR(pg_catalog.=) a.pid"
+                           " WHERE a.application_name LIKE '" STORE_WORKER_APP_PREFIX "%'"
+                           " AND a.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()"
+                           " ORDER BY a.pid",
+                           0, NULL, err);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    *out = xcalloc((size_t)rows, sizeof **out);
+    for (int i = 0; i < rows; i++) {
+        store_worker *w = &(*out)[i];
+#define OPT_TEXT(c) (PQgetisnull(r, i, c) ? NULL : xstrdup(PQgetvalue(r, i, c)))
+#define OPT_NUM(c) (PQgetisnull(r, i, c) ? -1 : strtoll(PQgetvalue(r, i, c), NULL, 10))
+        w->pid = atoi(PQgetvalue(r, i, 0));
+        w->state = xstrdup(PQgetvalue(r, i, 1));
+        w->since = OPT_TEXT(2);
+        w->copy_table = OPT_TEXT(3);
+        w->copy_rows = OPT_NUM(4);
+        w->copy_bytes = OPT_NUM(5);
+        w->copy_bytes_total = OPT_NUM(6);
+#undef OPT_TEXT
+#undef OPT_NUM
+    }
+    *n = (size_t)rows;
+    PQclear(r);
+    return 0;
+}
+
+void store_free_workers(store_worker *w, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(w[i].state);
+        free(w[i].since);
+        free(w[i].copy_table);
+    }
+    free(w);
 }
 
 void store_free_attempts(store_attempts *at)

@@ -198,10 +198,27 @@ int store_terminate_backend(PGconn *conn, int pid, long long key);
 /* 1 while that session is still there, else 0. */
 int store_backend_alive(PGconn *conn, int pid, long long key);
 
+/* A worker's application_name: this, then its process id. */
+#define STORE_WORKER_APP_PREFIX "delembic worker pid="
+
+/* A worker's server session now (pg_stat_activity), with the COPY it runs. */
+typedef struct store_worker {
+    int pid;
+    char *state;              /* pg_stat_activity.state */
+    char *since;              /* xact_start (text), or NULL */
+    char *copy_table;         /* NULL when no COPY is running */
+    long long copy_rows, copy_bytes, copy_bytes_total; /* -1: unknown */
+} store_worker;
+/* The sessions of this database's workers (by application_name), by pid. */
+int store_read_workers(PGconn *conn, store_worker **out, size_t *n, del_err *err);
+void store_free_workers(store_worker *w, size_t n);
+
 /* One row of delembic_run_history: one attempt. */
 typedef struct store_attempt {
+    long long id;
     char *revision, *status, *started_at, *exception, *username, *hostname, *checksum; /* NULL: none */
     double seconds;
+    double started, ended;     /* epoch seconds; 0: not recorded */
 } store_attempt;
 
 typedef struct store_attempts {
@@ -209,8 +226,10 @@ typedef struct store_attempts {
     size_t n;
 } store_attempts;
 
-/* Every attempt, in the order they ran (none when the tables are not there). */
-int store_read_attempts(PGconn *conn, const char *schema, store_attempts *out, del_err *err);
+/* The attempts, in the order they ran (none when the tables are not there):
+ * of revision (NULL: of every revision), the newest `newest` of them (0: all). */
+int store_read_attempts(PGconn *conn, const char *schema, const char *revision, int newest,
+                        store_attempts *out, del_err *err);
 void store_free_attempts(store_attempts *at);
 /* For each revision whose latest attempt failed: its revision, then its
  * error, pushed to pairs. */

@@ -852,7 +852,7 @@ static void worker_main(const worker_cfg *cfg, int fd)
     signal(SIGPIPE, SIG_IGN);
 
     char app[128];
-    snprintf(app, sizeof app, "delembic worker pid=%ld", (long)getpid());
+    snprintf(app, sizeof app, STORE_WORKER_APP_PREFIX "%ld", (long)getpid());
     del_err err;
     PGconn *conn = db_connect(cfg->url, app, &err);
     wmsg m;
