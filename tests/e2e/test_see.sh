@@ -325,8 +325,9 @@ test_see_serve_page_refreshes_itself_in_chromium() {
     see_fixture
     serve_start -v || return 1
     # the page polls every 2 s of virtual time; a poll takes real time, so
-    # 60 s of virtual time is some 30 polls, a few seconds
-    chromium_dom "$SERVE_URL" "$P/live.dom" 60000 &
+    # 120 s of virtual time is some 60 polls, a few seconds (on a loaded
+    # machine 30 could all pass before the DELETE below lands)
+    chromium_dom "$SERVE_URL" "$P/live.dom" 120000 &
     local chrome=$!
     wait_for 'grep -q "^GET /api/status.json 200" "$SERVE_LOG"' || { wait $chrome; return 1; }
     # meanwhile S001's record goes: it is pending again
