@@ -9,7 +9,7 @@
 #include "db.h"
 #include "drift.h"
 #include "json.h"
-#include "oprecord.h"
+#include "store_ops.h"
 #include "orphan.h"
 #include "store.h"
 #include "term.h"

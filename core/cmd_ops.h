@@ -1,6 +1,6 @@
 /* Operating a live database: `stamp`, `forget`, `repair` and `show` (and
  * cmd_downgrade.h). Every action takes the run lock, is one transaction with
- * its history rows (oprecord.h), and prints through one render function per
+ * its history rows (store_ops.h), and prints through one render function per
  * command at the end of cmd_ops.c, from a result the logic filled. */
 #ifndef DEL_CMD_OPS_H
 #define DEL_CMD_OPS_H

@@ -9,6 +9,7 @@
 #include "drift.h"
 #include "sha256.h"
 #include "store.h"
+#include "store_session.h"
 
 
 PGconn *report_connect(const app *a, const char *role, del_err *err)
@@ -16,7 +17,7 @@ PGconn *report_connect(const app *a, const char *role, del_err *err)
     PGconn *conn = app_connect(a, role, err);
     if (!conn)
         return NULL;
-    PGresult *r = PQexec(conn, "SET default_transaction_read_only = on");
+    PGresult *r = PQexec(conn, STORE_SESSION_READ_ONLY);
     int ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
     if (!ok) {

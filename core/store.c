@@ -828,6 +828,53 @@ int store_read_attempts(PGconn *conn, const char *schema, const char *revision, 
     return 0;
 }
 
+int store_bundle_versions(PGconn *conn, const char *schema, strvec *out, del_err *err)
+{
+    char *table = store_table(schema, STORE_BUNDLE_HISTORY_TABLE);
+    const char *params[1] = {table};
+    PGresult *r = db_query(conn, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", 1, params, err);
+    int exists = r && !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    if (!r || !exists) {
+        free(table);
+        return r ? 0 : -1;
+    }
+    char *sql = xasprintf("SELECT DISTINCT bundle_version FROM %s", table);
+    free(table);
+    r = db_query(conn, sql, 0, NULL, err);
+    free(sql);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        strvec_push(out, PQgetvalue(r, i, 0));
+    PQclear(r);
+    return 0;
+}
+
+int store_record_bundle_version(PGconn *conn, const char *schema, const char *version, const char *key_id,
+                                const char *signed_at, del_err *err)
+{
+    char *table = store_table(schema, STORE_BUNDLE_HISTORY_TABLE);
+    char *sql = xasprintf("CREATE TABLE IF NOT EXISTS %s (id bigserial PRIMARY KEY, bundle_version text NOT NULL,"
+                          " key_id text, signed_at text, recorded_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
+                          " username text, hostname text)",
+                          table);
+    PGresult *r = db_query(conn, sql, 0, NULL, err);
+    free(sql);
+    if (r) {
+        PQclear(r);
+        sql = xasprintf("INSERT INTO %s (bundle_version, key_id, signed_at, username, hostname)"
+                        " VALUES ($1, $2, NULLIF($3, ''), $4, $5)",
+                        table);
+        const char *params[5] = {version, key_id, signed_at ? signed_at : "", store_username(), store_hostname()};
+        r = db_query(conn, sql, 5, params, err);
+        free(sql);
+        PQclear(r);
+    }
+    free(table);
+    return r ? 0 : -1;
+}
+
 int store_read_workers(PGconn *conn, store_worker **out, size_t *n, del_err *err)
 {
     *out = NULL;

@@ -198,6 +198,16 @@ int store_terminate_backend(PGconn *conn, int pid, long long key);
 /* 1 while that session is still there, else 0. */
 int store_backend_alive(PGconn *conn, int pid, long long key);
 
+/* Rollback protection (trust_run.h): the versions of signed bundles run
+ * here, in STORE_BUNDLE_HISTORY_TABLE(id, bundle_version, key_id, signed_at,
+ * recorded_at, username, hostname), created by the first record. */
+#define STORE_BUNDLE_HISTORY_TABLE "delembic_bundle_history"
+/* Every version recorded, pushed to out (none when there is no table yet). */
+int store_bundle_versions(PGconn *conn, const char *schema, strvec *out, del_err *err);
+/* signed_at: "" or NULL for none. */
+int store_record_bundle_version(PGconn *conn, const char *schema, const char *version, const char *key_id,
+                                const char *signed_at, del_err *err);
+
 /* A worker's application_name: this, then its process id. */
 #define STORE_WORKER_APP_PREFIX "delembic worker pid="
 

@@ -1,9 +1,7 @@
 /* The vendor trust chain in a run (upgrade, verify): the trusted keys from
  * every source, and rollback protection in the database. Each run of a
- * verified signed bundle records its version in
- *     delembic_bundle_history(id, bundle_version, key_id, signed_at,
- *                             recorded_at, username, hostname)
- * (in the section's version_table_schema); a signed bundle older than the
+ * verified signed bundle records its version in the store
+ * (STORE_BUNDLE_HISTORY_TABLE, in the section's version_table_schema); a signed bundle older than the
  * newest version recorded there is refused unless --allow-older-bundle, as
  * TUF refuses metadata older than what a client has seen. */
 #ifndef DEL_TRUST_RUN_H
@@ -14,7 +12,6 @@
 #include "app.h"
 #include "trust.h"
 
-#define TRUST_HISTORY_TABLE "delembic_bundle_history"
 
 /* The section's trusted_keys (relative to the config's folder), then each
  * --trusted-key, then TRUST_KEYS_ENV. */

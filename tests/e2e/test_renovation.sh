@@ -22,6 +22,21 @@ test_no_strstr_on_error_messages() {
 $hits"
 }
 
+test_sql_text_lives_in_store() {
+    # every SQL text the host sends on Delembic's tables and its sessions is
+    # in core/store*.c (alembic.c reads Alembic's own table; txwatch.c
+    # compares command tags, not SQL); other modules call store functions
+    local hits
+    hits=$(grep -nE '"(SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE|PREPARE|EXECUTE|BEGIN|SET|RESET|DISCARD|WITH|DROP|ALTER|TRUNCATE) ' \
+        "$ROOT"/core/*.c "$ROOT"/core/cli/*.c | grep -vE '/core/(store[a-z_]*|alembic|txwatch)\.c:' || true)
+    [ -z "$hits" ] || fail "SQL outside store:
+$hits"
+    hits=$(grep -nE '(PQexec|PQexecParams|PQsendQuery|db_query)\([a-z]+, "' "$ROOT"/core/*.c |
+        grep -vE '/core/(store[a-z_]*|alembic|db)\.c:' || true)
+    [ -z "$hits" ] || fail "a literal statement outside store:
+$hits"
+}
+
 test_help_lists_every_command_with_its_summary() {
     run "$D" --help
     expect_rc 0

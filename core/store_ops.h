@@ -1,10 +1,10 @@
-/* Operator actions on the records (stamp, forget, repair): each call is one
+/* store: operator actions on the records (stamp, forget, repair): each call is one
  * transaction, on the session that holds the run lock, that changes the
  * version rows and adds one history row per revision saying what was done,
  * by whom (OS user), from which host and when. A kill -9 leaves all of it
  * done or none of it. */
-#ifndef DEL_OPRECORD_H
-#define DEL_OPRECORD_H
+#ifndef DEL_STORE_OPS_H
+#define DEL_STORE_OPS_H
 
 #include <libpq-fe.h>
 

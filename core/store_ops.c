@@ -1,4 +1,4 @@
-#include "oprecord.h"
+#include "store_ops.h"
 
 #include <stdlib.h>
 #include <string.h>
