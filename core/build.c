@@ -590,13 +590,13 @@ static int stage_data(const build_ctx *c, const char *staging, del_err *err)
          * is copied as the file it leads to): anything else is said, never
          * left out silently */
         if (stat(from, &a) != 0)
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s; a data file must be readable (a symbolic link must lead to a file)",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s; a data file must be readable (a symbolic link must lead to a file)",
                           from, strerror(errno));
         else if (S_ISDIR(a.st_mode))
-            rc = del_fail(err, DEL_EUSAGE, "%s: a folder; a bundle's data/ is flat: move its files up into %s or out of it",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: a folder; a bundle's data/ is flat: move its files up into %s or out of it",
                           from, src);
         else if (!S_ISREG(a.st_mode))
-            rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's data files are plain files",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle's data files are plain files",
                           from, file_kind(a.st_mode));
         else if (lstat(prev, &b) == 0 && S_ISREG(b.st_mode) && a.st_size == b.st_size && !newer(&a.st_mtim, &b.st_mtim))
             rc = link_or_copy(prev, to, 0644, err);

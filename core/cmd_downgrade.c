@@ -63,7 +63,7 @@ static int plan_down(const bundle *b, const vstate *st, const char *target, plan
         /* an applied record the bundle lacks may depend on anything: its
          * dependents cannot be known, so nothing may be taken from under it */
         const char *r = unknown_applied(b, st);
-        rc = del_fail(err, DEL_EFAILED, "cannot plan a downgrade: %s is applied but not in this bundle, so what depends on what cannot be known; nothing was run. Use the bundle that has it, or 'delembic forget %s' first",
+        rc = del_fail(err, DEL_KIND_MIGRATION, "cannot plan a downgrade: %s is applied but not in this bundle, so what depends on what cannot be known; nothing was run. Use the bundle that has it, or 'delembic forget %s' first",
                       r, r);
     } else if (!strcmp(target, "-1")) {
         /* the applied head applied last (ties: the later in DAG order) */

@@ -21,7 +21,7 @@ static int list_plugins(const char *dir, strvec *out, del_err *err)
 {
     DIR *d = opendir(dir);
     if (!d)
-        return del_fail(err, DEL_EUSAGE, "%s: cannot read the bundle folder: %s; name it with --bundle DIR", dir,
+        return del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read the bundle folder: %s; name it with --bundle DIR", dir,
                         strerror(errno));
     struct dirent *de;
     while ((de = readdir(d)))
@@ -66,11 +66,11 @@ static int make_manifest(app *a, const char *dir, manifest *mf, del_err *err)
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char *path = path_join(dir, files.v[i]);
         if (info[i].error)
-            rc = del_fail(err, DEL_EUSAGE, "%s", info[i].error);
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s", info[i].error);
         else if (plugin_info_check(&info[i], path, err) != 0)
             rc = -1;
         else if (manifest_find(mf, info[i].revision) >= 0)
-            rc = del_fail(err, DEL_EUSAGE, "%s: revision %s is also the revision of %s; give one of them a new revision",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: revision %s is also the revision of %s; give one of them a new revision",
                           path, info[i].revision, mf->m[manifest_find(mf, info[i].revision)].file);
         if (rc == 0) {
             mentry *e = manifest_add(mf);
@@ -97,7 +97,7 @@ static int make_manifest(app *a, const char *dir, manifest *mf, del_err *err)
             if (manifest_find(mf, dep) >= 0)
                 continue;
             if (have_graph && algraph_find(&graph, dep) < 0)
-                rc = del_fail(err, DEL_EUSAGE, "%s/%s (%s): depends_on entry '%s' is neither a migration in the folder nor an Alembic revision in %s",
+                rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s (%s): depends_on entry '%s' is neither a migration in the folder nor an Alembic revision in %s",
                               dir, mf->m[i].file, mf->m[i].revision, dep, a->cfg.alembic_config);
             strvec_push(&mf->m[i].alembic, dep);
         }
@@ -177,7 +177,7 @@ int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
     /* never the project's own bundle by default: build's manifest has more
      * (identities) than this one can give */
     if (!a->o->bundle)
-        return del_fail(err, DEL_EUSAGE, "manifest needs --bundle DIR, the folder of .so files built outside 'delembic build' (build writes its own bundle's manifest)");
+        return del_fail(err, DEL_KIND_USAGE, "manifest needs --bundle DIR, the folder of .so files built outside 'delembic build' (build writes its own bundle's manifest)");
     const char *dir = a->bundle_dir;
     res->dir = dir;
     res->check = check;
@@ -195,7 +195,7 @@ int cmd_manifest(app *a, int check, manifest_result *res, del_err *err)
         }
         char *diff = first_difference(dir, &old, &now);
         if (diff)
-            rc = del_fail(err, DEL_EUSAGE, "%s; write it again with 'delembic manifest --bundle %s' (and sign it)", diff,
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s; write it again with 'delembic manifest --bundle %s' (and sign it)", diff,
                           dir);
         free(diff);
         manifest_free(&old);

@@ -57,10 +57,10 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
         dprintf(STDERR_FILENO, "\n");
     }
     if (c)
-        rc = del_fail(err, DEL_EUSAGE, "the passphrase is longer than the %d bytes minisign reads",
+        rc = del_fail(err, DEL_KIND_USAGE, "the passphrase is longer than the %d bytes minisign reads",
                       MINISIGN_PASSPHRASE_MAX);
     else if (!n)
-        rc = del_fail(err, DEL_EUSAGE, "no passphrase given%s", tty ? "" : " on stdin (stdin is not a terminal: its first line is read)");
+        rc = del_fail(err, DEL_KIND_USAGE, "no passphrase given%s", tty ? "" : " on stdin (stdin is not a terminal: its first line is read)");
     return rc;
 }
 
@@ -89,7 +89,7 @@ void keygen_result_free(keygen_result *res)
 static int write_new(const char *path, const char *text, int mode, int force, del_err *err)
 {
     if (!force && entry_exists(path))
-        return del_fail(err, DEL_EUSAGE, "%s: already exists; choose another -o NAME, or give --force to replace it", path);
+        return del_fail(err, DEL_KIND_USAGE, "%s: already exists; choose another -o NAME, or give --force to replace it", path);
     return write_file_atomic(path, text, strlen(text), mode, err);
 }
 
@@ -97,19 +97,19 @@ int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err)
 {
     memset(res, 0, sizeof *res);
     if (!k->name || !*k->name)
-        return del_fail(err, DEL_EUSAGE, "keygen needs -o NAME (it writes NAME.pub and NAME.key)");
+        return del_fail(err, DEL_KIND_USAGE, "keygen needs -o NAME (it writes NAME.pub and NAME.key)");
     res->pub_path = xasprintf("%s.pub", k->name);
     res->key_path = xasprintf("%s.key", k->name);
     if (!k->force)
         for (int i = 0; i < 2; i++) {
             const char *p = i ? res->key_path : res->pub_path;
             if (entry_exists(p))
-                return del_fail(err, DEL_EUSAGE, "%s: already exists; choose another -o NAME, or give --force to replace it", p);
+                return del_fail(err, DEL_KIND_USAGE, "%s: already exists; choose another -o NAME, or give --force to replace it", p);
         }
     minisign_kdf kdf;
     int have_kdf;
     if (kdf_from_env(k->kdf_limits, &kdf, &have_kdf) != 0)
-        return del_fail(err, DEL_EUSAGE, "%s must be OPSLIMIT,MEMLIMIT", KDF_ENV);
+        return del_fail(err, DEL_KIND_CONFIG, "%s must be OPSLIMIT,MEMLIMIT", KDF_ENV);
     char pass[MINISIGN_PASSPHRASE_MAX + 2], again[MINISIGN_PASSPHRASE_MAX + 2];
     int rc = 0;
     if (!k->no_password) {
@@ -117,7 +117,7 @@ int cmd_keygen(const keygen_args *k, keygen_result *res, del_err *err)
         if (rc == 0 && isatty(STDIN_FILENO)) {
             rc = read_passphrase("Passphrase (again): ", again, sizeof again, err);
             if (rc == 0 && strcmp(pass, again))
-                rc = del_fail(err, DEL_EUSAGE, "the two passphrases differ; run keygen again");
+                rc = del_fail(err, DEL_KIND_USAGE, "the two passphrases differ; run keygen again");
         }
     }
     char *pub_text = NULL, *key_text = NULL;
@@ -152,7 +152,7 @@ int sign_load_key(const char *path, minisign_seckey *sk, del_err *err)
     size_t len;
     if (read_file(path, MINISIGN_SECKEY_FILE_MAX, &text, &len, err) != 0) {
         if (!entry_exists(path))
-            del_fail(err, DEL_EUSAGE, "%s: no such secret key file; make one with 'delembic keygen -o NAME'", path);
+            del_fail(err, DEL_KIND_USAGE, "%s: no such secret key file; make one with 'delembic keygen -o NAME'", path);
         return -1;
     }
     minisign_seckey_file f;
@@ -222,7 +222,7 @@ static int check_before_signing(const char *dir, const char *cdir, del_err *err)
         if (sha256_file(path, hex, err) != 0)
             rc = -1;
         else if (strcmp(hex, mf.m[i].sha256))
-            rc = del_fail(err, DEL_EUSAGE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; rebuild the bundle or write its manifest again ('delembic manifest') before signing",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; rebuild the bundle or write its manifest again ('delembic manifest') before signing",
                           path, hex, mf.m[i].sha256);
         free(path);
     }
@@ -232,7 +232,7 @@ static int check_before_signing(const char *dir, const char *cdir, del_err *err)
         if (sha256_file(path, hex, err) != 0)
             rc = -1;
         else if (strcmp(hex, mf.libs[i].sha256))
-            rc = del_fail(err, DEL_EUSAGE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; rebuild the bundle before signing",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: sha256 is %.12s... but manifest.yaml says %.12s...; rebuild the bundle before signing",
                           path, hex, mf.libs[i].sha256);
         free(path);
     }
@@ -246,7 +246,7 @@ int cmd_sign(app *a, const char *key_path, const char *version, sign_result *res
 {
     memset(res, 0, sizeof *res);
     if (!key_path)
-        return del_fail(err, DEL_EUSAGE, "sign needs the secret key file: delembic sign --bundle DIR NAME.key");
+        return del_fail(err, DEL_KIND_USAGE, "sign needs the secret key file: delembic sign --bundle DIR NAME.key");
     char *probe = NULL;
     if (version && trust_comment(version, 0, &probe, err) != 0)
         return -1;

@@ -84,7 +84,7 @@ static int report_orphans(const bundle *b, const vstate *st, const strvec *heads
     for (size_t k = 0; k < out->n && !quiet; k++)
         del_emit_text(n, DEL_EV_WARNING, "WARNING: %s%s", out->v[k], strict ? "" : "; --strict refuses to run until it is resolved");
     if (strict && out->n)
-        return del_fail(err, DEL_EUSAGE, "%s (--strict); run 'alembic upgrade' to re-apply it, or 'delembic forget' the migration",
+        return del_fail(err, DEL_KIND_DATABASE, "%s (--strict); run 'alembic upgrade' to re-apply it, or 'delembic forget' the migration",
                         out->v[0]);
     return 0;
 }

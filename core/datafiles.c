@@ -29,15 +29,15 @@ static int open_data(const char *bundle_dir, const char *file, int *fd, struct s
     if (*fd < 0) {
         struct stat lst;
         if (errno == ENOENT)
-            rc = del_fail(err, DEL_EUSAGE, "%s: listed in manifest.yaml but missing; restore the file or rebuild the bundle",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: listed in manifest.yaml but missing; restore the file or rebuild the bundle",
                           path);
         else if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode))
-            rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's data files are plain files in its data/ folder",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle's data files are plain files in its data/ folder",
                           path, file_kind(lst.st_mode));
         else
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot open: %s", path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot open: %s", path, strerror(errno));
     } else if (fstat(*fd, st) != 0 || !S_ISREG(st->st_mode)) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a regular file; a bundle's data files are plain files in its data/ folder",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a regular file; a bundle's data files are plain files in its data/ folder",
                       path, file_kind(st->st_mode));
         close(*fd);
         *fd = -1;
@@ -54,19 +54,19 @@ static int list_names(const char *bundle_dir, strvec *names, del_err *err)
     int rc = 0;
     if (lstat(dir, &st) != 0) {
         if (errno != ENOENT)
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", dir, strerror(errno));
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", dir, strerror(errno));
         free(dir);
         return rc;
     }
     if (!S_ISDIR(st.st_mode)) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: %s, not a folder; a bundle's data/ is a folder of plain files",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: %s, not a folder; a bundle's data/ is a folder of plain files",
                       dir, file_kind(st.st_mode));
         free(dir);
         return rc;
     }
     DIR *d = opendir(dir);
     if (!d) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", dir, strerror(errno));
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", dir, strerror(errno));
         free(dir);
         return rc;
     }
@@ -75,7 +75,7 @@ static int list_names(const char *bundle_dir, strvec *names, del_err *err)
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
         if (names->n >= DATAFILES_MAX) {
-            rc = del_fail(err, DEL_EUSAGE, "%s: more than %d files; a bundle's data/ holds at most that many",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: more than %d files; a bundle's data/ holds at most that many",
                           dir, DATAFILES_MAX);
             break;
         }
@@ -101,7 +101,7 @@ int datafiles_scan(const char *bundle_dir, manifest *mf, del_err *err)
     for (size_t i = 0; rc == 0 && i < names.n; i++) {
         const char *base = names.v[i] + strlen(MANIFEST_DATA_DIR "/");
         if (base[0] == '.') {
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: a hidden file in data/; remove it (build copies no hidden files)",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: a hidden file in data/; remove it (build copies no hidden files)",
                           bundle_dir, names.v[i]);
             break;
         }
@@ -134,7 +134,7 @@ static int note(datafiles_report_fn report, void *ud, del_err *err, const char *
         report(ud, msg);
         return 0;
     }
-    del_fail(err, DEL_EUSAGE, "%s", msg);
+    del_fail(err, DEL_KIND_BUNDLE, "%s", msg);
     return -1;
 }
 
@@ -190,7 +190,7 @@ int datafiles_check(const char *bundle_dir, const manifest *mf, int hash, datafi
         }
     }
     if (problems && report)
-        del_fail(err, DEL_EUSAGE, "%d data file problem(s)", problems);
+        del_fail(err, DEL_KIND_BUNDLE, "%d data file problem(s)", problems);
     return problems ? -1 : 0;
 }
 
@@ -229,7 +229,7 @@ int datafiles_stream_begin(const char *bundle_dir, const manifest *mf, const cha
         char *file = xasprintf("%s/%s", MANIFEST_DATA_DIR, rest);
         long k = strchr(rest, '/') ? -1 : manifest_find_data(mf, file);
         if (k < 0) {
-            rc = del_fail(err, DEL_EUSAGE, "%s/%s: in the bundle's data/ folder but not listed in manifest.yaml; rebuild the bundle",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s/%s: in the bundle's data/ folder but not listed in manifest.yaml; rebuild the bundle",
                           bundle_dir, file);
         } else {
             datafiles_stream *s = xcalloc(1, sizeof *s);
@@ -237,7 +237,7 @@ int datafiles_stream_begin(const char *bundle_dir, const manifest *mf, const cha
             if (!s->md || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1) {
                 EVP_MD_CTX_free(s->md);
                 free(s);
-                rc = del_fail(err, DEL_EUSAGE, "%s: cannot start SHA-256", file);
+                rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot start SHA-256", file);
             } else {
                 s->file = xasprintf("%s/%s", bundle_dir, file);
                 memcpy(s->sha256, mf->data[k].sha256, sizeof s->sha256);
@@ -272,13 +272,13 @@ int datafiles_stream_end(datafiles_stream *s, del_err *err)
     unsigned dl = 0;
     int rc = 0;
     if (!s->md || EVP_DigestFinal_ex(s->md, d, &dl) != 1 || dl * 2 != SHA256_HEX_LEN) {
-        rc = del_fail(err, DEL_EUSAGE, "%s: SHA-256 failed while it was read", s->file);
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: SHA-256 failed while it was read", s->file);
     } else {
         char hex[SHA256_HEX_LEN + 1];
         for (unsigned i = 0; i < dl; i++)
             snprintf(hex + 2 * i, 3, "%02x", d[i]);
         if (s->seen != s->size || strcmp(hex, s->sha256))
-            rc = del_fail(err, DEL_EUSAGE, "%s: what was read (%lld bytes, sha256 %.12s...) is not what manifest.yaml lists (%lld bytes, %.12s...); the file changed during the run. Restore it and run again",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: what was read (%lld bytes, sha256 %.12s...) is not what manifest.yaml lists (%lld bytes, %.12s...); the file changed during the run. Restore it and run again",
                           s->file, s->seen, hex, s->size, s->sha256);
     }
     EVP_MD_CTX_free(s->md);

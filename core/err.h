@@ -20,13 +20,6 @@ typedef enum del_kind {
     DEL_KIND_INTERRUPTED,  /* SIGINT or SIGTERM (signal holds which) */
 } del_kind;
 
-/* Transitional names, for code written before the kinds (branches merged
- * after the renovation): each maps to the kind with the same exit code.
- * New code names the kind; remove these once nothing uses them. */
-#define DEL_EUSAGE DEL_KIND_USAGE
-#define DEL_EFAILED DEL_KIND_MIGRATION
-#define DEL_ELOCK DEL_KIND_LOCK
-
 /* Exit codes, as the README documents them. */
 enum del_exit {
     DEL_EXIT_OK = 0,

@@ -443,7 +443,7 @@ static int parse_data(const char *name, const ynode *ls, manifest *mf, del_err *
         d->size = size;
         const char *problem = data_problem(mf, mf->ndata - 1);
         if (problem)
-            return del_fail(err, DEL_EUSAGE, "%s:%zu:%zu: data file %.200s %s", name, it->line, it->col,
+            return del_fail(err, DEL_KIND_BUNDLE, "%s:%zu:%zu: data file %.200s %s", name, it->line, it->col,
                             file, problem);
     }
     return 0;

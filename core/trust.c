@@ -31,9 +31,9 @@ int trust_keys_add(trust_keys *tk, const char *entry, const char *base_dir, cons
                    del_err *err)
 {
     if (tk->n >= TRUST_MAX_KEYS)
-        return del_fail(err, DEL_EUSAGE, "%s: more than %d trusted keys; trust fewer", origin, TRUST_MAX_KEYS);
+        return del_fail(err, DEL_KIND_CONFIG, "%s: more than %d trusted keys; trust fewer", origin, TRUST_MAX_KEYS);
     if (!entry || !*entry)
-        return del_fail(err, DEL_EUSAGE, "%s: an empty trusted key; give a .pub file or a minisign public key string",
+        return del_fail(err, DEL_KIND_CONFIG, "%s: an empty trusted key; give a .pub file or a minisign public key string",
                         origin);
     minisign_pubkey pk;
     char *name;
@@ -53,7 +53,7 @@ int trust_keys_add(trust_keys *tk, const char *entry, const char *base_dir, cons
     size_t len;
     if (read_file(path, MINISIGN_PUBKEY_FILE_MAX, &text, &len, err) != 0) {
         if (!entry_exists(path))
-            del_fail(err, DEL_EUSAGE, "%s: trusted key %s: no such file; give a minisign .pub file or a public key string",
+            del_fail(err, DEL_KIND_CONFIG, "%s: trusted key %s: no such file; give a minisign .pub file or a public key string",
                      origin, path);
         free(path);
         return -1;
@@ -112,7 +112,7 @@ int trust_comment(const char *version, long long t, char **comment, del_err *err
         for (size_t i = 0; i < n && ok; i++)
             ok = version[i] > 0x20 && version[i] < 0x7f;
         if (!ok)
-            return del_fail(err, DEL_EUSAGE, "--bundle-version '%.60s': a version is 1 to %d printable characters without spaces, starting with a letter or digit (such as 2.4.1 or 2026-11-27)",
+            return del_fail(err, DEL_KIND_USAGE, "--bundle-version '%.60s': a version is 1 to %d printable characters without spaces, starting with a letter or digit (such as 2.4.1 or 2026-11-27)",
                             version, TRUST_VERSION_MAX);
     }
     *comment = xasprintf("timestamp:%lld\tfile:%s\tbundle_version:%s", t, MANIFEST_FILE, version ? version : when);
@@ -150,7 +150,7 @@ int trust_same_manifest(const trust_result *r, const manifest *mf, del_err *err)
 {
     if (!r->verified || !mf->text_sha256[0] || !strcmp(r->manifest_sha256, mf->text_sha256))
         return 0;
-    return del_fail(err, DEL_EUSAGE, "%s: changed while it was read (signed by key id %s); run again",
+    return del_fail(err, DEL_KIND_BUNDLE, "%s: changed while it was read (signed by key id %s); run again",
                     mf->path ? mf->path : MANIFEST_FILE, r->key_id);
 }
 
@@ -167,7 +167,7 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
     struct stat st;
     if (lstat(sig_path, &st) != 0) {
         if (errno != ENOENT)
-            rc = del_fail(err, DEL_EUSAGE, "%s: cannot read: %s", sig_path, strerror(errno));
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: cannot read: %s", sig_path, strerror(errno));
         else if (tk->n) {
             char ids[MINISIGN_KEY_ID_HEX_LEN * 4 + 16] = "";
             for (size_t i = 0; i < tk->n && i < 3; i++) {
@@ -175,7 +175,7 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
                 minisign_key_id_hex(tk->keys[i].key_id, hex);
                 snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%s", i ? ", " : "", hex);
             }
-            rc = del_fail(err, DEL_EUSAGE, "%s: missing: the bundle is not signed, but trusted keys are configured (key id %s%s); ask the vendor for a signed bundle (delembic sign)",
+            rc = del_fail(err, DEL_KIND_BUNDLE, "%s: missing: the bundle is not signed, but trusted keys are configured (key id %s%s); ask the vendor for a signed bundle (delembic sign)",
                           sig_path, ids, tk->n > 3 ? ", ..." : "");
         }
         goto out;
@@ -204,7 +204,7 @@ int trust_check_bundle(const trust_keys *tk, const char *dir, const manifest *mf
     int v = minisign_verify(sig_path, sig_text, sig_len, text, len, tk->keys, tk->n, &sig, &idx, err);
     if (v == MINISIGN_EBADSIG && minisign_sig_parse(sig_path, sig_text, sig_len, &sig, NULL) == 0) {
         minisign_key_id_hex(sig.key_id, r->key_id);
-        rc = del_fail(err, DEL_EUSAGE, "%s: does not match its signature by key id %s (%s): it changed after it was signed; get the bundle again as the vendor signed it",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "%s: does not match its signature by key id %s (%s): it changed after it was signed; get the bundle again as the vendor signed it",
                       mpath, r->key_id, TRUST_SIG_FILE);
         goto out;
     }

@@ -59,10 +59,10 @@ int trust_check_rollback(PGconn *conn, const char *schema, const trust_result *r
         return -1;
     int rc = 0;
     if (newest && !r->version[0] && !allow_older)
-        rc = del_fail(err, DEL_EUSAGE, "the bundle signed by key id %s carries no version (its trusted comment has neither bundle_version nor timestamp), and version %s was already applied to this database: it cannot be told from a rollback. Sign it with 'delembic sign' or give --allow-older-bundle if you mean it",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "the bundle signed by key id %s carries no version (its trusted comment has neither bundle_version nor timestamp), and version %s was already applied to this database: it cannot be told from a rollback. Sign it with 'delembic sign' or give --allow-older-bundle if you mean it",
                       r->key_id, newest);
     else if (newest && r->version[0] && trust_version_cmp(r->version, newest) < 0 && !allow_older)
-        rc = del_fail(err, DEL_EUSAGE, "bundle version %s (signed by key id %s) is older than %s, already applied to this database: a rollback; give --allow-older-bundle if you mean it",
+        rc = del_fail(err, DEL_KIND_BUNDLE, "bundle version %s (signed by key id %s) is older than %s, already applied to this database: a rollback; give --allow-older-bundle if you mean it",
                       r->version, r->key_id, newest);
     free(newest);
     return rc;
