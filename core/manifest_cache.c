@@ -13,7 +13,7 @@
 #include "sha256.h"
 #include "util.h"
 
-#define CACHE_MAGIC "delembic-manifest-cache-6"
+#define CACHE_MAGIC "delembic-manifest-cache-7"
 /* an entry is smaller than the manifest it stands for */
 #define CACHE_MAX_BYTES MANIFEST_MAX_BYTES
 /* the entries kept: storing one removes all but the newest of these (by mtime) */
@@ -47,13 +47,18 @@ static char *cache_dir(const char *dir)
     return dir && *dir ? xstrdup(dir) : NULL;
 }
 
-/* FNV-1a, 64 bits: names the entry; the entry's content decides. */
-static void entry_name(const char *text, size_t len, char name[64])
+/* An entry is named by the SHA-256 of the manifest text it stands for. */
+#define ENTRY_NAME_MAX (SHA256_HEX_LEN + sizeof ".bin")
+static void entry_name(const char text_sha[SHA256_HEX_LEN + 1], char name[ENTRY_NAME_MAX])
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)text[i]) * 1099511628211ull;
-    snprintf(name, 64, "%016llx-%zu.bin", (unsigned long long)h, len);
+    snprintf(name, ENTRY_NAME_MAX, "%s.bin", text_sha);
+}
+
+static int text_digest(const char *text, size_t len, char sha[SHA256_HEX_LEN + 1])
+{
+    const void *part = text;
+    del_err err;
+    return sha256_parts(&part, &len, 1, sha, &err);
 }
 
 /* Written by the invoking user or root, and by nobody else. */
@@ -170,9 +175,9 @@ static void get_library(reader *r, mlib *l)
     l->sha256 = get_str(r);
 }
 
+/* The payload: every field of mf (the header goes before it). */
 static void put_manifest(sbuf *b, const manifest *mf)
 {
-    sbuf_add(b, CACHE_MAGIC, sizeof CACHE_MAGIC);
     put_u32(b, (uint32_t)mf->abi);
     put_u32(b, (uint32_t)mf->has_alembic);
     put_str(b, mf->version_table);
@@ -198,9 +203,6 @@ static void put_manifest(sbuf *b, const manifest *mf)
 /* 0 when the whole entry was read; mf is filled either way (free it). */
 static int get_manifest(reader *r, manifest *mf)
 {
-    if ((size_t)(r->end - r->p) < sizeof CACHE_MAGIC || memcmp(r->p, CACHE_MAGIC, sizeof CACHE_MAGIC))
-        return -1;
-    r->p += sizeof CACHE_MAGIC;
     mf->format = MANIFEST_FORMAT; /* the emitter writes no other */
     mf->abi = (int)get_u32(r);
     mf->has_alembic = get_u32(r) != 0;
@@ -239,17 +241,13 @@ static int get_manifest(reader *r, manifest *mf)
 
 /* ---- pruning ---- */
 
-/* An entry's name as entry_name writes it: 16 hex digits, '-', digits, ".bin". */
+/* An entry's name as entry_name writes it: 64 hex digits, ".bin". */
 static int is_entry_name(const char *n)
 {
     size_t i = 0;
-    for (; i < 16; i++)
+    for (; i < SHA256_HEX_LEN; i++)
         if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
             return 0;
-    if (n[i++] != '-' || !(n[i] >= '0' && n[i] <= '9'))
-        return 0;
-    while (n[i] >= '0' && n[i] <= '9')
-        i++;
     return !strcmp(n + i, ".bin");
 }
 
@@ -257,7 +255,7 @@ static int is_entry_name(const char *n)
 static int is_tmp_name(const char *n)
 {
     const char *t = strstr(n, ".tmp.");
-    char head[64];
+    char head[ENTRY_NAME_MAX];
     size_t l = t ? (size_t)(t - n) : 0;
     if (!t || l >= sizeof head || !t[5])
         return 0;
@@ -330,11 +328,15 @@ static void prune(int dfd)
 
 /* ---- storing and loading ---- */
 
+/* An entry: CACHE_MAGIC (with its NUL), the SHA-256 of the manifest text,
+ * the SHA-256 of the payload (hex), the payload. */
+#define HEADER_BYTES (sizeof CACHE_MAGIC + 2 * SHA256_HEX_LEN)
+
 void manifest_cache_store(const char *cdir, const char *text, size_t len, const manifest *mf)
 {
     char *dir = cache_dir(cdir);
-    /* only what the load can prove: a manifest as the emitter writes it */
-    if (!dir || !manifest_emits_as(mf, text, len)) {
+    char text_sha[SHA256_HEX_LEN + 1], body_sha[SHA256_HEX_LEN + 1];
+    if (!dir || text_digest(text, len, text_sha) != 0) {
         free(dir);
         return;
     }
@@ -344,11 +346,22 @@ void manifest_cache_store(const char *cdir, const char *text, size_t len, const 
     free(dir);
     if (dfd < 0)
         return;
-    char name[64], tmp[96];
-    entry_name(text, len, name);
+    char name[ENTRY_NAME_MAX], tmp[ENTRY_NAME_MAX + 32];
+    entry_name(text_sha, name);
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", name, (long)getpid());
+    sbuf body = {0};
+    put_manifest(&body, mf);
     sbuf b = {0};
-    put_manifest(&b, mf);
+    if (text_digest(body.s ? body.s : "", body.len, body_sha) != 0) {
+        sbuf_free(&body);
+        close(dfd);
+        return;
+    }
+    sbuf_add(&b, CACHE_MAGIC, sizeof CACHE_MAGIC);
+    sbuf_add(&b, text_sha, SHA256_HEX_LEN);
+    sbuf_add(&b, body_sha, SHA256_HEX_LEN);
+    sbuf_add(&b, body.s ? body.s : "", body.len);
+    sbuf_free(&body);
     int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
     int ok = fd >= 0;
     for (size_t off = 0; ok && off < b.len;) {
@@ -369,7 +382,7 @@ void manifest_cache_store(const char *cdir, const char *text, size_t len, const 
 }
 
 /* The entry's bytes, when the folder and the file are trusted. */
-static int read_entry(const char *cdir, const char *text, size_t len, char **data, size_t *dlen)
+static int read_entry(const char *cdir, const char text_sha[SHA256_HEX_LEN + 1], char **data, size_t *dlen)
 {
     char *dir = cache_dir(cdir);
     if (!dir)
@@ -378,8 +391,8 @@ static int read_entry(const char *cdir, const char *text, size_t len, char **dat
     free(dir);
     if (dfd < 0)
         return -1;
-    char name[64];
-    entry_name(text, len, name);
+    char name[ENTRY_NAME_MAX];
+    entry_name(text_sha, name);
     /* O_NONBLOCK: a FIFO planted under the name must not block the open */
     int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     close(dfd);
@@ -414,15 +427,27 @@ static int read_entry(const char *cdir, const char *text, size_t len, char **dat
 int manifest_cache_load(const char *cdir, const char *text, size_t len, const char *path, manifest *mf)
 {
     memset(mf, 0, sizeof *mf);
+    char text_sha[SHA256_HEX_LEN + 1], body_sha[SHA256_HEX_LEN + 1];
     char *data;
     size_t dlen;
-    if (read_entry(cdir, text, len, &data, &dlen) != 0)
+    if (text_digest(text, len, text_sha) != 0 || read_entry(cdir, text_sha, &data, &dlen) != 0)
         return -1;
-    reader r = {data, data + dlen, 0};
-    int rc = get_manifest(&r, mf);
+    /* the entry is the one written for this very text, whole */
+    int whole = dlen >= HEADER_BYTES;
+    const char *body = whole ? data + HEADER_BYTES : data;
+    size_t blen = whole ? dlen - HEADER_BYTES : 0;
+    int rc = whole && !memcmp(data, CACHE_MAGIC, sizeof CACHE_MAGIC) &&
+                     !memcmp(data + sizeof CACHE_MAGIC, text_sha, SHA256_HEX_LEN) &&
+                     text_digest(body, blen, body_sha) == 0 &&
+                     !memcmp(data + sizeof CACHE_MAGIC + SHA256_HEX_LEN, body_sha, SHA256_HEX_LEN)
+                 ? 0
+                 : -1;
+    if (rc == 0) {
+        reader r = {body, body + blen, 0};
+        rc = get_manifest(&r, mf);
+    }
     free(data);
-    /* the entry must say exactly what the text says, and nothing else */
-    if (rc != 0 || manifest_check_values(mf) != 0 || !manifest_emits_as(mf, text, len)) {
+    if (rc != 0) {
         manifest_free(mf);
         return -1;
     }

@@ -1,19 +1,19 @@
 /* A parsed-manifest cache. libyaml reads about 30 MB/s, so a 1,000-entry
  * manifest costs ~5-15 ms to parse; a no-op upgrade should cost little more
  * than connecting. After a successful parse the manifest is stored in a
- * compact binary form under the user's cache folder (the file name is a fast
- * hash of the text, only to find the entry).
+ * compact binary form under the user's cache folder, named by the SHA-256 of
+ * the manifest's text.
  *
  * An entry never stands in for manifest.yaml:
  *  - it is read only from a folder and a file owned by the invoking user or
  *    root and writable by nobody else, a regular file opened without
- *    following a symbolic link (the folders the cache creates are 0700);
- *  - it is used only when libyaml's emitter, given the entry's content, writes
- *    exactly the text of manifest.yaml, and every value is one the parser
- *    accepts: since parsing what the emitter writes gives back what it was
- *    given, the entry then says exactly what the manifest says, nothing else
- *    (and it can never be stale). Only manifests as delembic writes them are
- *    cached; any other is parsed every time.
+ *    following a symbolic link (the folders the cache creates are 0700): only
+ *    someone who could already act as the user (or root) can write one;
+ *  - it carries the SHA-256 of the text it was parsed from, which must be the
+ *    SHA-256 of the manifest.yaml being read (so it can never be stale), and
+ *    the SHA-256 of its own payload, which must match (so a torn or
+ *    corrupted entry is never used). It was written only after that very
+ *    text parsed and passed every check of manifest_parse.
  * A missing, unreadable, untrusted or malformed entry only means parsing the
  * YAML again. */
 #ifndef DEL_MANIFEST_CACHE_H
