@@ -14,15 +14,14 @@
 #include "db.h"
 #include "drift.h"
 #include "inspect.h"
-#include "json.h"
 #include "loader.h"
 #include "manifest_cache.h"
+#include "results.h"
 #include "store.h"
 #include "term.h"
 #include "trust_run.h"
 
 typedef struct report {
-    json *js;
     const del_notify *notify;
     size_t problems, warnings;
 } report;
@@ -41,12 +40,6 @@ static void problem(report *r, const char *kind, const char *fmt, ...)
         r->warnings++;
     else
         r->problems++;
-    if (r->js) {
-        json_obj_open(r->js, NULL);
-        json_str(r->js, "kind", kind);
-        json_str(r->js, "message", msg);
-        json_obj_close(r->js);
-    }
     del_event ev = {.type = DEL_EV_CHECK_PROBLEM, .field = kind, .message = msg,
                     .severity = warning ? DEL_SEV_WARNING : DEL_SEV_ERROR};
     del_emit(r->notify, &ev);
@@ -79,36 +72,6 @@ static int verify_trust(app *a, report *r, const char *dir, const manifest *mf, 
         problem(r, "signature", "%s", e.msg);
     trust_keys_free(&tk);
     return rc;
-}
-
-/* Who signed the bundle and when, for the summary. */
-static void print_trust(const del_notify *n, json *js, const trust_result *t)
-{
-    if (js) {
-        json_obj_open(js, "signature");
-        json_bool(js, "signed", t->signed_bundle);
-        json_bool(js, "verified", t->verified);
-        json_int(js, "trusted_keys", (long long)t->nkeys);
-        json_str(js, "key_id", t->key_id[0] ? t->key_id : NULL);
-        json_str(js, "trusted_key", t->key_name[0] ? t->key_name : NULL);
-        json_str(js, "bundle_version", t->version[0] ? t->version : NULL);
-        json_str(js, "signed_at", t->signed_at[0] ? t->signed_at : NULL);
-        json_obj_close(js);
-        return;
-    }
-    if (!t->signed_bundle)
-        del_emit_text(n, DEL_EV_OUTPUT, "signature: none (the bundle is not signed)");
-    else if (t->verified)
-        del_emit_text(n, DEL_EV_OUTPUT, "signature: good, key id %s (%s), bundle version %s, signed %s", t->key_id,
- t->key_name, t->version[0] ? t->version : "(none)",
-                  t->signed_at[0] ? t->signed_at : "(no time)");
-    else if (t->nkeys)
-        del_emit_text(n, DEL_EV_OUTPUT, "signature: not accepted (see above)");
-    else if (t->key_id[0])
-        del_emit_text(n, DEL_EV_OUTPUT, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
-                  t->key_id, t->version[0] ? t->version : "(none)", t->signed_at[0] ? t->signed_at : "(no time)");
-    else
-        del_emit_text(n, DEL_EV_OUTPUT, "signature: present but not checked (no trusted keys configured)");
 }
 
 static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65], verify_args const *v)
@@ -148,14 +111,7 @@ static void check_drift(app *a, report *r, const manifest *mf, char (*actual)[65
 
 int cmd_verify(app *a, const verify_args *v, del_err *err)
 {
-    json js = {0};
-    report r = {.js = a->o->json ? &js : NULL, .notify = a->o->notify};
-    if (r.js) {
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "verify");
-        json_str(&js, "bundle", a->bundle_dir);
-        json_arr_open(&js, "problems");
-    }
+    report r = {.notify = a->o->notify};
     const char *dir = a->bundle_dir;
     manifest mf = {0};
     int have_mf = 0;
@@ -287,28 +243,16 @@ int cmd_verify(app *a, const verify_args *v, del_err *err)
     /* drift, when a database is configured */
     if (!v->offline && a->url)
         check_drift(a, &r, &mf, actual, v);
-summary:
-    if (r.js) {
-        char msg[64];
-        snprintf(msg, sizeof msg, "%zu problem(s)", r.problems);
-        json_arr_close(&js);
-        if (checked_trust)
-            print_trust(a->o->notify, &js, &trust);
-        json_int(&js, "migrations", have_mf ? (long long)mf.n : 0);
-        json_int(&js, "problem_count", (long long)r.problems);
-        json_int(&js, "warnings", (long long)r.warnings);
-        json_bool(&js, "ok", r.problems == 0);
-        json_int(&js, "exit_code", r.problems ? DEL_EXIT_USAGE : 0);
-        json_str(&js, "error_kind", r.problems ? del_kind_name(DEL_KIND_BUNDLE) : NULL);
-        json_str(&js, "error", r.problems ? msg : NULL);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-    } else {
-        if (checked_trust)
-            print_trust(a->o->notify, NULL, &trust);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s",
-               have_mf ? mf.n : 0, r.problems, r.warnings, dir);
-    }
+summary:;
+    del_signature sig = {.signed_bundle = trust.signed_bundle, .verified = trust.verified,
+                         .trusted_keys = trust.nkeys,
+                         .key_id = trust.key_id[0] ? trust.key_id : NULL,
+                         .trusted_key = trust.key_name[0] ? trust.key_name : NULL,
+                         .bundle_version = trust.version[0] ? trust.version : NULL,
+                         .signed_at = trust.signed_at[0] ? trust.signed_at : NULL};
+    del_verify res = {.bundle = dir, .signature = checked_trust ? &sig : NULL,
+                      .migrations = have_mf ? mf.n : 0, .problems = r.problems, .warnings = r.warnings};
+    del_emit_result(a->o->notify, DEL_RESULT_VERIFY, &res);
     free(actual);
     if (have_mf)
         manifest_free(&mf);

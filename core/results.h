@@ -12,6 +12,7 @@ typedef enum del_result_type {
     DEL_RESULT_HISTORY = 1,   /* del_history: the latest state of each revision */
     DEL_RESULT_ATTEMPTS,      /* del_attempts: every attempt (history --all) */
     DEL_RESULT_CURRENT,       /* del_current: heads and counts */
+    DEL_RESULT_VERIFY,        /* del_verify: the summary after its DEL_EV_CHECK_PROBLEM events */
 } del_result_type;
 
 /* One revision in `history`: a migration of the bundle, or (in_bundle 0) a
@@ -53,5 +54,19 @@ typedef struct del_current {
     size_t nheads;
     size_t applied, pending, failed, changed, total;
 } del_current;
+
+/* The bundle's signature as verify saw it. */
+typedef struct del_signature {
+    int signed_bundle, verified;
+    size_t trusted_keys;
+    const char *key_id, *trusted_key, *bundle_version, *signed_at; /* NULL: none */
+} del_signature;
+
+/* verify's summary; each problem was an event before it. */
+typedef struct del_verify {
+    const char *bundle;
+    const del_signature *signature; /* NULL when the check did not get that far */
+    size_t migrations, problems, warnings;
+} del_verify;
 
 #endif

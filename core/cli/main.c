@@ -444,6 +444,8 @@ static int run_cli(int argc, char **argv, proctitle *title)
         json_outcome_doc(name, exit_code, &err, NULL, NULL);
     else if (!o.json && exit_code != 0 && err.msg[0] && !err.reported)
         print_error(&err);
+    if (o.json)
+        render_json_free(&rj);
     return exit_code;
 }
 

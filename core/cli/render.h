@@ -34,9 +34,13 @@ void render_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2,
 typedef struct render_json {
     int verbose;
     int documented;          /* a command's document was printed */
+    /* check problems seen so far, for the result's document: kind, message */
+    char **problems;
+    size_t nproblems;
 } render_json;
 
 void render_json_init(render_json *r, int verbose);
 void render_json_event(const del_event *ev, void *payload);
+void render_json_free(render_json *r);
 
 #endif

@@ -8,10 +8,20 @@
 
 #include "json.h"
 #include "results.h"
+#include "util.h"
 
 void render_json_init(render_json *r, int verbose)
 {
     *r = (render_json){.verbose = verbose};
+}
+
+void render_json_free(render_json *r)
+{
+    for (size_t i = 0; i < r->nproblems; i++)
+        free(r->problems[i]);
+    free(r->problems);
+    r->problems = NULL;
+    r->nproblems = 0;
 }
 
 static void history_json(json *js, const del_history *h)
@@ -85,6 +95,42 @@ static void current_json(json *js, const del_current *c)
     json_int(js, "total", (long long)c->total);
 }
 
+static void verify_json(json *js, const render_json *r, const del_verify *v)
+{
+    json_str(js, "command", "verify");
+    json_str(js, "bundle", v->bundle);
+    json_arr_open(js, "problems");
+    for (size_t i = 0; i + 1 < r->nproblems; i += 2) {
+        json_obj_open(js, NULL);
+        json_str(js, "kind", r->problems[i]);
+        json_str(js, "message", r->problems[i + 1]);
+        json_obj_close(js);
+    }
+    json_arr_close(js);
+    if (v->signature) {
+        const del_signature *t = v->signature;
+        json_obj_open(js, "signature");
+        json_bool(js, "signed", t->signed_bundle);
+        json_bool(js, "verified", t->verified);
+        json_int(js, "trusted_keys", (long long)t->trusted_keys);
+        json_str(js, "key_id", t->key_id);
+        json_str(js, "trusted_key", t->trusted_key);
+        json_str(js, "bundle_version", t->bundle_version);
+        json_str(js, "signed_at", t->signed_at);
+        json_obj_close(js);
+    }
+    char msg[64];
+    snprintf(msg, sizeof msg, "%zu problem(s)", v->problems);
+    json_int(js, "migrations", (long long)v->migrations);
+    json_int(js, "problem_count", (long long)v->problems);
+    json_int(js, "warnings", (long long)v->warnings);
+    json_bool(js, "ok", v->problems == 0);
+    /* verify answers even when it found problems: the document says how it ends */
+    json_int(js, "exit_code", v->problems ? DEL_EXIT_USAGE : 0);
+    json_str(js, "error_kind", v->problems ? del_kind_name(DEL_KIND_BUNDLE) : NULL);
+    json_str(js, "error", v->problems ? msg : NULL);
+}
+
 static void print_document(render_json *r, const char *text)
 {
     fputs(text, stdout);
@@ -109,10 +155,14 @@ static void result_json(render_json *r, const del_event *ev)
     case DEL_RESULT_CURRENT:
         current_json(&js, ev->result);
         break;
+    case DEL_RESULT_VERIFY:
+        verify_json(&js, r, ev->result);
+        break;
     default:
         break;
     }
-    json_int(&js, "exit_code", 0);
+    if (ev->result_type != DEL_RESULT_VERIFY)
+        json_int(&js, "exit_code", 0);
     json_obj_close(&js);
     print_document(r, js.b.s);
     free(js.b.s);
@@ -123,6 +173,10 @@ void render_json_event(const del_event *ev, void *payload)
     render_json *r = payload;
     if (ev->type == DEL_EV_RESULT) {
         result_json(r, ev);
+    } else if (ev->type == DEL_EV_CHECK_PROBLEM) {
+        r->problems = xrealloc(r->problems, (r->nproblems + 2) * sizeof *r->problems);
+        r->problems[r->nproblems++] = xstrdup(ev->field ? ev->field : "");
+        r->problems[r->nproblems++] = xstrdup(ev->message ? ev->message : "");
     } else if (ev->type == DEL_EV_DOCUMENT) {
         fputs(ev->text, stdout);
         fputc('\n', stdout);

@@ -138,6 +138,32 @@ static void draw_current(render_text *r, const del_current *c)
     free(hs.s);
 }
 
+/* Who signed the bundle and when. */
+static void draw_signature(render_text *r, const del_signature *t)
+{
+    if (!t->signed_bundle)
+        put(r, r->out, "signature: none (the bundle is not signed)");
+    else if (t->verified)
+        put(r, r->out, "signature: good, key id %s (%s), bundle version %s, signed %s", or_empty(t->key_id),
+            or_empty(t->trusted_key), t->bundle_version ? t->bundle_version : "(none)",
+            t->signed_at ? t->signed_at : "(no time)");
+    else if (t->trusted_keys)
+        put(r, r->out, "signature: not accepted (see above)");
+    else if (t->key_id)
+        put(r, r->out, "signature: key id %s, bundle version %s, signed %s; not checked: no trusted keys configured",
+            t->key_id, t->bundle_version ? t->bundle_version : "(none)", t->signed_at ? t->signed_at : "(no time)");
+    else
+        put(r, r->out, "signature: present but not checked (no trusted keys configured)");
+}
+
+static void draw_verify(render_text *r, const del_verify *v)
+{
+    if (v->signature)
+        draw_signature(r, v->signature);
+    put(r, r->out, "verify: %zu migration(s), %zu problem(s), %zu warning(s) in %s", v->migrations, v->problems,
+        v->warnings, or_empty(v->bundle));
+}
+
 static void draw_result(render_text *r, const del_event *ev)
 {
     switch (ev->result_type) {
@@ -149,6 +175,9 @@ static void draw_result(render_text *r, const del_event *ev)
         break;
     case DEL_RESULT_CURRENT:
         draw_current(r, ev->result);
+        break;
+    case DEL_RESULT_VERIFY:
+        draw_verify(r, ev->result);
         break;
     default:
         break;
