@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,18 +18,48 @@
 #include "trust.h"
 #include "util.h"
 
+/* While echo is off: the terminal's settings to put back if a signal ends
+ * the process at the prompt (Ctrl-C), which then dies of that signal as it
+ * would have. File scope because a signal handler reads it. */
+static struct termios echo_saved;
+static const int echo_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NECHO_SIGNALS (sizeof echo_signals / sizeof echo_signals[0])
+
+static void echo_restore_and_die(int sig)
+{
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &echo_saved);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void echo_guard(int on, struct sigaction *saved)
+{
+    for (size_t i = 0; i < NECHO_SIGNALS; i++) {
+        if (on) {
+            struct sigaction sa = {.sa_handler = echo_restore_and_die};
+            sigemptyset(&sa.sa_mask);
+            sigaction(echo_signals[i], &sa, &saved[i]);
+        } else {
+            sigaction(echo_signals[i], &saved[i], NULL);
+        }
+    }
+}
+
 /* One line of passphrase: from the terminal with echo off, or from stdin
  * when it is not a terminal (as minisign reads it). */
 static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err *err)
 {
     int tty = isatty(STDIN_FILENO);
     struct termios old, quiet;
+    struct sigaction saved[NECHO_SIGNALS];
     if (tty) {
         /* the prompt is for the person at the terminal, not for a renderer */
         dprintf(STDERR_FILENO, "%s", prompt);
         if (tcgetattr(STDIN_FILENO, &old) == 0) {
             quiet = old;
             quiet.c_lflag &= ~(tcflag_t)ECHO;
+            echo_saved = old;
+            echo_guard(1, saved);
             tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
         } else {
             tty = 0;
@@ -54,6 +85,7 @@ static int read_passphrase(const char *prompt, char *buf, size_t bufsz, del_err 
     buf[n] = '\0';
     if (tty) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        echo_guard(0, saved);
         dprintf(STDERR_FILENO, "\n");
     }
     if (c)

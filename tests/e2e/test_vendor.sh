@@ -430,4 +430,35 @@ test_vendor_unversioned_signed_bundle_refused_after_a_versioned_one() {
     expect_sql "SELECT count(*) FROM t_log" 2
 }
 
+test_vendor_ctrl_c_at_the_passphrase_prompt_gives_the_terminal_its_echo_back() {
+    # keygen turns echo off for the passphrase; Ctrl-C there must not leave
+    # the terminal silent
+    temp_dir W
+    cd "$W"
+    python3 - "$D" <<'PY' || fail "the terminal was left without echo, or keygen did not stop"
+import os, pty, signal, subprocess, sys, termios, time, fcntl
+master, slave = pty.openpty()
+def ctty():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+p = subprocess.Popen([sys.argv[1], "keygen", "-o", "k"], stdin=slave, stdout=slave, stderr=slave,
+                     preexec_fn=ctty, close_fds=True)
+seen = b""
+deadline = time.time() + 10
+while b"assphrase" not in seen and time.time() < deadline:
+    seen += os.read(master, 1024)
+# echo is off while it waits
+for _ in range(100):
+    if not termios.tcgetattr(slave)[3] & termios.ECHO:
+        break
+    time.sleep(0.05)
+assert not termios.tcgetattr(slave)[3] & termios.ECHO, "echo was never turned off"
+os.write(master, b"\x03")
+rc = p.wait(timeout=10)
+assert rc == -signal.SIGINT, rc
+assert termios.tcgetattr(slave)[3] & termios.ECHO, "echo still off"
+assert not os.path.exists("k.key")
+PY
+}
+
 run_tests
