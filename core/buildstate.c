@@ -201,6 +201,10 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
     strmap sources = {0};
     size_t nsources = 0;
     int source_gone = 0;
+    /* sources recorded but gone: their recorded sha256 and path, so that a
+     * source renamed without a rebuild (the same bytes under a new name) is
+     * not stale: the bundle runs that very code */
+    strvec gone_sha = {0}, gone_path = {0};
     char *p = text + hlen, *line;
     char full[PATH_MAX];
     size_t plen = strlen(project_dir);
@@ -227,6 +231,14 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
             (long long)st.st_mtim.tv_nsec == r.nsec)
             continue;
         char now[SHA256_HEX_LEN + 1];
+        if (gone && is_source_of(path, script_dir)) {
+            char sha[SHA256_HEX_LEN + 1];
+            memcpy(sha, r.sha, SHA256_HEX_LEN);
+            sha[SHA256_HEX_LEN] = '\0';
+            strvec_push(&gone_sha, sha);
+            strvec_push(&gone_path, relative_to(path, project_dir));
+            continue;
+        }
         /* gone, unreadable or another content: stale; only the bytes decide */
         if (gone || sha256_file(path, now, NULL) != 0 || memcmp(now, r.sha, SHA256_HEX_LEN) != 0)
             strvec_push(stale, relative_to(path, project_dir));
@@ -244,13 +256,26 @@ void buildstate_stale(const char *bundle_dir, const char *project_dir, const cha
                 continue;
             if (!nsources || strmap_get(&sources, de->d_name) < 0) {
                 char *src = path_join(script_dir, de->d_name);
-                strvec_push(stale, relative_to(src, project_dir));
+                char now[SHA256_HEX_LEN + 1];
+                size_t k = gone_sha.n;
+                if (gone_sha.n && sha256_file(src, now, NULL) == 0)
+                    for (k = 0; k < gone_sha.n && strcmp(gone_sha.v[k], now); k++)
+                        ;
+                if (k < gone_sha.n)
+                    gone_sha.v[k][0] = '\0'; /* a rename: that gone source is this one */
+                else
+                    strvec_push(stale, relative_to(src, project_dir));
                 free(src);
             }
         }
     }
     if (d)
         closedir(d);
+    for (size_t k = 0; k < gone_sha.n; k++)
+        if (gone_sha.v[k][0])
+            strvec_push(stale, gone_path.v[k]);
+    strvec_clear(&gone_sha);
+    strvec_clear(&gone_path);
     strmap_free(&sources);
     free(text);
     strvec_sort_natural(stale);

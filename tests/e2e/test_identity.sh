@@ -239,6 +239,23 @@ test_touch_without_content_change_is_not_stale() {
     expect_no_out "sources changed"
 }
 
+test_rename_without_rebuild_is_not_stale() {
+    # the same bytes under a new name: the bundle runs that very code
+    ident_project
+    build_ok
+    mv migrations/T001_first.c migrations/T001_renamed.c
+    run "$D" upgrade head --strict
+    expect_rc 0
+    expect_no_out "sources changed"
+    # a rename that also changes the code is stale, under its new name
+    mv migrations/T001_renamed.c migrations/T001_again.c
+    sed -i "s/VALUES ('T001')/VALUES ('T001 edited')/" migrations/T001_again.c
+    run "$D" upgrade head
+    expect_out "WARNING: sources changed since the last build:"
+    expect_out "migrations/T001_again.c"
+    expect_out "migrations/T001_first.c"
+}
+
 test_build_replaces_only_a_bundle_folder() {
     ident_project
     mkdir -p "$P/notes" && echo keep >"$P/notes/todo.txt"
