@@ -105,6 +105,22 @@ char *store_commit_sql(int auth_reset, const char *record, const char *next_begi
                      next_begin ? ";" : "", next_begin ? next_begin : "");
 }
 
+char *store_in_transaction_sql(const char *stmt)
+{
+    return xasprintf("BEGIN READ WRITE;%s;COMMIT", stmt);
+}
+
+char *store_autocommit_session_sql(const char *statement_timeout, const char *lock_timeout)
+{
+    sbuf s = {0};
+    sbuf_puts(&s, "SET default_transaction_read_only = off;");
+    if (statement_timeout)
+        sbuf_printf(&s, "SET statement_timeout = '%s';", statement_timeout);
+    if (lock_timeout)
+        sbuf_printf(&s, "SET lock_timeout = '%s';", lock_timeout);
+    return s.s;
+}
+
 const char *store_record_prepared_sql(int downgrade)
 {
     return downgrade ? "SELECT 1 FROM pg_catalog.pg_prepared_statements"

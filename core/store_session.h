@@ -59,6 +59,15 @@ int store_open_result(const PGresult *r, long long *xid, long long *deps, int *d
  * store_begin_sql, which opens only after the COMMIT. */
 char *store_commit_sql(int auth_reset, const char *record, const char *next_begin);
 
+/* stmt alone in a transaction of its own (the checkpoint of a
+ * non-transactional migration): BEGIN READ WRITE, stmt, COMMIT. */
+char *store_in_transaction_sql(const char *stmt);
+
+/* The session of a non-transactional upgrade (autocommit): read-write, with
+ * the section's timeouts (NULL: none) for the session; the worker resets the
+ * session in full after it. */
+char *store_autocommit_session_sql(const char *statement_timeout, const char *lock_timeout);
+
 /* In an open transaction: are there temporary objects other than the
  * guard's? One row, "t" or "f". */
 #define STORE_TEMP_CHECK_SQL "EXECUTE delembic_temp"
