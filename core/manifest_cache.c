@@ -251,6 +251,22 @@ static int is_entry_name(const char *n)
     return !strcmp(n + i, ".bin");
 }
 
+/* An entry of the cache's earlier format (named by a 64-bit hash and the
+ * text's length: 16 hex digits, '-', digits, ".bin"): never used now, so
+ * pruning removes it. */
+static int is_old_entry_name(const char *n)
+{
+    size_t i = 0;
+    for (; i < 16; i++)
+        if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+            return 0;
+    if (n[i++] != '-' || !(n[i] >= '0' && n[i] <= '9'))
+        return 0;
+    while (n[i] >= '0' && n[i] <= '9')
+        i++;
+    return !strcmp(n + i, ".bin");
+}
+
 /* A writer's temporary file: an entry's name, ".tmp.", its pid. */
 static int is_tmp_name(const char *n)
 {
@@ -300,8 +316,14 @@ static void prune(int dfd)
         struct stat st;
         int entry = is_entry_name(de->d_name);
         int tmp = !entry && is_tmp_name(de->d_name);
-        if ((!entry && !tmp) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+        int old = !entry && !tmp && is_old_entry_name(de->d_name);
+        if ((!entry && !tmp && !old) || fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode))
             continue;
+        if (old) {
+            unlinkat(dfd, de->d_name, 0);
+            continue;
+        }
         if (tmp) {
             if (now - (double)st.st_mtim.tv_sec > CACHE_TMP_STALE_S)
                 unlinkat(dfd, de->d_name, 0);

@@ -787,6 +787,10 @@ test_manifest_cache_is_pruned_to_its_newest_entries() {
     temp_dir cache
     chmod 700 "$cache"
     for i in $(seq 1 100); do
+        printf 'old' >"$cache/$(printf '%064x' "$i").bin"
+    done
+    # entries of the earlier format (named by a 64-bit hash) are never used: removed
+    for i in $(seq 1 5); do
         printf 'old' >"$cache/$(printf '%016x' "$i")-3.bin"
     done
     touch -d '2 days ago' "$cache"/*.bin
@@ -799,6 +803,7 @@ test_manifest_cache_is_pruned_to_its_newest_entries() {
     [ "$n" -ge 32 ] || fail "only $n entries kept"
     [ -n "$(find "$cache" -name '*.bin' -newermt '1 day ago')" ] || fail "the new entry is gone"
     [ -f "$cache/notes.txt" ] || fail "a file that is not an entry was removed"
+    [ -z "$(find "$cache" -name '????????????????-*.bin')" ] || fail "entries of the earlier format were kept"
 }
 
 # S7: ps shows a fixed *** whatever the password's length: two runs whose
