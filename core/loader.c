@@ -354,6 +354,10 @@ static const struct dm_descriptor *descriptor_copy(const struct dm_descriptor *d
     memcpy(c, d, DM_DESCRIPTOR_SIZE_V1);
     if (DM_HAS_FIELD(d, d->size, struct dm_descriptor, downgrade))
         c->downgrade = d->downgrade;
+    if (DM_HAS_FIELD(d, d->size, struct dm_descriptor, mode))
+        c->mode = d->mode;
+    if (DM_HAS_FIELD(d, d->size, struct dm_descriptor, batch))
+        c->batch = d->batch;
     return c;
 }
 
@@ -379,6 +383,12 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
     }
     const char *problem = NULL;
     char buf[512]; /* a message with a bounded entry (MAX_REVISION) */
+    /* the fields after ABI 1's, where the plugin's size covers them (read
+     * only once the size is known to be sane, below) */
+    int sane = d->abi_version == DM_ABI_VERSION && d->size >= DM_DESCRIPTOR_SIZE_V1 &&
+               d->size <= MAX_DESCRIPTOR_SIZE;
+    int mode = sane && DM_HAS_FIELD(d, d->size, struct dm_descriptor, mode) ? d->mode : DM_TRANSACTIONAL;
+    dm_batch_callback batch = sane && DM_HAS_FIELD(d, d->size, struct dm_descriptor, batch) ? d->batch : NULL;
     if (d->abi_version != DM_ABI_VERSION) {
         snprintf(buf, sizeof buf, "plugin ABI %u, but this delembic speaks ABI %u; rebuild it against this delembic's SDK",
                  d->abi_version, DM_ABI_VERSION);
@@ -395,7 +405,17 @@ int loader_load_fd(int fd, const char *name, loaded_plugin *lp, del_err *err)
         problem = "revision is NULL or empty; set .revision in DM_MIGRATION";
     } else if (!bounded_string(d->revision, MAX_REVISION)) {
         problem = "revision is longer than 200 characters";
-    } else if (!d->upgrade) {
+    } else if (mode < DM_TRANSACTIONAL || mode > DM_BATCHED) {
+        snprintf(buf, sizeof buf, "mode %d is not one this delembic knows (DM_TRANSACTIONAL %d, DM_NO_TRANSACTION %d, DM_BATCHED %d); upgrade delembic or fix .mode",
+                 mode, DM_TRANSACTIONAL, DM_NO_TRANSACTION, DM_BATCHED);
+        problem = buf;
+    } else if (mode == DM_BATCHED && !batch) {
+        problem = "mode DM_BATCHED but no batch function; set .batch in DM_MIGRATION";
+    } else if (mode == DM_BATCHED && d->upgrade) {
+        problem = "mode DM_BATCHED has a batch function instead of upgrade; leave .upgrade unset";
+    } else if (mode != DM_BATCHED && batch) {
+        problem = "a batch function needs .mode = DM_BATCHED";
+    } else if (mode != DM_BATCHED && !d->upgrade) {
         problem = "no upgrade function; set .upgrade in DM_MIGRATION";
     } else if (d->description && !bounded_string(d->description, MAX_DESCRIPTION)) {
         problem = "description is longer than 64 KiB";

@@ -65,8 +65,8 @@ char *store_table(const char *schema, const char *table)
 
 /* The names one statement needs, quoted. */
 typedef struct names {
-    char *version, *history, *claim; /* "schema".delembic_version, ... */
-    char *lit_version, *lit_history, *lit_claim, *lit_schema; /* the same as literals, for to_regclass */
+    char *version, *history, *claim, *checkpoint; /* "schema".delembic_version, ... */
+    char *lit_version, *lit_history, *lit_claim, *lit_checkpoint, *lit_schema; /* the same as literals, for to_regclass */
     char *schema;                 /* "schema" */
 } names;
 
@@ -78,6 +78,8 @@ static void names_init(names *n, const char *schema)
     n->version = store_table(schema, "delembic_version");
     n->history = store_table(schema, "delembic_run_history");
     n->claim = store_table(schema, STORE_CLAIM_TABLE);
+    n->checkpoint = store_table(schema, STORE_CHECKPOINT_TABLE);
+    n->lit_checkpoint = quote_literal(n->checkpoint);
     n->lit_version = quote_literal(n->version);
     n->lit_history = quote_literal(n->history);
     n->lit_claim = quote_literal(n->claim);
@@ -90,15 +92,17 @@ static void names_free(names *n)
     free(n->version);
     free(n->history);
     free(n->claim);
+    free(n->checkpoint);
+    free(n->lit_checkpoint);
     free(n->lit_version);
     free(n->lit_history);
     free(n->lit_claim);
     free(n->lit_schema);
 }
 
-/* The tables, their extra columns and the schema: seven booleans. */
+/* The tables, their extra columns and the schema: eight booleans. */
 enum { CHECK_VERSION, CHECK_HISTORY, CHECK_V_CHECKSUM, CHECK_H_CHECKSUM, CHECK_V_HOLD,
-       CHECK_CLAIM, CHECK_SCHEMA, NCHECKS };
+       CHECK_CLAIM, CHECK_CHECKPOINT, CHECK_SCHEMA, NCHECKS };
 
 static char *schema_check_sql(const names *n)
 {
@@ -115,8 +119,9 @@ static char *schema_check_sql(const names *n)
         "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%1$s)::pg_catalog.oid"
         "         AND attname OPERATOR(pg_catalog.=) 'hold'::pg_catalog.name AND NOT attisdropped),"
         " pg_catalog.to_regclass(%4$s) IS NOT NULL,"
+        " pg_catalog.to_regclass(%5$s) IS NOT NULL,"
         " pg_catalog.to_regnamespace(%3$s) IS NOT NULL",
-        n->lit_version, n->lit_history, n->lit_schema, n->lit_claim);
+        n->lit_version, n->lit_history, n->lit_schema, n->lit_claim, n->lit_checkpoint);
 }
 
 /* Run with synchronous_commit off: the first migration's commit (synchronous)
@@ -158,8 +163,23 @@ static char *schema_sql(const names *n, int schema_exists)
         " claimed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),"
         " username text,"
         " hostname text);"
+        /* batched and non-transactional migrations: see store.h */
+        "CREATE TABLE IF NOT EXISTS %5$s ("
+        " revision text PRIMARY KEY,"
+        " mode text NOT NULL CHECK (mode IN ('" STORE_MODE_BATCHED "', '" STORE_MODE_NO_TRANSACTION "')),"
+        " cursor text,"
+        " rows_done bigint NOT NULL DEFAULT 0,"
+        " total bigint,"
+        " batches bigint NOT NULL DEFAULT 0,"
+        " batch_size bigint,"
+        " state text NOT NULL CHECK (state IN ('" STORE_CP_RUNNING "', '" STORE_CP_PAUSED "')),"
+        " started_at timestamptz NOT NULL,"
+        " updated_at timestamptz NOT NULL,"
+        " last_batch_seconds double precision,"
+        " username text,"
+        " hostname text);"
         "COMMIT;",
-        n->version, n->history, create_schema, n->claim);
+        n->version, n->history, create_schema, n->claim, n->checkpoint);
     free(create_schema);
     return sql;
 }
@@ -901,4 +921,75 @@ char *store_prepare_unrecord_sql(const char *schema, const store_token *tok)
         tok->key, store_status_name(STORE_DOWNGRADED), n.claim);
     names_free(&n);
     return sql;
+}
+
+/* ---- checkpoints (store.h) ---------------------------------------------- */
+
+int store_checkpoints(PGconn *conn, const char *schema, const char *revision, store_checkpoint **out,
+                      size_t *count, del_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    names n;
+    names_init(&n, schema);
+    int has[NCHECKS];
+    if (read_checks(conn, &n, has, err) != 0) {
+        names_free(&n);
+        return -1;
+    }
+    if (!has[CHECK_CHECKPOINT]) {
+        names_free(&n);
+        return 0;
+    }
+    const char *params[1] = {revision};
+    char *sql = xasprintf(
+        "SELECT revision, mode, cursor, rows_done, coalesce(total, -1), batches, coalesce(batch_size, 0),"
+        " state, pg_catalog.to_char(started_at, '" STORE_TIME_FORMAT "'),"
+        " pg_catalog.to_char(updated_at, '" STORE_TIME_FORMAT "'),"
+        " pg_catalog.date_part('epoch', started_at), pg_catalog.date_part('epoch', updated_at),"
+        " coalesce(last_batch_seconds, -1), username, hostname"
+        " FROM %s %s ORDER BY revision",
+        n.checkpoint, revision ? "WHERE revision OPERATOR(pg_catalog.=) $1" : "");
+    names_free(&n);
+    PGresult *r = db_query(conn, sql, revision ? 1 : 0, revision ? params : NULL, err);
+    free(sql);
+    if (!r)
+        return -1;
+    int rows = PQntuples(r);
+    store_checkpoint *cps = xcalloc((size_t)rows + 1, sizeof *cps);
+    for (int i = 0; i < rows; i++) {
+        store_checkpoint *c = &cps[i];
+        char **text[] = {&c->revision, &c->mode, &c->cursor, NULL, NULL, NULL, NULL, &c->state,
+                         &c->started_at, &c->updated_at, NULL, NULL, NULL, &c->username, &c->hostname};
+        for (int k = 0; k < (int)(sizeof text / sizeof text[0]); k++)
+            if (text[k])
+                *text[k] = PQgetisnull(r, i, k) ? NULL : xstrdup(PQgetvalue(r, i, k));
+        c->rows_done = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        c->total = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+        c->batches = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        c->batch_size = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        c->started_epoch = atof(PQgetvalue(r, i, 10));
+        c->updated_epoch = atof(PQgetvalue(r, i, 11));
+        c->last_batch_seconds = atof(PQgetvalue(r, i, 12));
+    }
+    PQclear(r);
+    *out = cps;
+    *count = (size_t)rows;
+    return 0;
+}
+
+void store_free_checkpoints(store_checkpoint *cps, size_t n)
+{
+    for (size_t i = 0; cps && i < n; i++) {
+        store_checkpoint *c = &cps[i];
+        free(c->revision);
+        free(c->mode);
+        free(c->cursor);
+        free(c->state);
+        free(c->started_at);
+        free(c->updated_at);
+        free(c->username);
+        free(c->hostname);
+    }
+    free(cps);
 }

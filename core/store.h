@@ -164,6 +164,46 @@ char *store_prepare_unrecord_sql(const char *schema, const store_token *tok);
 char *store_unrecord_sql(const char *revision, double started, double ended, const char *checksum,
                          long long xid);
 
+/* Batched (DM_BATCHED) and non-transactional (DM_NO_TRANSACTION) migrations
+ * keep one row in STORE_CHECKPOINT_TABLE while they are under way:
+ *   delembic_checkpoint(revision PK, mode 'batched'|'no_transaction', cursor,
+ *     rows_done, total, batches, batch_size, state 'running'|'paused',
+ *     started_at, updated_at, last_batch_seconds, username, hostname)
+ * A batched migration's row exists from its first committed batch (each
+ * batch upserts it in the batch's own transaction, fenced like the success
+ * record) until its success record deletes it in validate's transaction; a
+ * run stopped between batches leaves it `paused`, and the next upgrade
+ * resumes from its cursor. A non-transactional migration commits its row
+ * (`running`) before upgrade runs in autocommit, and the success record
+ * deletes it: a row still there at the next run means the run died in
+ * between (recorded `interrupted`; the migration runs again). */
+#define STORE_CHECKPOINT_TABLE "delembic_checkpoint"
+#define STORE_MODE_BATCHED "batched"
+#define STORE_MODE_NO_TRANSACTION "no_transaction"
+#define STORE_CP_RUNNING "running"
+#define STORE_CP_PAUSED "paused"
+
+typedef struct store_checkpoint {
+    char *revision;
+    char *mode;            /* STORE_MODE_* */
+    char *cursor;          /* NULL: from the start */
+    long long rows_done;
+    long long total;       /* -1: unknown */
+    long long batches;
+    long long batch_size;  /* 0: unknown */
+    char *state;           /* STORE_CP_* */
+    char *started_at, *updated_at; /* STORE_TIME_FORMAT */
+    double started_epoch, updated_epoch; /* seconds since 1970, for rates */
+    double last_batch_seconds; /* -1: unknown */
+    char *username, *hostname; /* NULL: unknown */
+} store_checkpoint;
+
+/* Every checkpoint row, by revision (none when the table is not there);
+ * revision NULL for all, else that one only (0 or 1 row). */
+int store_checkpoints(PGconn *conn, const char *schema, const char *revision, store_checkpoint **out,
+                      size_t *n, del_err *err);
+void store_free_checkpoints(store_checkpoint *cps, size_t n);
+
 /* The session holding the run lock in this database: 1 and h filled, 0
  * when none holds it, -1 when it cannot be asked. */
 typedef struct store_holder {

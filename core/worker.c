@@ -853,7 +853,9 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
                   .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
     int cb_failed = 1;
-    if (!cfg->downgrade)
+    if (!cfg->downgrade && lp.desc->mode != DM_TRANSACTIONAL)
+        set_msg(m, "%s: this build of delembic cannot run mode %d migrations yet", e->revision, lp.desc->mode);
+    else if (!cfg->downgrade)
         cb_failed = run_callback(ws, lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
                     (lp.desc->validate && run_callback(ws, lp.desc->validate, "validate", conn, &ctx, &w, m) != 0);
     else if (lp.desc->downgrade) /* the parent plans only migrations that have one */

@@ -454,3 +454,69 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
     }
     return rc;
 }
+
+/* ---- batched migrations -------------------------------------------------- */
+
+/* The host's table as b's head gives it, when it has function fn. */
+#define BATCH_FN(b, fn)                                                                            \
+    (batch_api(b) && batch_api(b)->size >= DM_FIELD_END(dm_host_api, fn) ? batch_api(b)->fn : NULL)
+
+static const dm_host_api *batch_api(const dm_batch *b)
+{
+    const dm_batch_head *h = (const dm_batch_head *)b;
+    if (!h || h->abi_version != DM_ABI_VERSION || h->size < DM_FIELD_END(dm_batch_head, api) || !h->api ||
+        h->api->abi_version != DM_ABI_VERSION)
+        return NULL;
+    return h->api;
+}
+
+const char *dm_batch_cursor(const dm_batch *b)
+{
+    const char *(*fn)(const dm_batch *) = BATCH_FN(b, batch_cursor);
+    return fn ? fn(b) : NULL;
+}
+
+long long dm_batch_size(const dm_batch *b)
+{
+    long long (*fn)(const dm_batch *) = BATCH_FN(b, batch_size);
+    return fn ? fn(b) : 0;
+}
+
+int dm_batch_advance(dm_ctx *ctx, dm_batch *b, const char *new_cursor, long long rows)
+{
+    if (DM_HOST_REQUIRE(ctx, batch_advance) != 0)
+        return -1;
+    if (!b)
+        return dm_fail(ctx, "dm_batch_advance: NULL batch");
+    return ctx->api->batch_advance(ctx, b, new_cursor, rows);
+}
+
+int dm_batch_finish(dm_ctx *ctx, dm_batch *b)
+{
+    if (DM_HOST_REQUIRE(ctx, batch_finish) != 0)
+        return -1;
+    if (!b)
+        return dm_fail(ctx, "dm_batch_finish: NULL batch");
+    return ctx->api->batch_finish(ctx, b);
+}
+
+int dm_batch_total(dm_ctx *ctx, dm_batch *b, long long total)
+{
+    if (DM_HOST_REQUIRE(ctx, batch_total) != 0)
+        return -1;
+    if (!b)
+        return dm_fail(ctx, "dm_batch_total: NULL batch");
+    return ctx->api->batch_total(ctx, b, total);
+}
+
+int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
+                    const char *key_column, const char *set_list, const char *where_filter)
+{
+    (void)conn;
+    (void)b;
+    (void)table;
+    (void)key_column;
+    (void)set_list;
+    (void)where_filter;
+    return dm_fail(ctx, "dm_batch_update: not available yet in this build");
+}

@@ -49,6 +49,35 @@
  *  - Tell the operator with dm_log(). A worker's stdout is its stderr, so a
  *    stray printf() never mixes into delembic's own output (JSON with --json).
  *
+ * LARGE DATA: THE MODES (.mode = ...)
+ *  - DM_TRANSACTIONAL (0, the default): upgrade and validate in one
+ *    transaction that the host opens and commits with the record, as above.
+ *  - DM_BATCHED: set .batch instead of .upgrade. The host calls batch(conn,
+ *    ctx, b) again and again, EACH CALL IN ITS OWN TRANSACTION, committed
+ *    together with the migration's checkpoint (cursor, rows done, batches)
+ *    in delembic_checkpoint: the call's rows and its checkpoint commit
+ *    together or not at all, so a kill at any instant loses at most the
+ *    batch in flight, and the next `delembic upgrade` resumes after the
+ *    last committed one. A call reads dm_batch_cursor(b) (NULL at the start)
+ *    and dm_batch_size(b) (rows to take), does that much work, and ends with
+ *    dm_batch_advance(ctx, b, new_cursor, rows), or dm_batch_finish(ctx, b)
+ *    when nothing is left. Then validate (optional) runs once, in its own
+ *    transaction with the success record. Usually one line does it all:
+ *        return dm_batch_update(ctx, conn, b, "t", "id", "n = n + 1", NULL);
+ *    A call returning 0 without advance or finish fails the migration (it
+ *    would run for ever). The rules of transactions hold for every call:
+ *    never COMMIT or ROLLBACK yourself (the host commits each batch; a batch
+ *    that commits by itself is held as any migration would be). Work outside
+ *    the cursor's range is never undone: a batch must only touch its rows.
+ *  - DM_NO_TRANSACTION: upgrade runs in autocommit, outside any transaction
+ *    (CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE ... ADD VALUE before PG
+ *    12); here COMMIT is allowed. The host commits a `running` checkpoint
+ *    first and the success record after, with validate in its own
+ *    transaction. A crash in between is recorded `interrupted` by the next
+ *    upgrade, WHICH RUNS IT AGAIN FROM THE START: upgrade must be
+ *    idempotent (CREATE INDEX CONCURRENTLY IF NOT EXISTS, after dropping the
+ *    index if a killed build left it invalid).
+ *
  * THE PROCESS A PLUGIN LIVES IN
  *  - Plugin code never runs in the delembic process that reads the bundle and
  *    holds the lock. It runs in a worker process that delembic forks: one
@@ -186,6 +215,15 @@ extern "C" {
 typedef struct dm_ctx dm_ctx;
 typedef int (*dm_callback)(PGconn *conn, dm_ctx *ctx);
 
+/* A batched migration's state between calls: owned by the host, read and
+ * moved on through dm_batch_cursor, dm_batch_size, dm_batch_advance,
+ * dm_batch_finish (see LARGE DATA above). */
+typedef struct dm_batch dm_batch;
+typedef int (*dm_batch_callback)(PGconn *conn, dm_ctx *ctx, dm_batch *b);
+
+/* struct dm_descriptor's .mode */
+enum { DM_TRANSACTIONAL = 0, DM_NO_TRANSACTION = 1, DM_BATCHED = 2 };
+
 /* The one symbol a migration exports. Fill it with DM_MIGRATION. New fields
  * go at the end (after validate), each with a default of zero that the host
  * uses for a plugin whose size does not cover it. */
@@ -202,6 +240,12 @@ struct dm_descriptor {
      * transaction like upgrade; no validate runs after it. A plugin built
      * before this field has none, and cannot be downgraded. */
     dm_callback downgrade;
+    /* how the host runs it (added with batched migrations; a plugin built
+     * before has DM_TRANSACTIONAL): see LARGE DATA above */
+    int mode;
+    /* DM_BATCHED: called again and again instead of upgrade (which stays
+     * NULL, so a host older than batching refuses the plugin) */
+    dm_batch_callback batch;
 };
 
 /* The fields every descriptor of ABI 1 has; the host refuses a smaller size. */
@@ -232,7 +276,24 @@ typedef struct dm_host_api {
     int (*data_begin)(dm_ctx *ctx, const char *path, void **check, char *msg, size_t msgsize);
     void (*data_update)(dm_ctx *ctx, void *check, const void *buf, size_t n);
     int (*data_end)(dm_ctx *ctx, void *check, char *msg, size_t msgsize);
+    /* Batched migrations (DM_BATCHED): what dm_batch_cursor, dm_batch_size,
+     * dm_batch_advance, dm_batch_finish and dm_batch_total call. The cursor
+     * lives until the callback returns; advance and finish copy theirs. */
+    const char *(*batch_cursor)(const dm_batch *b);
+    long long (*batch_size)(const dm_batch *b);
+    int (*batch_advance)(dm_ctx *ctx, dm_batch *b, const char *new_cursor, long long rows);
+    int (*batch_finish)(dm_ctx *ctx, dm_batch *b);
+    int (*batch_total)(dm_ctx *ctx, dm_batch *b, long long total);
 } dm_host_api;
+
+/* The first bytes of every dm_batch the host hands a batch callback, so that
+ * dm_batch_cursor(b) and dm_batch_size(b) need no ctx: the host's table
+ * (which has the batch functions above). The rest of dm_batch is the host's. */
+typedef struct dm_batch_head {
+    uint32_t abi_version;       /* DM_ABI_VERSION of the host */
+    uint32_t size;              /* sizeof(dm_batch_head) as the host knows it */
+    const dm_host_api *api;
+} dm_batch_head;
 
 /* What the host hands each callback; it and its strings live until the
  * callback returns. New fields go at the end. */
@@ -353,6 +414,35 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
 /* Resolve a path relative to the bundle folder into buf (without a host, or
  * for an absolute path, the path as it is). */
 int dm_path(dm_ctx *ctx, const char *relative, char *buf, size_t bufsize);
+
+/* ---- batched migrations (DM_BATCHED; see LARGE DATA above) --------------
+ * Where the last committed batch stopped: NULL at the start. It lives until
+ * the callback returns; copy it to keep it. NULL for a NULL b. */
+const char *dm_batch_cursor(const dm_batch *b);
+/* How many rows to take in this call (the host adapts it toward the
+ * section's batch_target seconds per batch, within batch_min..batch_max). */
+long long dm_batch_size(const dm_batch *b);
+/* This call did `rows` rows and the next one starts after new_cursor (copied,
+ * at most DM_BATCH_CURSOR_MAX bytes; NULL keeps the cursor). Committed with
+ * the call's work. */
+int dm_batch_advance(dm_ctx *ctx, dm_batch *b, const char *new_cursor, long long rows);
+/* Nothing is left: this call's work (if any) is the last batch; validate
+ * runs next. */
+int dm_batch_finish(dm_ctx *ctx, dm_batch *b);
+/* The planned total (rows) for progress and the time left; an estimate is
+ * fine, and it may change from call to call. */
+int dm_batch_total(dm_ctx *ctx, dm_batch *b, long long total);
+/* The common case in one call: UPDATE table SET set_list over the next
+ * dm_batch_size(b) rows in order of key_column (keyset pagination; the
+ * cursor is the last key of the batch taken; integer and text keys), only
+ * the rows matching where_filter (may be NULL) among them; then advance, or
+ * finish when no row is left. The first call estimates the total from the
+ * planner's statistics and gives it to dm_batch_total. table and key_column
+ * are identifiers as SQL reads them ("measurement", "public.t", "\"Id\"");
+ * the key column must be unique and NOT NULL (a primary key). */
+int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
+                    const char *key_column, const char *set_list, const char *where_filter);
+#define DM_BATCH_CURSOR_MAX 4096
 
 #ifdef __cplusplus
 }
