@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchview.h"
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
@@ -58,6 +59,8 @@ static const char *status_of(const status_view *v, size_t i, const vrow **row)
 /* The REVISION column: as wide as the longest revision shown. */
 #define REVISION_COLUMN_MIN 14
 #define APPLIED_AT_COLUMN 22 /* "2026-11-27 18:20:54+00" */
+#define STATUS_COLUMN 8             /* "applied", "pending", ... */
+#define STATUS_COLUMN_UNDER_WAY 11  /* with a migration under way: "interrupted" */
 
 static int revision_width(const status_view *v, const store_attempts *at)
 {
@@ -146,6 +149,17 @@ int cmd_history(app *a, int all, del_err *err)
     for (size_t i = 0; i + 1 < emsgs.n; i += 2)
         strmap_put(&eidx, emsgs.v[i], (long)(i + 1));
     int rw = revision_width(&v, NULL);
+    /* batched and non-transactional migrations under way (extra, as the last
+     * errors: a database that cannot say shows their records) */
+    store_checkpoint *cps = NULL;
+    size_t ncps = 0;
+    if (v.st.tables_exist && store_checkpoints(v.conn, a->cfg.version_table_schema, NULL, &cps, &ncps, &quiet_err) != 0) {
+        cps = NULL;
+        ncps = 0;
+    }
+    store_holder holder;
+    int lock_held = batchview_any_running(cps, ncps) && store_lock_holder(v.conn, &holder) == 1;
+    int sw = ncps ? STATUS_COLUMN_UNDER_WAY : STATUS_COLUMN;
     /* applied migrations whose Alembic dependencies are not applied now */
     alstate al;
     int have_al = 0;
@@ -154,6 +168,7 @@ int cmd_history(app *a, int all, del_err *err)
     if (have_al && alstate_read(v.conn, &v.b, &al, err) != 0) {
         strmap_free(&eidx);
         strvec_clear(&emsgs);
+        store_free_checkpoints(cps, ncps);
         view_close(&v);
         return -1;
     }
@@ -163,7 +178,7 @@ int cmd_history(app *a, int all, del_err *err)
         json_str(&js, "command", "history");
         json_arr_open(&js, "migrations");
     } else {
-        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
+        del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s %-*s %9s  %s", sw, "STATUS", rw, "REVISION", APPLIED_AT_COLUMN,
                       "APPLIED AT", "TIME", "DESCRIPTION");
     }
     for (size_t k = 0; k < v.b.mf.n; k++) {
@@ -171,6 +186,12 @@ int cmd_history(app *a, int all, del_err *err)
         const mentry *e = &v.b.mf.m[i];
         const vrow *row;
         const char *s = status_of(&v, i, &row);
+        const store_checkpoint *cp = batchview_find(cps, ncps, e->revision);
+        batch_view bv = {0};
+        if (cp && strcmp(s, "applied") && strcmp(s, "changed")) {
+            batchview_make(&bv, cp, lock_held, row != NULL, 0 /* batch_pause: the setting lands with the runtime */);
+            s = bv.status;
+        }
         long ei = strmap_get(&eidx, e->revision);
         const char *emsg = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL;
         char *orphan = NULL;
@@ -200,6 +221,7 @@ int cmd_history(app *a, int all, del_err *err)
             json_str(&js, "applied_sha256", row ? row->checksum : NULL);
             json_str(&js, "error", emsg);
             json_str(&js, "orphaned", orphan);
+            batchview_json(&js, "progress", bv.cp ? &bv : NULL, 0);
             json_obj_close(&js);
             free(orphan);
             continue;
@@ -207,12 +229,18 @@ int cmd_history(app *a, int all, del_err *err)
         char dur[32] = "";
         if (row)
             format_duration(row->seconds, dur, sizeof dur);
-        del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  %s", s, rw, e->revision, APPLIED_AT_COLUMN,
+        del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s %-*s %9s  %s", sw, s, rw, e->revision, APPLIED_AT_COLUMN,
                       row ? row->applied_at : "", dur, e->description);
+        if (bv.cp) {
+            char *prog = batchview_progress(&bv), *when = batchview_when(&bv);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s   %s; %s", sw, "", rw, "", prog, when);
+            free(prog);
+            free(when);
+        }
         if (emsg)
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   error: %s", "", rw, "", emsg);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s   error: %s", sw, "", rw, "", emsg);
         if (orphan)
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s   %s", "", rw, "", orphan);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s   %s", sw, "", rw, "", orphan);
         free(orphan);
     }
     /* applied in the database, absent from the bundle */
@@ -230,8 +258,8 @@ int cmd_history(app *a, int all, del_err *err)
         } else {
             char dur[32];
             format_duration(row->seconds, dur, sizeof dur);
-            del_emit_text(n, DEL_EV_OUTPUT, "%-8s %-*s %-*s %9s  (in the database, not in this bundle; was %s)",
-                          "missing", rw, row->revision, APPLIED_AT_COLUMN, row->applied_at, dur, row->status);
+            del_emit_text(n, DEL_EV_OUTPUT, "%-*s %-*s %-*s %9s  (in the database, not in this bundle; was %s)",
+                          sw, "missing", rw, row->revision, APPLIED_AT_COLUMN, row->applied_at, dur, row->status);
         }
     }
     if (a->o->json) {
@@ -242,6 +270,7 @@ int cmd_history(app *a, int all, del_err *err)
     }
     strmap_free(&eidx);
     strvec_clear(&emsgs);
+    store_free_checkpoints(cps, ncps);
     if (have_al)
         alstate_free(&al);
     view_close(&v);
