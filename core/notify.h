@@ -25,7 +25,9 @@ typedef enum del_event_type {
     DEL_EV_MIGRATION_SUCCEEDED,/* revision, seconds, message: what the worker said when it was unsure */
     DEL_EV_MIGRATION_SKIPPED,  /* revision: already applied by another run */
     DEL_EV_MIGRATION_REFUSED,  /* revision, message: a bundle problem */
-    DEL_EV_MIGRATION_FAILED,   /* revision, seconds, message, status (failed, interrupted) */
+    DEL_EV_MIGRATION_FAILED,   /* revision, seconds, message, status (failed, interrupted, paused:
+                                  a batched migration stopped between batches, resumable) */
+    DEL_EV_MIGRATION_WAITING,  /* revision, message: a batched migration waits (replica lag) */
     DEL_EV_RUN_NOTICE,         /* the run itself: "Interrupted ...", "Lost the run lock ...": text */
     DEL_EV_CHECK_PROBLEM,      /* verify: field (the check), message, severity */
     DEL_EV_RUN_FINISHED,       /* the executor is done: the live progress line goes */
@@ -56,6 +58,16 @@ typedef struct del_progress {
     long long done;
     long long total;           /* 0: unknown */
     const char *unit;          /* "rows" */
+    /* a batched migration (DM_BATCHED; issue 12), after each committed
+     * batch: done is the rows done in all runs (from its checkpoint), total
+     * the estimate its batch callback gave (0: none); the rest below. For a
+     * rate and a time left: run_done rows in elapsed seconds in this run. */
+    int batched;
+    long long batches;         /* batches committed, all runs */
+    long long batch_size;      /* the size the next batch takes */
+    long long run_done;        /* rows done by this run */
+    double elapsed;            /* seconds since this run started the migration */
+    double last_batch_seconds; /* how long the last batch took */
 } del_progress;
 
 typedef struct del_notify {

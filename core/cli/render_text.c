@@ -136,7 +136,13 @@ void render_text_event(const del_event *ev, void *payload)
         put(r, r->out, "  %sREFUSED: %s", mark(ev, mk, sizeof mk), ev->message);
         break;
     case DEL_EV_MIGRATION_FAILED:
-        put(r, r->out, "  %sFAILED: %s", mark(ev, mk, sizeof mk), ev->message);
+        if (ev->status && !strcmp(ev->status, "paused"))
+            put(r, r->out, "  %sPAUSED: %s", mark(ev, mk, sizeof mk), ev->message);
+        else
+            put(r, r->out, "  %sFAILED: %s", mark(ev, mk, sizeof mk), ev->message);
+        break;
+    case DEL_EV_MIGRATION_WAITING:
+        put(r, r->out, "  %s: %s", ev->revision, ev->message);
         break;
     default:
         break;
