@@ -179,6 +179,10 @@ static char *progress_text(render_text *r, const del_progress *p)
     if (pc)
         pace_sample(pc, monotonic_seconds(), p->done);
     double rate = pc ? pace_rate(pc) : -1;
+    /* a batched migration: the host's own count of this run's rows and time
+     * (a resumed run's earlier rows are not this run's pace) */
+    if (p->batched && p->run_done > 0 && p->elapsed >= PACE_MIN_SECONDS)
+        rate = (double)p->run_done / p->elapsed;
     char done[64], total[64], rt[64] = "", left[64] = "";
     pace_format_amount(p->done, p->unit, done, sizeof done);
     if (rate > 0) {
