@@ -473,7 +473,10 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                     .schema = schema,
                     .token = token,
                     .notify = out,
-                    .js = use_json ? &js : NULL};
+                    .js = use_json ? &js : NULL,
+                    .batch = {.target = a->cfg.batch_target, .min = a->cfg.batch_min, .max = a->cfg.batch_max,
+                              .pause = a->cfg.batch_pause, .lock_timeout = a->cfg.batch_lock_timeout,
+                              .max_lag = a->cfg.max_replication_lag}};
     exec_result res;
     code = executor_run(&b, &p, conn, &eo, &res, err);
     phase_done(a, "run", &t);

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "batchsize.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -51,6 +53,10 @@ void config_free(del_config *cfg)
     free(cfg->pipeline_file);
     free(cfg->statement_timeout);
     free(cfg->lock_timeout);
+    free(cfg->batch_target_text);
+    free(cfg->batch_pause_text);
+    free(cfg->batch_lock_timeout_text);
+    free(cfg->max_replication_lag_text);
     free(cfg->timeout);
     free(cfg->version_table_schema);
     strvec_clear(&cfg->trusted_keys);
@@ -95,12 +101,17 @@ static void set_defaults(del_config *cfg, const char *base_dir)
     cfg->version_table_schema = xstrdup("public");
     cfg->pipeline_file = path_join(base_dir, "pipeline.yaml");
     cfg->jobs = 1;
+    cfg->batch_target = BATCH_DEFAULT_TARGET_S;
+    cfg->batch_lock_timeout = BATCH_DEFAULT_LOCK_TIMEOUT_S;
+    cfg->batch_min = BATCH_DEFAULT_MIN;
+    cfg->batch_max = BATCH_DEFAULT_MAX;
 }
 
 static const char *const section_keys[] = {
     "script_location", "build_dir", "database", "alembic_config", "alembic_version_table",
     "alembic_command", "pipeline", "statement_timeout", "lock_timeout", "timeout",
-    "version_table_schema", "jobs", "extends", "trusted_keys", NULL};
+    "version_table_schema", "jobs", "extends", "trusted_keys", "batch_target", "batch_min", "batch_max",
+    "batch_pause", "batch_lock_timeout", "max_replication_lag", NULL};
 
 /* How many sections an `extends:` chain may go through (a cycle stops here). */
 #define CONFIG_EXTENDS_MAX 8
@@ -161,6 +172,10 @@ static int read_section(const char *name, const ynode *root, const ynode *sec, c
         {"lock_timeout", &cfg->lock_timeout, 0},
         {"timeout", &cfg->timeout, 0},
         {"version_table_schema", &cfg->version_table_schema, 0},
+        {"batch_target", &cfg->batch_target_text, 0},
+        {"batch_pause", &cfg->batch_pause_text, 0},
+        {"batch_lock_timeout", &cfg->batch_lock_timeout_text, 0},
+        {"max_replication_lag", &cfg->max_replication_lag_text, 0},
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         const char *s = NULL;
@@ -176,7 +191,9 @@ static int read_section(const char *name, const ynode *root, const ynode *sec, c
         free(*fields[i].dst);
         *fields[i].dst = fields[i].is_path ? path_join(base_dir, s) : xstrdup(s);
     }
-    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0)
+    if (yget_int(name, sec, "jobs", 0, 1, 256, &cfg->jobs, err) != 0 ||
+        yget_int(name, sec, "batch_min", 0, 1, BATCH_SIZE_LIMIT, &cfg->batch_min, err) != 0 ||
+        yget_int(name, sec, "batch_max", 0, 1, BATCH_SIZE_LIMIT, &cfg->batch_max, err) != 0)
         return -1;
     /* trusted_keys: one entry, or a list; a section's own replace those of
      * the section it extends */
@@ -247,6 +264,37 @@ int config_parse(const char *name, const char *text, size_t len, const char *sec
                      name, v ? v->line : 0, v ? v->col : 0, timeouts[i], tvals[i]);
             goto fail;
         }
+    }
+    /* the batch settings: durations, the target and the lock timeout more than zero */
+    const char *bkeys[] = {"batch_target", "batch_pause", "batch_lock_timeout", "max_replication_lag"};
+    char *bvals[] = {cfg->batch_target_text, cfg->batch_pause_text, cfg->batch_lock_timeout_text,
+                     cfg->max_replication_lag_text};
+    double *bout[] = {&cfg->batch_target, &cfg->batch_pause, &cfg->batch_lock_timeout, &cfg->max_replication_lag};
+    for (int i = 0; i < 4; i++) {
+        if (!bvals[i])
+            continue;
+        double v = config_duration_seconds(bvals[i]);
+        const ynode *node = field_node(root, sec, bkeys[i]);
+        if (v < 0) {
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be a duration like 0.5s, 500ms or 2min, not '%.40s'",
+                     name, node ? node->line : 0, node ? node->col : 0, bkeys[i], bvals[i]);
+            goto fail;
+        }
+        if (v <= 0 && i != 1) {
+            del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field '%s' must be more than zero%s",
+                     name, node ? node->line : 0, node ? node->col : 0, bkeys[i],
+                     i == 3 ? "; remove it not to check the replicas" : "");
+            goto fail;
+        }
+        *bout[i] = v;
+    }
+    if (cfg->batch_min > cfg->batch_max) {
+        const ynode *node = field_node(root, sec, "batch_min");
+        if (!node)
+            node = field_node(root, sec, "batch_max");
+        del_fail(err, DEL_KIND_CONFIG, "%s:%zu:%zu: field 'batch_min' (%lld) is more than batch_max (%lld); make batch_min at most batch_max",
+                 name, node ? node->line : 0, node ? node->col : 0, cfg->batch_min, cfg->batch_max);
+        goto fail;
     }
     if (cfg->timeout && config_duration_seconds(cfg->timeout) <= 0) {
         const ynode *v = field_node(root, sec, "timeout");

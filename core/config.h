@@ -29,6 +29,14 @@ typedef struct del_config {
     char *timeout;          /* host-side wall-clock limit per migration (interval text), or NULL */
     char *version_table_schema; /* where the delembic tables live; default public */
     long long jobs;         /* default 1 */
+    /* batched migrations (DM_BATCHED; batchsize.h): durations as text (like
+     * statement_timeout) until config_parse checks them into the doubles */
+    char *batch_target_text, *batch_pause_text, *batch_lock_timeout_text, *max_replication_lag_text;
+    double batch_target;        /* seconds per batch; default BATCH_DEFAULT_TARGET_S */
+    double batch_pause;         /* seconds between batches; default 0 */
+    double batch_lock_timeout;  /* seconds; default BATCH_DEFAULT_LOCK_TIMEOUT_S */
+    double max_replication_lag; /* seconds; 0: not checked (default) */
+    long long batch_min, batch_max; /* rows; BATCH_DEFAULT_MIN, BATCH_DEFAULT_MAX */
     strvec trusted_keys;    /* trusted_keys: .pub files (relative to dir) or key strings */
 } del_config;
 

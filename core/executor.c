@@ -309,6 +309,24 @@ static void on_result(run *r, worker *w, const wmsg *m)
         emit(r, DEL_EV_MIGRATION_SKIPPED, i, secs, r->o->downgrade ? DEL_STATUS_DOWNGRADING : NULL, m->text);
         json_outcome(r, i, "skipped", secs, m->text);
         break;
+    case WRES_PAUSED: {
+        /* a batched migration stopped between batches: its batches and
+         * checkpoint stay committed; the next upgrade resumes */
+        r->state[i] = M_FAILED;
+        r->res->paused++;
+        r->stop = 1;
+        del_err e;
+        if (store_record_paused(state_db(r), r->o->schema, r->b->mf.m[i].revision, m->started, now_seconds(),
+                                m->text, &e) != 0) {
+            check_lock_session(r);
+            out_line(r, "  WARNING: %s", e.msg);
+        }
+        emit(r, DEL_EV_MIGRATION_FAILED, i, secs, "paused", m->text);
+        json_outcome(r, i, "paused", secs, m->text);
+        if (!r->err->msg[0] && !got_signal)
+            del_fail(r->err, DEL_KIND_MIGRATION, "%s paused: %s", r->b->mf.m[i].revision, m->text);
+        break;
+    }
     case WRES_BUNDLE:
         r->state[i] = M_FAILED;
         r->res->bundle_error = 1;
@@ -371,10 +389,14 @@ static void on_result(run *r, worker *w, const wmsg *m)
     }
 }
 
-static void show_progress(run *r, const wmsg *m)
+static void show_progress(run *r, const worker *w, const wmsg *m)
 {
     del_progress p = {.revision = r->b->mf.m[m->index].revision, .done = m->done, .total = m->total,
-                      .unit = m->text};
+                      .unit = m->text, .batched = m->batched, .batches = m->batches,
+                      .batch_size = m->batch_size, .run_done = m->run_done,
+                      .elapsed = monotonic_seconds() - w->started, .last_batch_seconds = m->last_seconds};
+    if (m->batched && p.total < 0)
+        p.total = 0; /* del_progress: 0 is unknown */
     del_emit_progress(r->o->notify, &p);
 }
 
@@ -494,7 +516,8 @@ static int spawn(run *r, size_t k)
     fds[r->nw] = sig_pipe[0];
     worker_cfg cfg = {.b = r->b, .url = r->o->url, .statement_timeout = r->o->statement_timeout,
                       .lock_timeout = r->o->lock_timeout, .schema = r->o->schema,
-                      .token = r->o->token, .parent_conn = r->conn, .downgrade = r->o->downgrade};
+                      .token = r->o->token, .parent_conn = r->conn, .downgrade = r->o->downgrade,
+                      .batch = r->o->batch};
     int rc = worker_spawn(&r->w[k], &cfg, fds, r->nw + 1, r->err);
     free(fds);
     return rc;
@@ -716,11 +739,15 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
                 break;
             case WMSG_PROGRESS:
                 if (m.index >= 0 && (size_t)m.index < b->mf.n)
-                    show_progress(&r, &m);
+                    show_progress(&r, w, &m);
                 break;
             case WMSG_LOG:
                 if (m.index >= 0 && (size_t)m.index < b->mf.n)
                     emit(&r, DEL_EV_MIGRATION_LOG, (size_t)m.index, 0, NULL, m.text);
+                break;
+            case WMSG_WAITING:
+                if (m.index >= 0 && (size_t)m.index < b->mf.n)
+                    emit(&r, DEL_EV_MIGRATION_WAITING, (size_t)m.index, 0, NULL, m.text);
                 break;
             case WMSG_RESULT:
                 if (m.index != w->running)

@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 
+#include "batchsize.h"
 #include "bundle.h"
 #include "json.h"
 #include "notify.h"
@@ -34,12 +35,14 @@ typedef struct exec_opts {
     store_token token;       /* the run's fence (its lock session) */
     const del_notify *notify;/* what happens goes there */
     json *js;                /* --json: results appended here, or NULL */
+    batch_policy batch;      /* batched migrations' pacing (the section's batch_* settings) */
     int downgrade;           /* run the plan's downgrade callbacks: a migration starts after
                               * every planned migration that depends on it is downgraded */
 } exec_opts;
 
 typedef struct exec_result {
     size_t applied, skipped, failed;
+    size_t paused;           /* batched migrations stopped between batches (resumable) */
     int interrupted_by;      /* signal number, or 0 */
     int bundle_error;
 } exec_result;

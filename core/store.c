@@ -416,6 +416,16 @@ static int settle_claims(PGconn *conn, const names *n, del_err *err)
     return 0;
 }
 
+static int settle_interrupted(PGconn *conn, const names *n, del_err *err);
+
+/* The fast path's fifth statement: are there claims of non-transactional
+ * migrations (settle_interrupted)? */
+static char *notx_sql(const names *n)
+{
+    return xasprintf("SELECT pg_catalog.count(*) FROM %s WHERE mode OPERATOR(pg_catalog.=) '" STORE_MODE_NO_TRANSACTION "'",
+                     n->checkpoint);
+}
+
 int store_begin_run_send(PGconn *conn, const char *schema)
 {
     /* the common case in one round trip: the lock, the fence token, the
@@ -424,8 +434,10 @@ int store_begin_run_send(PGconn *conn, const char *schema)
     names_init(&n, schema);
     char *check = schema_check_sql(&n);
     char *state = state_sql(&n, 1, 1, 1, 0);
-    char *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld);%s;%s;%s",
-                          (long long)STORE_LOCK_KEY, FENCE_SQL, check, state);
+    char *notx = notx_sql(&n);
+    char *sql = xasprintf("SELECT pg_catalog.pg_try_advisory_lock(%lld);%s;%s;%s;%s",
+                          (long long)STORE_LOCK_KEY, FENCE_SQL, check, state, notx);
+    free(notx);
     int rc = PQsendQuery(conn, sql) ? 0 : -1;
     db_trace_sql(conn, sql, 0); /* sent; answered later */
     free(sql);
@@ -439,7 +451,7 @@ int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lo
                            const del_notify *notify, vstate *st, store_token *tok, del_err *err)
 {
     memset(st, 0, sizeof *st);
-    int got_lock = 0, got_token = 0, schema_ok = 0, state_ok = 0;
+    int got_lock = 0, got_token = 0, schema_ok = 0, state_ok = 0, notx = 0;
     if (sent == 0) {
         PGresult *r;
         int k = 0, schema_exists;
@@ -454,19 +466,23 @@ int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lo
                 else if (k == 3 && got_lock && schema_ok) {
                     state_from_result(st, r);
                     state_ok = 1;
+                } else if (k == 4 && state_ok) {
+                    notx = atoi(PQgetvalue(r, 0, 0)) > 0;
                 }
             }
             k++;
             PQclear(r);
         }
     }
-    if (got_lock && got_token && schema_ok && state_ok && !st->claims)
+    if (got_lock && got_token && schema_ok && state_ok && !st->claims && !notx)
         return 0;
     if (got_lock && got_token && schema_ok && state_ok) { /* rare: settle, read again */
         store_free_state(st);
         names n;
         names_init(&n, schema);
         int rc = settle_claims(conn, &n, err);
+        if (rc == 0)
+            rc = settle_interrupted(conn, &n, err);
         names_free(&n);
         return rc != 0 ? -1 : store_read_state(conn, schema, st, err);
     }
@@ -477,7 +493,11 @@ int store_begin_run_finish(PGconn *conn, const char *schema, int sent, double lo
         return -1;
     if (store_ensure_schema(conn, schema, err) != 0)
         return -1;
-    return store_read_state(conn, schema, st, err);
+    names n;
+    names_init(&n, schema);
+    int rc = settle_interrupted(conn, &n, err);
+    names_free(&n);
+    return rc != 0 ? -1 : store_read_state(conn, schema, st, err);
 }
 
 void store_free_state(vstate *st)
@@ -992,4 +1012,139 @@ void store_free_checkpoints(store_checkpoint *cps, size_t n)
         free(c->hostname);
     }
     free(cps);
+}
+
+char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, const char *revision,
+                                  const store_progress *p, long long xid)
+{
+    names n;
+    names_init(&n, schema);
+    sbuf b = {0};
+    sbuf_printf(&b, "WITH cp AS (INSERT INTO %s AS t (revision, mode, cursor, rows_done, total, batches,"
+                    " batch_size, state, started_at, updated_at, last_batch_seconds, username, hostname) VALUES (",
+                n.checkpoint);
+    record_text(&b, revision);
+    sbuf_puts(&b, ", ");
+    record_text(&b, p->mode);
+    sbuf_puts(&b, ", ");
+    record_text(&b, p->cursor);
+    sbuf_printf(&b, ", %lld, ", p->rows_done);
+    if (p->total >= 0)
+        sbuf_printf(&b, "%lld", p->total);
+    else
+        sbuf_puts(&b, "NULL");
+    sbuf_printf(&b, ", %lld, ", p->batches);
+    if (p->batch_size > 0)
+        sbuf_printf(&b, "%lld", p->batch_size);
+    else
+        sbuf_puts(&b, "NULL");
+    sbuf_puts(&b, ", '" STORE_CP_RUNNING "', pg_catalog.statement_timestamp(), pg_catalog.statement_timestamp(), ");
+    if (p->last_batch_seconds >= 0)
+        sbuf_printf(&b, "%.6f", p->last_batch_seconds);
+    else
+        sbuf_puts(&b, "NULL");
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_username());
+    sbuf_puts(&b, ", ");
+    record_text(&b, store_hostname());
+    sbuf_printf(&b, ") ON CONFLICT (revision) DO UPDATE SET mode = EXCLUDED.mode, cursor = EXCLUDED.cursor,"
+                    " rows_done = EXCLUDED.rows_done, total = EXCLUDED.total, batches = EXCLUDED.batches,"
+                    " batch_size = EXCLUDED.batch_size, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at,"
+                    " last_batch_seconds = EXCLUDED.last_batch_seconds, username = EXCLUDED.username,"
+                    " hostname = EXCLUDED.hostname RETURNING 1),"
+                    " c AS (DELETE FROM %s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
+                    " SELECT CASE",
+                n.claim);
+    if (xid > 0)
+        sbuf_printf(&b, " WHEN pg_catalog.txid_current() OPERATOR(pg_catalog.<>) %lld"
+                        "  THEN ('" STORE_GUARD_MISSING ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+                        "        pg_catalog.txid_current()::pg_catalog.text)::int",
+                    xid);
+    sbuf_printf(&b, " WHEN pg_catalog.pg_try_advisory_xact_lock_shared(%lld)"
+                    "   OR pg_catalog.pg_try_advisory_xact_lock_shared(%d, %d)"
+                    "  THEN ('" STORE_LOST_LOCK ":'::pg_catalog.text OPERATOR(pg_catalog.||)"
+                    "        pg_catalog.txid_current()::pg_catalog.text)::int"
+                    "  ELSE (SELECT pg_catalog.length(pg_catalog.set_config('delembic.commit_ok', 'on', true))"
+                    "        FROM (SELECT pg_catalog.pg_advisory_unlock_all()) u) END,"
+                    " (SELECT pg_catalog.count(*) FROM cp)",
+                (long long)STORE_LOCK_KEY, tok->pid, tok->key);
+    names_free(&n);
+    return b.s;
+}
+
+char *store_checkpoint_delete_sql(const char *schema, const char *revision)
+{
+    names n;
+    names_init(&n, schema);
+    sbuf b = {0};
+    sbuf_printf(&b, "DELETE FROM %s WHERE revision OPERATOR(pg_catalog.=) ", n.checkpoint);
+    record_text(&b, revision);
+    names_free(&n);
+    return b.s;
+}
+
+int store_record_paused(PGconn *conn, const char *schema, const char *revision, double started,
+                        double ended, const char *message, del_err *err)
+{
+    char s_started[64], s_ended[64], s_secs[64];
+    snprintf(s_started, sizeof s_started, "%.6f", started);
+    snprintf(s_ended, sizeof s_ended, "%.6f", ended);
+    snprintf(s_secs, sizeof s_secs, "%.6f", ended - started);
+    char *text = utf8_valid(message);
+    const char *params[8] = {revision, s_started, s_ended, s_secs, text, store_username(), store_hostname(),
+                             store_status_name(STORE_PAUSED)};
+    names n;
+    names_init(&n, schema);
+    char *sql = xasprintf(
+        "WITH cp AS (UPDATE %2$s SET state = '" STORE_CP_PAUSED "', updated_at = pg_catalog.statement_timestamp()"
+        " WHERE revision OPERATOR(pg_catalog.=) $1)"
+        " INSERT INTO %1$s (revision, started_at, ended_at, duration_seconds, status, exception, username, hostname)"
+        " VALUES ($1, pg_catalog.to_timestamp($2::double precision), pg_catalog.to_timestamp($3::double precision),"
+        "  $4::double precision, $8, $5, $6, $7)",
+        n.history, n.checkpoint);
+    PGresult *r = db_query(conn, sql, 8, params, err);
+    free(sql);
+    free(text);
+    names_free(&n);
+    if (!r)
+        return del_err_wrap(err, "cannot record that %s paused", revision);
+    PQclear(r);
+    return 0;
+}
+
+int store_replica_lag(PGconn *conn, double *lag, int *replicas, char *msg, size_t msgsz)
+{
+    PGresult *r = PQexec(conn, "SELECT coalesce(pg_catalog.max(pg_catalog.date_part('epoch', replay_lag)), 0),"
+                               " pg_catalog.count(*) FROM pg_catalog.pg_stat_replication");
+    int rc = -1;
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        *lag = atof(PQgetvalue(r, 0, 0));
+        *replicas = atoi(PQgetvalue(r, 0, 1));
+        rc = 0;
+    } else {
+        db_result_message(conn, r, msg, msgsz);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* Non-transactional migrations whose claim is still there: their run ended
+ * between claim and record. Under the run lock: an `interrupted` history row
+ * each, and the claims go (the migrations are pending, and run again). */
+static int settle_interrupted(PGconn *conn, const names *n, del_err *err)
+{
+    const char *params[3] = {STORE_MODE_NO_TRANSACTION, store_status_name(STORE_INTERRUPTED),
+                             STORE_NOTX_INTERRUPTED_MESSAGE};
+    char *sql = xasprintf(
+        "WITH d AS (DELETE FROM %2$s WHERE mode OPERATOR(pg_catalog.=) $1"
+        "  RETURNING revision, started_at, updated_at, username, hostname)"
+        " INSERT INTO %1$s (revision, started_at, ended_at, duration_seconds, status, exception, username, hostname)"
+        " SELECT revision, started_at, NULL, NULL, $2, $3, username, hostname FROM d",
+        n->history, n->checkpoint);
+    PGresult *r = db_query(conn, sql, 3, params, err);
+    free(sql);
+    if (!r)
+        return del_err_wrap(err, "cannot record the non-transactional migrations that were interrupted");
+    PQclear(r);
+    return 0;
 }

@@ -204,6 +204,37 @@ int store_checkpoints(PGconn *conn, const char *schema, const char *revision, st
                       size_t *n, del_err *err);
 void store_free_checkpoints(store_checkpoint *cps, size_t n);
 
+/* The statement that ends each batch of a batched migration (and the
+ * committed claim of a non-transactional one), run in its transaction right
+ * before COMMIT: it upserts revision's checkpoint (state running), deletes
+ * the transaction's claim, and, fenced as the success record is (it raises
+ * STORE_GUARD_MISSING when xid > 0 is not the transaction, STORE_LOST_LOCK
+ * when the run lost its lock), allows the commit. cursor NULL: from the
+ * start; total < 0 and batch_size 0 and seconds < 0: unknown. */
+typedef struct store_progress {
+    const char *mode;      /* STORE_MODE_* */
+    const char *cursor;
+    long long rows_done, total, batches, batch_size;
+    double last_batch_seconds;
+} store_progress;
+char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, const char *revision,
+                                  const store_progress *p, long long xid);
+/* Deletes revision's checkpoint row: in the transaction of its success record. */
+char *store_checkpoint_delete_sql(const char *schema, const char *revision);
+/* A batched migration stopped between batches (SIGINT/SIGTERM): a `paused`
+ * history row (message says where it stopped) and its checkpoint's state
+ * paused; its version row is left as it is (pending, or failed before). */
+int store_record_paused(PGconn *conn, const char *schema, const char *revision, double started,
+                        double ended, const char *message, del_err *err);
+/* The replicas' replay lag: the largest, in seconds (0 with none, or none
+ * behind), and how many replicas there are; -1 when it cannot be read. */
+int store_replica_lag(PGconn *conn, double *lag, int *replicas, char *msg, size_t msgsz);
+/* The history's message for a non-transactional migration whose run ended
+ * between its committed claim and its record (STORE_CP_RUNNING row found by
+ * the next run, under the lock): recorded `interrupted`, and run again. */
+#define STORE_NOTX_INTERRUPTED_MESSAGE                                                             \
+    "the run ended while this non-transactional migration ran (a crash or a kill); it runs again, from the start"
+
 /* The session holding the run lock in this database: 1 and h filled, 0
  * when none holds it, -1 when it cannot be asked. */
 typedef struct store_holder {

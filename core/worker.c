@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libpq-events.h>
@@ -18,6 +19,7 @@
 #include "loader.h"
 #include "pqguard.h"
 #include "store.h"
+#include "term.h"
 #include "txwatch.h"
 
 int worker_send(int fd, const wmsg *m)
@@ -82,9 +84,23 @@ static void on_signal(int sig)
 
 _Static_assert(DM_MSG_MAX == DEL_MSG_MAX, "the SDK's message size is the host's");
 
+/* A batched migration's state as its batch callback sees it (plugin.h's
+ * dm_batch: the head first, so the SDK reaches the host's functions from b
+ * alone). One call: cursor and size in; what advance and finish say out. */
+struct dm_batch {
+    dm_batch_head head;
+    const char *cursor;      /* where the call starts; NULL at the start */
+    long long size;          /* rows to take */
+    char *next_cursor;       /* dm_batch_advance's copy (NULL: unchanged) */
+    long long rows;          /* rows the call did */
+    long long total;         /* dm_batch_total's, -1: none */
+    int advanced, finished;
+};
+
 typedef struct wctx {
     int fd;
     int index;
+    dm_batch *batch;    /* the batch of the running batch call, or NULL */
     const char *url;    /* the run's database: its password is masked in messages */
     char fail[DEL_MSG_MAX];
     double last_progress;
@@ -180,6 +196,85 @@ static int api_data_end(dm_ctx *ctx, void *check, char *msg, size_t msgsize)
     return 0;
 }
 
+/* ---- the batch functions of the host API (plugin.h) ---------------------- */
+
+static const char *api_batch_cursor(const dm_batch *b)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    return b ? b->cursor : NULL;
+}
+
+static long long api_batch_size(const dm_batch *b)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    return b ? b->size : 0;
+}
+
+/* the batch of the running call, or -1 after failing the migration */
+static int batch_of(dm_ctx *ctx, dm_batch *b, const char *fn)
+{
+    wctx *w = ctx->host;
+    if (!w->batch || b != w->batch) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: called with a batch that is not the running call's (only a batch callback may call it, with its own b)", fn);
+        api_fail(ctx, msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int api_batch_advance(dm_ctx *ctx, dm_batch *b, const char *new_cursor, long long rows)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    if (batch_of(ctx, b, "dm_batch_advance") != 0)
+        return -1;
+    char msg[200];
+    if (b->finished)
+        snprintf(msg, sizeof msg, "dm_batch_advance after dm_batch_finish in the same call");
+    else if (rows < 0)
+        snprintf(msg, sizeof msg, "dm_batch_advance: rows is %lld; give the rows this call did (0 or more)", rows);
+    else if (new_cursor && strnlen(new_cursor, DM_BATCH_CURSOR_MAX + 1) > DM_BATCH_CURSOR_MAX)
+        snprintf(msg, sizeof msg, "dm_batch_advance: the cursor is longer than %d bytes (DM_BATCH_CURSOR_MAX)",
+                 DM_BATCH_CURSOR_MAX);
+    else
+        msg[0] = '\0';
+    if (!msg[0] && new_cursor) {
+        char *valid = utf8_valid(new_cursor);
+        if (strcmp(valid, new_cursor) != 0)
+            snprintf(msg, sizeof msg, "dm_batch_advance: the cursor is not UTF-8 text; give a key as text");
+        free(valid);
+    }
+    if (msg[0]) {
+        api_fail(ctx, msg);
+        return -1;
+    }
+    if (new_cursor) {
+        free(b->next_cursor);
+        b->next_cursor = xstrdup(new_cursor);
+    }
+    b->rows += rows;
+    b->advanced = 1;
+    return 0;
+}
+
+static int api_batch_finish(dm_ctx *ctx, dm_batch *b)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    if (batch_of(ctx, b, "dm_batch_finish") != 0)
+        return -1;
+    b->finished = 1;
+    return 0;
+}
+
+static int api_batch_total(dm_ctx *ctx, dm_batch *b, long long total)
+{
+    stray_check(STRAY_EXIT_FAILED);
+    if (batch_of(ctx, b, "dm_batch_total") != 0)
+        return -1;
+    b->total = total < 0 ? -1 : total;
+    return 0;
+}
+
 static const dm_host_api host_api = {
     .abi_version = DM_ABI_VERSION,
     .size = sizeof(dm_host_api),
@@ -189,6 +284,11 @@ static const dm_host_api host_api = {
     .data_begin = api_data_begin,
     .data_update = api_data_update,
     .data_end = api_data_end,
+    .batch_cursor = api_batch_cursor,
+    .batch_size = api_batch_size,
+    .batch_advance = api_batch_advance,
+    .batch_finish = api_batch_finish,
+    .batch_total = api_batch_total,
 };
 
 /* Set up once per connection (and again after a full reset): each
@@ -286,6 +386,7 @@ typedef struct session_watch {
     int fd;              /* the parent's socket */
     int backend_pid;     /* the worker's server session, as the parent knows it */
     long long backend_key;
+    char sqlstate[6];    /* of the last server error a plugin's command met ("": none) */
 } session_watch;
 
 /* The worker's mutable state, one per worker process, passed explicitly to
@@ -389,8 +490,10 @@ static int plugin_result(PGEventId id, void *info, void *pass)
         break;
     case PGRES_FATAL_ERROR:
         /* the server's refusals only (libpq's own errors leave no SQLSTATE) */
-        if (PQresultErrorField(r, PG_DIAG_SQLSTATE))
+        if (PQresultErrorField(r, PG_DIAG_SQLSTATE)) {
             txwatch_error(&sw->tx, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            snprintf(sw->sqlstate, sizeof sw->sqlstate, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE));
+        }
         break;
     default: /* a COPY in progress, single rows, pipeline markers */
         break;
@@ -479,13 +582,15 @@ static int check_txn(wstate *ws, PGconn *conn, const char *what, int rc, wctx *w
     return -1;
 }
 
-static int run_callback(wstate *ws, dm_callback cb, const char *what, PGconn *conn, dm_ctx *ctx, wctx *w,
-                        wmsg *m)
+/* cb, or the batch callback bcb with b */
+static int run_callback(wstate *ws, dm_callback cb, dm_batch_callback bcb, dm_batch *b, const char *what,
+                        PGconn *conn, dm_ctx *ctx, wctx *w, wmsg *m)
 {
     w->fail[0] = '\0';
+    ws->watch.sqlstate[0] = '\0';
     pqguard_refused();
     ws->watch.active = 1;
-    int rc = cb(conn, ctx);
+    int rc = bcb ? bcb(conn, ctx, b) : cb(conn, ctx);
     stray_check(rc);
     ws->watch.active = 0;
     if (pqguard_refused() > 0) {
@@ -502,14 +607,14 @@ static int run_callback(wstate *ws, dm_callback cb, const char *what, PGconn *co
 /* One round trip opens the transaction: BEGIN, the per-migration timeouts,
  * and the guard row whose deferred trigger refuses a COMMIT the host did not
  * allow (with the session check, see open_sql). */
-static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
+static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision, const char *lock_timeout)
 {
     sbuf b = {0};
     sbuf_puts(&b, "BEGIN READ WRITE;");
     if (cfg->statement_timeout)
         sbuf_printf(&b, "SET LOCAL statement_timeout = '%s';", cfg->statement_timeout);
-    if (cfg->lock_timeout)
-        sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", cfg->lock_timeout);
+    if (lock_timeout)
+        sbuf_printf(&b, "SET LOCAL lock_timeout = '%s';", lock_timeout);
     sbuf_puts(&b, checked ? "EXECUTE " OPEN_CHECK_STATEMENT : "EXECUTE " OPEN_STATEMENT);
     char *arg = store_claim_arg(revision);
     sbuf_puts(&b, arg);
@@ -522,17 +627,20 @@ static char *begin_sql(const worker_cfg *cfg, int checked, const char *revision)
  * lock, or when another run recorded a success; else it allows the commit),
  * and COMMIT, which never runs when the record raised. */
 static char *commit_sql(wstate *ws, PGconn *conn, const worker_cfg *cfg, const char *rev, double started,
-                        double ended, const char *checksum, long long xid, const char *open_next)
+                        double ended, const char *checksum, long long xid, const char *open_next, int mode)
 {
     char *rec = cfg->downgrade ? store_unrecord_sql(rev, started, ended, checksum, xid)
                                : store_record_sql(rev, started, ended, checksum, xid);
     /* when another migration is expected, its transaction opens in the same
      * round trip (after COMMIT, so nothing of it can reach this one) */
-    char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect, open_next) : NULL;
+    char *next = open_next ? begin_sql(cfg, ws->watch.tx.suspect, open_next, cfg->lock_timeout) : NULL;
     const char *auth = PQparameterStatus(conn, "session_authorization");
     int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
-    char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
-                          rec, next ? ";" : "", next ? next : "");
+    /* a batched or non-transactional migration's checkpoint goes with its record */
+    char *cp = mode != DM_TRANSACTIONAL && !cfg->downgrade ? store_checkpoint_delete_sql(cfg->schema, rev) : NULL;
+    char *sql = xasprintf("%s" SESSION_RESET "%s%s%s;COMMIT%s%s", auth_changed ? SESSION_AUTH_RESET : "",
+                          cp ? cp : "", cp ? ";" : "", rec, next ? ";" : "", next ? next : "");
+    free(cp);
     free(rec);
     free(next);
     return sql;
@@ -619,12 +727,12 @@ static int temp_objects_left(wstate *ws, PGconn *conn)
 /* Open the migration's transaction in its own round trip, from a clean
  * session; 0 and its id, or -1 and why. */
 static int open_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, const char *revision,
-                            long long *xid, char *msg, size_t msgsz)
+                            const char *lock_timeout, long long *xid, char *msg, size_t msgsz)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (ws->dirty && session_reset(ws, conn, cfg, msg, msgsz) != 0)
             return -1;
-        char *sql = begin_sql(cfg, ws->watch.tx.suspect, revision);
+        char *sql = begin_sql(cfg, ws->watch.tx.suspect, revision, lock_timeout);
         PGresult *r = PQexec(conn, sql);
         free(sql);
         int dirty = 0;
@@ -794,6 +902,353 @@ static int retarget_claim(PGconn *conn, const worker_cfg *cfg, const char *revis
     return ok ? 0 : -1;
 }
 
+/* ---- batched and non-transactional migrations (plugin.h, LARGE DATA) ---- */
+
+/* lock_not_available: a statement waited longer than lock_timeout */
+#define SQLSTATE_LOCK_TIMEOUT "55P03"
+/* how often a batched migration tells its progress, at most (and after its last batch) */
+#define BATCH_PROGRESS_EVERY_S 0.2
+
+/* Sleep seconds, less when SIGINT/SIGTERM arrives (the handlers do not
+ * restart system calls): 0, or -1 when interrupted. */
+static int nap(double seconds)
+{
+    double end = monotonic_seconds() + seconds;
+    while (!g_interrupted) {
+        double left = end - monotonic_seconds();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    return -1;
+}
+
+static void send_line(int fd, int type, int index, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void send_line(int fd, int type, int index, const char *fmt, ...)
+{
+    wmsg m = {.type = type, .index = index};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m.text, sizeof m.text, fmt, ap);
+    va_end(ap);
+    worker_send(fd, &m);
+}
+
+/* Send a round trip that ends with COMMIT and read every result: 0 when
+ * the COMMIT happened, else -1 and the first error in msg. */
+static int commit_round(PGconn *conn, const char *sql, char *msg, size_t msgsz)
+{
+    msg[0] = '\0';
+    if (!PQsendQuery(conn, sql)) {
+        db_result_message(conn, NULL, msg, msgsz);
+        return -1;
+    }
+    int ok = 0;
+    PGresult *r;
+    while ((r = PQgetResult(conn))) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK && !strcmp(PQcmdStatus(r), "COMMIT"))
+            ok = 1;
+        else if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !msg[0])
+            db_result_message(conn, r, msg, msgsz);
+        PQclear(r);
+    }
+    if (!ok && !msg[0])
+        snprintf(msg, msgsz, "the commit did not happen (the transaction was aborted)");
+    return ok ? 0 : -1;
+}
+
+/* A refused commit of a batch or claim, in m. */
+static void commit_refused(wmsg *m, const char *msg)
+{
+    if (strstr(msg, STORE_LOST_LOCK)) {
+        m->status = WRES_LOST_LOCK;
+        set_msg(m, "the run lost its lock (its lock session was terminated); rolled back");
+    } else if (strstr(msg, STORE_GUARD_MISSING)) {
+        m->status = WRES_FAILED;
+        set_msg(m, "the migration ended the host's transaction and began another (COMMIT or ROLLBACK inside a migration is not allowed); its work was rolled back");
+    } else {
+        m->status = g_interrupted ? WRES_PAUSED : WRES_FAILED;
+        set_msg(m, "%s", g_interrupted ? "interrupted" : msg);
+    }
+}
+
+/* Where a batched migration is, in this run and in all. */
+typedef struct batch_run {
+    char *cursor;                  /* the last committed batch's; NULL: the start */
+    long long rows_done, batches;  /* all runs */
+    long long total;               /* -1: unknown */
+    long long size;                /* the next batch's */
+    long long run_rows, run_batches;
+    double last_seconds, run_started, last_told;
+} batch_run;
+
+static void batch_progress(int fd, int index, batch_run *br, int last)
+{
+    double now = monotonic_seconds();
+    if (!last && now - br->last_told < BATCH_PROGRESS_EVERY_S)
+        return;
+    br->last_told = now;
+    wmsg m = {.type = WMSG_PROGRESS, .index = index, .batched = 1, .done = br->rows_done,
+              .total = br->total, .batches = br->batches, .batch_size = br->size, .run_done = br->run_rows,
+              .last_seconds = br->last_seconds};
+    snprintf(m.text, sizeof m.text, "rows");
+    worker_send(fd, &m);
+}
+
+/* max_replication_lag: wait while a replica's replay lags more. 0 to go on,
+ * 1 when interrupted, -1 when the lag cannot be read (msg). */
+static int wait_for_replicas(PGconn *conn, const worker_cfg *cfg, int fd, int index, char *msg, size_t msgsz)
+{
+    double max = cfg->batch.max_lag, since = monotonic_seconds();
+    int told = 0;
+    if (max <= 0)
+        return 0;
+    for (;;) {
+        double lag = 0;
+        int replicas = 0;
+        if (store_replica_lag(conn, &lag, &replicas, msg, msgsz) != 0)
+            return -1;
+        if (lag <= max) {
+            if (told)
+                send_line(fd, WMSG_WAITING, index, "replica lag %.1f s <= %g s after waiting %.1f s: going on", lag, max,
+                          monotonic_seconds() - since);
+            return 0;
+        }
+        if (!told)
+            send_line(fd, WMSG_WAITING, index, "waiting: replica lag %.1f s > %g s (max_replication_lag)", lag, max);
+        told = 1;
+        if (nap(BATCH_LAG_POLL_S) != 0)
+            return 1;
+    }
+}
+
+/* A batched migration's batches, each in its own transaction with its
+ * checkpoint, from where its checkpoint says: 0 when the last one is done
+ * (validate and the record follow, as for any migration), else -1 with m
+ * set (WRES_PAUSED when SIGINT/SIGTERM stopped it). */
+static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const mentry *e, const loaded_plugin *lp,
+                       int index, int fd, dm_ctx *ctx, wctx *w, wmsg *m)
+{
+    char msg[1024];
+    del_err err;
+    store_checkpoint *cps = NULL;
+    size_t ncp = 0;
+    if (store_checkpoints(conn, cfg->schema, e->revision, &cps, &ncp, &err) != 0) {
+        m->status = WRES_FAILED;
+        set_msg(m, "cannot read the checkpoint of %s: %s", e->revision, err.msg);
+        return -1;
+    }
+    batch_run br = {.total = -1, .run_started = monotonic_seconds()};
+    long long saved_size = 0;
+    if (ncp == 1 && !strcmp(cps[0].mode, STORE_MODE_BATCHED)) {
+        br.cursor = cps[0].cursor ? xstrdup(cps[0].cursor) : NULL;
+        br.rows_done = cps[0].rows_done;
+        br.batches = cps[0].batches;
+        br.total = cps[0].total;
+        saved_size = cps[0].batch_size;
+    }
+    store_free_checkpoints(cps, ncp);
+    br.size = batch_first_size(&cfg->batch, saved_size);
+    if (br.batches > 0)
+        send_line(fd, WMSG_LOG, index, "resuming from its checkpoint: %lld rows in %lld batches done", br.rows_done,
+                  br.batches);
+    char lock_timeout[32];
+    snprintf(lock_timeout, sizeof lock_timeout, "%.0fms", cfg->batch.lock_timeout * 1000);
+    int lock_failures = 0, rc = -1;
+    for (;;) {
+        if (g_interrupted || (br.run_batches > 0 && cfg->batch.pause > 0 && nap(cfg->batch.pause) != 0)) {
+            m->status = WRES_PAUSED;
+            break;
+        }
+        int lag = wait_for_replicas(conn, cfg, fd, index, msg, sizeof msg);
+        if (lag != 0) {
+            m->status = lag > 0 ? WRES_PAUSED : WRES_FAILED;
+            if (lag < 0)
+                set_msg(m, "cannot read the replicas' lag (pg_stat_replication) for max_replication_lag: %s", msg);
+            break;
+        }
+        double t0 = monotonic_seconds();
+        long long xid;
+        if (open_transaction(ws, conn, cfg, e->revision, lock_timeout, &xid, msg, sizeof msg) != 0) {
+            rollback(conn);
+            ws->dirty = 1;
+            m->status = g_interrupted ? WRES_PAUSED : WRES_FAILED;
+            set_msg(m, "%s", msg);
+            break;
+        }
+        txwatch_begin(&ws->watch.tx);
+        dm_batch b = {.head = {.abi_version = DM_ABI_VERSION, .size = sizeof(dm_batch_head), .api = &host_api},
+                      .cursor = br.cursor, .size = br.size, .total = br.total};
+        w->batch = &b;
+        int failed = run_callback(ws, NULL, lp->desc->batch, &b, "batch", conn, ctx, w, m) != 0;
+        w->batch = NULL;
+        if (!failed && !b.advanced && !b.finished) {
+            set_msg(m, "batch returned 0 without calling dm_batch_advance or dm_batch_finish (it would run again from the same cursor for ever); its work was rolled back");
+            failed = 1;
+        }
+        if (failed) {
+            int lock = !strcmp(ws->watch.sqlstate, SQLSTATE_LOCK_TIMEOUT) && !ws->watch.tx.outside;
+            rollback(conn);
+            ws->dirty = 1;
+            free(b.next_cursor);
+            if (g_interrupted) {
+                m->status = WRES_PAUSED;
+                break;
+            }
+            if (lock && lock_failures < BATCH_LOCK_RETRIES) {
+                double wait = batch_backoff_seconds(++lock_failures);
+                send_line(fd, WMSG_LOG, index, "batch %lld timed out on a lock (batch_lock_timeout %g s); rolled back, retry %d of %d in %.1f s",
+                          br.batches + 1, cfg->batch.lock_timeout, lock_failures, BATCH_LOCK_RETRIES, wait);
+                if (nap(wait) != 0) {
+                    m->status = WRES_PAUSED;
+                    break;
+                }
+                continue;
+            }
+            if (lock) {
+                char said[DEL_MSG_MAX / 2];
+                size_t said_len = strnlen(m->text, sizeof said - 1);
+                memcpy(said, m->text, said_len);
+                said[said_len] = '\0';
+                set_msg(m, "batch %lld timed out on a lock (batch_lock_timeout %g s) %d times in a row (BATCH_LOCK_RETRIES %d); its work was rolled back and the %lld batches before it stay committed: run upgrade again to resume (%s)",
+                        br.batches + 1, cfg->batch.lock_timeout, lock_failures + 1, BATCH_LOCK_RETRIES, br.batches, said);
+            }
+            m->status = WRES_FAILED;
+            break;
+        }
+        lock_failures = 0;
+        double secs = monotonic_seconds() - t0;
+        long long next_size = batch_next_size(&cfg->batch, br.size, secs);
+        long long rows_done = br.rows_done + b.rows;
+        store_progress p = {.mode = STORE_MODE_BATCHED, .cursor = b.next_cursor ? b.next_cursor : br.cursor,
+                            .rows_done = rows_done, .total = b.finished ? rows_done : b.total,
+                            .batches = br.batches + 1, .batch_size = next_size, .last_batch_seconds = secs};
+        char *cp = store_checkpoint_commit_sql(cfg->schema, &cfg->token, e->revision, &p, xid);
+        const char *auth = PQparameterStatus(conn, "session_authorization");
+        int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
+        char *sql = xasprintf("%s" SESSION_RESET "%s;COMMIT", auth_changed ? SESSION_AUTH_RESET : "", cp);
+        free(cp);
+        int crc = commit_round(conn, sql, msg, sizeof msg);
+        free(sql);
+        if (crc != 0) {
+            rollback(conn);
+            ws->dirty = 1;
+            free(b.next_cursor);
+            commit_refused(m, msg);
+            break;
+        }
+        if (ws->watch.tx.host_objects || ws->watch.tx.suspect) {
+            ws->dirty = 1; /* DISCARD, DEALLOCATE, PREPARE, ...: the next batch starts from a reset session */
+            ws->watch.tx.host_objects = 0;
+        }
+        br.rows_done = rows_done;
+        br.batches++;
+        br.run_batches++;
+        br.run_rows += b.rows;
+        br.total = p.total;
+        br.size = next_size;
+        br.last_seconds = secs;
+        if (b.next_cursor) {
+            free(br.cursor);
+            br.cursor = b.next_cursor;
+        }
+        batch_progress(fd, index, &br, b.finished);
+        if (b.finished) {
+            rc = 0;
+            break;
+        }
+    }
+    if (m->status == WRES_PAUSED) {
+        if (br.batches > 0)
+            set_msg(m, "paused after %lld rows in %lld batches (%lld rows in %lld batches in this run); run upgrade again to resume",
+                    br.rows_done, br.batches, br.run_rows, br.run_batches);
+        else
+            set_msg(m, "paused before its first batch committed; run upgrade again to start it");
+    }
+    free(br.cursor);
+    return rc;
+}
+
+/* A non-transactional migration's upgrade: its claim committed first (a
+ * checkpoint row, state running, fenced), then upgrade in autocommit. 0 when
+ * it returned 0 (validate and the record follow), else -1 with m set (the
+ * claim is taken back: the failure record says what happened). */
+static int run_no_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, const mentry *e,
+                              const loaded_plugin *lp, dm_ctx *ctx, wctx *w, wmsg *m)
+{
+    char msg[1024];
+    store_progress p = {.mode = STORE_MODE_NO_TRANSACTION, .total = -1, .last_batch_seconds = -1};
+    char *cp = store_checkpoint_commit_sql(cfg->schema, &cfg->token, e->revision, &p, 0);
+    char *sql = xasprintf("BEGIN READ WRITE;%s;COMMIT", cp);
+    free(cp);
+    int rc = commit_round(conn, sql, msg, sizeof msg);
+    free(sql);
+    if (rc != 0) {
+        rollback(conn);
+        ws->dirty = 1;
+        commit_refused(m, msg);
+        if (m->status == WRES_PAUSED)
+            m->status = WRES_INTERRUPTED;
+        return -1;
+    }
+    /* autocommit, read-write, with the section's timeouts for the session;
+     * the session is reset in full after it */
+    ws->dirty = 1;
+    sbuf s = {0};
+    sbuf_puts(&s, "SET default_transaction_read_only = off;");
+    if (cfg->statement_timeout)
+        sbuf_printf(&s, "SET statement_timeout = '%s';", cfg->statement_timeout);
+    if (cfg->lock_timeout)
+        sbuf_printf(&s, "SET lock_timeout = '%s';", cfg->lock_timeout);
+    PGresult *r = PQexec(conn, s.s);
+    sbuf_free(&s);
+    int set_ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!set_ok)
+        db_result_message(conn, r, msg, sizeof msg);
+    PQclear(r);
+    int failed = !set_ok;
+    if (!set_ok)
+        set_msg(m, "cannot prepare the session for a non-transactional upgrade: %s", msg);
+    if (set_ok) {
+        w->fail[0] = '\0';
+        pqguard_refused();
+        txwatch_begin(&ws->watch.tx);
+        ws->watch.active = 1;
+        int urc = lp->desc->upgrade(conn, ctx);
+        stray_check(urc);
+        ws->watch.active = 0;
+        PGTransactionStatusType ts = PQtransactionStatus(conn);
+        failed = 1;
+        if (pqguard_refused() > 0)
+            set_msg(m, "the migration closed the host's connection (PQfinish); what it committed stays");
+        else if (g_interrupted)
+            set_msg(m, "interrupted");
+        else if (urc != 0 && w->fail[0])
+            set_msg(m, "%s", w->fail);
+        else if (urc != 0)
+            set_msg(m, "upgrade returned %d", urc);
+        else if (ts != PQTRANS_IDLE)
+            set_msg(m, "upgrade (DM_NO_TRANSACTION) returned inside a transaction it opened (%s); it was rolled back: end what you begin",
+                    ts == PQTRANS_INERROR ? "in error" : "open");
+        else
+            failed = 0;
+    }
+    if (!failed)
+        return 0;
+    rollback(conn);
+    /* the claim goes: this is a failure, recorded as one, not an interruption */
+    char *del = store_checkpoint_delete_sql(cfg->schema, e->revision);
+    sql = xasprintf("BEGIN READ WRITE;%s;COMMIT", del);
+    free(del);
+    if (commit_round(conn, sql, msg, sizeof msg) != 0)
+        rollback(conn);
+    free(sql);
+    m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+    return -1;
+}
+
 static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, int fd, wmsg *m)
 {
     const mentry *e = &cfg->b->mf.m[index];
@@ -821,6 +1276,21 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
         set_msg(m, "interrupted");
         goto out;
     }
+    wctx w = {.fd = fd, .index = index, .url = cfg->url, .mf = &cfg->b->mf};
+    char dirbuf[PATH_MAX];
+    dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
+                  .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
+    int mode = cfg->downgrade ? DM_TRANSACTIONAL : lp.desc->mode;
+    if (mode != DM_TRANSACTIONAL) {
+        if (ws->open) { /* the previous commit opened a transaction for it: not a batch's */
+            rollback(conn);
+            ws->open = 0;
+        }
+        if ((mode == DM_BATCHED ? run_batches(ws, conn, cfg, e, &lp, index, fd, &ctx, &w, m)
+                                : run_no_transaction(ws, conn, cfg, e, &lp, &ctx, &w, m)) != 0)
+            goto out;
+        read_next_messages(ws, fd);
+    }
     long long xid, deps;
     if (ws->open && ws->open_index != index && retarget_claim(conn, cfg, e->revision) != 0) {
         rollback(conn); /* opened for another migration and not retargeted: anew */
@@ -833,7 +1303,7 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
         deps = ws->open_deps;
     } else {
         char msg[1024];
-        if (open_transaction(ws, conn, cfg, e->revision, &xid, msg, sizeof msg) != 0) {
+        if (open_transaction(ws, conn, cfg, e->revision, cfg->lock_timeout, &xid, msg, sizeof msg) != 0) {
             rollback(conn);
             ws->dirty = 1;
             m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
@@ -848,18 +1318,16 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     }
     m->xid = xid;
     txwatch_begin(&ws->watch.tx);
-    wctx w = {.fd = fd, .index = index, .url = cfg->url, .mf = &cfg->b->mf};
-    char dirbuf[PATH_MAX];
-    dm_ctx ctx = {.api = &host_api, .size = sizeof(dm_ctx), .revision = e->revision,
-                  .bundle_dir = bundle_path(cfg->b, dirbuf), .host = &w};
     int cb_failed = 1;
-    if (!cfg->downgrade && lp.desc->mode != DM_TRANSACTIONAL)
-        set_msg(m, "%s: this build of delembic cannot run mode %d migrations yet", e->revision, lp.desc->mode);
-    else if (!cfg->downgrade)
-        cb_failed = run_callback(ws, lp.desc->upgrade, "upgrade", conn, &ctx, &w, m) != 0 ||
-                    (lp.desc->validate && run_callback(ws, lp.desc->validate, "validate", conn, &ctx, &w, m) != 0);
+    /* a batched or non-transactional migration did its work above: here
+     * only validate runs, in the transaction of the record */
+    if (!cfg->downgrade)
+        cb_failed = (mode == DM_TRANSACTIONAL &&
+                     run_callback(ws, lp.desc->upgrade, NULL, NULL, "upgrade", conn, &ctx, &w, m) != 0) ||
+                    (lp.desc->validate &&
+                     run_callback(ws, lp.desc->validate, NULL, NULL, "validate", conn, &ctx, &w, m) != 0);
     else if (lp.desc->downgrade) /* the parent plans only migrations that have one */
-        cb_failed = run_callback(ws, lp.desc->downgrade, "downgrade", conn, &ctx, &w, m) != 0;
+        cb_failed = run_callback(ws, lp.desc->downgrade, NULL, NULL, "downgrade", conn, &ctx, &w, m) != 0;
     else
         set_msg(m, "%s has no downgrade callback", e->revision);
     if (cb_failed) {
@@ -883,7 +1351,7 @@ static void run_one(wstate *ws, PGconn *conn, const worker_cfg *cfg, int index, 
     }
     ws->open_index = ws->hint >= 0 && (size_t)ws->hint < cfg->b->mf.n && !renew ? ws->hint : -1;
     char *fin = commit_sql(ws, conn, cfg, e->revision, m->started, m->ended, e->identity ? e->identity : m->sha256, xid,
-                           ws->open_index >= 0 ? cfg->b->mf.m[ws->open_index].revision : NULL);
+                           ws->open_index >= 0 ? cfg->b->mf.m[ws->open_index].revision : NULL, mode);
     int rc = commit(ws, conn, fin, cfg, &lp, index, deps, msg, sizeof msg);
     free(fin);
     if (renew) {

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <libpq-fe.h>
 
+#include "batchsize.h"
 #include "bundle.h"
 #include "store.h"
 
@@ -30,6 +31,7 @@ enum wmsg_type {
                        no RESULT announced it as next_xid); for crash recovery */
     WMSG_BACKEND,   /* worker -> parent: its connection was reset (PQreset by a plugin): its
                        new server session (status = pid, backend_key), or none (pid 0) */
+    WMSG_WAITING,   /* worker -> parent: a batched migration waits (text says why) */
 };
 
 enum wresult {
@@ -39,6 +41,8 @@ enum wresult {
     WRES_BUNDLE,       /* the plugin file failed its checks; nothing ran */
     WRES_INTERRUPTED,  /* SIGINT/SIGTERM cancelled it; rolled back */
     WRES_LOST_LOCK,    /* the fence refused the commit: the run lost its lock; rolled back */
+    WRES_PAUSED,       /* a batched migration stopped between batches (SIGINT/SIGTERM): its
+                          committed batches and checkpoint stay; the next upgrade resumes */
 };
 
 /* the server session's key (store.h's STORE_BACKEND_KEY) */
@@ -55,6 +59,11 @@ typedef struct wmsg {
     long long next_xid; /* RESULT: the transaction opened for the next one, or 0 */
     long long backend_key; /* HELLO, BACKEND: the server session's start, in microseconds */
     int hold;          /* RESULT, failed: work may have committed outside its transaction */
+    /* PROGRESS of a batched migration (batched = 1), after each committed
+     * batch: done = rows done in all runs, total = its estimate (-1: none) */
+    int batched;
+    long long batches, batch_size, run_done;
+    double last_seconds;
     char sha256[65];
     char text[DEL_MSG_MAX]; /* one message size end to end: the SDK's DM_MSG_MAX, errors */
 } wmsg;
@@ -68,6 +77,7 @@ typedef struct worker_cfg {
     store_token token;     /* the run's fence */
     PGconn *parent_conn;   /* closed (not finished) in the child */
     int downgrade;         /* run each migration's downgrade callback, and remove its record */
+    batch_policy batch;    /* batched migrations' pacing */
 } worker_cfg;
 
 typedef struct worker {

@@ -509,14 +509,89 @@ int dm_batch_total(dm_ctx *ctx, dm_batch *b, long long total)
     return ctx->api->batch_total(ctx, b, total);
 }
 
+/* The planner's estimate of the rows of table that where_filter selects
+ * (EXPLAIN's first line: "... rows=N ..."), or -1. */
+static long long estimate_rows(dm_ctx *ctx, PGconn *conn, const char *table, const char *where_filter)
+{
+    size_t n = strlen(table) + (where_filter ? strlen(where_filter) : 0) + 64;
+    char *sql = malloc(n);
+    if (!sql)
+        return -1;
+    snprintf(sql, n, "EXPLAIN SELECT 1 FROM %s%s%s%s", table, where_filter ? " WHERE (" : "",
+             where_filter ? where_filter : "", where_filter ? ")" : "");
+    long long rows = -1;
+    PGresult *res = PQexec(conn, sql);
+    free(sql);
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+        const char *line = PQgetvalue(res, 0, 0);
+        const char *at = strstr(line, " rows=");
+        if (at)
+            rows = strtoll(at + 6, NULL, 10);
+    } else {
+        char what[128];
+        snprintf(what, sizeof what, "dm_batch_update: estimating the rows of %.40s", table);
+        fail_result(ctx, conn, res, what);
+        rows = -2;
+    }
+    PQclear(res);
+    return rows;
+}
+
 int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
                     const char *key_column, const char *set_list, const char *where_filter)
 {
-    (void)conn;
-    (void)b;
-    (void)table;
-    (void)key_column;
-    (void)set_list;
-    (void)where_filter;
-    return dm_fail(ctx, "dm_batch_update: not available yet in this build");
+    if (!conn || !b || !table || !*table || !key_column || !*key_column || !set_list || !*set_list)
+        return dm_fail(ctx, "dm_batch_update: NULL connection, batch, table, key column or SET list");
+    if (DM_HOST_REQUIRE(ctx, batch_total) != 0)
+        return -1;
+    const char *cursor = dm_batch_cursor(b);
+    long long size = dm_batch_size(b);
+    if (size < 1)
+        return dm_fail(ctx, "dm_batch_update: batch size %lld; the host gives at least 1", size);
+    if (!cursor) { /* the first call: the planned total, for progress */
+        long long total = estimate_rows(ctx, conn, table, where_filter);
+        if (total == -2)
+            return -1;
+        if (total >= 0 && dm_batch_total(ctx, b, total) != 0)
+            return -1;
+    }
+    /* keyset: the next `size` keys after the cursor (in key order, those the
+     * filter selects), then one range update over them; the new cursor is
+     * the last key taken */
+    const char *f = where_filter ? where_filter : "true";
+    size_t n = 2 * strlen(table) + 6 * strlen(key_column) + strlen(set_list) + 2 * strlen(f) + 512;
+    char *sql = malloc(n);
+    if (!sql)
+        return dm_fail(ctx, "out of memory");
+    const char *after = cursor ? " AND %2$s > $2" : "";
+    char fmt[1024];
+    snprintf(fmt, sizeof fmt,
+             "WITH k AS (SELECT %%2$s AS k FROM %%1$s WHERE (%%4$s)%s ORDER BY %%2$s LIMIT $1),"
+             " m AS (SELECT max(k) AS hi, count(*) AS n FROM k),"
+             " u AS (UPDATE %%1$s SET %%3$s WHERE (%%4$s)%s AND %%2$s <= (SELECT hi FROM m) RETURNING 1)"
+             " SELECT (SELECT hi FROM m)::text, (SELECT n FROM m), (SELECT count(*) FROM u)",
+             after, after);
+    snprintf(sql, n, fmt, table, key_column, set_list, f);
+    char limit[32];
+    snprintf(limit, sizeof limit, "%lld", size);
+    const char *params[2] = {limit, cursor};
+    PGresult *res = PQexecParams(conn, sql, cursor ? 2 : 1, NULL, params, NULL, NULL, 0);
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        char what[128];
+        snprintf(what, sizeof what, "dm_batch_update of %.40s", table);
+        fail_result(ctx, conn, res, what);
+        PQclear(res);
+        free(sql);
+        return -1;
+    }
+    free(sql);
+    long long taken = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    long long rows = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    int rc = 0;
+    if (taken > 0)
+        rc = dm_batch_advance(ctx, b, PQgetvalue(res, 0, 0), rows);
+    if (rc == 0 && taken < size) /* fewer keys than asked: none is left after them */
+        rc = dm_batch_finish(ctx, b);
+    PQclear(res);
+    return rc;
 }
