@@ -484,7 +484,7 @@ static void under_way(app *a, ops_session *s, show_result *res)
         return;
     store_holder h;
     int held = batchview_any_running(cp, 1) && store_lock_holder(s->conn, &h) == 1;
-    batchview_make(&res->bv, cp, held, res->row != NULL, 0 /* batch_pause: the setting lands with the runtime */);
+    batchview_make(&res->bv, cp, held, res->row != NULL, a->cfg.batch_pause);
     res->status = res->bv.status;
 }
 

@@ -189,7 +189,7 @@ int cmd_history(app *a, int all, del_err *err)
         const store_checkpoint *cp = batchview_find(cps, ncps, e->revision);
         batch_view bv = {0};
         if (cp && strcmp(s, "applied") && strcmp(s, "changed")) {
-            batchview_make(&bv, cp, lock_held, row != NULL, 0 /* batch_pause: the setting lands with the runtime */);
+            batchview_make(&bv, cp, lock_held, row != NULL, a->cfg.batch_pause);
             s = bv.status;
         }
         long ei = strmap_get(&eidx, e->revision);
