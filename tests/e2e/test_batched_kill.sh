@@ -6,20 +6,22 @@
 # CONCURRENTLY) is recorded, and one killed half way runs again cleanly.
 source "$(dirname "$0")/lib.sh"
 
-KILL_ROWS=30000        # rows of t: enough batches of KILL_BATCH_MAX for every kill
+KILL_ROWS=60000        # rows of t: enough batches of KILL_BATCH_MAX for every kill
+TERM_ROWS=20000        # rows of t for the SIGTERM test (one pause)
 KILL_BATCH_MAX=100     # batch_max: many batches, each one short
 KILL_BATCH_SLEEP=0.005 # each batch's UPDATE sleeps this long inside its transaction (a trigger), so
                        # that the random instants fall inside batch transactions as often as between
 KILL_COUNT=10          # kills during one batched run
-KILL_WITHIN_MS=300     # each kill falls at a random instant within this after the run committed a batch
+KILL_WITHIN_MS=250     # each kill falls at a random instant within this after the run committed a batch
 TERM_EXIT_LIMIT_S=2    # the issue's bound on SIGTERM's exit
 
-# a project with t (KILL_ROWS rows, n = 0) and K001: n + 1 on every row, in
-# batches of at most KILL_BATCH_MAX
+# a project with t (ROWS rows, default KILL_ROWS, n = 0) and K001: n + 1 on
+# every row, in batches of at most KILL_BATCH_MAX
 batched_project() {
+    ROWS=${1:-$KILL_ROWS}
     new_project
     sql "CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)"
-    sql "INSERT INTO t (id) SELECT generate_series(1, $KILL_ROWS)"
+    sql "INSERT INTO t (id) SELECT generate_series(1, $ROWS)"
     sql "CREATE FUNCTION slow_batch() RETURNS trigger LANGUAGE plpgsql AS
          \$\$ BEGIN PERFORM pg_sleep($KILL_BATCH_SLEEP); RETURN NULL; END \$\$"
     sql "CREATE TRIGGER slow_batch AFTER UPDATE ON t FOR EACH STATEMENT EXECUTE FUNCTION slow_batch()"
@@ -63,7 +65,7 @@ expect_exactly_once_so_far() {
 }
 
 expect_all_done_once() {
-    expect_sql "SELECT count(*) FROM t" "$KILL_ROWS"
+    expect_sql "SELECT count(*) FROM t" "$ROWS"
     expect_sql "SELECT count(*) FROM t WHERE n <> 1" 0
     expect_sql "SELECT status FROM delembic_version WHERE revision = 'K001'" success
     expect_sql "SELECT count(*) FROM delembic_checkpoint" 0
@@ -83,7 +85,9 @@ kill_case() {
         sleep "$(random_instant)"
         if [ "$target" = group ]; then kill -KILL -- "-$host"; else kill -KILL "$host"; fi
         wait "$host" 2>/dev/null || true
+        [ -z "${KILL_DEBUG:-}" ] || echo "kill $i: $(rows_done) rows at the kill" >&2
         wait_for_no_delembic || return 1
+        [ -z "${KILL_DEBUG:-}" ] || echo "kill $i: $(rows_done) rows when its sessions were gone" >&2
         [ "$(rows_done)" -lt "$KILL_ROWS" ] ||
             fail "the run finished before kill $i of $KILL_COUNT: make KILL_ROWS bigger" || return 1
         expect_exactly_once_so_far || return 1
@@ -97,7 +101,7 @@ test_batched_host_killed_at_ten_instants_applies_each_row_once() { kill_case hos
 test_batched_process_group_killed_at_ten_instants_applies_each_row_once() { kill_case group; }
 
 test_batched_sigterm_pauses_within_2s_and_the_next_upgrade_resumes() {
-    batched_project
+    batched_project "$TERM_ROWS"
     setsid "$D" upgrade head >"$P/out" 2>&1 &
     local host=$! rc took
     wait_for_progress "$host" 0 "$P/out" || return 1
@@ -113,7 +117,7 @@ test_batched_sigterm_pauses_within_2s_and_the_next_upgrade_resumes() {
     expect_exactly_once_so_far
     local paused_at
     paused_at=$(rows_done)
-    [ "$paused_at" -lt "$KILL_ROWS" ] || fail "finished before SIGTERM; make KILL_ROWS bigger"
+    [ "$paused_at" -lt "$ROWS" ] || fail "finished before SIGTERM; make TERM_ROWS bigger"
     wait_for_no_delembic
     run_bounded "$D" upgrade head
     expect_rc 0
