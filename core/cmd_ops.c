@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batchview.h"
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
@@ -406,11 +407,15 @@ typedef struct show_result {
     strvec dependents;
     char *orphan;               /* the orphaned line, or NULL */
     store_attempts attempts;
+    store_checkpoint *cps;      /* its checkpoint (batched, no transaction): 0 or 1 */
+    size_t ncps;
+    batch_view bv;              /* under way: bv.cp set */
 } show_result;
 
 static void show_free(show_result *r)
 {
     store_free_attempts(&r->attempts);
+    store_free_checkpoints(r->cps, r->ncps);
     strvec_clear(&r->delembic_deps);
     strvec_clear(&r->alembic_deps);
     strvec_clear(&r->dependents);
@@ -418,6 +423,23 @@ static void show_free(show_result *r)
 }
 
 static void render_show(const app *a, const show_result *r, int code, const del_err *err);
+
+/* A batched or non-transactional migration under way (its checkpoint, not
+ * applied): its status and progress (batchview.h). Extra: a database that
+ * cannot say shows the migration as its record does. */
+static void under_way(app *a, ops_session *s, show_result *res)
+{
+    del_err quiet;
+    if (store_checkpoints(s->conn, a->cfg.version_table_schema, res->revision, &res->cps, &res->ncps, &quiet) != 0)
+        return;
+    const store_checkpoint *cp = batchview_find(res->cps, res->ncps, res->revision);
+    if (!cp || is_applied(res->row))
+        return;
+    store_holder h;
+    int held = batchview_any_running(cp, 1) && store_lock_holder(s->conn, &h) == 1;
+    batchview_make(&res->bv, cp, held, res->row != NULL, a->cfg.batch_pause);
+    res->status = res->bv.status;
+}
 
 int cmd_show(app *a, const char *rev, del_err *err)
 {
@@ -486,10 +508,12 @@ int cmd_show(app *a, const char *rev, del_err *err)
             alstate_free(&al);
         }
     }
-    del_err quiet_err; /* the attempts are extra: without them show still answers */
-    if (s.st.tables_exist &&
-        store_read_attempts(s.conn, a->cfg.version_table_schema, rev, 0, &res.attempts, &quiet_err) != 0)
-        memset(&res.attempts, 0, sizeof res.attempts);
+    if (s.st.tables_exist) {
+        del_err quiet_err; /* the attempts are extra: without them show still answers */
+        if (store_read_attempts(s.conn, a->cfg.version_table_schema, rev, 0, &res.attempts, &quiet_err) != 0)
+            memset(&res.attempts, 0, sizeof res.attempts);
+        under_way(a, &s, &res);
+    }
 done:
     render_show(a, &res, code, err);
     show_free(&res);
@@ -586,6 +610,7 @@ static void render_show(const app *a, const show_result *r, int code, const del_
                 json_str(&js, NULL, r->dependents.v[i]);
             json_arr_close(&js);
             json_str(&js, "orphaned", r->orphan);
+            batchview_json(&js, "progress", r->bv.cp ? &r->bv : NULL, 1);
             json_arr_open(&js, "attempts");
             for (size_t i = 0; i < r->attempts.n; i++) {
                 const store_attempt *t = &r->attempts.a[i];
@@ -629,7 +654,17 @@ static void render_show(const app *a, const show_result *r, int code, const del_
         strvec_join(&r->dependents, ", ", list, sizeof list);
         del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Dependents:   %s", r->dependents.n ? list : "(none)");
     }
-    if (r->row) {
+    if (r->bv.cp) {
+        char *when = batchview_when(&r->bv), *prog = batchview_progress(&r->bv);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s)", r->status, when);
+        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Progress:     %s", prog);
+        if (r->bv.cp->cursor)
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Cursor:       %s (the next batch starts after it)", r->bv.cp->cursor);
+        if (r->row && r->row->hold)
+            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Hold:         %s", r->row->hold);
+        free(when);
+        free(prog);
+    } else if (r->row) {
         char dur[32];
         format_duration(r->row->seconds, dur, sizeof dur);
         del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s at %s, %s)", r->status, r->row->status, r->row->applied_at, dur);

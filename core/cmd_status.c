@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batchview.h"
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
@@ -94,6 +95,16 @@ int cmd_history(app *a, int all, del_err *err)
         strvec_clear(&emsgs);
     for (size_t i = 0; i + 1 < emsgs.n; i += 2)
         strmap_put(&eidx, emsgs.v[i], (long)(i + 1));
+    /* batched and non-transactional migrations under way (extra, as the last
+     * errors: a database that cannot say shows their records) */
+    store_checkpoint *cps = NULL;
+    size_t ncps = 0;
+    if (v.st.tables_exist && store_checkpoints(v.conn, a->cfg.version_table_schema, NULL, &cps, &ncps, &quiet_err) != 0) {
+        cps = NULL;
+        ncps = 0;
+    }
+    store_holder holder;
+    int lock_held = batchview_any_running(cps, ncps) && store_lock_holder(v.conn, &holder) == 1;
     /* applied migrations whose Alembic dependencies are not applied now */
     alstate al;
     int have_al = 0;
@@ -102,17 +113,26 @@ int cmd_history(app *a, int all, del_err *err)
     if (have_al && alstate_read(v.conn, &v.b, &al, err) != 0) {
         strmap_free(&eidx);
         strvec_clear(&emsgs);
+        store_free_checkpoints(cps, ncps);
         view_close(&v);
         return -1;
     }
     del_history_row *rows = xcalloc(v.b.mf.n + v.st.n, sizeof *rows);
     strvec orphans = {0}; /* owns the orphan notes */
+    batch_view *views = xcalloc(v.b.mf.n, sizeof *views); /* what the rows point at */
     size_t nr = 0;
     for (size_t k = 0; k < v.b.mf.n; k++) {
         size_t i = v.b.g.order[k];
         const mentry *e = &v.b.mf.m[i];
         const vrow *row;
         const char *s = status_of(&v, i, &row);
+        const store_checkpoint *cp = batchview_find(cps, ncps, e->revision);
+        batch_view bv = {0};
+        if (cp && strcmp(s, "applied") && strcmp(s, "changed")) {
+            batchview_make(&bv, cp, lock_held, row != NULL, a->cfg.batch_pause);
+            s = bv.status;
+            views[k] = bv;
+        }
         long ei = strmap_get(&eidx, e->revision);
         const char *orphan = NULL;
         if (have_al && (!strcmp(s, "applied") || !strcmp(s, "changed"))) {
@@ -131,7 +151,7 @@ int cmd_history(app *a, int all, del_err *err)
             .applied_at = row ? row->applied_at : NULL, .seconds = row ? row->seconds : 0, .has_seconds = row != NULL,
             .sha256 = e->sha256, .identity = e->identity, .applied_identity = row ? row->checksum : NULL,
             .error = (ei >= 0 && strcmp(s, "failed") == 0) ? emsgs.v[ei] : NULL, .orphaned = orphan,
-            .in_bundle = 1};
+            .in_bundle = 1, .progress = bv.cp ? &views[k] : NULL};
     }
     /* applied in the database, absent from the bundle */
     for (size_t k = 0; k < v.st.n; k++) {
@@ -141,12 +161,14 @@ int cmd_history(app *a, int all, del_err *err)
         rows[nr++] = (del_history_row){.revision = row->revision, .status = "missing", .applied_at = row->applied_at,
                                        .seconds = row->seconds, .has_seconds = 1, .db_status = row->status};
     }
-    del_history res = {.rows = rows, .n = nr};
+    del_history res = {.rows = rows, .n = nr, .under_way = ncps > 0};
     del_emit_result(a->o->notify, DEL_RESULT_HISTORY, &res);
     free(rows);
+    free(views);
     strvec_clear(&orphans);
     strmap_free(&eidx);
     strvec_clear(&emsgs);
+    store_free_checkpoints(cps, ncps);
     if (have_al)
         alstate_free(&al);
     view_close(&v);

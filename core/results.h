@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+struct batch_view; /* batchview.h: a migration under way, its words and its JSON */
+
 typedef enum del_result_type {
     DEL_RESULT_HISTORY = 1,   /* del_history: the latest state of each revision */
     DEL_RESULT_ATTEMPTS,      /* del_attempts: every attempt (history --all) */
@@ -30,11 +32,13 @@ typedef struct del_history_row {
     const char *orphaned;              /* why its Alembic dependencies are gone, or NULL */
     const char *db_status;             /* missing rows: the status in the database */
     int in_bundle;
+    const struct batch_view *progress; /* a batched or non-transactional migration under way, or NULL */
 } del_history_row;
 
 typedef struct del_history {
     const del_history_row *rows;  /* the bundle's run order, then missing ones */
     size_t n;
+    int under_way;                /* some migration is under way: the wider status column */
 } del_history;
 
 typedef struct del_attempt_row {

@@ -1204,6 +1204,21 @@ char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, co
     return b.s;
 }
 
+char *store_checkpoint_lock_sql(const char *schema, const char *revision)
+{
+    names n;
+    names_init(&n, schema);
+    sbuf b = {0};
+    sbuf_puts(&b, "SELECT c.cursor, coalesce(c.rows_done, 0), coalesce(c.total, -1), coalesce(c.batches, 0),"
+                  " coalesce(c.batch_size, 0), c.mode FROM (SELECT pg_catalog.pg_advisory_xact_lock("
+                  "pg_catalog.hashtextextended('" STORE_CHECKPOINT_TABLE ":' OPERATOR(pg_catalog.||) ");
+    record_text(&b, revision);
+    sbuf_printf(&b, ", 0))) l LEFT JOIN %s c ON c.revision OPERATOR(pg_catalog.=) ", n.checkpoint);
+    record_text(&b, revision);
+    names_free(&n);
+    return b.s;
+}
+
 char *store_checkpoint_delete_sql(const char *schema, const char *revision)
 {
     names n;

@@ -227,6 +227,12 @@ typedef struct store_progress {
 } store_progress;
 char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, const char *revision,
                                   const store_progress *p, long long xid);
+/* In each batch's transaction, before its callback: a transaction-level
+ * advisory lock on the revision's checkpoint (a batch of an earlier run
+ * whose client died may still be committing: this waits for it), then the
+ * checkpoint as it is now, one row: cursor, rows_done, total (-1: none),
+ * batches, batch_size (0: none), mode (NULL when there is no row). */
+char *store_checkpoint_lock_sql(const char *schema, const char *revision);
 /* Deletes revision's checkpoint row: in the transaction of its success record. */
 char *store_checkpoint_delete_sql(const char *schema, const char *revision);
 /* A batched migration stopped between batches (SIGINT/SIGTERM): a `paused`

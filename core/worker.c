@@ -936,28 +936,8 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
                        int index, int fd, dm_ctx *ctx, wctx *w, wmsg *m)
 {
     char msg[1024];
-    del_err err;
-    store_checkpoint *cps = NULL;
-    size_t ncp = 0;
-    if (store_checkpoints(conn, cfg->schema, e->revision, &cps, &ncp, &err) != 0) {
-        m->status = WRES_FAILED;
-        set_msg(m, "cannot read the checkpoint of %s: %s", e->revision, err.msg);
-        return -1;
-    }
-    batch_run br = {.total = -1, .run_started = monotonic_seconds()};
-    long long saved_size = 0;
-    if (ncp == 1 && !strcmp(cps[0].mode, STORE_MODE_BATCHED)) {
-        br.cursor = cps[0].cursor ? xstrdup(cps[0].cursor) : NULL;
-        br.rows_done = cps[0].rows_done;
-        br.batches = cps[0].batches;
-        br.total = cps[0].total;
-        saved_size = cps[0].batch_size;
-    }
-    store_free_checkpoints(cps, ncp);
-    br.size = batch_first_size(&cfg->batch, saved_size);
-    if (br.batches > 0)
-        send_line(fd, WMSG_LOG, index, "resuming from its checkpoint: %lld rows in %lld batches done", br.rows_done,
-                  br.batches);
+    batch_run br = {.total = -1, .run_started = monotonic_seconds(), .size = batch_first_size(&cfg->batch, 0)};
+    int read_once = 0;
     char lock_timeout[32];
     snprintf(lock_timeout, sizeof lock_timeout, "%.0fms", cfg->batch.lock_timeout * 1000);
     int lock_failures = 0, rc = -1;
@@ -982,18 +962,48 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
             set_msg(m, "%s", msg);
             break;
         }
+        /* where to start: the checkpoint as committed, once a batch of an
+         * earlier run that may still be committing is done (its lock) */
+        int failed = 0, lock = 0;
+        char *lk = store_checkpoint_lock_sql(cfg->schema, e->revision);
+        PGresult *cr = PQexec(conn, lk);
+        free(lk);
+        if (!cr || PQresultStatus(cr) != PGRES_TUPLES_OK || PQntuples(cr) != 1) {
+            const char *state = cr ? PQresultErrorField(cr, PG_DIAG_SQLSTATE) : NULL;
+            lock = state && !strcmp(state, SQLSTATE_LOCK_TIMEOUT);
+            db_result_message(conn, cr, msg, sizeof msg);
+            set_msg(m, "cannot read the checkpoint of %s: %s", e->revision, msg);
+            failed = 1;
+        } else if (!PQgetisnull(cr, 0, 5) && !strcmp(PQgetvalue(cr, 0, 5), STORE_MODE_BATCHED)) {
+            free(br.cursor);
+            br.cursor = PQgetisnull(cr, 0, 0) ? NULL : xstrdup(PQgetvalue(cr, 0, 0));
+            br.rows_done = strtoll(PQgetvalue(cr, 0, 1), NULL, 10);
+            br.total = strtoll(PQgetvalue(cr, 0, 2), NULL, 10);
+            br.batches = strtoll(PQgetvalue(cr, 0, 3), NULL, 10);
+            if (!read_once) {
+                br.size = batch_first_size(&cfg->batch, strtoll(PQgetvalue(cr, 0, 4), NULL, 10));
+                if (br.batches > 0)
+                    send_line(fd, WMSG_LOG, index, "resuming from its checkpoint: %lld rows in %lld batches done",
+                              br.rows_done, br.batches);
+            }
+        }
+        if (!failed)
+            read_once = 1;
+        PQclear(cr);
         txwatch_begin(&ws->watch.tx);
         dm_batch b = {.head = {.abi_version = DM_ABI_VERSION, .size = sizeof(dm_batch_head), .api = &host_api},
                       .cursor = br.cursor, .size = br.size, .total = br.total};
-        w->batch = &b;
-        int failed = run_callback(ws, NULL, lp->desc->batch, &b, "batch", conn, ctx, w, m) != 0;
-        w->batch = NULL;
-        if (!failed && !b.advanced && !b.finished) {
-            set_msg(m, "batch returned 0 without calling dm_batch_advance or dm_batch_finish (it would run again from the same cursor for ever); its work was rolled back");
-            failed = 1;
+        if (!failed) {
+            w->batch = &b;
+            failed = run_callback(ws, NULL, lp->desc->batch, &b, "batch", conn, ctx, w, m) != 0;
+            w->batch = NULL;
+            lock = failed && !strcmp(ws->watch.sqlstate, SQLSTATE_LOCK_TIMEOUT) && !ws->watch.tx.outside;
+            if (!failed && !b.advanced && !b.finished) {
+                set_msg(m, "batch returned 0 without calling dm_batch_advance or dm_batch_finish (it would run again from the same cursor for ever); its work was rolled back");
+                failed = 1;
+            }
         }
         if (failed) {
-            int lock = !strcmp(ws->watch.sqlstate, SQLSTATE_LOCK_TIMEOUT) && !ws->watch.tx.outside;
             rollback(conn);
             ws->dirty = 1;
             free(b.next_cursor);

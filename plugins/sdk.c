@@ -392,7 +392,11 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
             PQclear(res);
         return dm_fail(ctx, "out of memory");
     }
-    long long lines = 0;
+    /* progress while streaming: bytes of the file's size (so a percent and a
+     * time left), or rows when its size is unknown (a pipe); rows at the end */
+    struct stat st;
+    long long size = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? (long long)st.st_size : 0;
+    long long lines = 0, sent = 0;
     const char *abort_msg = NULL;
     char errbuf[PATH_MAX + 128]; /* the path and strerror */
     for (;;) {
@@ -414,7 +418,11 @@ int dm_copy_file(dm_ctx *ctx, PGconn *conn, const char *table, const char *path,
             abort_msg = NULL;
             break;
         }
-        dm_progress(ctx, lines, -1, "rows");
+        sent += got;
+        if (size > 0 && sent <= size)
+            dm_progress(ctx, sent, size, "bytes");
+        else
+            dm_progress(ctx, lines, -1, "rows");
     }
     free(buf);
     close(fd);

@@ -9,9 +9,20 @@
 
 #include "err.h"
 #include "notify.h"
+#include "pace.h"
 
 /* seconds between plain progress lines when stdout is not a terminal */
 #define RENDER_PLAIN_PROGRESS_SECONDS 5.0
+/* the paces (rate, time left) of this many migrations at once (-j); the
+ * longest unheard-of one makes room for a new one */
+#define RENDER_PACE_SLOTS 16
+#define RENDER_PACE_REVISION_MAX 128 /* a longer revision's progress line has no pace */
+
+typedef struct render_pace {
+    char revision[RENDER_PACE_REVISION_MAX];
+    pace p;
+    unsigned long heard; /* when it was last heard of (render_text's clock) */
+} render_pace;
 
 typedef struct render_text {
     FILE *out, *err;
@@ -20,6 +31,8 @@ typedef struct render_text {
     int progress_shown;      /* the live line is on screen */
     double plain_interval;   /* seconds between plain progress lines */
     double last_plain;
+    render_pace paces[RENDER_PACE_SLOTS]; /* per migration: its rate and time left */
+    unsigned long heard;     /* progress events so far */
 } render_text;
 
 /* plain_interval <= 0: RENDER_PLAIN_PROGRESS_SECONDS */

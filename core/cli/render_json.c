@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "batchview.h"
 #include "json.h"
 #include "results.h"
 #include "util.h"
@@ -54,6 +55,7 @@ static void history_json(json *js, const del_history *h)
         json_str(js, "applied_sha256", row->applied_identity);
         json_str(js, "error", row->error);
         json_str(js, "orphaned", row->orphaned);
+        batchview_json(js, "progress", row->progress, 0);
         json_obj_close(js);
     }
     json_arr_close(js);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "batchview.h"
 #include "results.h"
 #include "term.h"
 #include "util.h"
@@ -84,11 +85,15 @@ static const char *or_empty(const char *s)
     return s ? s : "";
 }
 
+#define STATUS_COLUMN 8             /* "applied", "pending", ... */
+#define STATUS_COLUMN_UNDER_WAY 11  /* with a migration under way: "interrupted" */
+
 static void draw_history(render_text *r, const del_history *h)
 {
     int rw = h->n ? revision_width(&h->rows[0].revision, h->n, sizeof h->rows[0]) : REVISION_COLUMN_MIN;
+    int sw = h->under_way ? STATUS_COLUMN_UNDER_WAY : STATUS_COLUMN;
     char dur[32];
-    put(r, r->out, "%-8s %-*s %-*s %9s  %s", "STATUS", rw, "REVISION", APPLIED_AT_COLUMN, "APPLIED AT", "TIME",
+    put(r, r->out, "%-*s %-*s %-*s %9s  %s", sw, "STATUS", rw, "REVISION", APPLIED_AT_COLUMN, "APPLIED AT", "TIME",
         "DESCRIPTION");
     for (size_t i = 0; i < h->n; i++) {
         const del_history_row *row = &h->rows[i];
@@ -96,16 +101,22 @@ static void draw_history(render_text *r, const del_history *h)
         if (row->has_seconds)
             format_duration(row->seconds, dur, sizeof dur);
         if (!row->in_bundle) {
-            put(r, r->out, "%-8s %-*s %-*s %9s  (in the database, not in this bundle; was %s)", row->status, rw,
+            put(r, r->out, "%-*s %-*s %-*s %9s  (in the database, not in this bundle; was %s)", sw, row->status, rw,
                 row->revision, APPLIED_AT_COLUMN, or_empty(row->applied_at), dur, or_empty(row->db_status));
             continue;
         }
-        put(r, r->out, "%-8s %-*s %-*s %9s  %s", row->status, rw, row->revision, APPLIED_AT_COLUMN,
+        put(r, r->out, "%-*s %-*s %-*s %9s  %s", sw, row->status, rw, row->revision, APPLIED_AT_COLUMN,
             or_empty(row->applied_at), dur, or_empty(row->description));
+        if (row->progress) {
+            char *prog = batchview_progress(row->progress), *when = batchview_when(row->progress);
+            put(r, r->out, "%-*s %-*s   %s; %s", sw, "", rw, "", prog, when);
+            free(prog);
+            free(when);
+        }
         if (row->error)
-            put(r, r->out, "%-8s %-*s   error: %s", "", rw, "", row->error);
+            put(r, r->out, "%-*s %-*s   error: %s", sw, "", rw, "", row->error);
         if (row->orphaned)
-            put(r, r->out, "%-8s %-*s   %s", "", rw, "", row->orphaned);
+            put(r, r->out, "%-*s %-*s   %s", sw, "", rw, "", row->orphaned);
     }
 }
 
@@ -275,35 +286,96 @@ void render_text_event(const del_event *ev, void *payload)
     }
 }
 
+/* The pace of rev's progress (NULL when its name is too long to keep). */
+static pace *pace_of(render_text *r, const char *rev)
+{
+    if (!rev || strlen(rev) >= RENDER_PACE_REVISION_MAX)
+        return NULL;
+    render_pace *slot = NULL;
+    r->heard++;
+    for (size_t i = 0; i < RENDER_PACE_SLOTS; i++) {
+        render_pace *s = &r->paces[i];
+        if (s->heard && !strcmp(s->revision, rev)) {
+            s->heard = r->heard;
+            return &s->p;
+        }
+        if (!slot || s->heard < slot->heard)
+            slot = s; /* unused (0) first, else the longest unheard-of */
+    }
+    memset(slot, 0, sizeof *slot);
+    snprintf(slot->revision, sizeof slot->revision, "%s", rev);
+    slot->heard = r->heard;
+    return &slot->p;
+}
+
+/* "K001: 12300 of 30000 rows (41%), 2460 rows/s, about 7 s left": the
+ * percent with a total, the rate and the time left once the pace is known */
+static char *progress_text(render_text *r, const del_progress *p)
+{
+    pace *pc = pace_of(r, p->revision);
+    if (pc)
+        pace_sample(pc, monotonic_seconds(), p->done);
+    double rate = pc ? pace_rate(pc) : -1;
+    /* a batched migration: the host's own count of this run's rows and time
+     * (a resumed run's earlier rows are not this run's pace) */
+    if (p->batched && p->run_done > 0 && p->elapsed >= PACE_MIN_SECONDS)
+        rate = (double)p->run_done / p->elapsed;
+    char done[64], total[64], rt[64] = "", left[64] = "";
+    pace_format_amount(p->done, p->unit, done, sizeof done);
+    if (rate > 0) {
+        char r_s[48];
+        pace_format_rate(rate, p->unit, r_s, sizeof r_s);
+        snprintf(rt, sizeof rt, ", %s", r_s);
+    }
+    char *s = NULL;
+    int n;
+    if (p->total > 0) {
+        double eta = pace_eta(p->done, p->total, rate);
+        if (eta >= 0 && p->done < p->total) {
+            char l[48];
+            pace_format_left(eta, l, sizeof l);
+            snprintf(left, sizeof left, ", about %s left", l);
+        }
+        /* "12.3 MB of 45.6 MB", "12300 of 30000 rows" */
+        pace_format_amount(p->total, p->unit, total, sizeof total);
+        if (p->unit && !strcmp(p->unit, "bytes"))
+            n = asprintf(&s, "  %s: %s of %s (%.0f%%)%s%s", p->revision, done, total,
+                         pace_percent(p->done, p->total), rt, left);
+        else
+            n = asprintf(&s, "  %s: %lld of %s (%.0f%%)%s%s", p->revision, p->done, total,
+                         pace_percent(p->done, p->total), rt, left);
+    } else {
+        n = asprintf(&s, "  %s: %s%s", p->revision, done, rt);
+    }
+    return n < 0 ? NULL : s;
+}
+
 void render_text_progress(const del_progress *p, void *payload)
 {
     render_text *r = payload;
     if (r->quiet)
         return;
+    char *s = progress_text(r, p);
+    if (!s)
+        return;
     if (r->tty) {
         fputs(CLEAR_LINE, r->out);
-        char *s;
-        int n = p->total > 0 ? asprintf(&s, "  %s: %lld of %lld %s (%.0f%%)", p->revision, p->done, p->total,
-                                        p->unit, 100.0 * (double)p->done / (double)p->total)
-                             : asprintf(&s, "  %s: %lld %s", p->revision, p->done, p->unit);
-        if (n >= 0) {
-            char *t = term_text(s);
-            fputs(t, r->out);
-            free(t);
-            free(s);
-        }
+        char *t = term_text(s);
+        fputs(t, r->out);
+        free(t);
+        free(s);
         fflush(r->out);
         r->progress_shown = 1;
         return;
     }
     double now = monotonic_seconds();
-    if (now - r->last_plain < r->plain_interval)
+    if (now - r->last_plain < r->plain_interval) {
+        free(s);
         return;
+    }
     r->last_plain = now;
-    if (p->total > 0)
-        put(r, r->out, "  %s: %lld of %lld %s", p->revision, p->done, p->total, p->unit);
-    else
-        put(r, r->out, "  %s: %lld %s", p->revision, p->done, p->unit);
+    put(r, r->out, "%s", s);
+    free(s);
 }
 
 void render_text_error(FILE *f, const del_err *err)

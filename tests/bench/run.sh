@@ -209,3 +209,7 @@ echo "RATIO -j1 / -j8 = $(ratio "$t_j1" "$t_j8")  (target >= 4)"
 echo
 echo "== the history page at scale (tests/bench/see_bench.sh)"
 bash "$ROOT/tests/bench/see_bench.sh"
+
+echo
+echo "== batched against one statement (tests/bench/batch_bench.sh)"
+bash "$ROOT/tests/bench/batch_bench.sh"

@@ -443,4 +443,58 @@ test_no_transaction_failure_is_recorded_failed_and_runs_again() {
     expect_sql "SELECT string_agg(status, ',' ORDER BY id) FROM delembic_run_history" "failed,success"
 }
 
+# ---- max_replication_lag, against a real streaming replica -----------------
+
+# start_replica: a streaming replica of the test cluster (pg_basebackup as the
+# postgres user, unix socket only), its socket folder in $REPLICA; it reports
+# to the primary every second
+start_replica() {
+    temp_dir REPLICA
+    [ "$(id -u)" != 0 ] || chown postgres: "$REPLICA"
+    _pg_as "$PGBIN/pg_basebackup" -h "$PGTMP" -U postgres -D "$REPLICA/data" -R -X stream -c fast >"$REPLICA/basebackup.log" 2>&1 ||
+        fail "pg_basebackup: $(cat "$REPLICA/basebackup.log")" || return 1
+    _pg_as "$PGBIN/pg_ctl" -D "$REPLICA/data" -l "$REPLICA/server.log" -w \
+        -o "-k $REPLICA -c listen_addresses= -c wal_receiver_status_interval=1s -c shared_buffers=32MB -c max_connections=200" start >/dev/null ||
+        fail "the replica did not start: $(cat "$REPLICA/server.log")" || return 1
+    wait_for_sql "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 1
+}
+
+stop_replica() {
+    [ -n "${REPLICA:-}" ] && _pg_as "$PGBIN/pg_ctl" -D "$REPLICA/data" -m immediate -w stop >/dev/null 2>&1
+    REPLICA=
+}
+
+replica_sql() {
+    psql -qAtX -v ON_ERROR_STOP=1 -h "$REPLICA" -d postgres -c "$1"
+}
+
+test_batched_waits_while_a_replica_lags_then_goes_on() {
+    trap 'stop_replica; cleanup_project' EXIT
+    new_project
+    int_table 3000
+    batch_setting batch_max 500
+    batch_setting max_replication_lag 1s
+    bmig T001 t id "n = n + 1" NULL "NOT EXISTS (SELECT 1 FROM t WHERE n <> 1)"
+    build_ok
+    start_replica
+    # replay paused on the replica, WAL written on the primary: its replay lag grows
+    replica_sql "SELECT pg_wal_replay_pause()" >/dev/null
+    sql "CREATE TABLE wal_maker AS SELECT g FROM generate_series(1, 1000) g"
+    wait_for_sql "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) > 1.5 FROM pg_stat_replication" t
+    "$D" upgrade head >"$P/out" 2>&1 &
+    local pid=$!
+    wait_for 'grep -q "waiting: replica lag" "$P/out"' || fail "$(cat "$P/out")"
+    # it waits before its first batch: nothing is done yet
+    expect_sql "SELECT count(*) FROM t WHERE n = 1" 0
+    grep -qE "T001: waiting: replica lag [0-9.]+ s > 1 s \(max_replication_lag\)" "$P/out" || fail "$(cat "$P/out")"
+    replica_sql "SELECT pg_wal_replay_resume()" >/dev/null
+    local rc
+    wait $pid && rc=0 || rc=$?
+    [ "$rc" = 0 ] || fail "exit $rc: $(cat "$P/out")"
+    grep -q "going on" "$P/out" || fail "$(cat "$P/out")"
+    expect_sql "SELECT count(*) FROM t WHERE n = 1" 3000
+    # the replica has it all
+    wait_for '[ "$(psql -qAtX -h "$REPLICA" -d "$DB" -c "SELECT count(*) FROM t WHERE n = 1")" = 3000 ]'
+}
+
 run_tests
