@@ -325,6 +325,9 @@ test_batched_dependents_start_after_its_validate_committed_with_jobs() {
     int_table 6000
     sql "CREATE TABLE seen (left_over bigint, at timestamptz DEFAULT clock_timestamp())"
     batch_setting batch_max 500
+    # 12 batches with pauses: T001 takes over a second, however loaded the
+    # machine, so T003 (in the same wave) starts while it runs
+    batch_setting batch_pause 0.1s
     bmig T001 t id "n = n + 1" NULL "NOT EXISTS (SELECT 1 FROM t WHERE n <> 1)"
     mig T002 '"T001"' "INSERT INTO seen (left_over) SELECT count(*) FROM t WHERE n = 0"
     mig T003 '' "SELECT pg_sleep(0.5)"
