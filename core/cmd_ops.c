@@ -10,6 +10,7 @@
 #include "db.h"
 #include "drift.h"
 #include "json.h"
+#include "results.h"
 #include "store_ops.h"
 #include "orphan.h"
 #include "store.h"
@@ -580,112 +581,31 @@ static int render_ops(const app *a, const ops_result *r, int code, const del_err
     return code;
 }
 
+/* show's answer: its result, for the renderers */
 static void render_show(const app *a, const show_result *r, int code, const del_err *err)
 {
-    const mentry *e = r->e;
-    if (a->o->json) {
-        json js = {0};
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "show");
-        if (!code) {
-            json_str(&js, "revision", r->revision);
-            json_str(&js, "status", r->status);
-            json_str(&js, "description", e ? e->description : NULL);
-            json_str(&js, "file", e ? e->file : NULL);
-            json_str(&js, "sha256", e ? e->sha256 : NULL);
-            json_str(&js, "identity", e ? e->identity : NULL);
-            json_str(&js, "applied_identity", r->row ? r->row->checksum : NULL);
-            json_str(&js, "applied_at", r->row ? r->row->applied_at : NULL);
-            json_str(&js, "hold", r->row ? r->row->hold : NULL);
-            json_arr_open(&js, "depends_on");
-            for (size_t i = 0; i < r->delembic_deps.n; i++)
-                json_str(&js, NULL, r->delembic_deps.v[i]);
-            json_arr_close(&js);
-            json_arr_open(&js, "alembic");
-            for (size_t i = 0; i < r->alembic_deps.n; i++)
-                json_str(&js, NULL, r->alembic_deps.v[i]);
-            json_arr_close(&js);
-            json_arr_open(&js, "dependents");
-            for (size_t i = 0; i < r->dependents.n; i++)
-                json_str(&js, NULL, r->dependents.v[i]);
-            json_arr_close(&js);
-            json_str(&js, "orphaned", r->orphan);
-            batchview_json(&js, "progress", r->bv.cp ? &r->bv : NULL, 1);
-            json_arr_open(&js, "attempts");
-            for (size_t i = 0; i < r->attempts.n; i++) {
-                const store_attempt *t = &r->attempts.a[i];
-                char id[32];
-                snprintf(id, sizeof id, "%lld", t->id);
-                json_obj_open(&js, NULL);
-                json_str(&js, "id", id);
-                json_str(&js, "started_at", t->started_at);
-                json_num(&js, "seconds", t->seconds);
-                json_str(&js, "status", t->status);
-                json_str(&js, "user", t->username);
-                json_str(&js, "host", t->hostname);
-                /* the exception column: a failure's error, an operator's note */
-                int failed = t->status && !strcmp(t->status, store_status_name(STORE_FAILED));
-                json_str(&js, "error", failed ? t->exception : NULL);
-                json_str(&js, "note", failed ? NULL : t->exception);
-                json_str(&js, "identity", t->checksum);
-                json_obj_close(&js);
-            }
-            json_arr_close(&js);
-        }
-        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
-        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
-        json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-        return;
-    }
+    (void)err; /* a failure has no result: main writes its error */
     if (code)
         return;
-    char list[2048];
-    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Revision:     %s", r->revision);
-    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Description:  %s", e ? e->description : "(not in this bundle)");
-    if (e) {
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "File:         %s (sha256 %s)", e->file, e->sha256);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Identity:     %s", e->identity ? e->identity : "(none in this manifest)");
-        strvec_join(&r->delembic_deps, ", ", list, sizeof list);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Depends on:   %s", r->delembic_deps.n ? list : "(no Delembic migration)");
-        strvec_join(&r->alembic_deps, ", ", list, sizeof list);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Alembic:      %s", r->alembic_deps.n ? list : "(no Alembic revision)");
-        strvec_join(&r->dependents, ", ", list, sizeof list);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Dependents:   %s", r->dependents.n ? list : "(none)");
-    }
-    if (r->bv.cp) {
-        char *when = batchview_when(&r->bv), *prog = batchview_progress(&r->bv);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s)", r->status, when);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Progress:     %s", prog);
-        if (r->bv.cp->cursor)
-            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Cursor:       %s (the next batch starts after it)", r->bv.cp->cursor);
-        if (r->row && r->row->hold)
-            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Hold:         %s", r->row->hold);
-        free(when);
-        free(prog);
-    } else if (r->row) {
-        char dur[32];
-        format_duration(r->row->seconds, dur, sizeof dur);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s (%s at %s, %s)", r->status, r->row->status, r->row->applied_at, dur);
-        if (r->row->checksum)
-            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Applied code: identity %s", r->row->checksum);
-        if (r->row->hold)
-            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Hold:         %s", r->row->hold);
-    } else {
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Status:       %s", r->status);
-    }
-    if (r->orphan)
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Warning:      %s", r->orphan);
-    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Attempts:     %zu", r->attempts.n);
+    const mentry *e = r->e;
+    del_attempt_row *at = xcalloc(r->attempts.n, sizeof *at);
     for (size_t i = 0; i < r->attempts.n; i++) {
         const store_attempt *t = &r->attempts.a[i];
-        char dur[32];
-        format_duration(t->seconds, dur, sizeof dur);
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  #%lld %s  %-10s %8s  %s@%s", t->id,
-                      t->started_at ? t->started_at : "?", t->status ? t->status : "?", dur,
-                      t->username ? t->username : "?", t->hostname ? t->hostname : "?");
-        if (t->exception)
-            del_emit_text(a->o->notify, DEL_EV_OUTPUT, "      %s", t->exception);
+        at[i] = (del_attempt_row){.id = t->id, .revision = t->revision, .status = t->status,
+                                  .started_at = t->started_at, .seconds = t->seconds, .identity = t->checksum,
+                                  .error = t->exception, .username = t->username, .hostname = t->hostname};
     }
+    del_show res = {
+        .revision = r->revision, .status = r->status, .in_bundle = e != NULL,
+        .description = e ? e->description : NULL, .file = e ? e->file : NULL, .sha256 = e ? e->sha256 : NULL,
+        .identity = e ? e->identity : NULL, .recorded = r->row != NULL,
+        .db_status = r->row ? r->row->status : NULL, .applied_at = r->row ? r->row->applied_at : NULL,
+        .applied_identity = r->row ? r->row->checksum : NULL, .hold = r->row ? r->row->hold : NULL,
+        .seconds = r->row ? r->row->seconds : 0,
+        .depends_on = (const char *const *)r->delembic_deps.v, .ndepends_on = r->delembic_deps.n,
+        .alembic = (const char *const *)r->alembic_deps.v, .nalembic = r->alembic_deps.n,
+        .dependents = (const char *const *)r->dependents.v, .ndependents = r->dependents.n,
+        .orphaned = r->orphan, .progress = r->bv.cp ? &r->bv : NULL, .attempts = at, .nattempts = r->attempts.n};
+    del_emit_result(a->o->notify, DEL_RESULT_SHOW, &res);
+    free(at);
 }

@@ -15,6 +15,7 @@ typedef enum del_result_type {
     DEL_RESULT_ATTEMPTS,      /* del_attempts: every attempt (history --all) */
     DEL_RESULT_CURRENT,       /* del_current: heads and counts */
     DEL_RESULT_VERIFY,        /* del_verify: the summary after its DEL_EV_CHECK_PROBLEM events */
+    DEL_RESULT_SHOW,          /* del_show: one revision, whole */
 } del_result_type;
 
 /* One revision in `history`: a migration of the bundle, or (in_bundle 0) a
@@ -42,6 +43,7 @@ typedef struct del_history {
 } del_history;
 
 typedef struct del_attempt_row {
+    long long id;
     const char *revision, *status, *started_at;
     double seconds;
     const char *identity, *error, *username, *hostname;
@@ -58,6 +60,27 @@ typedef struct del_current {
     size_t nheads;
     size_t applied, pending, failed, changed, total;
 } del_current;
+
+/* `show REV`: everything about one revision. */
+typedef struct del_show {
+    const char *revision;
+    const char *status;            /* pending applied failed changed missing, or under way */
+    int in_bundle;
+    const char *description, *file, *sha256, *identity; /* the bundle's (NULL when not in it) */
+    int recorded;                  /* it has a version row: */
+    const char *db_status, *applied_at, *applied_identity, *hold;
+    double seconds;
+    const char *const *depends_on; /* "D001 (applied)" */
+    size_t ndepends_on;
+    const char *const *alembic;    /* "3d1e... (applied now)" */
+    size_t nalembic;
+    const char *const *dependents;
+    size_t ndependents;
+    const char *orphaned;
+    const struct batch_view *progress; /* under way, or NULL */
+    const del_attempt_row *attempts;   /* oldest first; error: a failure's, else an operator's note */
+    size_t nattempts;
+} del_show;
 
 /* The bundle's signature as verify saw it. */
 typedef struct del_signature {

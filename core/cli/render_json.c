@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "batchview.h"
 #include "json.h"
@@ -133,6 +134,53 @@ static void verify_json(json *js, const render_json *r, const del_verify *v)
     json_str(js, "error", v->problems ? msg : NULL);
 }
 
+static void strings_json(json *js, const char *key, const char *const *v, size_t n)
+{
+    json_arr_open(js, key);
+    for (size_t i = 0; i < n; i++)
+        json_str(js, NULL, v[i]);
+    json_arr_close(js);
+}
+
+static void show_json(json *js, const del_show *r)
+{
+    json_str(js, "command", "show");
+    json_str(js, "revision", r->revision);
+    json_str(js, "status", r->status);
+    json_str(js, "description", r->description);
+    json_str(js, "file", r->file);
+    json_str(js, "sha256", r->sha256);
+    json_str(js, "identity", r->identity);
+    json_str(js, "applied_identity", r->applied_identity);
+    json_str(js, "applied_at", r->applied_at);
+    json_str(js, "hold", r->hold);
+    strings_json(js, "depends_on", r->depends_on, r->ndepends_on);
+    strings_json(js, "alembic", r->alembic, r->nalembic);
+    strings_json(js, "dependents", r->dependents, r->ndependents);
+    json_str(js, "orphaned", r->orphaned);
+    batchview_json(js, "progress", r->progress, 1);
+    json_arr_open(js, "attempts");
+    for (size_t i = 0; i < r->nattempts; i++) {
+        const del_attempt_row *t = &r->attempts[i];
+        char id[32];
+        snprintf(id, sizeof id, "%lld", t->id);
+        json_obj_open(js, NULL);
+        json_str(js, "id", id);
+        json_str(js, "started_at", t->started_at);
+        json_num(js, "seconds", t->seconds);
+        json_str(js, "status", t->status);
+        json_str(js, "user", t->username);
+        json_str(js, "host", t->hostname);
+        /* the exception column: a failure's error, an operator's note */
+        int failed = t->status && !strcmp(t->status, "failed");
+        json_str(js, "error", failed ? t->error : NULL);
+        json_str(js, "note", failed ? NULL : t->error);
+        json_str(js, "identity", t->identity);
+        json_obj_close(js);
+    }
+    json_arr_close(js);
+}
+
 static void print_document(render_json *r, const char *text)
 {
     fputs(text, stdout);
@@ -159,6 +207,9 @@ static void result_json(render_json *r, const del_event *ev)
         break;
     case DEL_RESULT_VERIFY:
         verify_json(&js, r, ev->result);
+        break;
+    case DEL_RESULT_SHOW:
+        show_json(&js, ev->result);
         break;
     default:
         break;

@@ -175,6 +175,68 @@ static void draw_verify(render_text *r, const del_verify *v)
         v->warnings, or_empty(v->bundle));
 }
 
+/* "a, b, c" or none */
+static char *joined(const char *const *v, size_t n, const char *none)
+{
+    sbuf b = {0};
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+    return n ? b.s : xstrdup(none);
+}
+
+static void draw_show(render_text *r, const del_show *s)
+{
+    put(r, r->out, "Revision:     %s", s->revision);
+    put(r, r->out, "Description:  %s", s->in_bundle ? or_empty(s->description) : "(not in this bundle)");
+    if (s->in_bundle) {
+        put(r, r->out, "File:         %s (sha256 %s)", or_empty(s->file), or_empty(s->sha256));
+        put(r, r->out, "Identity:     %s", s->identity ? s->identity : "(none in this manifest)");
+        char *l = joined(s->depends_on, s->ndepends_on, "(no Delembic migration)");
+        put(r, r->out, "Depends on:   %s", l);
+        free(l);
+        l = joined(s->alembic, s->nalembic, "(no Alembic revision)");
+        put(r, r->out, "Alembic:      %s", l);
+        free(l);
+        l = joined(s->dependents, s->ndependents, "(none)");
+        put(r, r->out, "Dependents:   %s", l);
+        free(l);
+    }
+    if (s->progress) {
+        char *when = batchview_when(s->progress), *prog = batchview_progress(s->progress);
+        put(r, r->out, "Status:       %s (%s)", or_empty(s->status), when);
+        put(r, r->out, "Progress:     %s", prog);
+        if (s->progress->cp->cursor)
+            put(r, r->out, "Cursor:       %s (the next batch starts after it)", s->progress->cp->cursor);
+        if (s->hold)
+            put(r, r->out, "Hold:         %s", s->hold);
+        free(when);
+        free(prog);
+    } else if (s->recorded) {
+        char dur[32];
+        format_duration(s->seconds, dur, sizeof dur);
+        put(r, r->out, "Status:       %s (%s at %s, %s)", or_empty(s->status), or_empty(s->db_status),
+            or_empty(s->applied_at), dur);
+        if (s->applied_identity)
+            put(r, r->out, "Applied code: identity %s", s->applied_identity);
+        if (s->hold)
+            put(r, r->out, "Hold:         %s", s->hold);
+    } else {
+        put(r, r->out, "Status:       %s", or_empty(s->status));
+    }
+    if (s->orphaned)
+        put(r, r->out, "Warning:      %s", s->orphaned);
+    put(r, r->out, "Attempts:     %zu", s->nattempts);
+    for (size_t i = 0; i < s->nattempts; i++) {
+        const del_attempt_row *t = &s->attempts[i];
+        char dur[32];
+        format_duration(t->seconds, dur, sizeof dur);
+        put(r, r->out, "  #%lld %s  %-10s %8s  %s@%s", t->id, t->started_at ? t->started_at : "?",
+            t->status ? t->status : "?", dur, t->username ? t->username : "?", t->hostname ? t->hostname : "?");
+        if (t->error)
+            put(r, r->out, "      %s", t->error);
+    }
+}
+
 static void draw_result(render_text *r, const del_event *ev)
 {
     switch (ev->result_type) {
@@ -189,6 +251,9 @@ static void draw_result(render_text *r, const del_event *ev)
         break;
     case DEL_RESULT_VERIFY:
         draw_verify(r, ev->result);
+        break;
+    case DEL_RESULT_SHOW:
+        draw_show(r, ev->result);
         break;
     default:
         break;

@@ -168,6 +168,35 @@ START_TEST(history_result_is_drawn_in_columns_as_wide_as_its_longest_revision)
 }
 END_TEST
 
+START_TEST(show_result_is_drawn_field_by_field)
+{
+    render_text r;
+    render_text_init(&r, 0, 0, 0);
+    r.out = tmpfile();
+    r.err = tmpfile();
+    del_notify n = {DEL_NOTIFY_VERSION, render_text_event, NULL, &r};
+    const char *deps[] = {"D001 (applied)"};
+    del_attempt_row at[] = {{.id = 7, .status = "failed", .started_at = "2026-11-28 01:00:00+00", .seconds = 2,
+                             .error = "boom", .username = "ann", .hostname = "db1"}};
+    del_show sh = {.revision = "D002", .status = "failed", .in_bundle = 1, .description = "fix", .file = "D002.so",
+                   .sha256 = "ab", .depends_on = deps, .ndepends_on = 1, .attempts = at, .nattempts = 1};
+    del_emit_result(&n, DEL_RESULT_SHOW, &sh);
+    char out[2048], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "Revision:     D002\n"
+                          "Description:  fix\n"
+                          "File:         D002.so (sha256 ab)\n"
+                          "Identity:     (none in this manifest)\n"
+                          "Depends on:   D001 (applied)\n"
+                          "Alembic:      (no Alembic revision)\n"
+                          "Dependents:   (none)\n"
+                          "Status:       failed\n"
+                          "Attempts:     1\n"
+                          "  #7 2026-11-28 01:00:00+00  failed        2.00s  ann@db1\n"
+                          "      boom\n");
+}
+END_TEST
+
 START_TEST(core_works_with_no_listener)
 {
     del_notify n = DEL_NOTIFY_INIT;
@@ -231,6 +260,7 @@ Suite *make_suite(void)
     ADD(tc, text_renderer_draws_the_run_from_events);
     ADD(tc, quiet_text_keeps_results_and_drops_notes);
     ADD(tc, history_result_is_drawn_in_columns_as_wide_as_its_longest_revision);
+    ADD(tc, show_result_is_drawn_field_by_field);
     ADD(tc, core_works_with_no_listener);
     ADD(tc, one_checker_stops_at_the_first_problem_or_collects_them_all);
     suite_add_tcase(s, tc);
