@@ -17,7 +17,6 @@
 #include <stdio.h>
 
 #include "bundle.h"
-#include "json.h"
 #include "notify.h"
 #include "plan.h"
 #include "store.h"
@@ -33,7 +32,6 @@ typedef struct exec_opts {
     const char *schema;      /* version_table_schema */
     store_token token;       /* the run's fence (its lock session) */
     const del_notify *notify;/* what happens goes there */
-    json *js;                /* --json: results appended here, or NULL */
     int downgrade;           /* run the plan's downgrade callbacks: a migration starts after
                               * every planned migration that depends on it is downgraded */
 } exec_opts;
