@@ -14,6 +14,19 @@ test_core_sources_do_not_print() {
 $hits"
 }
 
+test_commands_answer_with_results_not_json() {
+    # commands hand results (core/results.h) to the renderers, and the
+    # executor hands events: neither writes JSON; only show (render_show in
+    # cmd_ops.c) still builds its own document
+    local hits
+    hits=$(awk '/^static void render_show\(/ && !/;$/ { show = 1 }
+                show && /^}/ { show = 0; next }
+                !show && /json_/ { print FILENAME ":" FNR ": " $0 }' \
+        "$ROOT"/core/cmd_*.c "$ROOT"/core/executor.c)
+    [ -z "$hits" ] || fail "commands write JSON themselves:
+$hits"
+}
+
 test_no_strstr_on_error_messages() {
     # callers test an error's kind, never its prose
     local hits
