@@ -787,7 +787,7 @@ test_manifest_cache_is_pruned_to_its_newest_entries() {
     temp_dir cache
     chmod 700 "$cache"
     for i in $(seq 1 100); do
-        printf 'old' >"$cache/$(printf '%016x' "$i")-3.bin"
+        printf 'old' >"$cache/$(printf '%064x' "$i").bin"
     done
     touch -d '2 days ago' "$cache"/*.bin
     echo mine >"$cache/notes.txt"
