@@ -9,8 +9,8 @@
 #include "db.h"
 #include "executor.h"
 #include "inspect.h"
-#include "json.h"
 #include "plan.h"
+#include "results.h"
 #include "store.h"
 #include "term.h"
 #include "trust_run.h"
@@ -21,17 +21,11 @@ static int is_applied(const vstate *st, const char *rev)
     return v && !strcmp(v->status, store_status_name(STORE_SUCCESS));
 }
 
-/* What the plan is, for the render. */
+/* What the plan is, for the answer. */
 typedef struct down_result {
-    const char *target;
-    int dry_run;
-    const bundle *b;
-    const plan *p;
     char *has_down;         /* per planned step (plan order) */
     strvec lacking;         /* revisions without a downgrade callback */
 } down_result;
-
-static void render_plan(const app *a, const down_result *r, json *js);
 
 /* The applied migrations the target takes down, latest first, into p; a
  * usage error for a target that names nothing applied. 0 with p->nrun 0
@@ -158,11 +152,11 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
     memset(&b, 0, sizeof b);
     plan p = {0};
     vstate st = {0};
-    json js = {0};
-    int use_json = a->o->json;
     int code = 0;
     PGconn *conn = NULL;
-    down_result res = {.target = d->target, .dry_run = d->dry_run, .b = &b, .p = &p};
+    down_result res = {0};
+    del_downgrade answer = {.target = d->target, .dry_run = d->dry_run};
+    del_downgrade_row *rows = NULL;
     if (!d->target) {
         code = -1;
         del_fail(err, DEL_KIND_USAGE, "downgrade needs a target: REV, -1 or base; see 'delembic downgrade --help'");
@@ -190,13 +184,15 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
         code = -1;
         goto done;
     }
-    if (use_json) {
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "downgrade");
-        json_str(&js, "target", d->target);
-        json_bool(&js, "dry_run", d->dry_run);
+    rows = xcalloc(p.nrun ? p.nrun : 1, sizeof *rows);
+    for (size_t k = 0; k < p.nrun; k++) {
+        const mentry *e = &b.mf.m[p.run[k]];
+        rows[k] = (del_downgrade_row){e->revision, e->description, res.has_down[k]};
     }
-    render_plan(a, &res, use_json ? &js : NULL);
+    answer.planned = 1;
+    answer.plan = rows;
+    answer.nplan = p.nrun;
+    answer.lacking = res.lacking.n > 0;
     if (res.lacking.n) {
         char list[1024];
         strvec_join(&res.lacking, ", ", list, sizeof list);
@@ -207,8 +203,6 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
     }
     if (d->dry_run || !p.nrun)
         goto done;
-    if (use_json)
-        json_arr_open(&js, "results");
     exec_opts eo = {.jobs = 1,
                     .quiet = a->o->quiet,
                     .verbose = a->o->verbose,
@@ -220,26 +214,17 @@ int cmd_downgrade(app *a, const downgrade_args *d, del_err *err)
                     .schema = schema,
                     .token = token,
                     .notify = a->o->notify,
-                    .js = use_json ? &js : NULL,
                     .downgrade = 1};
     exec_result er;
     code = executor_run(&b, &p, conn, &eo, &er, err);
-    if (use_json)
-        json_arr_close(&js);
+    answer.ran = 1;
     if (code != 0 && err->kind == DEL_KIND_MIGRATION)
-        err->reported = !use_json; /* the FAILED line said it */
+        err->reported = 1; /* the FAILED line said it */
 done:
-    if (use_json) {
-        if (!js.depth) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "command", "downgrade");
-        }
-        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
-        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
-        json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-    }
+    /* the answer, once, however it ended */
+    answer.outcome = del_outcome_of(code, err);
+    del_emit_result(a->o->notify, DEL_RESULT_DOWNGRADE, &answer);
+    free(rows);
     if (conn)
         PQfinish(conn);
     free(res.has_down);
@@ -248,37 +233,4 @@ done:
     plan_free(&p);
     bundle_close(&b);
     return code;
-}
-
-/* ---- rendering ------------------------------------------------------------ */
-
-static void render_plan(const app *a, const down_result *r, json *js)
-{
-    const bundle *b = r->b;
-    const plan *p = r->p;
-    if (js) {
-        json_arr_open(js, "plan");
-        for (size_t k = 0; k < p->nrun; k++) {
-            const mentry *e = &b->mf.m[p->run[k]];
-            json_obj_open(js, NULL);
-            json_str(js, "revision", e->revision);
-            json_str(js, "description", e->description);
-            json_bool(js, "has_downgrade", r->has_down[k]);
-            json_obj_close(js);
-        }
-        json_arr_close(js);
-        return;
-    }
-    if (a->o->quiet && !r->dry_run)
-        return;
-    if (!p->nrun) {
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to downgrade: no migration is applied.");
-        return;
-    }
-    if (r->dry_run || r->lacking.n)
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Would downgrade %zu migration(s), in this order:", p->nrun);
-    for (size_t k = 0; k < p->nrun && (r->dry_run || r->lacking.n); k++) {
-        const mentry *e = &b->mf.m[p->run[k]];
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s: %s%s", e->revision, e->description, r->has_down[k] ? "" : "  [NO DOWNGRADE]");
-    }
 }

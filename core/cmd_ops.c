@@ -9,10 +9,10 @@
 #include "bundle.h"
 #include "db.h"
 #include "drift.h"
-#include "json.h"
 #include "results.h"
 #include "store_ops.h"
 #include "orphan.h"
+#include "results.h"
 #include "store.h"
 #include "term.h"
 #include "trust_run.h"
@@ -538,46 +538,21 @@ static int confirm_drop(const del_notify *n, const ops_result *r)
     return fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y');
 }
 
+/* The answer (results.h), once, however the command ended; code stays. */
 static int render_ops(const app *a, const ops_result *r, int code, const del_err *err)
 {
-    if (a->o->json) {
-        json js = {0};
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", r->command);
-        json_bool(&js, "dry_run", r->dry_run);
-        json_arr_open(&js, "changes");
-        for (size_t i = 0; i < r->n; i++) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "revision", r->items[i].revision);
-            json_str(&js, "action", r->items[i].action);
-            json_str(&js, "note", r->items[i].note);
-            json_obj_close(&js);
-        }
-        json_arr_close(&js);
-        json_arr_open(&js, "skipped");
-        for (size_t i = 0; i < r->skipped.n; i++)
-            json_str(&js, NULL, r->skipped.v[i]);
-        json_arr_close(&js);
-        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
-        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
-        json_str(&js, "error", code && err->msg[0] ? err->msg : NULL);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-        return code;
-    }
-    if (a->o->quiet && !r->dry_run)
-        return code;
-    for (size_t i = 0; i < r->skipped.n; i++)
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Skipped %s", r->skipped.v[i]);
-    if (code && !r->n)
-        return code;
-    if (!r->n) {
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "Nothing to %s.", r->command);
-        return code;
-    }
-    del_emit_text(a->o->notify, DEL_EV_OUTPUT, "%s %zu record(s):", r->dry_run ? "Would change" : "Changed", r->n);
+    del_op_change *changes = xcalloc(r->n ? r->n : 1, sizeof *changes);
     for (size_t i = 0; i < r->n; i++)
-        del_emit_text(a->o->notify, DEL_EV_OUTPUT, "  %s %s: %s", r->items[i].action, r->items[i].revision, r->items[i].note);
+        changes[i] = (del_op_change){r->items[i].revision, r->items[i].action, r->items[i].note};
+    del_ops res = {.command = r->command,
+                   .dry_run = r->dry_run,
+                   .changes = changes,
+                   .n = r->n,
+                   .skipped = (const char *const *)r->skipped.v,
+                   .nskipped = r->skipped.n,
+                   .outcome = del_outcome_of(code, err)};
+    del_emit_result(a->o->notify, DEL_RESULT_OPS, &res);
+    free(changes);
     return code;
 }
 

@@ -13,18 +13,18 @@
 #include "db.h"
 #include "drift.h"
 #include "executor.h"
-#include "json.h"
 #include "orphan.h"
 #include "plan.h"
 #include "store.h"
 #include "notify.h"
+#include "results.h"
 #include "trust_run.h"
 
 /* the stale-bundle warning names at most this many files */
 #define STALE_LIST_MAX 10
 
 /* Applied revisions whose code changed since, and revisions the bundle lacks. */
-static int report_drift(const bundle *b, const vstate *st, int strict, int quiet, json *js,
+static int report_drift(const bundle *b, const vstate *st, int strict, int quiet,
                         const del_notify *n, del_err *err)
 {
     sbuf changed = {0};
@@ -37,14 +37,14 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
         if (drift_changed(v->checksum, e->identity, e->sha256)) {
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
-            if (!quiet && !js)
+            if (!quiet)
                 del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied with identity %.12s..., the bundle has %s %.12s...)%s",
                         e->revision, v->checksum, e->identity ? "identity" : ".so sha256",
                         e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }
-    if (!quiet && !js)
+    if (!quiet)
         for (size_t k = 0; k < st->n; k++)
             if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
                 st->rows[k].succeeded)
@@ -168,100 +168,76 @@ static char *held_message(const bundle *b, const plan *p, const vstate *st, cons
     return msg;
 }
 
-/* One line of the dry-run plan: revision i with its wave and its mark. */
-static void plan_line(const bundle *b, const plan *p, const long *root, size_t i, int jobs,
-                      const del_notify *out)
-{
-    const mentry *e = &b->mf.m[i];
-    int blocked = 0;
-    for (size_t x = 0; x < p->nblocked; x++)
-        if (p->blocked[x].index == i)
-            blocked = 1;
-    char mk[256] = "";
-    if (blocked)
-        snprintf(mk, sizeof mk, "  [BLOCKED]");
-    else if (root[i] == (long)i)
-        snprintf(mk, sizeof mk, "  [HELD]");
-    else if (root[i] >= 0)
-        snprintf(mk, sizeof mk, "  [after HELD %s]", b->mf.m[root[i]].revision);
-    if (jobs > 1)
-        del_emit_text(out, DEL_EV_OUTPUT, "  wave %zu  %s: %s%s", p->wave[i], e->revision, e->description, mk);
-    else
-        del_emit_text(out, DEL_EV_OUTPUT, "  %s: %s%s", e->revision, e->description, mk);
-}
+/* What upgrade answers (results.h), with the strings and arrays it owns. */
+typedef struct upgrade_answer {
+    del_upgrade res;
+    del_plan_row *plan;
+    del_blocked_row *blocked;
+    del_held_row *held;
+    const char ***dependents;   /* per held row */
+    strvec messages;            /* the BLOCKED and HELD lines */
+    strvec orphans;
+} upgrade_answer;
 
-static void print_plan(const bundle *b, const plan *p, const long *root, int jobs,
-                       const del_notify *out)
+/* The plan, its BLOCKED and its HELD migrations, into the answer. */
+static void answer_plan(upgrade_answer *an, const bundle *b, const plan *p, const vstate *st,
+                        const long *root)
 {
-    if (!p->nrun) {
-        del_emit_text(out, DEL_EV_OUTPUT, "Nothing to do: all %zu migrations are applied.", b->mf.n);
-        return;
-    }
-    del_emit_text(out, DEL_EV_OUTPUT, "Would run %zu migration(s)%s:", p->nrun, jobs > 1 ? " (by wave)" : "");
-    if (jobs <= 1) {
-        for (size_t k = 0; k < p->nrun; k++)
-            plan_line(b, p, root, p->run[k], jobs, out);
-        return;
-    }
-    /* by wave: wave 1's items, then wave 2's, ... (each in plan order) */
-    size_t waves = 0;
-    for (size_t k = 0; k < p->nrun; k++)
-        if (p->wave[p->run[k]] > waves)
-            waves = p->wave[p->run[k]];
-    for (size_t wv = 0; wv <= waves; wv++)
-        for (size_t k = 0; k < p->nrun; k++)
-            if (p->wave[p->run[k]] == wv)
-                plan_line(b, p, root, p->run[k], jobs, out);
-}
-
-static void json_plan(json *j, const bundle *b, const plan *p, const vstate *st, const long *root)
-{
-    json_arr_open(j, "plan");
+    del_upgrade *u = &an->res;
+    u->planned = 1;
+    u->total = b->mf.n;
+    an->plan = xcalloc(p->nrun ? p->nrun : 1, sizeof *an->plan);
+    an->held = xcalloc(p->nrun ? p->nrun : 1, sizeof *an->held);
+    an->dependents = xcalloc(p->nrun ? p->nrun : 1, sizeof *an->dependents);
     for (size_t k = 0; k < p->nrun; k++) {
         size_t i = p->run[k];
-        const mentry *e = &b->mf.m[i];
-        json_obj_open(j, NULL);
-        json_str(j, "revision", e->revision);
-        json_str(j, "description", e->description);
-        json_int(j, "wave", (long long)p->wave[i]);
+        del_plan_row *row = &an->plan[u->nplan++];
+        *row = (del_plan_row){.revision = b->mf.m[i].revision, .description = b->mf.m[i].description,
+                              .wave = p->wave[i], .held = root[i] == (long)i};
+        for (size_t x = 0; x < p->nblocked; x++)
+            if (p->blocked[x].index == i)
+                row->blocked = 1;
         if (root[i] >= 0 && root[i] != (long)i)
-            json_str(j, "after_held", b->mf.m[root[i]].revision);
-        json_obj_close(j);
-    }
-    json_arr_close(j);
-    json_arr_open(j, "blocked");
-    for (size_t k = 0; k < p->nblocked; k++) {
-        json_obj_open(j, NULL);
-        json_str(j, "revision", b->mf.m[p->blocked[k].index].revision);
-        json_arr_open(j, "missing_alembic");
-        for (size_t x = 0; x < p->blocked[k].missing.n; x++)
-            json_str(j, NULL, p->blocked[k].missing.v[x]);
-        json_arr_close(j);
-        char *msg = plan_blocked_message(b, p, k);
-        json_str(j, "message", msg);
-        free(msg);
-        json_obj_close(j);
-    }
-    json_arr_close(j);
-    json_arr_open(j, "held");
-    for (size_t k = 0; k < p->nrun; k++) {
-        size_t i = p->run[k];
+            row->after_held = b->mf.m[root[i]].revision;
         if (root[i] != (long)i)
             continue;
-        json_obj_open(j, NULL);
-        json_str(j, "revision", b->mf.m[i].revision);
-        json_str(j, "hold", held(b, st, i));
-        json_arr_open(j, "dependents");
+        const char **deps = xcalloc(p->nrun, sizeof *deps);
+        size_t ndeps = 0;
         for (size_t x = 0; x < p->nrun; x++)
             if (p->run[x] != i && root[p->run[x]] == (long)i)
-                json_str(j, NULL, b->mf.m[p->run[x]].revision);
-        json_arr_close(j);
+                deps[ndeps++] = b->mf.m[p->run[x]].revision;
+        an->dependents[u->nheld] = deps;
         char *msg = held_message(b, p, st, root, i);
-        json_str(j, "message", msg);
-        free(msg);
-        json_obj_close(j);
+        strvec_push_owned(&an->messages, msg);
+        an->held[u->nheld++] = (del_held_row){.revision = b->mf.m[i].revision, .hold = held(b, st, i),
+                                              .dependents = deps, .ndependents = ndeps, .message = msg};
     }
-    json_arr_close(j);
+    an->blocked = xcalloc(p->nblocked ? p->nblocked : 1, sizeof *an->blocked);
+    for (size_t k = 0; k < p->nblocked; k++) {
+        char *msg = plan_blocked_message(b, p, k);
+        strvec_push_owned(&an->messages, msg);
+        an->blocked[u->nblocked++] = (del_blocked_row){
+            .revision = b->mf.m[p->blocked[k].index].revision,
+            .missing_alembic = (const char *const *)p->blocked[k].missing.v,
+            .nmissing = p->blocked[k].missing.n, .message = msg};
+    }
+    u->plan = an->plan;
+    u->blocked = an->blocked;
+    u->held = an->held;
+    u->orphaned = (const char *const *)an->orphans.v;
+    u->norphaned = an->orphans.n;
+}
+
+static void answer_free(upgrade_answer *an)
+{
+    for (size_t k = 0; k < an->res.nheld; k++)
+        free(an->dependents[k]);
+    free(an->dependents);
+    free(an->plan);
+    free(an->blocked);
+    free(an->held);
+    strvec_clear(&an->messages);
+    strvec_clear(&an->orphans);
 }
 
 /* -v: how long the phase that ends now took (since *t), then restart *t. */
@@ -279,10 +255,9 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
     bundle b;
     plan p = {0};
     vstate st = {0};
-    json js = {0};
-    int use_json = a->o->json;
+    upgrade_answer an = {.res = {.target = u->target ? u->target : "head", .dry_run = u->dry_run}};
     int code = 0;
-    const del_notify *out = a->o->notify; /* the JSON renderer keeps only the document */
+    const del_notify *out = a->o->notify;
     /* the server starts a backend while we read the bundle */
     PGresult *res_drain;
     long *root = NULL; /* per revision: the HELD one it waits for */
@@ -346,13 +321,13 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     if (plan_make(&b, &st, u->target, &p, err) != 0 ||
-        report_drift(&b, &st, u->strict, a->o->quiet, use_json ? &js : NULL, a->o->notify, err) != 0) {
+        report_drift(&b, &st, u->strict, a->o->quiet, a->o->notify, err) != 0) {
         code = -1;
         goto done;
     }
     /* the Alembic heads, once: for BLOCKED, and for applied migrations
      * whose Alembic dependency was downgraded under them (orphans) */
-    strvec heads = {0}, orphans = {0};
+    strvec heads = {0};
     if (plan_needs_alembic(&b, &p) || orphans_possible(&b, &st)) {
         int exists = 0;
         if (alembic_db_heads(conn, b.mf.version_table, &heads, &exists, err) != 0) {
@@ -363,81 +338,33 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         if (plan_needs_alembic(&b, &p))
             plan_check_alembic(&b, &p, &heads, exists);
     }
-    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet || use_json, &orphans, a->o->notify, err);
+    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet, &an.orphans, a->o->notify, err);
     strvec_clear(&heads);
     if (orc != 0) {
-        strvec_clear(&orphans);
         code = -1;
         goto done;
     }
     phase_done(a, "plan", &t);
     int jobs = u->jobs > 0 ? u->jobs : (int)a->cfg.jobs;
     root = held_roots(&b, &p, &st);
-    if (use_json) {
-        json_obj_open(&js, NULL);
-        json_str(&js, "command", "upgrade");
-        json_str(&js, "target", u->target ? u->target : "head");
-        json_bool(&js, "dry_run", u->dry_run);
-        json_plan(&js, &b, &p, &st, root);
-        json_arr_open(&js, "orphaned");
-        for (size_t k = 0; k < orphans.n; k++)
-            json_str(&js, NULL, orphans.v[k]);
-        json_arr_close(&js);
-    }
-    strvec_clear(&orphans);
-    size_t nheld = 0;
-    for (size_t k = 0; k < p.nrun; k++)
-        nheld += held(&b, &st, p.run[k]) != NULL;
+    an.res.jobs = jobs;
+    answer_plan(&an, &b, &p, &st, root);
+    /* a dry run answers with the plan; a run stops at HELD, then BLOCKED,
+     * migrations, whose lines (the answer's) say why */
     if (u->dry_run) {
-        if (out)
-            print_plan(&b, &p, root, jobs, out);
-        for (size_t k = 0; k < p.nblocked; k++) {
-            char *msg = plan_blocked_message(&b, &p, k);
-            if (out)
-                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
-            free(msg);
-        }
-        for (size_t k = 0; k < p.nrun && out; k++) {
-            if (!held(&b, &st, p.run[k]))
-                continue;
-            char *msg = held_message(&b, &p, &st, root, p.run[k]);
-            del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
-            free(msg);
-        }
-        code = p.nblocked || nheld ? -1 : 0;
-        if (p.nblocked)
-            del_fail(err, DEL_KIND_ALEMBIC, "%zu migration(s) would be BLOCKED", p.nblocked);
-        else if (nheld)
-            del_fail(err, DEL_KIND_MIGRATION, "%zu migration(s) are HELD", nheld);
+        code = an.res.nblocked || an.res.nheld ? -1 : 0;
+        if (an.res.nblocked)
+            del_fail(err, DEL_KIND_ALEMBIC, "%zu migration(s) would be BLOCKED", an.res.nblocked);
+        else if (an.res.nheld)
+            del_fail(err, DEL_KIND_MIGRATION, "%zu migration(s) are HELD", an.res.nheld);
         goto done;
     }
-    if (nheld) {
-        int first = 1;
-        for (size_t k = 0; k < p.nrun; k++) {
-            if (!held(&b, &st, p.run[k]))
-                continue;
-            char *msg = held_message(&b, &p, &st, root, p.run[k]);
-            if (!use_json)
-                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
-            if (first)
-                del_fail(err, DEL_KIND_MIGRATION, "%s", msg);
-            first = 0;
-            free(msg);
-        }
-        err->reported = !use_json; /* already printed */
-        code = -1;
-        goto done;
-    }
-    if (p.nblocked) {
-        for (size_t k = 0; k < p.nblocked; k++) {
-            char *msg = plan_blocked_message(&b, &p, k);
-            if (!use_json)
-                del_emit_text(out, DEL_EV_OUTPUT, "%s", msg);
-            if (k == 0)
-                del_fail(err, DEL_KIND_ALEMBIC, "%s", msg);
-            free(msg);
-        }
-        err->reported = !use_json; /* already printed */
+    if (an.res.nheld || an.res.nblocked) {
+        if (an.res.nheld)
+            del_fail(err, DEL_KIND_MIGRATION, "%s", an.res.held[0].message);
+        else
+            del_fail(err, DEL_KIND_ALEMBIC, "%s", an.res.blocked[0].message);
+        err->reported = 1; /* the answer's lines say it */
         code = -1;
         goto done;
     }
@@ -460,8 +387,6 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
             del_emit_text(out, DEL_EV_NOTE, "Nothing to do: all %zu migrations are applied.", b.mf.n);
         goto done;
     }
-    if (use_json)
-        json_arr_open(&js, "results");
     exec_opts eo = {.jobs = jobs,
                     .quiet = a->o->quiet,
                     .verbose = a->o->verbose,
@@ -473,31 +398,20 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
                     .schema = schema,
                     .token = token,
                     .notify = out,
-                    .js = use_json ? &js : NULL,
                     .batch = {.target = a->cfg.batch_target, .min = a->cfg.batch_min, .max = a->cfg.batch_max,
                               .pause = a->cfg.batch_pause, .lock_timeout = a->cfg.batch_lock_timeout,
                               .max_lag = a->cfg.max_replication_lag}};
     exec_result res;
     code = executor_run(&b, &p, conn, &eo, &res, err);
     phase_done(a, "run", &t);
-    if (use_json)
-        json_arr_close(&js);
+    an.res.ran = 1;
     if (code != 0 && err->kind == DEL_KIND_MIGRATION)
-        err->reported = !use_json; /* the FAILED line said it */
+        err->reported = 1; /* the FAILED line said it */
 done:
-    if (use_json) {
-        if (!js.depth) {
-            json_obj_open(&js, NULL);
-            json_str(&js, "command", "upgrade");
-        }
-        json_int(&js, "exit_code", code ? del_exit_code(err) : 0);
-        json_str(&js, "error", err->msg[0] && code ? err->msg : NULL);
-        json_str(&js, "error_kind", code ? del_kind_name(err->kind) : NULL);
-        if (code && err->hint[0])
-            json_str(&js, "hint", err->hint);
-        json_obj_close(&js);
-        json_emit(&js, a->o->notify);
-    }
+    /* the answer, once, however it ended */
+    an.res.outcome = del_outcome_of(code, err);
+    del_emit_result(a->o->notify, DEL_RESULT_UPGRADE, &an.res);
+    answer_free(&an);
     if (conn)
         PQfinish(conn);
     free(root);

@@ -82,19 +82,6 @@ static void emit(run *r, del_event_type type, size_t i, double secs, const char 
     del_emit(r->o->notify, &ev);
 }
 
-static void json_outcome(run *r, size_t i, const char *status, double secs, const char *msg)
-{
-    if (!r->o->js)
-        return;
-    json *j = r->o->js;
-    json_obj_open(j, NULL);
-    json_str(j, "revision", r->b->mf.m[i].revision);
-    json_str(j, "status", status);
-    json_num(j, "seconds", secs);
-    json_str(j, "message", msg);
-    json_obj_close(j);
-}
-
 /* Where the parent reads and writes state: its lock session, or once that is
  * gone a fresh connection (which holds no lock: it only records failures,
  * which never overwrite a success). */
@@ -301,13 +288,11 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->state[i] = M_DONE;
         r->res->applied++;
         emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, NULL, NULL);
-        json_outcome(r, i, r->o->downgrade ? "downgraded" : "applied", secs, NULL);
         break;
     case WRES_SKIPPED:
         r->state[i] = M_DONE;
         r->res->skipped++;
         emit(r, DEL_EV_MIGRATION_SKIPPED, i, secs, r->o->downgrade ? DEL_STATUS_DOWNGRADING : NULL, m->text);
-        json_outcome(r, i, "skipped", secs, m->text);
         break;
     case WRES_PAUSED: {
         /* a batched migration stopped between batches: its batches and
@@ -322,7 +307,6 @@ static void on_result(run *r, worker *w, const wmsg *m)
             out_line(r, "  WARNING: %s", e.msg);
         }
         emit(r, DEL_EV_MIGRATION_FAILED, i, secs, "paused", m->text);
-        json_outcome(r, i, "paused", secs, m->text);
         if (!r->err->msg[0] && !got_signal)
             del_fail(r->err, DEL_KIND_MIGRATION, "%s paused: %s", r->b->mf.m[i].revision, m->text);
         break;
@@ -333,7 +317,6 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->fatal = 1;
         r->stop = 1;
         emit(r, DEL_EV_MIGRATION_REFUSED, i, 0, NULL, m->text);
-        json_outcome(r, i, "refused", 0, m->text);
         if (!r->err->msg[0])
             del_fail(r->err, DEL_KIND_BUNDLE, "%s", m->text);
         break;
@@ -351,7 +334,6 @@ static void on_result(run *r, worker *w, const wmsg *m)
                 r->state[i] = M_DONE;
                 r->res->applied++;
                 emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, "committed_with_record", m->text);
-                json_outcome(r, i, "downgraded", secs, NULL);
                 break;
             }
             text = SELF_COMMIT_MESSAGE;
@@ -365,7 +347,6 @@ static void on_result(run *r, worker *w, const wmsg *m)
                 r->state[i] = M_DONE;
                 r->res->applied++;
                 emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, secs, "committed_with_record", m->text);
-                json_outcome(r, i, "applied", secs, NULL);
                 break;
             }
             text = SELF_COMMIT_MESSAGE;
@@ -381,8 +362,6 @@ static void on_result(run *r, worker *w, const wmsg *m)
         emit(r, DEL_EV_MIGRATION_FAILED, i, secs,
              m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed", text);
         record_failure(r, i, m->started, text, m->sha256, hold);
-        json_outcome(r, i, m->status == WRES_INTERRUPTED && got_signal ? "interrupted" : "failed",
-                     secs, text);
         if (!r->err->msg[0])
             del_fail(r->err, DEL_KIND_MIGRATION, "%s failed: %s", r->b->mf.m[i].revision, text);
         break;
@@ -487,7 +466,6 @@ static void on_worker_gone(run *r, worker *w)
         r->state[i] = M_DONE;
         r->res->applied++;
         emit(r, DEL_EV_MIGRATION_SUCCEEDED, i, monotonic_seconds() - w->started, "committed_before_exit", why);
-        json_outcome(r, i, r->o->downgrade ? "downgraded" : "applied", monotonic_seconds() - w->started, NULL);
         return;
     }
     r->state[i] = M_FAILED;
@@ -503,7 +481,6 @@ static void on_worker_gone(run *r, worker *w)
     }
     emit(r, DEL_EV_MIGRATION_FAILED, i, monotonic_seconds() - w->started, got_signal ? "interrupted" : "failed", msg);
     record_failure(r, i, now_seconds() - (monotonic_seconds() - w->started), msg, NULL, hold);
-    json_outcome(r, i, got_signal ? "interrupted" : "failed", monotonic_seconds() - w->started, msg);
     if (!r->err->msg[0])
         del_fail(r->err, DEL_KIND_MIGRATION, "%s", msg);
 }

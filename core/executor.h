@@ -18,7 +18,6 @@
 
 #include "batchsize.h"
 #include "bundle.h"
-#include "json.h"
 #include "notify.h"
 #include "plan.h"
 #include "store.h"
@@ -34,7 +33,6 @@ typedef struct exec_opts {
     const char *schema;      /* version_table_schema */
     store_token token;       /* the run's fence (its lock session) */
     const del_notify *notify;/* what happens goes there */
-    json *js;                /* --json: results appended here, or NULL */
     batch_policy batch;      /* batched migrations' pacing (the section's batch_* settings) */
     int downgrade;           /* run the plan's downgrade callbacks: a migration starts after
                               * every planned migration that depends on it is downgraded */

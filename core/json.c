@@ -1,5 +1,4 @@
 #include "json.h"
-#include "notify.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -106,9 +105,3 @@ void json_bool(json *j, const char *key, int val)
     sbuf_puts(&j->b, val ? "true" : "false");
 }
 
-void json_emit(json *j, const del_notify *n)
-{
-    del_event ev = {.type = DEL_EV_DOCUMENT, .text = j->b.s ? j->b.s : "{}"};
-    del_emit(n, &ev);
-    sbuf_free(&j->b);
-}

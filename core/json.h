@@ -1,4 +1,5 @@
-/* A small JSON writer for --json output (one document per command). */
+/* A small JSON writer: the JSON renderer's (core/cli/render_json.c) and the
+ * JSON members of the helpers it calls (batchview_json). */
 #ifndef DEL_JSON_H
 #define DEL_JSON_H
 
@@ -18,8 +19,5 @@ void json_str(json *j, const char *key, const char *val); /* val NULL -> null */
 void json_num(json *j, const char *key, double val);
 void json_int(json *j, const char *key, long long val);
 void json_bool(json *j, const char *key, int val);
-/* Hand the finished document to n as a DEL_EV_DOCUMENT event, and free. */
-struct del_notify;
-void json_emit(json *j, const struct del_notify *n);
 
 #endif

@@ -1,8 +1,7 @@
 /* The output model: core code never prints; it reports what happens as
  * events (a run started, a migration started / logged / succeeded / failed /
  * was skipped / refused, a warning, a check problem, a plain note, a debug
- * line, a command's result (results.h) or, for commands not yet ported to
- * results, its finished JSON document) and live progress, through the
+ * line, a command's result (results.h)) and live progress, through the
  * callbacks the caller provides -- the shape of libgit2's
  * git_checkout_options with its notify_cb and progress_cb. The CLI holds two
  * renderers (core/cli/render_text.c, core/cli/render_json.c); a NULL
@@ -32,7 +31,6 @@ typedef enum del_event_type {
     DEL_EV_RUN_NOTICE,         /* the run itself: "Interrupted ...", "Lost the run lock ...": text */
     DEL_EV_CHECK_PROBLEM,      /* verify: field (the check), message, severity */
     DEL_EV_RUN_FINISHED,       /* the executor is done: the live progress line goes */
-    DEL_EV_DOCUMENT,           /* --json: the command's whole document (text) */
     DEL_EV_RESULT,             /* a command's result: result_type, result (results.h) */
 } del_event_type;
 

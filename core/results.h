@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "err.h"
+
 struct batch_view; /* batchview.h: a migration under way, its words and its JSON */
 
 typedef enum del_result_type {
@@ -16,6 +18,9 @@ typedef enum del_result_type {
     DEL_RESULT_CURRENT,       /* del_current: heads and counts */
     DEL_RESULT_VERIFY,        /* del_verify: the summary after its DEL_EV_CHECK_PROBLEM events */
     DEL_RESULT_SHOW,          /* del_show: one revision, whole */
+    DEL_RESULT_UPGRADE,       /* del_upgrade: the plan and how the run ended, after its migration events */
+    DEL_RESULT_DOWNGRADE,     /* del_downgrade: the same for a downgrade */
+    DEL_RESULT_OPS,           /* del_ops: what stamp, forget or repair changed (or would) */
 } del_result_type;
 
 /* One revision in `history`: a migration of the bundle, or (in_bundle 0) a
@@ -95,5 +100,93 @@ typedef struct del_verify {
     const del_signature *signature; /* NULL when the check did not get that far */
     size_t migrations, problems, warnings;
 } del_verify;
+
+/* How a command that changes things ended: its exit code and error. */
+typedef struct del_outcome {
+    int exit_code;                /* 0: it succeeded */
+    const char *error, *error_kind, *hint; /* NULL: none */
+} del_outcome;
+
+/* The outcome of a command that returned code (0 or -1) with err; borrows err. */
+del_outcome del_outcome_of(int code, const del_err *err);
+
+/* One migration upgrade would run, in run order. */
+typedef struct del_plan_row {
+    const char *revision, *description;
+    size_t wave;                  /* 1-based */
+    int blocked;                  /* waits for Alembic revisions not applied */
+    int held;                     /* on hold itself */
+    const char *after_held;       /* the held revision it waits for, or NULL */
+} del_plan_row;
+
+/* A planned migration whose Alembic dependencies are not applied. */
+typedef struct del_blocked_row {
+    const char *revision;
+    const char *const *missing_alembic;
+    size_t nmissing;
+    const char *message;          /* the BLOCKED line */
+} del_blocked_row;
+
+/* A planned migration on hold, and the planned ones waiting for it. */
+typedef struct del_held_row {
+    const char *revision, *hold;
+    const char *const *dependents;
+    size_t ndependents;
+    const char *message;          /* the HELD line */
+} del_held_row;
+
+/* upgrade's answer; each migration it ran was an event before it. */
+typedef struct del_upgrade {
+    const char *target;           /* "head" when none was given */
+    int dry_run;
+    int planned;                  /* 0: it stopped before planning; only outcome says more */
+    int jobs;                     /* > 1: the dry-run plan is shown by wave */
+    size_t total;                 /* migrations in the bundle */
+    const del_plan_row *plan;
+    size_t nplan;
+    const del_blocked_row *blocked;
+    size_t nblocked;
+    const del_held_row *held;
+    size_t nheld;
+    const char *const *orphaned;  /* "REV: orphaned: ..." */
+    size_t norphaned;
+    int ran;                      /* the executor ran: the results are its migration events */
+    del_outcome outcome;
+} del_upgrade;
+
+/* One migration a downgrade takes down, in its order. */
+typedef struct del_downgrade_row {
+    const char *revision, *description;
+    int has_downgrade;
+} del_downgrade_row;
+
+/* downgrade's answer; each migration it took down was an event before it. */
+typedef struct del_downgrade {
+    const char *target;
+    int dry_run;
+    int planned;                  /* 0: it stopped before planning */
+    const del_downgrade_row *plan;
+    size_t nplan;
+    int lacking;                  /* some planned migration has no downgrade: nothing ran */
+    int ran;                      /* the executor ran */
+    del_outcome outcome;
+} del_downgrade;
+
+/* One record stamp, forget or repair changed (or, dry, would change). */
+typedef struct del_op_change {
+    const char *revision;
+    const char *action;           /* stamped, forgotten, accepted, dropped */
+    const char *note;
+} del_op_change;
+
+typedef struct del_ops {
+    const char *command;          /* stamp, forget, repair */
+    int dry_run;
+    const del_op_change *changes;
+    size_t n;
+    const char *const *skipped;   /* "REV: why" */
+    size_t nskipped;
+    del_outcome outcome;
+} del_ops;
 
 #endif

@@ -44,12 +44,24 @@ void render_text_error(FILE *f, const del_err *err);
 /* A formatted line written escaped (bundle, plugin, server text). */
 void render_line(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A migration's outcome as its event said it, for upgrade's and downgrade's
+ * "results" (the status of a success is known by the result: applied or
+ * downgraded). */
+typedef struct render_outcome {
+    del_event_type type;     /* DEL_EV_MIGRATION_SUCCEEDED, _SKIPPED, _REFUSED, _FAILED */
+    char *revision, *status, *message;
+    double seconds;
+} render_outcome;
+
 typedef struct render_json {
     int verbose;
     int documented;          /* a command's document was printed */
     /* check problems seen so far, for the result's document: kind, message */
     char **problems;
     size_t nproblems;
+    /* migration outcomes seen so far, in the order they came */
+    render_outcome *outcomes;
+    size_t noutcomes;
 } render_json;
 
 void render_json_init(render_json *r, int verbose);

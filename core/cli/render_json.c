@@ -1,6 +1,9 @@
 /* The JSON renderer (see render.h): --json prints one document per run, the
  * command's result (results.h) written here, or the document a command not
- * yet ported to results built itself; debug lines (-v) go to stderr. */
+ * yet ported to results built itself; debug lines (-v) go to stderr. It
+ * collects what comes before a result that the document holds: verify's
+ * check problems, and the migration events of upgrade and downgrade (their
+ * "results"). */
 #include "render.h"
 
 #include <stdio.h>
@@ -17,6 +20,18 @@ void render_json_init(render_json *r, int verbose)
     *r = (render_json){.verbose = verbose};
 }
 
+static void forget_outcomes(render_json *r)
+{
+    for (size_t i = 0; i < r->noutcomes; i++) {
+        free(r->outcomes[i].revision);
+        free(r->outcomes[i].status);
+        free(r->outcomes[i].message);
+    }
+    free(r->outcomes);
+    r->outcomes = NULL;
+    r->noutcomes = 0;
+}
+
 void render_json_free(render_json *r)
 {
     for (size_t i = 0; i < r->nproblems; i++)
@@ -24,6 +39,153 @@ void render_json_free(render_json *r)
     free(r->problems);
     r->problems = NULL;
     r->nproblems = 0;
+    forget_outcomes(r);
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void collect_outcome(render_json *r, const del_event *ev)
+{
+    r->outcomes = xrealloc(r->outcomes, (r->noutcomes + 1) * sizeof *r->outcomes);
+    render_outcome *o = &r->outcomes[r->noutcomes++];
+    *o = (render_outcome){.type = ev->type, .revision = dup_or_null(ev->revision), .seconds = ev->seconds};
+    switch (ev->type) {
+    case DEL_EV_MIGRATION_SKIPPED:
+        o->status = xstrdup("skipped");
+        o->message = dup_or_null(ev->message);
+        break;
+    case DEL_EV_MIGRATION_REFUSED:
+        o->status = xstrdup("refused");
+        o->message = dup_or_null(ev->message);
+        break;
+    case DEL_EV_MIGRATION_FAILED:
+        o->status = xstrdup(ev->status ? ev->status : "failed"); /* failed, interrupted */
+        o->message = dup_or_null(ev->message);
+        break;
+    default:
+        break; /* succeeded: the result names its status; no message */
+    }
+}
+
+/* "results": every migration that ran, as its events said; success is
+ * succeeded_status (applied, downgraded). */
+static void results_json(json *js, const render_json *r, const char *succeeded_status)
+{
+    json_arr_open(js, "results");
+    for (size_t i = 0; i < r->noutcomes; i++) {
+        const render_outcome *o = &r->outcomes[i];
+        json_obj_open(js, NULL);
+        json_str(js, "revision", o->revision);
+        json_str(js, "status", o->type == DEL_EV_MIGRATION_SUCCEEDED ? succeeded_status : o->status);
+        json_num(js, "seconds", o->seconds);
+        json_str(js, "message", o->message);
+        json_obj_close(js);
+    }
+    json_arr_close(js);
+}
+
+static void strings_json(json *js, const char *key, const char *const *v, size_t n)
+{
+    json_arr_open(js, key);
+    for (size_t i = 0; i < n; i++)
+        json_str(js, NULL, v[i]);
+    json_arr_close(js);
+}
+
+static void upgrade_json(json *js, const render_json *r, const del_upgrade *u)
+{
+    json_str(js, "command", "upgrade");
+    if (u->planned) {
+        json_str(js, "target", u->target);
+        json_bool(js, "dry_run", u->dry_run);
+        json_arr_open(js, "plan");
+        for (size_t k = 0; k < u->nplan; k++) {
+            const del_plan_row *p = &u->plan[k];
+            json_obj_open(js, NULL);
+            json_str(js, "revision", p->revision);
+            json_str(js, "description", p->description);
+            json_int(js, "wave", (long long)p->wave);
+            if (p->after_held)
+                json_str(js, "after_held", p->after_held);
+            json_obj_close(js);
+        }
+        json_arr_close(js);
+        json_arr_open(js, "blocked");
+        for (size_t k = 0; k < u->nblocked; k++) {
+            const del_blocked_row *b = &u->blocked[k];
+            json_obj_open(js, NULL);
+            json_str(js, "revision", b->revision);
+            strings_json(js, "missing_alembic", b->missing_alembic, b->nmissing);
+            json_str(js, "message", b->message);
+            json_obj_close(js);
+        }
+        json_arr_close(js);
+        json_arr_open(js, "held");
+        for (size_t k = 0; k < u->nheld; k++) {
+            const del_held_row *h = &u->held[k];
+            json_obj_open(js, NULL);
+            json_str(js, "revision", h->revision);
+            json_str(js, "hold", h->hold);
+            strings_json(js, "dependents", h->dependents, h->ndependents);
+            json_str(js, "message", h->message);
+            json_obj_close(js);
+        }
+        json_arr_close(js);
+        strings_json(js, "orphaned", u->orphaned, u->norphaned);
+    }
+    if (u->ran)
+        results_json(js, r, "applied");
+    const del_outcome *o = &u->outcome;
+    json_int(js, "exit_code", o->exit_code);
+    json_str(js, "error", o->error);
+    json_str(js, "error_kind", o->error_kind);
+    if (o->hint)
+        json_str(js, "hint", o->hint);
+}
+
+static void downgrade_json(json *js, const render_json *r, const del_downgrade *d)
+{
+    json_str(js, "command", "downgrade");
+    if (d->planned) {
+        json_str(js, "target", d->target);
+        json_bool(js, "dry_run", d->dry_run);
+        json_arr_open(js, "plan");
+        for (size_t k = 0; k < d->nplan; k++) {
+            json_obj_open(js, NULL);
+            json_str(js, "revision", d->plan[k].revision);
+            json_str(js, "description", d->plan[k].description);
+            json_bool(js, "has_downgrade", d->plan[k].has_downgrade);
+            json_obj_close(js);
+        }
+        json_arr_close(js);
+    }
+    if (d->ran)
+        results_json(js, r, "downgraded");
+    json_int(js, "exit_code", d->outcome.exit_code);
+    json_str(js, "error_kind", d->outcome.error_kind);
+    json_str(js, "error", d->outcome.error);
+}
+
+static void ops_json(json *js, const del_ops *o)
+{
+    json_str(js, "command", o->command);
+    json_bool(js, "dry_run", o->dry_run);
+    json_arr_open(js, "changes");
+    for (size_t i = 0; i < o->n; i++) {
+        json_obj_open(js, NULL);
+        json_str(js, "revision", o->changes[i].revision);
+        json_str(js, "action", o->changes[i].action);
+        json_str(js, "note", o->changes[i].note);
+        json_obj_close(js);
+    }
+    json_arr_close(js);
+    strings_json(js, "skipped", o->skipped, o->nskipped);
+    json_int(js, "exit_code", o->outcome.exit_code);
+    json_str(js, "error_kind", o->outcome.error_kind);
+    json_str(js, "error", o->outcome.error);
 }
 
 static void history_json(json *js, const del_history *h)
@@ -134,13 +296,6 @@ static void verify_json(json *js, const render_json *r, const del_verify *v)
     json_str(js, "error", v->problems ? msg : NULL);
 }
 
-static void strings_json(json *js, const char *key, const char *const *v, size_t n)
-{
-    json_arr_open(js, key);
-    for (size_t i = 0; i < n; i++)
-        json_str(js, NULL, v[i]);
-    json_arr_close(js);
-}
 
 static void show_json(json *js, const del_show *r)
 {
@@ -190,7 +345,8 @@ static void print_document(render_json *r, const char *text)
 }
 
 /* A result is the command's answer: its document, with the exit code of a
- * command that answered (0). */
+ * read-only command that answered (0); upgrade, downgrade and the operator
+ * commands carry their outcome. */
 static void result_json(render_json *r, const del_event *ev)
 {
     json js = {0};
@@ -211,14 +367,32 @@ static void result_json(render_json *r, const del_event *ev)
     case DEL_RESULT_SHOW:
         show_json(&js, ev->result);
         break;
+    case DEL_RESULT_UPGRADE:
+        upgrade_json(&js, r, ev->result);
+        break;
+    case DEL_RESULT_DOWNGRADE:
+        downgrade_json(&js, r, ev->result);
+        break;
+    case DEL_RESULT_OPS:
+        ops_json(&js, ev->result);
+        break;
     default:
         break;
     }
-    if (ev->result_type != DEL_RESULT_VERIFY)
+    /* commands that change things say how they ended themselves */
+    if (ev->result_type == DEL_RESULT_HISTORY || ev->result_type == DEL_RESULT_ATTEMPTS ||
+        ev->result_type == DEL_RESULT_CURRENT || ev->result_type == DEL_RESULT_SHOW)
         json_int(&js, "exit_code", 0);
+    if (ev->result_type == DEL_RESULT_SHOW) { /* its keys as they always were */
+        json_str(&js, "error_kind", NULL);
+        json_str(&js, "error", NULL);
+    }
     json_obj_close(&js);
     print_document(r, js.b.s);
     free(js.b.s);
+    /* a run's outcomes belong to the document that holds them */
+    if (ev->result_type == DEL_RESULT_UPGRADE || ev->result_type == DEL_RESULT_DOWNGRADE)
+        forget_outcomes(r);
 }
 
 void render_json_event(const del_event *ev, void *payload)
@@ -226,15 +400,13 @@ void render_json_event(const del_event *ev, void *payload)
     render_json *r = payload;
     if (ev->type == DEL_EV_RESULT) {
         result_json(r, ev);
+    } else if (ev->type == DEL_EV_MIGRATION_SUCCEEDED || ev->type == DEL_EV_MIGRATION_SKIPPED ||
+               ev->type == DEL_EV_MIGRATION_REFUSED || ev->type == DEL_EV_MIGRATION_FAILED) {
+        collect_outcome(r, ev);
     } else if (ev->type == DEL_EV_CHECK_PROBLEM) {
         r->problems = xrealloc(r->problems, (r->nproblems + 2) * sizeof *r->problems);
         r->problems[r->nproblems++] = xstrdup(ev->field ? ev->field : "");
         r->problems[r->nproblems++] = xstrdup(ev->message ? ev->message : "");
-    } else if (ev->type == DEL_EV_DOCUMENT) {
-        fputs(ev->text, stdout);
-        fputc('\n', stdout);
-        fflush(stdout);
-        r->documented = 1;
     } else if (ev->type == DEL_EV_DEBUG && r->verbose) {
         render_line(stderr, "debug: %s", ev->text);
     }

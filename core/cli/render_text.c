@@ -237,6 +237,105 @@ static void draw_show(render_text *r, const del_show *s)
     }
 }
 
+/* One line of upgrade's dry-run plan: the migration, its wave with -j, its mark. */
+static void draw_plan_row(render_text *r, const del_upgrade *u, const del_plan_row *p)
+{
+    char mk[256] = "";
+    if (p->blocked)
+        snprintf(mk, sizeof mk, "  [BLOCKED]");
+    else if (p->held)
+        snprintf(mk, sizeof mk, "  [HELD]");
+    else if (p->after_held)
+        snprintf(mk, sizeof mk, "  [after HELD %s]", p->after_held);
+    if (u->jobs > 1)
+        put(r, r->out, "  wave %zu  %s: %s%s", p->wave, p->revision, or_empty(p->description), mk);
+    else
+        put(r, r->out, "  %s: %s%s", p->revision, or_empty(p->description), mk);
+}
+
+static void draw_blocked(render_text *r, const del_upgrade *u)
+{
+    for (size_t k = 0; k < u->nblocked; k++)
+        put(r, r->out, "%s", u->blocked[k].message);
+}
+
+static void draw_held(render_text *r, const del_upgrade *u)
+{
+    for (size_t k = 0; k < u->nheld; k++)
+        put(r, r->out, "%s", u->held[k].message);
+}
+
+/* upgrade: a dry run's plan (by wave with -j), then its BLOCKED and HELD
+ * lines; a run stopped by HELD (or else BLOCKED) migrations says which. What
+ * ran was drawn from its events. */
+static void draw_upgrade(render_text *r, const del_upgrade *u)
+{
+    if (!u->planned)
+        return;
+    if (!u->dry_run) {
+        if (u->ran)
+            return;
+        if (u->nheld)
+            draw_held(r, u);
+        else
+            draw_blocked(r, u);
+        return;
+    }
+    if (!u->nplan) {
+        put(r, r->out, "Nothing to do: all %zu migrations are applied.", u->total);
+    } else {
+        put(r, r->out, "Would run %zu migration(s)%s:", u->nplan, u->jobs > 1 ? " (by wave)" : "");
+        /* by wave: wave 1's items, then wave 2's, ... (each in plan order) */
+        size_t waves = 0;
+        for (size_t k = 0; k < u->nplan && u->jobs > 1; k++)
+            if (u->plan[k].wave > waves)
+                waves = u->plan[k].wave;
+        for (size_t wv = 0; wv <= waves; wv++)
+            for (size_t k = 0; k < u->nplan; k++)
+                if (u->jobs <= 1 || u->plan[k].wave == wv)
+                    draw_plan_row(r, u, &u->plan[k]);
+    }
+    draw_blocked(r, u);
+    draw_held(r, u);
+}
+
+/* downgrade: its plan when it is a dry run or could not run (the migrations
+ * without a downgrade marked); a run shows its events (-q: nothing). */
+static void draw_downgrade(render_text *r, const del_downgrade *d)
+{
+    if (!d->planned || (r->quiet && !d->dry_run))
+        return;
+    if (!d->nplan) {
+        put(r, r->out, "Nothing to downgrade: no migration is applied.");
+        return;
+    }
+    if (!d->dry_run && !d->lacking)
+        return;
+    put(r, r->out, "Would downgrade %zu migration(s), in this order:", d->nplan);
+    for (size_t k = 0; k < d->nplan; k++)
+        put(r, r->out, "  %s: %s%s", d->plan[k].revision, or_empty(d->plan[k].description),
+            d->plan[k].has_downgrade ? "" : "  [NO DOWNGRADE]");
+}
+
+/* stamp, forget, repair: what was skipped, then the records changed (or,
+ * dry, that would be); -q: only a dry run's. */
+static void draw_ops(render_text *r, const del_ops *o)
+{
+    if (r->quiet && !o->dry_run)
+        return;
+    for (size_t i = 0; i < o->nskipped; i++)
+        put(r, r->out, "Skipped %s", o->skipped[i]);
+    if (o->outcome.exit_code && !o->n)
+        return;
+    if (!o->n) {
+        put(r, r->out, "Nothing to %s.", o->command);
+        return;
+    }
+    put(r, r->out, "%s %zu record(s):", o->dry_run ? "Would change" : "Changed", o->n);
+    for (size_t i = 0; i < o->n; i++)
+        put(r, r->out, "  %s %s: %s", o->changes[i].action, o->changes[i].revision, or_empty(o->changes[i].note));
+}
+
 static void draw_result(render_text *r, const del_event *ev)
 {
     switch (ev->result_type) {
@@ -254,6 +353,15 @@ static void draw_result(render_text *r, const del_event *ev)
         break;
     case DEL_RESULT_SHOW:
         draw_show(r, ev->result);
+        break;
+    case DEL_RESULT_UPGRADE:
+        draw_upgrade(r, ev->result);
+        break;
+    case DEL_RESULT_DOWNGRADE:
+        draw_downgrade(r, ev->result);
+        break;
+    case DEL_RESULT_OPS:
+        draw_ops(r, ev->result);
         break;
     default:
         break;
@@ -292,8 +400,6 @@ void render_text_event(const del_event *ev, void *payload)
     case DEL_EV_DEBUG:
         if (r->verbose)
             put(r, r->err, "debug: %s", text);
-        return;
-    case DEL_EV_DOCUMENT:
         return;
     case DEL_EV_RESULT:
         draw_result(r, ev);

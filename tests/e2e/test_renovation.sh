@@ -14,6 +14,15 @@ test_core_sources_do_not_print() {
 $hits"
 }
 
+test_commands_answer_with_results_not_json() {
+    # commands hand results (core/results.h) to the renderers, and the
+    # executor hands events: neither writes JSON
+    local hits
+    hits=$(grep -n 'json_' "$ROOT"/core/cmd_*.c "$ROOT"/core/executor.c || true)
+    [ -z "$hits" ] || fail "commands write JSON themselves:
+$hits"
+}
+
 test_no_strstr_on_error_messages() {
     # callers test an error's kind, never its prose
     local hits

@@ -197,6 +197,231 @@ START_TEST(show_result_is_drawn_field_by_field)
 }
 END_TEST
 
+/* A text renderer writing into temporary files. */
+static del_notify text_to_files(render_text *r, int quiet)
+{
+    render_text_init(r, quiet, 0, 0);
+    r->out = tmpfile();
+    r->err = tmpfile();
+    r->tty = 0;
+    return (del_notify){DEL_NOTIFY_VERSION, render_text_event, NULL, r};
+}
+
+START_TEST(upgrade_dry_run_is_drawn_by_wave_with_its_marks_then_its_blocked_and_held_lines)
+{
+    render_text r;
+    del_notify n = text_to_files(&r, 1); /* -q keeps the plan */
+    del_plan_row plan[] = {
+        {.revision = "D001", .description = "first", .wave = 1, .held = 1},
+        {.revision = "D002", .description = "second", .wave = 2, .after_held = "D001"},
+        {.revision = "D003", .description = "third", .wave = 1, .blocked = 1},
+    };
+    const char *missing[] = {"a1b2"};
+    const char *deps[] = {"D002"};
+    del_blocked_row blocked[] = {{.revision = "D003", .missing_alembic = missing, .nmissing = 1,
+                                  .message = "BLOCKED: D003 needs Alembic a1b2"}};
+    del_held_row held[] = {{.revision = "D001", .hold = "self_commit", .dependents = deps, .ndependents = 1,
+                            .message = "HELD: D001 self_commit"}};
+    del_upgrade u = {.target = "head", .dry_run = 1, .planned = 1, .jobs = 2, .total = 5, .plan = plan,
+                     .nplan = 3, .blocked = blocked, .nblocked = 1, .held = held, .nheld = 1};
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u);
+    u.jobs = 1; /* one at a time: plan order, no waves */
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u);
+    char out[2048], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out,
+        "Would run 3 migration(s) (by wave):\n"
+        "  wave 1  D001: first  [HELD]\n"
+        "  wave 1  D003: third  [BLOCKED]\n"
+        "  wave 2  D002: second  [after HELD D001]\n"
+        "BLOCKED: D003 needs Alembic a1b2\n"
+        "HELD: D001 self_commit\n"
+        "Would run 3 migration(s):\n"
+        "  D001: first  [HELD]\n"
+        "  D002: second  [after HELD D001]\n"
+        "  D003: third  [BLOCKED]\n"
+        "BLOCKED: D003 needs Alembic a1b2\n"
+        "HELD: D001 self_commit\n");
+    ck_assert_str_eq(errs, "");
+}
+END_TEST
+
+START_TEST(upgrade_run_draws_what_stopped_it_and_nothing_once_it_ran)
+{
+    render_text r;
+    del_notify n = text_to_files(&r, 0);
+    del_blocked_row blocked[] = {{.revision = "D003", .message = "BLOCKED: D003"}};
+    del_held_row held[] = {{.revision = "D001", .message = "HELD: D001"}};
+    del_upgrade u = {.target = "head", .planned = 1, .total = 3, .blocked = blocked, .nblocked = 1,
+                     .held = held, .nheld = 1, .outcome = {.exit_code = 1}};
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u); /* HELD stops it first */
+    u.nheld = 0;
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u); /* then BLOCKED */
+    u.nblocked = 0;
+    u.ran = 1;
+    u.outcome.exit_code = 0;
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u); /* its events said it all */
+    u.planned = 0;
+    u.dry_run = 1;
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u); /* stopped before planning */
+    u.planned = 1; /* a dry run with nothing to do */
+    del_emit_result(&n, DEL_RESULT_UPGRADE, &u);
+    char out[1024], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "HELD: D001\nBLOCKED: D003\nNothing to do: all 3 migrations are applied.\n");
+    ck_assert_str_eq(errs, "");
+}
+END_TEST
+
+START_TEST(downgrade_plan_is_drawn_when_dry_or_refused_with_its_missing_callbacks_marked)
+{
+    render_text r;
+    del_notify n = text_to_files(&r, 0);
+    del_downgrade_row plan[] = {{"D002", "second", 1}, {"D001", "first", 0}};
+    del_downgrade d = {.target = "base", .dry_run = 1, .planned = 1, .plan = plan, .nplan = 2, .lacking = 1};
+    del_emit_result(&n, DEL_RESULT_DOWNGRADE, &d);
+    d.dry_run = 0;
+    d.lacking = 0;
+    d.ran = 1;
+    del_emit_result(&n, DEL_RESULT_DOWNGRADE, &d); /* a run: its events said it */
+    d.nplan = 0;
+    d.ran = 0;
+    del_emit_result(&n, DEL_RESULT_DOWNGRADE, &d);
+    char out[1024], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out,
+        "Would downgrade 2 migration(s), in this order:\n"
+        "  D002: second\n"
+        "  D001: first  [NO DOWNGRADE]\n"
+        "Nothing to downgrade: no migration is applied.\n");
+    ck_assert_str_eq(errs, "");
+    n = text_to_files(&r, 1); /* -q: a run says nothing */
+    del_emit_result(&n, DEL_RESULT_DOWNGRADE, &d);
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(ops_result_lists_what_was_skipped_then_the_records_changed)
+{
+    render_text r;
+    del_notify n = text_to_files(&r, 0);
+    del_op_change changes[] = {{"D001", "stamped", "marked applied without running it (stamp)"},
+                               {"D002", "stamped", "marked applied without running it (stamp); was failed"}};
+    const char *skipped[] = {"D000: already applied"};
+    del_ops o = {.command = "stamp", .changes = changes, .n = 2, .skipped = skipped, .nskipped = 1};
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    o.dry_run = 1;
+    o.nskipped = 0;
+    o.n = 1;
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    o.n = 0;
+    o.command = "repair";
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    o.outcome.exit_code = 2; /* failed with nothing changed: the error says it */
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    char out[1024], errs[256];
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out,
+        "Skipped D000: already applied\n"
+        "Changed 2 record(s):\n"
+        "  stamped D001: marked applied without running it (stamp)\n"
+        "  stamped D002: marked applied without running it (stamp); was failed\n"
+        "Would change 1 record(s):\n"
+        "  stamped D001: marked applied without running it (stamp)\n"
+        "Nothing to repair.\n");
+    ck_assert_str_eq(errs, "");
+    n = text_to_files(&r, 1); /* -q: only what a dry run would do */
+    o.outcome.exit_code = 0;
+    o.n = 1;
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    o.dry_run = 0;
+    del_emit_result(&n, DEL_RESULT_OPS, &o);
+    take(&r, out, errs, sizeof out);
+    ck_assert_str_eq(out, "Would change 1 record(s):\n  stamped D001: marked applied without running it (stamp)\n");
+}
+END_TEST
+
+/* What the JSON renderer prints on stdout while f runs. */
+static void json_of(void (*f)(del_notify *n), char *out, size_t size)
+{
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    FILE *tmp = tmpfile();
+    ck_assert_ptr_nonnull(tmp);
+    dup2(fileno(tmp), STDOUT_FILENO);
+    render_json rj;
+    render_json_init(&rj, 0);
+    del_notify n = {DEL_NOTIFY_VERSION, render_json_event, NULL, &rj};
+    f(&n);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    render_json_free(&rj);
+    rewind(tmp);
+    size_t got = fread(out, 1, size - 1, tmp);
+    out[got] = '\0';
+    fclose(tmp);
+}
+
+static void run_of_four(del_notify *n)
+{
+    del_event ev = {.type = DEL_EV_MIGRATION_STARTED, .revision = "D001", .description = "one"};
+    del_emit(n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_SUCCEEDED, .revision = "D001", .seconds = 1.5,
+                     .status = "committed_with_record", .message = "lost the answer"};
+    del_emit(n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_SKIPPED, .revision = "D002", .seconds = 0.25, .message = "done"};
+    del_emit(n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_REFUSED, .revision = "D003", .message = "bad .so"};
+    del_emit(n, &ev);
+    ev = (del_event){.type = DEL_EV_MIGRATION_FAILED, .revision = "D004", .seconds = 2, .status = "interrupted",
+                     .message = "interrupted (SIGINT)"};
+    del_emit(n, &ev);
+}
+
+static void upgrade_of_four(del_notify *n)
+{
+    run_of_four(n);
+    del_plan_row plan[] = {{.revision = "D001", .description = "one", .wave = 1},
+                           {.revision = "D002", .description = "two", .wave = 2, .after_held = "D000"}};
+    const char *orphaned[] = {"D009: orphaned: needs Alembic r2 which is not applied"};
+    del_upgrade u = {.target = "head", .planned = 1, .plan = plan, .nplan = 2, .orphaned = orphaned,
+                     .norphaned = 1, .ran = 1,
+                     .outcome = {.exit_code = 1, .error = "D004 failed", .error_kind = "migration",
+                                 .hint = "look"}};
+    del_emit_result(n, DEL_RESULT_UPGRADE, &u);
+    /* a second run in the same process holds only its own results */
+    del_event ev = {.type = DEL_EV_MIGRATION_SUCCEEDED, .revision = "D005", .seconds = 0.5};
+    del_emit(n, &ev);
+    del_downgrade d = {.target = "-1", .planned = 1, .ran = 1};
+    del_emit_result(n, DEL_RESULT_DOWNGRADE, &d);
+    del_upgrade early = {.target = "head", .outcome = {.exit_code = 2, .error = "no bundle", .error_kind = "bundle"}};
+    del_emit_result(n, DEL_RESULT_UPGRADE, &early);
+}
+
+START_TEST(json_renderer_builds_run_results_from_the_migration_events)
+{
+    char out[4096];
+    json_of(upgrade_of_four, out, sizeof out);
+    ck_assert_str_eq(out,
+        "{\"command\":\"upgrade\",\"target\":\"head\",\"dry_run\":false,"
+        "\"plan\":[{\"revision\":\"D001\",\"description\":\"one\",\"wave\":1},"
+        "{\"revision\":\"D002\",\"description\":\"two\",\"wave\":2,\"after_held\":\"D000\"}],"
+        "\"blocked\":[],\"held\":[],"
+        "\"orphaned\":[\"D009: orphaned: needs Alembic r2 which is not applied\"],"
+        "\"results\":[{\"revision\":\"D001\",\"status\":\"applied\",\"seconds\":1.5,\"message\":null},"
+        "{\"revision\":\"D002\",\"status\":\"skipped\",\"seconds\":0.25,\"message\":\"done\"},"
+        "{\"revision\":\"D003\",\"status\":\"refused\",\"seconds\":0,\"message\":\"bad .so\"},"
+        "{\"revision\":\"D004\",\"status\":\"interrupted\",\"seconds\":2,\"message\":\"interrupted (SIGINT)\"}],"
+        "\"exit_code\":1,\"error\":\"D004 failed\",\"error_kind\":\"migration\",\"hint\":\"look\"}\n"
+        "{\"command\":\"downgrade\",\"target\":\"-1\",\"dry_run\":false,\"plan\":[],"
+        "\"results\":[{\"revision\":\"D005\",\"status\":\"downgraded\",\"seconds\":0.5,\"message\":null}],"
+        "\"exit_code\":0,\"error_kind\":null,\"error\":null}\n"
+        "{\"command\":\"upgrade\",\"exit_code\":2,\"error\":\"no bundle\",\"error_kind\":\"bundle\"}\n");
+}
+END_TEST
+
 START_TEST(core_works_with_no_listener)
 {
     del_notify n = DEL_NOTIFY_INIT;
@@ -261,6 +486,11 @@ Suite *make_suite(void)
     ADD(tc, quiet_text_keeps_results_and_drops_notes);
     ADD(tc, history_result_is_drawn_in_columns_as_wide_as_its_longest_revision);
     ADD(tc, show_result_is_drawn_field_by_field);
+    ADD(tc, upgrade_dry_run_is_drawn_by_wave_with_its_marks_then_its_blocked_and_held_lines);
+    ADD(tc, upgrade_run_draws_what_stopped_it_and_nothing_once_it_ran);
+    ADD(tc, downgrade_plan_is_drawn_when_dry_or_refused_with_its_missing_callbacks_marked);
+    ADD(tc, ops_result_lists_what_was_skipped_then_the_records_changed);
+    ADD(tc, json_renderer_builds_run_results_from_the_migration_events);
     ADD(tc, core_works_with_no_listener);
     ADD(tc, one_checker_stops_at_the_first_problem_or_collects_them_all);
     suite_add_tcase(s, tc);
