@@ -315,16 +315,20 @@ static void on_result(run *r, worker *w, const wmsg *m)
         r->state[i] = M_FAILED;
         r->res->paused++;
         r->stop = 1;
+        /* stopped by the parent for another reason than a signal (the
+         * timeout, the lost lock): say which */
+        char *ptext = why && !got_signal ? xasprintf("%s; %s", why, m->text) : xstrdup(m->text);
         del_err e;
         if (store_record_paused(state_db(r), r->o->schema, r->b->mf.m[i].revision, m->started, now_seconds(),
-                                m->text, &e) != 0) {
+                                ptext, &e) != 0) {
             check_lock_session(r);
             out_line(r, "  WARNING: %s", e.msg);
         }
-        emit(r, DEL_EV_MIGRATION_FAILED, i, secs, "paused", m->text);
-        json_outcome(r, i, "paused", secs, m->text);
+        emit(r, DEL_EV_MIGRATION_FAILED, i, secs, "paused", ptext);
+        json_outcome(r, i, "paused", secs, ptext);
         if (!r->err->msg[0] && !got_signal)
-            del_fail(r->err, DEL_KIND_MIGRATION, "%s paused: %s", r->b->mf.m[i].revision, m->text);
+            del_fail(r->err, DEL_KIND_MIGRATION, "%s paused: %s", r->b->mf.m[i].revision, ptext);
+        free(ptext);
         break;
     }
     case WRES_BUNDLE:
@@ -807,7 +811,7 @@ int executor_run(const bundle *b, const plan *p, PGconn *state_conn, const exec_
             err->kind = DEL_KIND_BUNDLE;
         return -1;
     }
-    if (res->failed) {
+    if (res->failed || res->paused) {
         if (!del_failed(err))
             del_fail(err, DEL_KIND_MIGRATION, "%zu migration(s) failed", res->failed);
         return -1;

@@ -1175,7 +1175,7 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
             set_msg(m, "paused after %lld rows in %lld batches (%lld rows in %lld batches in this run); run upgrade again to resume",
                     br.rows_done, br.batches, br.run_rows, br.run_batches);
         else
-            set_msg(m, "paused before its first batch committed; run upgrade again to start it");
+            set_msg(m, "paused before a batch of this run committed; run upgrade again to resume");
     }
     free(br.cursor);
     return rc;

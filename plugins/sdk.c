@@ -555,43 +555,60 @@ int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
         if (total >= 0 && dm_batch_total(ctx, b, total) != 0)
             return -1;
     }
-    /* keyset: the next `size` keys after the cursor (in key order, those the
-     * filter selects), then one range update over them; the new cursor is
-     * the last key taken */
+    /* keyset: the last of the next `size` keys after the cursor (in key
+     * order, those the filter selects), then one range update up to it, both
+     * bounds given as values so that the planner sees the range; the new
+     * cursor is the last key taken */
     const char *f = where_filter ? where_filter : "true";
-    size_t n = 2 * strlen(table) + 6 * strlen(key_column) + strlen(set_list) + 2 * strlen(f) + 512;
+    size_t n = strlen(table) + 4 * strlen(key_column) + strlen(set_list) + strlen(f) + 256;
     char *sql = malloc(n);
     if (!sql)
         return dm_fail(ctx, "out of memory");
-    const char *after = cursor ? " AND %2$s > $2" : "";
-    char fmt[1024];
-    snprintf(fmt, sizeof fmt,
-             "WITH k AS (SELECT %%2$s AS k FROM %%1$s WHERE (%%4$s)%s ORDER BY %%2$s LIMIT $1),"
-             " m AS (SELECT max(k) AS hi, count(*) AS n FROM k),"
-             " u AS (UPDATE %%1$s SET %%3$s WHERE (%%4$s)%s AND %%2$s <= (SELECT hi FROM m) RETURNING 1)"
-             " SELECT (SELECT hi FROM m)::text, (SELECT n FROM m), (SELECT count(*) FROM u)",
-             after, after);
-    snprintf(sql, n, fmt, table, key_column, set_list, f);
     char limit[32];
     snprintf(limit, sizeof limit, "%lld", size);
-    const char *params[2] = {limit, cursor};
+    const char *params[3] = {limit, cursor, NULL};
+    snprintf(sql, n, "SELECT max(k)::text, count(*) FROM (SELECT %s AS k FROM %s WHERE (%s)%s%s%s ORDER BY %s LIMIT $1) s",
+             key_column, table, f, cursor ? " AND " : "", cursor ? key_column : "", cursor ? " > $2" : "", key_column);
     PGresult *res = PQexecParams(conn, sql, cursor ? 2 : 1, NULL, params, NULL, NULL, 0);
+    char what[128];
+    snprintf(what, sizeof what, "dm_batch_update of %.40s", table);
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        char what[128];
-        snprintf(what, sizeof what, "dm_batch_update of %.40s", table);
         fail_result(ctx, conn, res, what);
         PQclear(res);
         free(sql);
         return -1;
     }
-    free(sql);
     long long taken = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    long long rows = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    char *last = taken > 0 ? strdup(PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    if (taken > 0 && !last) {
+        free(sql);
+        return dm_fail(ctx, "out of memory");
+    }
+    long long rows = 0;
+    if (taken > 0) {
+        /* $1 the last key, $2 the cursor (the first batch has none) */
+        params[0] = last;
+        snprintf(sql, n, "UPDATE %s SET %s WHERE (%s) AND %s <= $1%s%s%s", table, set_list, f, key_column,
+                 cursor ? " AND " : "", cursor ? key_column : "", cursor ? " > $2" : "");
+        res = PQexecParams(conn, sql, cursor ? 2 : 1, NULL, params, NULL, NULL, 0);
+        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+            fail_result(ctx, conn, res, what);
+            PQclear(res);
+            free(sql);
+            free(last);
+            return -1;
+        }
+        const char *t = PQcmdTuples(res);
+        rows = (t && *t) ? strtoll(t, NULL, 10) : 0;
+        PQclear(res);
+    }
+    free(sql);
     int rc = 0;
     if (taken > 0)
-        rc = dm_batch_advance(ctx, b, PQgetvalue(res, 0, 0), rows);
+        rc = dm_batch_advance(ctx, b, last, rows);
+    free(last);
     if (rc == 0 && taken < size) /* fewer keys than asked: none is left after them */
         rc = dm_batch_finish(ctx, b);
-    PQclear(res);
     return rc;
 }

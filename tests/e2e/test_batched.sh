@@ -320,6 +320,23 @@ pause_case() {
 test_batched_sigterm_pauses_and_the_next_upgrade_resumes() { pause_case TERM 143; }
 test_batched_sigint_pauses_and_the_next_upgrade_resumes() { pause_case INT 130; }
 
+test_batched_past_its_timeout_pauses_resumably() {
+    steps_project 20000 0.3
+    batch_setting batch_min 1000
+    batch_setting batch_max 1000
+    batch_setting timeout 1s
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "PAUSED: timed out after 1 s; paused after"
+    expect_sql "SELECT status FROM delembic_run_history" paused
+    expect_sql "SELECT count(*) = (SELECT rows_done FROM delembic_checkpoint) FROM t WHERE n = 1" t
+    sql "UPDATE batch_sleep SET s = 0"
+    run "$D" upgrade head
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM t WHERE n = 1" 20000
+}
+
 test_batched_dependents_start_after_its_validate_committed_with_jobs() {
     new_project
     int_table 6000

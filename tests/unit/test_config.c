@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "batchsize.h"
 #include "config.h"
 #include "util.h"
 
@@ -89,6 +90,47 @@ START_TEST(timeout_is_a_positive_duration)
 }
 END_TEST
 
+START_TEST(batch_settings_default_and_read)
+{
+    del_config c;
+    del_err e;
+    ck_assert_int_eq(parse("delembic:\n  jobs: 1\n", NULL, &c, &e), 0);
+    ck_assert(c.batch_target == BATCH_DEFAULT_TARGET_S);
+    ck_assert(c.batch_lock_timeout == BATCH_DEFAULT_LOCK_TIMEOUT_S);
+    ck_assert_int_eq(c.batch_min, BATCH_DEFAULT_MIN);
+    ck_assert_int_eq(c.batch_max, BATCH_DEFAULT_MAX);
+    ck_assert(c.batch_pause == 0 && c.max_replication_lag == 0);
+    config_free(&c);
+    ck_assert_int_eq(parse("base:\n  batch_target: 250ms\n  batch_max: 5000\n"
+                           "delembic:\n  extends: base\n  batch_min: 10\n  batch_pause: 1s\n"
+                           "  batch_lock_timeout: 3s\n  max_replication_lag: 1min\n",
+                           NULL, &c, &e), 0);
+    ck_assert(c.batch_target == 0.25 && c.batch_pause == 1 && c.batch_lock_timeout == 3 &&
+              c.max_replication_lag == 60);
+    ck_assert_int_eq(c.batch_min, 10);
+    ck_assert_int_eq(c.batch_max, 5000);
+    config_free(&c);
+}
+END_TEST
+
+START_TEST(bad_batch_settings_name_their_field)
+{
+    del_config c;
+    del_err e;
+    const char *bad[][2] = {
+        {"delembic:\n  batch_target: soon\n", "field 'batch_target' must be a duration"},
+        {"delembic:\n  batch_target: 0s\n", "field 'batch_target' must be more than zero"},
+        {"delembic:\n  max_replication_lag: 0\n", "field 'max_replication_lag' must be more than zero"},
+        {"delembic:\n  batch_min: 0\n", "batch_min"},
+        {"delembic:\n  batch_min: 9\n  batch_max: 8\n", "field 'batch_min' (9) is more than batch_max (8)"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(parse(bad[i][0], NULL, &c, &e), -1);
+        ck_assert_msg(strstr(e.msg, bad[i][1]) != NULL, "%s: %s", bad[i][0], e.msg);
+    }
+}
+END_TEST
+
 START_TEST(durations_read_as_postgresql_does)
 {
     ck_assert_double_eq(config_duration_seconds("90s"), 90);
@@ -150,6 +192,8 @@ Suite *make_suite(void)
     ADD(tc, version_table_schema_defaults_to_public_and_takes_any_name);
     ADD(tc, timeout_is_a_positive_duration);
     ADD(tc, durations_read_as_postgresql_does);
+    ADD(tc, batch_settings_default_and_read);
+    ADD(tc, bad_batch_settings_name_their_field);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -66,9 +66,11 @@
  *        return dm_batch_update(ctx, conn, b, "t", "id", "n = n + 1", NULL);
  *    A call returning 0 without advance or finish fails the migration (it
  *    would run for ever). The rules of transactions hold for every call:
- *    never COMMIT or ROLLBACK yourself (the host commits each batch; a batch
- *    that commits by itself is held as any migration would be). Work outside
- *    the cursor's range is never undone: a batch must only touch its rows.
+ *    never COMMIT or ROLLBACK yourself (the host commits each batch; a
+ *    COMMIT inside a batch is refused and fails the migration, and work that
+ *    got committed outside the host's transaction is held, as for any
+ *    migration). The batches before a failed one stay committed, so a batch
+ *    must only touch its own rows.
  *  - DM_NO_TRANSACTION: upgrade runs in autocommit, outside any transaction
  *    (CREATE INDEX CONCURRENTLY, VACUUM, ALTER TYPE ... ADD VALUE before PG
  *    12); here COMMIT is allowed. The host commits a `running` checkpoint
