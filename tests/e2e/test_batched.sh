@@ -258,11 +258,17 @@ test_batched_lock_timeout_rolls_back_and_retries_with_backoff() {
     batch_setting batch_max 500
     batch_setting batch_lock_timeout 100ms
     build_ok
-    hold_row_lock 1200 1.5
-    run "$D" upgrade head
+    hold_row_lock 1200 60
+    "$D" upgrade head >"$P/out" 2>&1 &
+    local pid=$! rc
+    # batch 3 meets the lock, is rolled back and waits; then the lock goes
+    wait_for 'grep -q "retry 1 of 5" "$P/out"' || fail "$(cat "$P/out")"
+    sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
     wait $HOLDER || true
-    expect_rc 0
-    expect_out "batch 3 timed out on a lock (batch_lock_timeout 0.1 s); rolled back, retry 1 of 5 in 0.2 s"
+    wait $pid && rc=0 || rc=$?
+    [ "$rc" = 0 ] || fail "exit $rc: $(cat "$P/out")"
+    grep -qF "batch 3 timed out on a lock (batch_lock_timeout 0.1 s); rolled back, retry 1 of 5 in 0.2 s" "$P/out" ||
+        fail "$(cat "$P/out")"
     expect_sql "SELECT count(*) FROM t WHERE n = 1" 2000
 }
 
