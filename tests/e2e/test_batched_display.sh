@@ -48,6 +48,7 @@ test_copy_progress_on_a_terminal_is_one_live_line_with_percent_and_time_left() {
 BATCH_ROWS=30000      # rows of t
 BATCH_MAX=100         # batch_max: many short batches
 BATCH_SLEEP=0.005     # each batch's UPDATE sleeps this long (a trigger): the run lasts a few seconds
+RUNNING_BATCH_PAUSE=100ms # the running test's batch_pause: 300 batches last half a minute
 
 batched_project() {
     new_project
@@ -136,6 +137,8 @@ test_batched_history_and_show_of_a_paused_migration() {
 
 test_batched_history_while_running_then_interrupted() {
     batched_project
+    # a pause between batches: the run lasts while history looks (under valgrind too)
+    printf '  batch_pause: %s\n' "$RUNNING_BATCH_PAUSE" >>delembic.yaml
     start_batched_run
     run "$D" history
     expect_rc 0

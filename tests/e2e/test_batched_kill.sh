@@ -14,6 +14,7 @@ KILL_BATCH_SLEEP=0.005 # each batch's UPDATE sleeps this long inside its transac
 KILL_COUNT=10          # kills during one batched run
 KILL_WITHIN_MS=250     # each kill falls at a random instant within this after the run committed a batch
 TERM_EXIT_LIMIT_S=2    # the bound on SIGTERM's exit
+[ -z "${VALGRIND:-}" ] || TERM_EXIT_LIMIT_S=20 # every process runs many times slower under valgrind
 
 # a project with t (ROWS rows, default KILL_ROWS, n = 0) and K001: n + 1 on
 # every row, in batches of at most KILL_BATCH_MAX
