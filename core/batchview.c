@@ -97,13 +97,20 @@ void batchview_json(json *js, const char *key, const batch_view *v, int with_cur
     json_obj_open(js, key);
     json_str(js, "mode", cp->mode);
     json_str(js, "state", v->status);
-    json_int(js, "rows_done", cp->rows_done);
+    /* a non-transactional migration counts neither rows nor batches */
+    if (batched)
+        json_int(js, "rows_done", cp->rows_done);
+    else
+        json_str(js, "rows_done", NULL);
     if (cp->total >= 0)
         json_int(js, "total", cp->total);
     else
         json_str(js, "total", NULL);
     json_num(js, "percent", v->percent >= 0 ? v->percent : NAN);
-    json_int(js, "batches", cp->batches);
+    if (batched)
+        json_int(js, "batches", cp->batches);
+    else
+        json_str(js, "batches", NULL);
     if (batched && cp->batch_size > 0)
         json_int(js, "batch_size", cp->batch_size);
     else

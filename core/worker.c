@@ -232,6 +232,8 @@ static int api_batch_advance(dm_ctx *ctx, dm_batch *b, const char *new_cursor, l
     char msg[200];
     if (b->finished)
         snprintf(msg, sizeof msg, "dm_batch_advance after dm_batch_finish in the same call");
+    else if (b->advanced)
+        snprintf(msg, sizeof msg, "dm_batch_advance called twice in one call; call it once, with the cursor and all the rows of the call");
     else if (rows < 0)
         snprintf(msg, sizeof msg, "dm_batch_advance: rows is %lld; give the rows this call did (0 or more)", rows);
     else if (new_cursor && strnlen(new_cursor, DM_BATCH_CURSOR_MAX + 1) > DM_BATCH_CURSOR_MAX)
@@ -1036,8 +1038,13 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
         double secs = monotonic_seconds() - t0;
         long long next_size = batch_next_size(&cfg->batch, br.size, secs);
         long long rows_done = br.rows_done + b.rows;
+        /* an estimated total that the work has passed says nothing any more:
+         * unknown, rather than a percent stuck at 100 */
+        long long total = b.finished ? rows_done : b.total;
+        if (!b.finished && total >= 0 && rows_done >= total)
+            total = -1;
         store_progress p = {.mode = STORE_MODE_BATCHED, .cursor = b.next_cursor ? b.next_cursor : br.cursor,
-                            .rows_done = rows_done, .total = b.finished ? rows_done : b.total,
+                            .rows_done = rows_done, .total = total,
                             .batches = br.batches + 1, .batch_size = next_size, .last_batch_seconds = secs};
         char *cp = store_checkpoint_commit_sql(cfg->schema, &cfg->token, e->revision, &p, xid);
         const char *auth = PQparameterStatus(conn, "session_authorization");

@@ -560,7 +560,7 @@ int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
      * bounds given as values so that the planner sees the range; the new
      * cursor is the last key taken */
     const char *f = where_filter ? where_filter : "true";
-    size_t n = strlen(table) + 4 * strlen(key_column) + strlen(set_list) + strlen(f) + 256;
+    size_t n = strlen(table) + 5 * strlen(key_column) + strlen(set_list) + strlen(f) + 320;
     char *sql = malloc(n);
     if (!sql)
         return dm_fail(ctx, "out of memory");
@@ -589,19 +589,30 @@ int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
     if (taken > 0) {
         /* $1 the last key, $2 the cursor (the first batch has none) */
         params[0] = last;
-        snprintf(sql, n, "UPDATE %s SET %s WHERE (%s) AND %s <= $1%s%s%s", table, set_list, f, key_column,
-                 cursor ? " AND " : "", cursor ? key_column : "", cursor ? " > $2" : "");
+        /* and how many rows the SET list moved out of the batch's range by
+         * changing their key: paging would meet them again, for ever */
+        snprintf(sql, n,
+                 "WITH u AS (UPDATE %s SET %s WHERE (%s) AND %s <= $1%s%s%s RETURNING %s AS k)"
+                 " SELECT count(*), count(*) FILTER (WHERE NOT (k <= $1%s)) FROM u",
+                 table, set_list, f, key_column, cursor ? " AND " : "", cursor ? key_column : "",
+                 cursor ? " > $2" : "", key_column, cursor ? " AND k > $2" : "");
         res = PQexecParams(conn, sql, cursor ? 2 : 1, NULL, params, NULL, NULL, 0);
-        if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
             fail_result(ctx, conn, res, what);
             PQclear(res);
             free(sql);
             free(last);
             return -1;
         }
-        const char *t = PQcmdTuples(res);
-        rows = (t && *t) ? strtoll(t, NULL, 10) : 0;
+        rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        long long moved = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
         PQclear(res);
+        if (moved > 0) {
+            free(sql);
+            free(last);
+            return dm_fail(ctx, "dm_batch_update of %.40s: the SET list changed the key column %.40s of %lld row(s), moving them out of this batch's range; a batched update must leave its key alone (it would page over them again); its work was rolled back",
+                           table, key_column, moved);
+        }
     }
     free(sql);
     int rc = 0;

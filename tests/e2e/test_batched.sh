@@ -29,6 +29,72 @@ steps_project() {
     use_plugin batched_steps T001 TABLE=t
 }
 
+test_batched_advance_twice_in_one_call_fails() {
+    new_project
+    int_table 10
+    cat >migrations/T001.c <<'C'
+#include <delembic/plugin.h>
+static int batch(PGconn *conn, dm_ctx *ctx, dm_batch *b)
+{
+    (void)conn;
+    if (dm_batch_advance(ctx, b, "5", 5) != 0)
+        return -1;
+    return dm_batch_advance(ctx, b, "10", 5);
+}
+DM_MIGRATION(.revision = "T001", .depends_on = DM_NO_DEPS, .description = "twice", .mode = DM_BATCHED, .batch = batch);
+C
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_out "dm_batch_advance called twice in one call"
+    expect_sql "SELECT count(*) FROM delembic_checkpoint" 0
+}
+
+test_batched_estimate_passed_becomes_an_unknown_total() {
+    # the total is an estimate: once the work passes it, no percent stuck at 100
+    new_project
+    int_table 10
+    cat >migrations/T001.c <<'C'
+#include <stdio.h>
+#include <delembic/plugin.h>
+static int batch(PGconn *conn, dm_ctx *ctx, dm_batch *b)
+{
+    (void)conn;
+    const char *c = dm_batch_cursor(b);
+    int at = c ? atoi(c) : 0;
+    if (at >= 20)
+        return dm_fail(ctx, "stop here");
+    if (!c && dm_batch_total(ctx, b, 5) != 0)
+        return -1;
+    char next[16];
+    snprintf(next, sizeof next, "%d", at + 10);
+    return dm_batch_advance(ctx, b, next, 10);
+}
+DM_MIGRATION(.revision = "T001", .depends_on = DM_NO_DEPS, .description = "passes its estimate", .mode = DM_BATCHED, .batch = batch);
+C
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT rows_done, total IS NULL FROM delembic_checkpoint" "20|t"
+    run "$D" history
+    expect_out "20 rows in 2 batches"
+    expect_no_out "(100%)"
+}
+
+test_batched_update_that_changes_its_key_fails_instead_of_looping() {
+    # a SET list that moves rows past the cursor would page over them for ever
+    new_project
+    int_table 1000
+    batch_setting batch_max 100
+    bmig T001 t id "id = id + 100000, n = n + 1" NULL "true"
+    build_ok
+    run_bounded "$D" upgrade head
+    expect_rc 1
+    expect_out "the SET list changed the key column id of 100 row(s)"
+    expect_sql "SELECT count(*) FROM t WHERE n <> 0" 0
+    expect_sql "SELECT max(id) FROM t" 1000
+}
+
 test_batched_update_backfills_every_row_once_in_several_batches() {
     new_project
     int_table 5000

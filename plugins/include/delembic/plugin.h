@@ -426,7 +426,7 @@ const char *dm_batch_cursor(const dm_batch *b);
 long long dm_batch_size(const dm_batch *b);
 /* This call did `rows` rows and the next one starts after new_cursor (copied,
  * at most DM_BATCH_CURSOR_MAX bytes; NULL keeps the cursor). Committed with
- * the call's work. */
+ * the call's work. Once per call: a second advance fails the migration. */
 int dm_batch_advance(dm_ctx *ctx, dm_batch *b, const char *new_cursor, long long rows);
 /* Nothing is left: this call's work (if any) is the last batch; validate
  * runs next. */
@@ -441,7 +441,9 @@ int dm_batch_total(dm_ctx *ctx, dm_batch *b, long long total);
  * finish when no row is left. The first call estimates the total from the
  * planner's statistics and gives it to dm_batch_total. table and key_column
  * are identifiers as SQL reads them ("measurement", "public.t", "\"Id\"");
- * the key column must be unique and NOT NULL (a primary key). */
+ * the key column must be unique and NOT NULL (a primary key), and set_list
+ * must leave it alone (a batch whose update moves keys out of its range
+ * fails: paging would meet those rows again). */
 int dm_batch_update(dm_ctx *ctx, PGconn *conn, dm_batch *b, const char *table,
                     const char *key_column, const char *set_list, const char *where_filter);
 #define DM_BATCH_CURSOR_MAX 4096
