@@ -24,6 +24,8 @@ typedef struct ops_session {
     int have_bundle;
     PGconn *conn;
     vstate st;
+    store_checkpoint *cps;      /* the batched migrations' checkpoints */
+    size_t ncps;
 } ops_session;
 
 /* The bundle, a connection, and the state; with lock, the run lock first
@@ -46,7 +48,9 @@ static int session_open(app *a, const char *role, int lock, double lock_timeout,
     if (lock && (store_lock(s->conn, lock_timeout, a->o->notify, err) != 0 ||
                  store_ensure_schema(s->conn, schema, err) != 0))
         return -1;
-    return store_read_state(s->conn, schema, &s->st, err);
+    if (store_read_state(s->conn, schema, &s->st, err) != 0)
+        return -1;
+    return store_checkpoints(s->conn, schema, NULL, &s->cps, &s->ncps, err);
 }
 
 static void session_close(ops_session *s)
@@ -54,6 +58,7 @@ static void session_close(ops_session *s)
     if (s->conn)
         PQfinish(s->conn);
     store_free_state(&s->st);
+    store_free_checkpoints(s->cps, s->ncps);
     if (s->have_bundle)
         bundle_close(&s->b);
 }
@@ -74,6 +79,25 @@ static long find_rev(const bundle *b, const char *rev, del_err *err)
     else
         del_fail(err, DEL_KIND_USAGE, "unknown revision '%s'; see 'delembic history' for the revisions in this bundle", rev);
     return -1;
+}
+
+static const store_checkpoint *find_checkpoint(const ops_session *s, const char *rev)
+{
+    for (size_t i = 0; i < s->ncps; i++)
+        if (!strcmp(s->cps[i].revision, rev))
+            return &s->cps[i];
+    return NULL;
+}
+
+/* The words a stamp or forget of rev adds when it removes a checkpoint
+ * ("" when it has none): the next upgrade starts from the beginning. */
+static char *checkpoint_note(const ops_session *s, const char *rev)
+{
+    const store_checkpoint *cp = find_checkpoint(s, rev);
+    if (!cp)
+        return xstrdup("");
+    return xasprintf("; its %s checkpoint (%lld rows in %lld batches) removed: the next upgrade starts from the beginning",
+                     cp->mode, cp->rows_done, cp->batches);
 }
 
 static const char *identity_of(const mentry *e)
@@ -133,8 +157,10 @@ static int result_apply(const ops_session *s, const app *a, const ops_result *r,
             c[i].kind = OP_ACCEPT;
         else
             c[i].kind = OP_DROP;
-        if (c[i].kind == OP_FORGET || c[i].kind == OP_DROP)
-            c[i].checksum = v ? v->checksum : NULL;
+        if (c[i].kind == OP_FORGET || c[i].kind == OP_DROP) {
+            const store_checkpoint *cp = find_checkpoint(s, it->revision);
+            c[i].checksum = v ? v->checksum : cp ? cp->identity : NULL;
+        }
     }
     int rc = oprecord_apply(s->conn, a->cfg.version_table_schema, c, r->n, err);
     free(c);
@@ -241,9 +267,11 @@ int cmd_stamp(app *a, const ops_args *o, del_err *err)
         if (!want[i])
             continue;
         const vrow *v = store_find(&s.st, b->mf.m[i].revision);
+        char *cpn = checkpoint_note(&s, b->mf.m[i].revision);
         result_add(&res, b->mf.m[i].revision, "stamped",
-                   xasprintf("marked applied without running it (stamp)%s%s", v ? "; was " : "",
-                             v ? v->status : ""));
+                   xasprintf("marked applied without running it (stamp)%s%s%s", v ? "; was " : "",
+                             v ? v->status : "", cpn));
+        free(cpn);
     }
     if (result_apply(&s, a, &res, err) != 0)
         code = -1;
@@ -276,7 +304,9 @@ int cmd_forget(app *a, const ops_args *o, del_err *err)
     }
     const bundle *b = &s.b;
     const vrow *row = store_find(&s.st, rev);
-    if (!row) {
+    /* a paused batched migration has no version row, only its checkpoint */
+    const store_checkpoint *cp = find_checkpoint(&s, rev);
+    if (!row && !cp) {
         if (manifest_find(&b->mf, rev) < 0 && find_rev(b, rev, err) < 0) {
             code = -1;
             goto done;
@@ -324,9 +354,15 @@ int cmd_forget(app *a, const ops_args *o, del_err *err)
             result_add(&res, b->mf.m[j].revision, "forgotten",
                        xasprintf("made pending again with %s (--cascade); was success", rev));
     }
-    result_add(&res, rev, "forgotten",
-               xasprintf("made pending again (forget); was %s%s%s", row->status, row->hold ? ", held: " : "",
-                         row->hold ? row->hold : ""));
+    char *cpn = checkpoint_note(&s, rev);
+    if (row)
+        result_add(&res, rev, "forgotten",
+                   xasprintf("made pending again (forget); was %s%s%s%s", row->status, row->hold ? ", held: " : "",
+                             row->hold ? row->hold : "", cpn));
+    else
+        result_add(&res, rev, "forgotten",
+                   xasprintf("made pending again (forget); was %s, with no record%s", cp->state, cpn));
+    free(cpn);
     if (result_apply(&s, a, &res, err) != 0)
         code = -1;
 done:

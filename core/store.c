@@ -100,9 +100,9 @@ static void names_free(names *n)
     free(n->lit_schema);
 }
 
-/* The tables, their extra columns and the schema: eight booleans. */
+/* The tables, their extra columns and the schema: nine booleans. */
 enum { CHECK_VERSION, CHECK_HISTORY, CHECK_V_CHECKSUM, CHECK_H_CHECKSUM, CHECK_V_HOLD,
-       CHECK_CLAIM, CHECK_CHECKPOINT, CHECK_SCHEMA, NCHECKS };
+       CHECK_CLAIM, CHECK_CHECKPOINT, CHECK_CP_IDENTITY, CHECK_SCHEMA, NCHECKS };
 
 static char *schema_check_sql(const names *n)
 {
@@ -120,6 +120,9 @@ static char *schema_check_sql(const names *n)
         "         AND attname OPERATOR(pg_catalog.=) 'hold'::pg_catalog.name AND NOT attisdropped),"
         " pg_catalog.to_regclass(%4$s) IS NOT NULL,"
         " pg_catalog.to_regclass(%5$s) IS NOT NULL,"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_attribute"
+        "         WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(%5$s)::pg_catalog.oid"
+        "         AND attname OPERATOR(pg_catalog.=) 'identity'::pg_catalog.name AND NOT attisdropped),"
         " pg_catalog.to_regnamespace(%3$s) IS NOT NULL",
         n->lit_version, n->lit_history, n->lit_schema, n->lit_claim, n->lit_checkpoint);
 }
@@ -177,7 +180,10 @@ static char *schema_sql(const names *n, int schema_exists)
         " updated_at timestamptz NOT NULL,"
         " last_batch_seconds double precision,"
         " username text,"
-        " hostname text);"
+        " hostname text,"
+        " identity text);"
+        /* the code that wrote it (checkpoints written before it was there: NULL) */
+        "ALTER TABLE %5$s ADD COLUMN IF NOT EXISTS identity text;"
         "COMMIT;",
         n->version, n->history, create_schema, n->claim, n->checkpoint);
     free(create_schema);
@@ -1101,9 +1107,10 @@ int store_checkpoints(PGconn *conn, const char *schema, const char *revision, st
         " state, pg_catalog.to_char(started_at, '" STORE_TIME_FORMAT "'),"
         " pg_catalog.to_char(updated_at, '" STORE_TIME_FORMAT "'),"
         " pg_catalog.date_part('epoch', started_at), pg_catalog.date_part('epoch', updated_at),"
-        " coalesce(last_batch_seconds, -1), username, hostname"
+        " coalesce(last_batch_seconds, -1), username, hostname, %s"
         " FROM %s %s ORDER BY revision",
-        n.checkpoint, revision ? "WHERE revision OPERATOR(pg_catalog.=) $1" : "");
+        has[CHECK_CP_IDENTITY] ? "identity" : "NULL::pg_catalog.text", n.checkpoint,
+        revision ? "WHERE revision OPERATOR(pg_catalog.=) $1" : "");
     names_free(&n);
     PGresult *r = db_query(conn, sql, revision ? 1 : 0, revision ? params : NULL, err);
     free(sql);
@@ -1114,7 +1121,8 @@ int store_checkpoints(PGconn *conn, const char *schema, const char *revision, st
     for (int i = 0; i < rows; i++) {
         store_checkpoint *c = &cps[i];
         char **text[] = {&c->revision, &c->mode, &c->cursor, NULL, NULL, NULL, NULL, &c->state,
-                         &c->started_at, &c->updated_at, NULL, NULL, NULL, &c->username, &c->hostname};
+                         &c->started_at, &c->updated_at, NULL, NULL, NULL, &c->username, &c->hostname,
+                         &c->identity};
         for (int k = 0; k < (int)(sizeof text / sizeof text[0]); k++)
             if (text[k])
                 *text[k] = PQgetisnull(r, i, k) ? NULL : xstrdup(PQgetvalue(r, i, k));
@@ -1144,6 +1152,7 @@ void store_free_checkpoints(store_checkpoint *cps, size_t n)
         free(c->updated_at);
         free(c->username);
         free(c->hostname);
+        free(c->identity);
     }
     free(cps);
 }
@@ -1155,7 +1164,7 @@ char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, co
     names_init(&n, schema);
     sbuf b = {0};
     sbuf_printf(&b, "WITH cp AS (INSERT INTO %s AS t (revision, mode, cursor, rows_done, total, batches,"
-                    " batch_size, state, started_at, updated_at, last_batch_seconds, username, hostname) VALUES (",
+                    " batch_size, state, started_at, updated_at, last_batch_seconds, username, hostname, identity) VALUES (",
                 n.checkpoint);
     record_text(&b, revision);
     sbuf_puts(&b, ", ");
@@ -1181,11 +1190,13 @@ char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, co
     record_text(&b, store_username());
     sbuf_puts(&b, ", ");
     record_text(&b, store_hostname());
+    sbuf_puts(&b, ", ");
+    record_text(&b, p->identity);
     sbuf_printf(&b, ") ON CONFLICT (revision) DO UPDATE SET mode = EXCLUDED.mode, cursor = EXCLUDED.cursor,"
                     " rows_done = EXCLUDED.rows_done, total = EXCLUDED.total, batches = EXCLUDED.batches,"
                     " batch_size = EXCLUDED.batch_size, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at,"
                     " last_batch_seconds = EXCLUDED.last_batch_seconds, username = EXCLUDED.username,"
-                    " hostname = EXCLUDED.hostname RETURNING 1),"
+                    " hostname = EXCLUDED.hostname, identity = EXCLUDED.identity RETURNING 1),"
                     " c AS (DELETE FROM %s WHERE xid OPERATOR(pg_catalog.=) pg_catalog.txid_current())"
                     " SELECT CASE",
                 n.claim);
@@ -1210,7 +1221,7 @@ char *store_checkpoint_lock_sql(const char *schema, const char *revision)
     names_init(&n, schema);
     sbuf b = {0};
     sbuf_puts(&b, "SELECT c.cursor, coalesce(c.rows_done, 0), coalesce(c.total, -1), coalesce(c.batches, 0),"
-                  " coalesce(c.batch_size, 0), c.mode FROM (SELECT pg_catalog.pg_advisory_xact_lock("
+                  " coalesce(c.batch_size, 0), c.mode, c.identity FROM (SELECT pg_catalog.pg_advisory_xact_lock("
                   "pg_catalog.hashtextextended('" STORE_CHECKPOINT_TABLE ":' OPERATOR(pg_catalog.||) ");
     record_text(&b, revision);
     sbuf_printf(&b, ", 0))) l LEFT JOIN %s c ON c.revision OPERATOR(pg_catalog.=) ", n.checkpoint);

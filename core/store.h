@@ -176,12 +176,14 @@ char *store_unrecord_sql(const char *revision, double started, double ended, con
  * keep one row in STORE_CHECKPOINT_TABLE while they are under way:
  *   delembic_checkpoint(revision PK, mode 'batched'|'no_transaction', cursor,
  *     rows_done, total, batches, batch_size, state 'running'|'paused',
- *     started_at, updated_at, last_batch_seconds, username, hostname)
+ *     started_at, updated_at, last_batch_seconds, username, hostname, identity)
  * A batched migration's row exists from its first committed batch (each
  * batch upserts it in the batch's own transaction, fenced like the success
  * record) until its success record deletes it in validate's transaction; a
  * run stopped between batches leaves it `paused`, and the next upgrade
- * resumes from its cursor. A non-transactional migration commits its row
+ * resumes from its cursor, only with the code that wrote it (identity: the
+ * manifest entry's identity, else its sha256; NULL, from before it was
+ * recorded, resumes with any). A non-transactional migration commits its row
  * (`running`) before upgrade runs in autocommit, and the success record
  * deletes it: a row still there at the next run means the run died in
  * between (recorded `interrupted`; the migration runs again). */
@@ -204,6 +206,8 @@ typedef struct store_checkpoint {
     double started_epoch, updated_epoch; /* seconds since 1970, for rates */
     double last_batch_seconds; /* -1: unknown */
     char *username, *hostname; /* NULL: unknown */
+    char *identity;        /* the code that wrote it (the manifest's identity, else
+                            * its sha256); NULL: written before it was recorded */
 } store_checkpoint;
 
 /* Every checkpoint row, by revision (none when the table is not there);
@@ -224,6 +228,7 @@ typedef struct store_progress {
     const char *cursor;
     long long rows_done, total, batches, batch_size;
     double last_batch_seconds;
+    const char *identity;  /* the migration's (manifest identity, else sha256) */
 } store_progress;
 char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, const char *revision,
                                   const store_progress *p, long long xid);
@@ -231,7 +236,8 @@ char *store_checkpoint_commit_sql(const char *schema, const store_token *tok, co
  * advisory lock on the revision's checkpoint (a batch of an earlier run
  * whose client died may still be committing: this waits for it), then the
  * checkpoint as it is now, one row: cursor, rows_done, total (-1: none),
- * batches, batch_size (0: none), mode (NULL when there is no row). */
+ * batches, batch_size (0: none), mode (NULL when there is no row), identity
+ * (NULL when none was recorded). */
 char *store_checkpoint_lock_sql(const char *schema, const char *revision);
 /* Deletes revision's checkpoint row: in the transaction of its success record. */
 char *store_checkpoint_delete_sql(const char *schema, const char *revision);

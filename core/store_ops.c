@@ -10,7 +10,8 @@
 /* One statement per change: the version row's change and the history row.
  * Parameters: $1 revision, $2 checksum, $3 note, $4 user, $5 host, $6 the
  * history status, $7 'success'. */
-static char *change_sql(op_kind kind, const char *version, const char *claim, const char *history)
+static char *change_sql(op_kind kind, const char *version, const char *claim, const char *history,
+                        const char *checkpoint)
 {
     const char *row;
     switch (kind) {
@@ -33,14 +34,20 @@ static char *change_sql(op_kind kind, const char *version, const char *claim, co
         break;
     }
     char *v = xasprintf(row, version);
+    /* a batched migration's checkpoint goes with a stamp or a forget: the
+     * next upgrade starts it from the beginning (store.h) */
+    char *cp = kind == OP_STAMP || kind == OP_FORGET
+                   ? xasprintf(", cp AS (DELETE FROM %s WHERE revision OPERATOR(pg_catalog.=) $1)", checkpoint)
+                   : xstrdup("");
     /* a claim left by a migration that committed by itself (store.h) is
      * settled by what the operator decided, or it would hold it again */
-    char *sql = xasprintf("WITH v AS (%s), k AS (DELETE FROM %s WHERE revision OPERATOR(pg_catalog.=) $1)"
+    char *sql = xasprintf("WITH v AS (%s), k AS (DELETE FROM %s WHERE revision OPERATOR(pg_catalog.=) $1)%s"
                           " INSERT INTO %s (revision, started_at, ended_at, duration_seconds, status,"
                           "  exception, username, hostname, checksum)"
                           " SELECT $1, pg_catalog.now(), pg_catalog.now(), 0, $6, $3, $4, $5, $2"
                           " FROM (SELECT pg_catalog.count(*) FROM v) c",
-                          v, claim, history);
+                          v, claim, cp, history);
+    free(cp);
     free(v);
     return sql;
 }
@@ -60,10 +67,11 @@ int oprecord_apply(PGconn *conn, const char *schema, const op_change *changes, s
     char *version = store_table(schema, "delembic_version");
     char *history = store_table(schema, "delembic_run_history");
     char *claim = store_table(schema, STORE_CLAIM_TABLE);
+    char *checkpoint = store_table(schema, STORE_CHECKPOINT_TABLE);
     int rc = db_exec(conn, "BEGIN", err);
     for (size_t i = 0; i < n && rc == 0; i++) {
         const op_change *c = &changes[i];
-        char *sql = change_sql(c->kind, version, claim, history);
+        char *sql = change_sql(c->kind, version, claim, history, checkpoint);
         char *note = utf8_valid(c->note ? c->note : "");
         const char *params[7] = {c->revision, c->checksum, note, store_username(), store_hostname(),
                                  history_status(c->kind), store_status_name(STORE_SUCCESS)};
@@ -81,5 +89,6 @@ int oprecord_apply(PGconn *conn, const char *schema, const op_change *changes, s
     free(version);
     free(history);
     free(claim);
+    free(checkpoint);
     return rc;
 }

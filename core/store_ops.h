@@ -12,8 +12,8 @@
 #include "store.h"
 
 typedef enum op_kind {
-    OP_STAMP,      /* version row success (not run), history `stamped` */
-    OP_FORGET,     /* version row removed, history `forgotten` */
+    OP_STAMP,      /* version row success (not run), checkpoint removed, history `stamped` */
+    OP_FORGET,     /* version row and checkpoint removed, history `forgotten` */
     OP_ACCEPT,     /* version row's checksum set to the bundle's identity, history `repaired` */
     OP_DROP,       /* version row removed (missing from the bundle), history `repaired` */
 } op_kind;

@@ -930,6 +930,34 @@ static int wait_for_replicas(PGconn *conn, const worker_cfg *cfg, int fd, int in
     }
 }
 
+/* The code a checkpoint of this migration records: its manifest entry's
+ * identity, else the sha256 of its object. */
+static const char *code_identity(const mentry *e, const wmsg *m)
+{
+    return e->identity ? e->identity : m->sha256;
+}
+
+/* A checkpoint is resumed only by the code and the mode that wrote it (no
+ * identity: written before identities were recorded, resumed as it is). 0
+ * when it may be, else -1 with m's message set: the migration fails before
+ * any of its work runs, and the checkpoint stays as it is. */
+static int checkpoint_is_ours(const mentry *e, const char *mode, const char *identity, const char *cp_mode,
+                              const char *cp_identity, long long rows, long long batches, wmsg *m)
+{
+    int same_mode = !strcmp(cp_mode, mode);
+    if (same_mode && (!cp_identity || !strcmp(cp_identity, identity)))
+        return 0;
+    char mode_of[64] = "", mode_now[64] = "";
+    if (!same_mode) {
+        snprintf(mode_of, sizeof mode_of, " in %s mode", cp_mode);
+        snprintf(mode_now, sizeof mode_now, " %s code", mode);
+    }
+    set_msg(m, "%s: its checkpoint (%lld rows in %lld batches) was written by other code%s (identity %.12s), not by this bundle's%s (identity %.12s); restore the code that wrote it, or 'delembic forget %s' to start again from the beginning",
+            e->revision, rows, batches, mode_of, cp_identity ? cp_identity : "unknown", mode_now, identity,
+            e->revision);
+    return -1;
+}
+
 /* A batched migration's batches, each in its own transaction with its
  * checkpoint, from where its checkpoint says: 0 when the last one is done
  * (validate and the record follow, as for any migration), else -1 with m
@@ -976,7 +1004,13 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
             db_result_message(conn, cr, msg, sizeof msg);
             set_msg(m, "cannot read the checkpoint of %s: %s", e->revision, msg);
             failed = 1;
-        } else if (!PQgetisnull(cr, 0, 5) && !strcmp(PQgetvalue(cr, 0, 5), STORE_MODE_BATCHED)) {
+        } else if (!PQgetisnull(cr, 0, 5) &&
+                   checkpoint_is_ours(e, STORE_MODE_BATCHED, code_identity(e, m), PQgetvalue(cr, 0, 5),
+                                      PQgetisnull(cr, 0, 6) ? NULL : PQgetvalue(cr, 0, 6),
+                                      strtoll(PQgetvalue(cr, 0, 1), NULL, 10),
+                                      strtoll(PQgetvalue(cr, 0, 3), NULL, 10), m) != 0) {
+            failed = 1;
+        } else if (!PQgetisnull(cr, 0, 5)) {
             free(br.cursor);
             br.cursor = PQgetisnull(cr, 0, 0) ? NULL : xstrdup(PQgetvalue(cr, 0, 0));
             br.rows_done = strtoll(PQgetvalue(cr, 0, 1), NULL, 10);
@@ -1045,7 +1079,8 @@ static int run_batches(wstate *ws, PGconn *conn, const worker_cfg *cfg, const me
             total = -1;
         store_progress p = {.mode = STORE_MODE_BATCHED, .cursor = b.next_cursor ? b.next_cursor : br.cursor,
                             .rows_done = rows_done, .total = total,
-                            .batches = br.batches + 1, .batch_size = next_size, .last_batch_seconds = secs};
+                            .batches = br.batches + 1, .batch_size = next_size, .last_batch_seconds = secs,
+                            .identity = code_identity(e, m)};
         char *cp = store_checkpoint_commit_sql(cfg->schema, &cfg->token, e->revision, &p, xid);
         const char *auth = PQparameterStatus(conn, "session_authorization");
         int auth_changed = auth && strcmp(auth, ws->session_auth) != 0;
@@ -1101,7 +1136,31 @@ static int run_no_transaction(wstate *ws, PGconn *conn, const worker_cfg *cfg, c
                               const loaded_plugin *lp, dm_ctx *ctx, wctx *w, wmsg *m)
 {
     char msg[1024];
-    store_progress p = {.mode = STORE_MODE_NO_TRANSACTION, .total = -1, .last_batch_seconds = -1};
+    /* a checkpoint left by a batched run of this revision is not ours to
+     * take over (its claim would replace it): it fails, nothing runs */
+    char *lk = store_checkpoint_lock_sql(cfg->schema, e->revision);
+    PGresult *cr = PQexec(conn, lk);
+    free(lk);
+    int refused = 0;
+    if (!cr || PQresultStatus(cr) != PGRES_TUPLES_OK || PQntuples(cr) != 1) {
+        db_result_message(conn, cr, msg, sizeof msg);
+        set_msg(m, "cannot read the checkpoint of %s: %s", e->revision, msg);
+        refused = 1;
+    } else if (!PQgetisnull(cr, 0, 5)) {
+        refused = checkpoint_is_ours(e, STORE_MODE_NO_TRANSACTION, code_identity(e, m), PQgetvalue(cr, 0, 5),
+                                     PQgetisnull(cr, 0, 6) ? NULL : PQgetvalue(cr, 0, 6),
+                                     strtoll(PQgetvalue(cr, 0, 1), NULL, 10),
+                                     strtoll(PQgetvalue(cr, 0, 3), NULL, 10), m) != 0;
+    }
+    PQclear(cr);
+    if (refused) {
+        rollback(conn);
+        ws->dirty = 1;
+        m->status = g_interrupted ? WRES_INTERRUPTED : WRES_FAILED;
+        return -1;
+    }
+    store_progress p = {.mode = STORE_MODE_NO_TRANSACTION, .total = -1, .last_batch_seconds = -1,
+                        .identity = code_identity(e, m)};
     char *cp = store_checkpoint_commit_sql(cfg->schema, &cfg->token, e->revision, &p, 0);
     char *sql = store_in_transaction_sql(cp);
     free(cp);
