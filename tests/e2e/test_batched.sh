@@ -328,7 +328,7 @@ test_batched_lock_timeout_rolls_back_and_retries_with_backoff() {
     "$D" upgrade head >"$P/out" 2>&1 &
     local pid=$! rc
     # batch 3 meets the lock, is rolled back and waits; then the lock goes
-    wait_for 'grep -q "retry 1 of 5" "$P/out"' || fail "$(cat "$P/out")"
+    wait_for 'grep -qs "retry 1 of 5" "$P/out"' || fail "$(cat "$P/out")"
     sql "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
     wait $HOLDER || true
     wait $pid && rc=0 || rc=$?
@@ -575,7 +575,7 @@ test_batched_waits_while_a_replica_lags_then_goes_on() {
     wait_for_sql "SELECT coalesce(max(extract(epoch FROM replay_lag)), 0) > 1.5 FROM pg_stat_replication" t
     "$D" upgrade head >"$P/out" 2>&1 &
     local pid=$!
-    wait_for 'grep -q "waiting: replica lag" "$P/out"' || fail "$(cat "$P/out")"
+    wait_for 'grep -qs "waiting: replica lag" "$P/out"' || fail "$(cat "$P/out")"
     # it waits before its first batch: nothing is done yet
     expect_sql "SELECT count(*) FROM t WHERE n = 1" 0
     grep -qE "T001: waiting: replica lag [0-9.]+ s > 1 s \(max_replication_lag\)" "$P/out" || fail "$(cat "$P/out")"
