@@ -34,9 +34,10 @@ static char *change_sql(op_kind kind, const char *version, const char *claim, co
         break;
     }
     char *v = xasprintf(row, version);
-    /* a batched migration's checkpoint goes with a stamp or a forget: the
-     * next upgrade starts it from the beginning (store.h) */
-    char *cp = kind == OP_STAMP || kind == OP_FORGET
+    /* a batched migration's checkpoint goes with a stamp or a forget (the
+     * next upgrade starts it from the beginning, store.h), and with repair's
+     * drop of a revision the bundle no longer has */
+    char *cp = kind == OP_STAMP || kind == OP_FORGET || kind == OP_DROP
                    ? xasprintf(", cp AS (DELETE FROM %s WHERE revision OPERATOR(pg_catalog.=) $1)", checkpoint)
                    : xstrdup("");
     /* a claim left by a migration that committed by itself (store.h) is

@@ -190,4 +190,35 @@ test_batched_ops_checkpoint_without_identity_resumes_as_before() {
     expect_sql "SELECT count(*) FROM information_schema.columns WHERE table_name = 'delembic_checkpoint' AND column_name = 'identity'" 1
 }
 
+test_batched_ops_repair_drop_of_a_removed_migration_removes_its_checkpoint() {
+    new_project
+    sql "CREATE TABLE t (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0)"
+    cat >migrations/T001.c <<'C'
+#include <stdio.h>
+#include <delembic/plugin.h>
+static int batch(PGconn *conn, dm_ctx *ctx, dm_batch *b)
+{
+    (void)conn;
+    const char *c = dm_batch_cursor(b);
+    int at = c ? atoi(c) : 0;
+    if (at >= 20)
+        return dm_fail(ctx, "stop here");
+    char next[16];
+    snprintf(next, sizeof next, "%d", at + 10);
+    return dm_batch_advance(ctx, b, next, 10);
+}
+DM_MIGRATION(.revision = "T001", .depends_on = DM_NO_DEPS, .description = "fails after two batches", .mode = DM_BATCHED, .batch = batch);
+C
+    build_ok
+    run "$D" upgrade head
+    expect_rc 1
+    expect_sql "SELECT count(*) FROM delembic_checkpoint" 1
+    rm migrations/T001.c
+    build_ok
+    run "$D" repair --yes
+    expect_rc 0
+    expect_sql "SELECT count(*) FROM delembic_version" 0
+    expect_sql "SELECT count(*) FROM delembic_checkpoint" 0
+}
+
 run_tests
