@@ -24,7 +24,7 @@
 #define STALE_LIST_MAX 10
 
 /* Applied revisions whose code changed since, and revisions the bundle lacks. */
-static int report_drift(const bundle *b, const vstate *st, int strict, int quiet,
+static int report_drift(const bundle *b, const vstate *st, int strict,
                         const del_notify *n, del_err *err)
 {
     sbuf changed = {0};
@@ -37,19 +37,17 @@ static int report_drift(const bundle *b, const vstate *st, int strict, int quiet
         if (drift_changed(v->checksum, e->identity, e->sha256)) {
             nchanged++;
             sbuf_printf(&changed, "%s%s", changed.len ? ", " : "", e->revision);
-            if (!quiet)
-                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied with identity %.12s..., the bundle has %s %.12s...)%s",
+            del_emit_text(n, DEL_EV_WARNING, "WARNING: %s changed since it was applied (applied with identity %.12s..., the bundle has %s %.12s...)%s",
                         e->revision, v->checksum, e->identity ? "identity" : ".so sha256",
                         e->identity ? e->identity : e->sha256,
                         strict ? "" : "; --strict makes this an error");
         }
     }
-    if (!quiet)
-        for (size_t k = 0; k < st->n; k++)
-            if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
-                st->rows[k].succeeded)
-                del_emit_text(n, DEL_EV_WARNING, "WARNING: %s is applied in the database but missing from the bundle",
-                        st->rows[k].revision);
+    for (size_t k = 0; k < st->n; k++)
+        if (manifest_find(&b->mf, st->rows[k].revision) < 0 &&
+            st->rows[k].succeeded)
+            del_emit_text(n, DEL_EV_WARNING, "WARNING: %s is applied in the database but missing from the bundle",
+                          st->rows[k].revision);
     int rc = 0;
     if (strict && nchanged)
         rc = del_fail(err, DEL_KIND_BUNDLE, "applied migration(s) %s changed since they ran (--strict); restore the original files or write a new migration",
@@ -73,7 +71,7 @@ static int orphans_possible(const bundle *b, const vstate *st)
 
 /* heads: the database's Alembic heads, read when orphans_possible. */
 static int report_orphans(const bundle *b, const vstate *st, const strvec *heads, int strict,
-                          int quiet, strvec *out, const del_notify *n, del_err *err)
+                          strvec *out, const del_notify *n, del_err *err)
 {
     if (!orphans_possible(b, st))
         return 0;
@@ -81,7 +79,7 @@ static int report_orphans(const bundle *b, const vstate *st, const strvec *heads
     alstate_from_heads(b, heads, &al);
     orphan_list(b, st, &al, out);
     alstate_free(&al);
-    for (size_t k = 0; k < out->n && !quiet; k++)
+    for (size_t k = 0; k < out->n; k++)
         del_emit_text(n, DEL_EV_WARNING, "WARNING: %s%s", out->v[k], strict ? "" : "; --strict refuses to run until it is resolved");
     if (strict && out->n)
         return del_fail(err, DEL_KIND_DATABASE, "%s (--strict); run 'alembic upgrade' to re-apply it, or 'delembic forget' the migration",
@@ -106,7 +104,7 @@ static int report_stale(app *a, const upgrade_args *u, del_err *err)
         if (u->strict)
             rc = del_fail(err, DEL_KIND_BUNDLE, "sources changed since the last build: %s; run 'delembic build' (--strict)",
                           list.s);
-        else if (!a->o->quiet)
+        else
             del_emit_text(n, DEL_EV_WARNING, "WARNING: sources changed since the last build: %s; run 'delembic build'", list.s);
         sbuf_free(&list);
     }
@@ -321,7 +319,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         goto done;
     }
     if (plan_make(&b, &st, u->target, &p, err) != 0 ||
-        report_drift(&b, &st, u->strict, a->o->quiet, a->o->notify, err) != 0) {
+        report_drift(&b, &st, u->strict, a->o->notify, err) != 0) {
         code = -1;
         goto done;
     }
@@ -338,7 +336,7 @@ int cmd_upgrade(app *a, const upgrade_args *u, del_err *err)
         if (plan_needs_alembic(&b, &p))
             plan_check_alembic(&b, &p, &heads, exists);
     }
-    int orc = report_orphans(&b, &st, &heads, u->strict, a->o->quiet, &an.orphans, a->o->notify, err);
+    int orc = report_orphans(&b, &st, &heads, u->strict, &an.orphans, a->o->notify, err);
     strvec_clear(&heads);
     if (orc != 0) {
         code = -1;

@@ -407,6 +407,10 @@ void render_json_event(const del_event *ev, void *payload)
         r->problems = xrealloc(r->problems, (r->nproblems + 2) * sizeof *r->problems);
         r->problems[r->nproblems++] = xstrdup(ev->field ? ev->field : "");
         r->problems[r->nproblems++] = xstrdup(ev->message ? ev->message : "");
+    } else if (ev->type == DEL_EV_WARNING) {
+        render_line(stderr, "%s", ev->text); /* stdout holds the one document */
+    } else if (ev->type == DEL_EV_MIGRATION_LOG) {
+        render_line(stderr, "  %s: %s", ev->revision, ev->message);
     } else if (ev->type == DEL_EV_DEBUG && r->verbose) {
         render_line(stderr, "debug: %s", ev->text);
     }

@@ -133,7 +133,9 @@ static void draw_attempts(render_text *r, const del_attempts *at)
             APPLIED_AT_COLUMN, or_empty(t->started_at), dur, t->username ? t->username : "?",
             t->hostname ? t->hostname : "?");
         if (t->error && *t->error)
-            put(r, r->out, "%-11s %-*s   error: %s", "", rw, "", t->error);
+            /* the exception column: a failure's error, an operator's note */
+            put(r, r->out, "%-11s %-*s   %s: %s", "", rw, "",
+                t->status && !strcmp(t->status, "failed") ? "error" : "note", t->error);
     }
 }
 
@@ -411,8 +413,18 @@ void render_text_event(const del_event *ev, void *payload)
     default:
         break;
     }
-    if (r->quiet)
+    if (r->quiet) {
+        /* -q: only errors and warnings, on stderr; a failure names its
+         * revision, as no "Running" line came before it */
+        if (ev->type == DEL_EV_WARNING || ev->type == DEL_EV_RUN_NOTICE)
+            put(r, r->err, "%s", text);
+        else if (ev->type == DEL_EV_MIGRATION_REFUSED)
+            put(r, r->err, "%s REFUSED: %s", ev->revision, ev->message);
+        else if (ev->type == DEL_EV_MIGRATION_FAILED)
+            put(r, r->err, "%s %s: %s", ev->revision,
+                ev->status && !strcmp(ev->status, "paused") ? "PAUSED" : "FAILED", ev->message);
         return;
+    }
     switch (ev->type) {
     case DEL_EV_NOTE:
     case DEL_EV_RUN_NOTICE:

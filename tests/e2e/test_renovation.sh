@@ -211,4 +211,29 @@ test_a_plugin_cannot_pass_its_error_off_as_the_records_verdict() {
     expect_sql "SELECT count(*) FROM pg_proc WHERE proname = 'spoof'" "0"
 }
 
+test_quiet_still_says_failures_and_warnings() {
+    # -q: only errors and warnings
+    new_project
+    mig T001 '' "SELECT 1"
+    mig T002 '"T001"' "SELECT 1/0"
+    build_ok
+    echo '/* edited */' >>migrations/T001.c
+    "$D" -q upgrade >"$P/o" 2>"$P/e" && RC=0 || RC=$?
+    [ "$RC" = 1 ] || fail "exit $RC"
+    [ ! -s "$P/o" ] || fail "stdout under -q: $(cat "$P/o")"
+    grep -q "WARNING: sources changed since the last build: migrations/T001.c" "$P/e" || fail "no warning: $(cat "$P/e")"
+    grep -q "T002 FAILED: .*division by zero" "$P/e" || fail "no failure: $(cat "$P/e")"
+}
+
+test_json_keeps_warnings_and_plugin_lines_on_stderr() {
+    new_project
+    mig T001 '' "SELECT 1"
+    build_ok
+    echo '/* edited */' >>migrations/T001.c
+    "$D" --json upgrade >"$P/o" 2>"$P/e" && RC=0 || RC=$?
+    [ "$RC" = 0 ] || fail "exit $RC"
+    python3 "$ROOT/tests/e2e/json_strict.py" "$P/o" 0 || fail "not one document: $(cat "$P/o")"
+    grep -q "WARNING: sources changed since the last build" "$P/e" || fail "no warning on stderr: $(cat "$P/e")"
+}
+
 run_tests
