@@ -631,16 +631,26 @@ const char *store_hostname(void)
     return host;
 }
 
+/* An attempt's start, end and duration as the text parameters of a record. */
+typedef struct attempt_times {
+    char started[64], ended[64], secs[64];
+} attempt_times;
+
+static void attempt_times_of(double started, double ended, attempt_times *t)
+{
+    snprintf(t->started, sizeof t->started, "%.6f", started);
+    snprintf(t->ended, sizeof t->ended, "%.6f", ended);
+    snprintf(t->secs, sizeof t->secs, "%.6f", ended - started);
+}
+
 int store_record_failure(PGconn *conn, const char *schema, const char *revision, double started,
                          double ended, const char *message, const char *checksum,
                          const char *hold, del_err *err)
 {
-    char s_started[64], s_ended[64], s_secs[64];
-    snprintf(s_started, sizeof s_started, "%.6f", started);
-    snprintf(s_ended, sizeof s_ended, "%.6f", ended);
-    snprintf(s_secs, sizeof s_secs, "%.6f", ended - started);
+    attempt_times t;
+    attempt_times_of(started, ended, &t);
     char *text = utf8_valid(message); /* a plugin's message may hold any bytes */
-    const char *params[11] = {revision, s_started, s_ended, s_secs, text, store_username(),
+    const char *params[11] = {revision, t.started, t.ended, t.secs, text, store_username(),
                               store_hostname(), checksum, hold, store_status_name(STORE_FAILED),
                               store_status_name(STORE_SUCCESS)};
     names n;
@@ -1244,12 +1254,10 @@ char *store_checkpoint_delete_sql(const char *schema, const char *revision)
 int store_record_paused(PGconn *conn, const char *schema, const char *revision, double started,
                         double ended, const char *message, del_err *err)
 {
-    char s_started[64], s_ended[64], s_secs[64];
-    snprintf(s_started, sizeof s_started, "%.6f", started);
-    snprintf(s_ended, sizeof s_ended, "%.6f", ended);
-    snprintf(s_secs, sizeof s_secs, "%.6f", ended - started);
+    attempt_times t;
+    attempt_times_of(started, ended, &t);
     char *text = utf8_valid(message);
-    const char *params[8] = {revision, s_started, s_ended, s_secs, text, store_username(), store_hostname(),
+    const char *params[8] = {revision, t.started, t.ended, t.secs, text, store_username(), store_hostname(),
                              store_status_name(STORE_PAUSED)};
     names n;
     names_init(&n, schema);

@@ -146,6 +146,14 @@ static void upgrade_json(json *js, const render_json *r, const del_upgrade *u)
         json_str(js, "hint", o->hint);
 }
 
+/* How a command that changes things ended: exit_code, error_kind, error. */
+static void outcome_json(json *js, const del_outcome *o)
+{
+    json_int(js, "exit_code", o->exit_code);
+    json_str(js, "error_kind", o->error_kind);
+    json_str(js, "error", o->error);
+}
+
 static void downgrade_json(json *js, const render_json *r, const del_downgrade *d)
 {
     json_str(js, "command", "downgrade");
@@ -164,9 +172,7 @@ static void downgrade_json(json *js, const render_json *r, const del_downgrade *
     }
     if (d->ran)
         results_json(js, r, "downgraded");
-    json_int(js, "exit_code", d->outcome.exit_code);
-    json_str(js, "error_kind", d->outcome.error_kind);
-    json_str(js, "error", d->outcome.error);
+    outcome_json(js, &d->outcome);
 }
 
 static void ops_json(json *js, const del_ops *o)
@@ -183,9 +189,7 @@ static void ops_json(json *js, const del_ops *o)
     }
     json_arr_close(js);
     strings_json(js, "skipped", o->skipped, o->nskipped);
-    json_int(js, "exit_code", o->outcome.exit_code);
-    json_str(js, "error_kind", o->outcome.error_kind);
-    json_str(js, "error", o->outcome.error);
+    outcome_json(js, &o->outcome);
 }
 
 static void history_json(json *js, const del_history *h)

@@ -3,22 +3,7 @@
 # (forget and stamp remove it, so the next upgrade starts from the
 # beginning), and resuming only with the code and mode that wrote it.
 source "$(dirname "$0")/lib.sh"
-
-# batch settings for the section: batch_setting KEY VALUE
-batch_setting() {
-    printf '  %s: %s\n' "$1" "$2" >>delembic.yaml
-}
-
-# t(id bigint primary key, n int): N rows, n = 0
-int_table() {
-    sql "CREATE TABLE t (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0);
-         INSERT INTO t (id) SELECT g FROM generate_series(1, $1) g; ANALYZE t"
-}
-
-# a dm_batch_update migration: REV TABLE KEY SET WHERE(C) VALIDATE(SQL)
-bmig() {
-    use_plugin batched_update "$1" TABLE="$2" KEY="$3" SET="$4" WHERE="$5" VALIDATE="$6"
-}
+source "$(dirname "$0")/lib_batched.sh"
 
 # T001 over t (3000 rows, batches of 100), whose first upgrade fails at row
 # 2001 (a trigger refuses rows above 2000 while flag has a row): 20 batches
